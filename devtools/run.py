@@ -1,0 +1,116 @@
+"""`make run`: start the whole system on embedded defaults and stop all of it on Ctrl-C.
+
+Starts SecantusDB (data under var/mongo, kept across runs) unless MONGODB_URI is set, and a
+redis-server unless REDIS_URL is set; migrates; bootstraps (staff user once, demo data, periodic
+tasks); then runs the web server, a Celery worker and Celery beat until Ctrl-C or until one of
+them dies, and stops every process it started.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from devtools.servers import RedisServer, SecantusServer
+
+ROOT = Path(__file__).resolve().parents[1]
+VAR = ROOT / "var"
+
+
+def _log(message: str) -> None:
+    print(f"[make run] {message}", flush=True)
+
+
+def _spawn(name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen:
+    _log(f"starting {name}: {' '.join(argv[1:])}")
+    # Own process group: Ctrl-C reaches us, and we stop each child with its own children.
+    return subprocess.Popen(argv, cwd=ROOT, env=env, start_new_session=True)
+
+
+def _stop_group(proc: subprocess.Popen, *, timeout: float = 10.0) -> None:
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+    except ProcessLookupError:
+        pass
+
+
+def main() -> int:
+    """Run the system; return the exit code."""
+    VAR.mkdir(exist_ok=True)
+    env = dict(os.environ)
+    env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
+    env["PYTHONUNBUFFERED"] = "1"
+    servers = []
+    children: list[tuple[str, subprocess.Popen]] = []
+    python = sys.executable
+    stopping = False
+
+    def on_signal(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        if not env.get("MONGODB_URI"):
+            port = int(env.get("EMBEDDED_MONGODB_PORT", "27017"))
+            mongo = SecantusServer(
+                port=port, storage_path=VAR / "mongo", log_path=VAR / "log" / "secantus.log"
+            )
+            _log(
+                f"starting embedded MongoDB-compatible server on 127.0.0.1:{port} (data: var/mongo)"
+            )
+            servers.append(mongo.start())
+            env["MONGODB_URI"] = mongo.uri
+        if not env.get("REDIS_URL"):
+            port = int(env.get("EMBEDDED_REDIS_PORT", "6379"))
+            redis = RedisServer(port=port, log_path=VAR / "log" / "redis.log")
+            _log(f"starting embedded redis-server on 127.0.0.1:{port}")
+            servers.append(redis.start())
+            env["REDIS_URL"] = redis.url
+
+        manage = [python, "manage.py"]
+        subprocess.run([*manage, "migrate", "--noinput"], cwd=ROOT, env=env, check=True)
+        subprocess.run([*manage, "bootstrap"], cwd=ROOT, env=env, check=True)
+
+        web_addr = env.get("RUN_ADDR", "127.0.0.1:8000")
+        celery = [python, "-m", "celery", "-A", "config"]
+        children = [
+            ("web", _spawn("web", [*manage, "runserver", "--noreload", web_addr], env)),
+            ("worker", _spawn("worker", [*celery, "worker", "-l", "INFO", "-c", "2"], env)),
+            ("beat", _spawn("beat", [*celery, "beat", "-l", "INFO"], env)),
+        ]
+        _log(f"ready: http://{web_addr}/admin/  http://{web_addr}/api/  (Ctrl-C stops everything)")
+        while True:
+            for name, proc in children:
+                if proc.poll() is not None:
+                    _log(f"{name} exited with code {proc.returncode}; stopping everything")
+                    return 1
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        stopping = True
+        return 0
+    except subprocess.CalledProcessError as exc:
+        _log(f"set-up step failed: {exc}")
+        return 1
+    finally:
+        if stopping:
+            _log("stopping")
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip clean-up
+        for _name, proc in reversed(children):
+            _stop_group(proc)
+        for server in reversed(servers):
+            server.stop()
+        _log("all processes stopped")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""Prepare a fresh installation: staff user (once), door-staff group, demo data, periodic tasks.
+
+Idempotent: `make run` and the container entrypoint call it on every start.
+"""
+
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.utils.module_loading import import_string
+
+
+class Command(BaseCommand):
+    help = "Create the staff user once, demo data and periodic tasks (safe to run repeatedly)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--no-demo", action="store_true", help="Do not create demo data.")
+
+    def handle(self, *args, no_demo=False, **options):
+        self._ensure_staff_user()
+        for dotted in getattr(settings, "BOOTSTRAP_STEPS", []):
+            if no_demo and dotted.endswith("demo_data"):
+                continue
+            message = import_string(dotted)()
+            if message:
+                self.stdout.write(message)
+
+    def _ensure_staff_user(self):
+        user_model = get_user_model()
+        username = settings.BOOTSTRAP_ADMIN_USERNAME
+        if user_model.objects.filter(username=username).exists():
+            self.stdout.write(f"Staff user '{username}' exists; its password is unchanged.")
+            return
+        password = settings.BOOTSTRAP_ADMIN_PASSWORD
+        generated = not password
+        if generated:
+            password = secrets.token_urlsafe(12)
+        user_model.objects.create_superuser(username=username, email="", password=password)
+        if generated:
+            credentials = settings.BASE_DIR / "var" / "admin-credentials.txt"
+            credentials.parent.mkdir(exist_ok=True)
+            credentials.write_text(f"username: {username}\npassword: {password}\n")
+            credentials.chmod(0o600)
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Created staff user '{username}' with password '{password}' "
+                    f"(also saved to var/admin-credentials.txt)."
+                )
+            )
+        else:
+            self.stdout.write(self.style.SUCCESS(f"Created staff user '{username}' from env."))

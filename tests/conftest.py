@@ -1,0 +1,33 @@
+"""Shared fixtures: users, API clients, and a Redis process a test may break."""
+
+import pytest
+from rest_framework.test import APIClient
+
+
+@pytest.fixture
+def redis_server(redis_server_process):
+    """Give a test the real redis-server; whatever the test did to it is undone afterwards."""
+    yield redis_server_process
+    if not redis_server_process.running:
+        redis_server_process.start()
+    else:
+        redis_server_process.resume()
+
+
+@pytest.fixture
+def staff_user(django_user_model):
+    return django_user_model.objects.create_user(
+        username="staff", password="staff-pass-123", is_staff=True
+    )
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+@pytest.fixture
+def staff_client(staff_user):
+    client = APIClient()
+    client.force_authenticate(staff_user)
+    return client
