@@ -11,6 +11,8 @@ help:
 	@echo "make test   - install into .venv and run linters and the test suite on real servers"
 	@echo "make lint   - ruff and hadolint only"
 	@echo "make format - ruff format + import sort"
+	@echo "make chaos  - the chaos suite, full form (real stack, faults on a schedule, ~5 min)"
+	@echo "make bench  - the benchmark: JSON, chart and docs/benchmarks.md table (~10 min)"
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +33,13 @@ format: $(STAMP)
 
 test: $(STAMP) lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The short chaos form runs inside `make test` as tests/chaos/test_chaos_short.py (marker: chaos).
+chaos: $(STAMP)
+	$(PY) -m chaos $(CHAOS_ARGS)
+
+bench: $(STAMP)
+	$(PY) -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

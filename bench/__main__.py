@@ -1,0 +1,147 @@
+"""Run the benchmark: ``python -m bench [--runs N] [--no-docs]``.
+
+Starts SecantusDB, redis-server and two gunicorns (ours: config.settings.chaos; plain:
+config.settings.bench_plain) on loopback, creates participants over the API, then measures in
+order: the floor, check-in throughput (Redis healthy/down), latency while Redis is paused (ours
+and plain), time to fallback and back, rejections of a full session, and a latency timeline for the
+chart. Writes bench-results/<time>/{bench.json,timeline.png} and, unless --no-docs,
+docs/benchmarks.md with docs/benchmarks/{bench.json,timeline.png}. Stops every process at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+from bench import scenarios
+from bench.chart import timeline_chart
+from bench.docs import machine_facts, render
+from chaos.api import RecordingClient
+from chaos.mongo import MongoView
+from devtools.stack import ROOT, Stack, install_signal_handlers
+
+BREAKER_RESET = "5"
+SOCKET_TIMEOUT = "0.25"
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="runs per figure (median and spread)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server")
+    parser.add_argument("--participants", type=int, default=500)
+    parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
+    parser.add_argument("--out", type=Path, help="results directory (default bench-results/<time>)")
+    return parser.parse_args(argv)
+
+
+async def measure(stack: Stack, args, config: dict) -> dict:
+    t0 = time.monotonic()
+    clients = {
+        name: RecordingClient(web.url, stack.token, t0=t0, limits=16)
+        for name, web in stack.webs.items()
+    }
+    bench = scenarios.Bench(
+        stack=stack,
+        webs=stack.webs,
+        clients=clients,
+        view=MongoView(stack.mongo.uri, stack.db_name),
+        runs=args.runs,
+    )
+    try:
+        await scenarios.create_participants(bench, args.participants)
+        bench.say(f"{len(bench.participants)} participants created")
+        await scenarios.all_redis_backed(bench)
+        results = {}
+        steps = [
+            ("floor", scenarios.floor(bench)),
+            (
+                "check_in_throughput",
+                scenarios.check_in_throughput(bench, count=config["checkin_count"]),
+            ),
+            ("paused", scenarios.paused_latency(bench, seconds=config["paused_seconds"])),
+            ("transitions", scenarios.transitions(bench, outage=config["outage"])),
+            ("rejections", scenarios.rejections(bench, count=config["reject_count"])),
+            ("timeline", scenarios.timeline(bench)),
+        ]
+        for name, step in steps:
+            started = time.monotonic()
+            results[name] = await step
+            bench.say(f"{name} done in {time.monotonic() - started:.0f} s")
+        return results
+    finally:
+        for client in clients.values():
+            await client.aclose()
+        bench.view.close()
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    started_at = datetime.now()
+    out = args.out or ROOT / "bench-results" / started_at.strftime("%Y%m%d-%H%M%S")
+    out.mkdir(parents=True, exist_ok=True)
+    config = {
+        "runs": args.runs,
+        "workers": args.workers,
+        "concurrency": scenarios.CONCURRENCY,
+        "checkin_count": 150,
+        "reject_count": 200,
+        "paused_seconds": 5.0,
+        "outage": 4.0,
+        "breaker_reset": float(BREAKER_RESET),
+        "redis_socket_timeout": float(SOCKET_TIMEOUT),
+    }
+    machine = machine_facts()
+    install_signal_handlers()
+    started = time.monotonic()
+    stack = Stack(
+        logdir=out / "logs",
+        db_name="checkin_bench",
+        extra_env={
+            "REDIS_BREAKER_RESET_SECONDS": BREAKER_RESET,
+            "REDIS_SOCKET_TIMEOUT": SOCKET_TIMEOUT,
+            "REDIS_SOCKET_CONNECT_TIMEOUT": SOCKET_TIMEOUT,
+            "STACK_LOG_LEVEL": "WARNING",
+        },
+    )
+    try:
+        stack.start_servers()
+        stack.start_web("ours", workers=args.workers)
+        stack.start_web(
+            "plain", workers=args.workers, DJANGO_SETTINGS_MODULE="config.settings.bench_plain"
+        )
+        results = asyncio.run(measure(stack, args, config))
+    except KeyboardInterrupt:
+        print("[bench] interrupted: stopping everything", flush=True)
+        return 130
+    finally:
+        stack.stop()
+    results.update(
+        started=started_at.isoformat(timespec="seconds"),
+        seconds=time.monotonic() - started,
+        machine=machine,
+        config=config,
+    )
+    (out / "bench.json").write_text(json.dumps(results, indent=1, default=str))
+    chart = timeline_chart(results["timeline"], out / "timeline.png")
+    print(f"[bench] results: {out / 'bench.json'}  chart: {chart}", flush=True)
+    if not args.no_docs:
+        docs = ROOT / "docs"
+        (docs / "benchmarks").mkdir(parents=True, exist_ok=True)
+        shutil.copy(chart, docs / "benchmarks" / "timeline.png")
+        slim = {k: v for k, v in results.items() if k != "timeline"}
+        slim["timeline"] = {"faults": results["timeline"]["faults"]}
+        (docs / "benchmarks" / "bench.json").write_text(json.dumps(slim, indent=1, default=str))
+        (docs / "benchmarks.md").write_text(render(results, chart_name="benchmarks/timeline.png"))
+        print(f"[bench] wrote {docs / 'benchmarks.md'}", flush=True)
+    print(f"[bench] total {time.monotonic() - started:.0f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,434 @@
+"""The benchmark's measurements, each a function of a running Bench (stack, clients, data)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import redis
+
+from bench.load import aggregate, closed_loop, summarize
+from chaos.api import Record, RecordingClient
+from chaos.mongo import CHECKINS, SESSIONS, MongoView
+from devtools.stack import Gunicorn, Stack
+
+CONCURRENCY = 4  # clients per measured server: two per gunicorn worker keeps both busy
+
+
+@dataclass
+class Bench:
+    """Everything a scenario needs; ``clients`` maps a variant name to its recording client."""
+
+    stack: Stack
+    webs: dict[str, Gunicorn]
+    clients: dict[str, RecordingClient]
+    view: MongoView
+    participants: list[tuple[str, str]] = field(default_factory=list)  # (id, ticket_code)
+    runs: int = 5
+    log: list[str] = field(default_factory=list)
+
+    def now(self) -> float:
+        return next(iter(self.clients.values())).now()
+
+    def say(self, message: str) -> None:
+        print(f"[bench] {message}", flush=True)
+
+
+# --- data ---------------------------------------------------------------------------------------
+async def create_participants(bench: Bench, count: int) -> None:
+    client = bench.clients["ours"]
+    gate = asyncio.Semaphore(4)
+    tag = uuid.uuid4().hex[:6]
+
+    async def one(i: int) -> tuple[str, str]:
+        async with gate:
+            record, body = await client.create_participant(
+                full_name=f"Bench Person {i}", email=f"b{i}.{tag}@bench.example"
+            )
+        if record.status != 201:
+            raise RuntimeError(f"create participant: {record.status} {record.error or body}")
+        return str(body["id"]), body["ticket_code"]
+
+    bench.participants = list(await asyncio.gather(*(one(i) for i in range(count))))
+
+
+async def new_session(bench: Bench, *, capacity: int) -> str:
+    """Create an open session; first drop earlier runs' check-ins and sessions.
+
+    The stand-in server scans a collection for every non-pk filter, so a growing CheckIn
+    collection would make later runs slower than earlier ones; each run starts equal instead.
+    """
+    await asyncio.to_thread(_reset_collections, bench.view)
+    now = datetime.now(UTC)
+    record, body = await bench.clients["ours"].create_session(
+        title=f"bench {uuid.uuid4().hex[:6]}",
+        capacity=capacity,
+        starts_at=(now - timedelta(hours=1)).isoformat(),
+        ends_at=(now + timedelta(days=1)).isoformat(),
+    )
+    if record.status != 201:
+        raise RuntimeError(f"create session: {record.status} {record.error or body}")
+    return str(body["id"])
+
+
+def _reset_collections(view: MongoView) -> None:
+    view.db[CHECKINS].delete_many({})
+    view.db[SESSIONS].delete_many({})
+
+
+def check_in_request(bench: Bench, variant: str, session: str, *, offset: int = 0):
+    """Return a Request that checks in participant ``offset + i`` (half by ticket code)."""
+    client = bench.clients[variant]
+
+    async def request(i: int) -> Record:
+        pid, code = bench.participants[(offset + i) % len(bench.participants)]
+        record, _ = await client.check_in(
+            session=session,
+            participant=pid,
+            ticket_code=code if i % 2 else None,
+            nonce=uuid.uuid4().hex,
+        )
+        return record
+
+    return request
+
+
+def mixed_request(bench: Bench, variant: str, session: str):
+    """Return a Request cycling check-in, session detail, stats (reads are two thirds)."""
+    check_in = check_in_request(bench, variant, session)
+    client = bench.clients[variant]
+
+    async def request(i: int) -> Record:
+        kind = i % 3
+        if kind == 0:
+            return await check_in(i // 3)
+        if kind == 1:
+            return (await client.session_detail(session=session))[0]
+        return (await client.stats())[0]
+
+    return request
+
+
+# --- Redis states -------------------------------------------------------------------------------
+def redis_up(bench: Bench) -> None:
+    server = bench.stack.redis
+    server.resume()
+    if not server.running:
+        server.start()
+
+
+async def wait_redis_backed(bench: Bench, variant: str, *, timeout: float = 20.0) -> float:
+    """Wait until /health of ``variant`` says Redis is connected 8 times in a row; return seconds."""
+    client = bench.clients[variant]
+    started = time.monotonic()
+    streak = 0
+    while time.monotonic() - started < timeout:
+        record, body = await client.health()
+        streak = streak + 1 if redis_connected(record, body) else 0
+        if streak >= 8:
+            return time.monotonic() - started
+        await asyncio.sleep(0.1)
+    raise TimeoutError(f"{variant}: Redis not back in /health after {timeout:.0f} s")
+
+
+def redis_connected(record: Record, body: dict | None) -> bool:
+    """Read /health: True when the answering process uses Redis (not the fallback)."""
+    if record.status is None or not isinstance(body, dict):
+        return False
+    section = body.get("redis")
+    if isinstance(section, dict) and "status" in section:
+        return section["status"] == "connected"
+    return body.get("status") == "ok"
+
+
+async def all_redis_backed(bench: Bench) -> None:
+    await asyncio.gather(*(wait_redis_backed(bench, v) for v in bench.clients))
+
+
+# --- 5. the floor -------------------------------------------------------------------------------
+async def floor(bench: Bench, *, count: int = 400) -> dict:
+    client = bench.clients["ours"]
+
+    async def live(i: int) -> Record:
+        return (await client.send("live", "GET", "/health/live"))[0]
+
+    samples = []
+    for _ in range(bench.runs):
+        records, seconds = await closed_loop(
+            live, clock=client.now, concurrency=CONCURRENCY, count=count
+        )
+        samples.append(summarize(records, seconds))
+    return aggregate(samples)
+
+
+# --- 1. check-in throughput, Redis healthy and down --------------------------------------------
+async def check_in_throughput(bench: Bench, *, count: int = 150) -> dict:
+    results: dict[str, dict] = {}
+    for state in ("healthy", "redis down"):
+        if state == "redis down":
+            bench.stack.redis.kill()
+        for variant in bench.clients:
+            samples = []
+            for _ in range(bench.runs):
+                session = await new_session(bench, capacity=100_000)
+                request = check_in_request(bench, variant, session)
+                records, seconds = await closed_loop(
+                    request, clock=bench.now, concurrency=CONCURRENCY, count=count
+                )
+                samples.append(summarize(records, seconds))
+            results[f"{variant}, {state}"] = aggregate(samples)
+            bench.say(f"check-in {variant}, {state}: {results[f'{variant}, {state}']['rps']}")
+    redis_up(bench)
+    await all_redis_backed(bench)
+    return results
+
+
+# --- 2. check-in and reads while Redis is paused -----------------------------------------------
+async def paused_latency(bench: Bench, *, seconds: float = 5.0) -> dict:
+    by_key: dict[str, list] = {}
+    variants = list(bench.clients)
+    for run in range(bench.runs):
+        order = variants if run % 2 == 0 else variants[::-1]  # neither always goes first
+        # Sessions are made before the pause, so no set-up request trips a breaker early.
+        await asyncio.to_thread(_reset_collections, bench.view)
+        sessions = {
+            (state, v): await new_session_keep(bench)
+            for state in ("healthy", "redis paused")
+            for v in variants
+        }
+        for state in ("healthy", "redis paused"):
+            if state == "redis paused":
+                bench.stack.redis.pause()
+            for variant in order:
+                records, elapsed = await closed_loop(
+                    mixed_request(bench, variant, sessions[(state, variant)]),
+                    clock=bench.now,
+                    concurrency=CONCURRENCY,
+                    seconds=seconds,
+                )
+                for op in ("check_in", "reads"):
+                    chosen = [r for r in records if (r.op == "check_in") == (op == "check_in")]
+                    by_key.setdefault(f"{variant}|{state}|{op}", []).append(
+                        summarize(chosen, elapsed)
+                    )
+            if state == "redis paused":
+                bench.stack.redis.resume()
+                await all_redis_backed(bench)
+    results = {key: aggregate(samples) for key, samples in by_key.items()}
+    for key, value in results.items():
+        bench.say(f"paused: {key}: p50 {value['p50_ms']['median']} p99 {value['p99_ms']['median']}")
+    return results
+
+
+# --- 3. time to fallback and back ---------------------------------------------------------------
+def _eval_calls(port: int) -> int | None:
+    """Return how many EVAL/EVALSHA calls Redis has served, None if it does not answer."""
+    client = redis.Redis(
+        host="127.0.0.1", port=port, socket_timeout=0.2, socket_connect_timeout=0.2
+    )
+    try:
+        stats = client.info("commandstats")
+    except redis.RedisError:
+        return None
+    finally:
+        client.close()
+    return sum(
+        int(v.get("calls", 0)) for k, v in stats.items() if k in ("cmdstat_evalsha", "cmdstat_eval")
+    )
+
+
+async def transitions(bench: Bench, *, kinds=("kill", "pause"), outage: float = 4.0) -> dict:
+    """Fault Redis under light load on ours; time the switch to fallback and back."""
+    client = bench.clients["ours"]
+    out: dict[str, list[dict]] = {kind: [] for kind in kinds}
+    for kind in kinds:
+        for _ in range(max(3, bench.runs - 2)):
+            session = await new_session(bench, capacity=100_000)
+            stop = asyncio.Event()
+            health: list[tuple[float, bool]] = []
+
+            async def poll_health(stop=stop, health=health) -> None:
+                for _ in range(2000):  # bounded: 20 Hz for at most 100 s
+                    if stop.is_set():
+                        return
+                    record, body = await client.health()
+                    health.append((record.t_start, redis_connected(record, body)))
+                    await asyncio.sleep(0.05)
+
+            load = asyncio.create_task(
+                closed_loop(
+                    mixed_request(bench, "ours", session),
+                    clock=client.now,
+                    concurrency=2,
+                    seconds=3 + outage + 9,
+                )
+            )
+            poller = asyncio.create_task(poll_health())
+            await asyncio.sleep(3.0)
+            t_fault = client.now()
+            await asyncio.to_thread(
+                bench.stack.redis.kill if kind == "kill" else bench.stack.redis.pause
+            )
+            await asyncio.sleep(outage)
+            await asyncio.to_thread(redis_up, bench)
+            t_back = client.now()
+            first_eval = None
+            if kind == "kill":  # a fresh Redis counts from zero: its first EVAL is ours
+                for _ in range(300):
+                    calls = await asyncio.to_thread(_eval_calls, bench.stack.redis.port)
+                    if calls:
+                        first_eval = client.now() - t_back
+                        break
+                    await asyncio.sleep(0.03)
+            records, _ = await load
+            stop.set()
+            await poller
+            out[kind].append(_transition_numbers(records, health, t_fault, t_back, first_eval))
+            await all_redis_backed(bench)
+    summary = {}
+    for kind, rows in out.items():
+        summary[kind] = {"runs": rows}
+        for key in (
+            "to_fallback_s",
+            "checkin_max_ms_after_fault",
+            "to_redis_health_s",
+            "to_redis_all_s",
+            "first_eval_s",
+        ):
+            values = [row[key] for row in rows if row.get(key) is not None]
+            if values:
+                values.sort()
+                summary[kind][key] = {
+                    "median": round(values[len(values) // 2], 3),
+                    "min": round(values[0], 3),
+                    "max": round(values[-1], 3),
+                }
+        bench.say(
+            f"transitions {kind}: { {k: v for k, v in summary[kind].items() if k != 'runs'} }"
+        )
+    return summary
+
+
+def _transition_numbers(records, health, t_fault, t_back, first_eval) -> dict:
+    after_fault = [(t, ok) for t, ok in health if t >= t_fault]
+    to_fallback = next((t - t_fault for t, ok in after_fault if not ok), None)
+    after_back = [(t, ok) for t, ok in health if t >= t_back]
+    to_health = next((t - t_back for t, ok in after_back if ok), None)
+    # "All workers back": the start of the first run of 8 consecutive connected answers.
+    to_all = None
+    for i in range(len(after_back) - 7):
+        if all(ok for _, ok in after_back[i : i + 8]):
+            to_all = after_back[i][0] - t_back
+            break
+    window = [
+        r.latency_ms for r in records if r.op == "check_in" and t_fault <= r.t_start <= t_fault + 2
+    ]
+    return {
+        "to_fallback_s": round(to_fallback, 3) if to_fallback is not None else None,
+        "checkin_max_ms_after_fault": round(max(window), 1) if window else None,
+        "to_redis_health_s": round(to_health, 3) if to_health is not None else None,
+        "to_redis_all_s": round(to_all, 3) if to_all is not None else None,
+        "first_eval_s": round(first_eval, 3) if first_eval is not None else None,
+        "answers": dict(summarize(records, 1.0).answers),
+    }
+
+
+# --- 4. rejections of a full session -------------------------------------------------------------
+async def rejections(bench: Bench, *, count: int = 200) -> dict:
+    results = {}
+    for state in ("Redis path", "MongoDB-only path (Redis down)"):
+        samples = []
+        for _ in range(bench.runs):
+            session = await new_session(bench, capacity=2)
+            fill = check_in_request(bench, "ours", session)
+            for i in range(2):
+                await fill(i)
+            if state.startswith("MongoDB"):
+                await asyncio.to_thread(bench.stack.redis.kill)
+            request = check_in_request(bench, "ours", session, offset=2)
+            records, seconds = await closed_loop(
+                request, clock=bench.now, concurrency=CONCURRENCY, count=count
+            )
+            samples.append(summarize(records, seconds))
+            if state.startswith("MongoDB"):
+                redis_up(bench)
+                await all_redis_backed(bench)
+        results[state] = aggregate(samples)
+        bench.say(
+            f"rejections {state}: {results[state]['rps']} answers {results[state]['answers']}"
+        )
+    return results
+
+
+# --- the chart's timeline -----------------------------------------------------------------------
+TIMELINE_FAULTS = (
+    (8.0, "pause", 5.0),
+    (20.0, "kill", 6.0),
+    (36.0, "restart", 0.0),
+)
+
+
+async def timeline(bench: Bench, *, seconds: float = 50.0) -> dict:
+    """Both servers under light mixed load at once while Redis is paused, killed and restarted."""
+    await asyncio.to_thread(_reset_collections, bench.view)
+    sessions = {v: await new_session_keep(bench) for v in bench.clients}
+    t0 = bench.now()
+    loads = {
+        v: asyncio.create_task(
+            closed_loop(
+                mixed_request(bench, v, sessions[v]),
+                clock=bench.now,
+                concurrency=2,
+                seconds=seconds,
+            )
+        )
+        for v in bench.clients
+    }
+    faults = []
+    server = bench.stack.redis
+    for at, kind, down in TIMELINE_FAULTS:
+        await asyncio.sleep(max(0.0, t0 + at - bench.now()))
+        start = bench.now() - t0
+        if kind == "pause":
+            server.pause()
+            await asyncio.sleep(down)
+            server.resume()
+        elif kind == "kill":
+            await asyncio.to_thread(server.kill)
+            await asyncio.sleep(down)
+            await asyncio.to_thread(server.start)
+        else:
+            await asyncio.to_thread(server.restart)
+        faults.append({"kind": kind, "start": round(start, 3), "end": round(bench.now() - t0, 3)})
+    points = []
+    for variant, task in loads.items():
+        records, _ = await task
+        points += [
+            {
+                "variant": variant,
+                "t": round(r.t_start - t0, 3),
+                "ms": round(r.latency_ms, 2),
+                "op": r.op,
+                "status": r.status,
+            }
+            for r in records
+        ]
+    await all_redis_backed(bench)
+    return {"faults": faults, "points": points}
+
+
+async def new_session_keep(bench: Bench) -> str:
+    """Create a session without dropping the others (the timeline runs both servers at once)."""
+    now = datetime.now(UTC)
+    record, body = await bench.clients["ours"].create_session(
+        title=f"bench timeline {uuid.uuid4().hex[:6]}",
+        capacity=100_000,
+        starts_at=(now - timedelta(hours=1)).isoformat(),
+        ends_at=(now + timedelta(days=1)).isoformat(),
+    )
+    if record.status != 201:
+        raise RuntimeError(f"create session: {record.status} {record.error or body}")
+    return str(body["id"])

@@ -1,0 +1,151 @@
+"""Run the chaos suite: ``python -m chaos [--short]``; exit 0 only if every invariant holds.
+
+1. Start the real stack (devtools.stack): SecantusDB, redis-server, gunicorn (2 workers), Celery
+   worker and beat; migrate; a staff token for the driver.
+2. Create sessions (small capacities) and more participants than places, over the API.
+3. Run door traffic, the fault schedule and a MongoDB sampler at the same time.
+4. Reconcile counters once (``manage.py reconcile_counters`` when it exists), check the invariants
+   in MongoDB, print the tables, write JSON to the run's log directory, stop everything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+from chaos.api import RecordingClient
+from chaos.checks import RunData, run_checks
+from chaos.driver import LoadDriver, SetupError
+from chaos.faults import FaultInjector
+from chaos.mongo import MongoView, Sampler
+from chaos.profiles import PROFILES
+from chaos.report import print_report, write_json
+from devtools.stack import ROOT, Stack, install_signal_handlers
+
+RECONCILE_COMMAND = "reconcile_counters"
+
+
+def _log(message: str) -> None:
+    print(f"[chaos] {message}", flush=True)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m chaos", description=__doc__.splitlines()[0])
+    parser.add_argument("--short", action="store_true", help="the short form (< 3 min, make test)")
+    parser.add_argument("--seed", type=int, default=7, help="random seed of the driver")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--no-celery", action="store_true", help="run without Celery worker/beat")
+    parser.add_argument("--no-faults", action="store_true", help="traffic only (a control run)")
+    parser.add_argument("--duration", type=float, help="override the traffic seconds")
+    parser.add_argument(
+        "--logdir", type=Path, help="where logs and JSON go (default var/chaos/...)"
+    )
+    return parser.parse_args(argv)
+
+
+async def _traffic(stack: Stack, web, args, profile, schedule) -> RunData:
+    client = RecordingClient(
+        web.url, stack.token, t0=time.monotonic(), limits=profile.doors * 2 + 4
+    )
+    view = MongoView(stack.mongo.uri, stack.db_name)
+    try:
+        driver = LoadDriver(client, profile, seed=args.seed)
+        started = time.monotonic()
+        await driver.setup()
+        _log(
+            f"created {len(driver.sessions)} sessions ({sum(p.capacity for p in driver.sessions)} "
+            f"places) and {len(driver.participants)} participants in {time.monotonic() - started:.1f} s"
+        )
+        client.t0 = time.monotonic()  # the run clock starts with the traffic
+        injector = FaultInjector(stack, web, [] if args.no_faults else schedule, clock=client.now)
+        sampler = Sampler(view, clock=client.now)
+        stop = asyncio.Event()
+        tasks = [
+            asyncio.create_task(injector.run(stop)),
+            asyncio.create_task(sampler.run(stop)),
+        ]
+        _log(f"traffic: {profile.doors} doors for {profile.duration:.0f} s, {len(schedule)} faults")
+        try:
+            await driver.run()
+        finally:
+            stop.set()
+            await asyncio.gather(*tasks)
+        _log(f"traffic done: {len(client.records)} requests in {client.now():.1f} s")
+        return await asyncio.to_thread(_settle, stack, web, view, client, driver, injector, sampler)
+    finally:
+        await client.aclose()
+        view.close()
+
+
+def _settle(stack, web, view, client, driver, injector, sampler) -> RunData:  # noqa: PLR0917
+    """Snapshot MongoDB, reconcile once, snapshot again; collect process state."""
+    before = view.snapshot()
+    if stack.has_command(RECONCILE_COMMAND):
+        stack.manage(RECONCILE_COMMAND)
+        reconciled = f"after manage.py {RECONCILE_COMMAND}"
+    else:
+        reconciled = f"no {RECONCILE_COMMAND} command yet: compared as left by the traffic"
+    after = view.snapshot()
+    return RunData(
+        records=client.records,
+        plans=driver.sessions,
+        faults=injector.events,
+        sampler=sampler,
+        before=before,
+        after=after,
+        reconciled=reconciled,
+        processes=stack.processes_alive(),
+        workers=(len(web.worker_pids()), web.workers),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    profile, schedule = PROFILES["short" if args.short else "full"]
+    if args.duration:
+        profile.duration = args.duration
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    logdir = args.logdir or ROOT / "var" / "chaos" / f"{stamp}-{profile.name}"
+    install_signal_handlers()
+    started = time.monotonic()
+    stack = Stack(logdir=logdir)
+    try:
+        stack.start_servers()
+        web = stack.start_web(workers=args.workers)
+        if not args.no_celery:
+            stack.start_celery()
+        data = asyncio.run(_traffic(stack, web, args, profile, schedule))
+    except SetupError as exc:
+        _log(f"set-up failed (is the check-in API there?): {exc}")
+        stack.stop()
+        return 2
+    except KeyboardInterrupt:
+        _log("interrupted: stopping everything")
+        stack.stop()
+        return 130
+    except BaseException:
+        stack.stop()
+        raise
+    stack.stop()
+    results = run_checks(data)
+    if args.no_faults:
+        results = [r for r in results if r.name not in _FAULT_ONLY]
+    title = f"{profile.name} form"
+    print_report(data, results, title=title)
+    meta = {"profile": profile.name, "seed": args.seed, "seconds": time.monotonic() - started}
+    path = write_json(logdir, data, results, meta)
+    _log(f"total {time.monotonic() - started:.0f} s; requests and summary in {path.parent}")
+    return 0 if all(r.ok for r in results) else 1
+
+
+_FAULT_ONLY = {
+    "admission continues while Redis is down or hung",
+    "all faults applied as scheduled",
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,301 @@
+"""The invariants, checked against MongoDB and the record of every request.
+
+Each check returns a CheckResult with the numbers behind it. Strict on purpose: the only requests
+allowed to end without an answer are those in flight on a gunicorn worker at the moment it was
+SIGKILLed (at most one per kill, since a sync worker serves one request at a time), and each of
+those must have been answered when the door retried it with the same nonce.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+from chaos.api import Record
+from chaos.driver import SessionPlan
+from chaos.faults import FaultEvent
+from chaos.mongo import Sampler, Snapshot
+
+# What a correct server may answer, per operation: (status, reason) pairs; reason None = any.
+EXPECTED = {
+    "check_in": {(201, "checked_in"), (200, "already_checked_in"), (409, "session_full")},
+    "check_out": {(200, "checked_out"), (200, "not_checked_in")},
+    "session_detail": {(200, None)},
+    "stats": {(200, None)},
+    "health": {(200, None), (503, None)},
+}
+# An error the client sees when the worker serving it dies mid-request.
+LOST_ON_KILL = ("RemoteProtocolError", "ReadError")
+KILL_WINDOW = 3.0  # seconds after the SIGKILL in which such an error is attributed to it
+
+
+@dataclass
+class CheckResult:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass
+class RunData:
+    records: list[Record]
+    plans: list[SessionPlan]
+    faults: list[FaultEvent]
+    sampler: Sampler
+    before: Snapshot  # MongoDB after traffic stopped
+    after: Snapshot  # MongoDB after the reconcile (same as before when there is none)
+    reconciled: str  # how counters were reconciled, for the report
+    processes: dict[str, bool]
+    workers: tuple[int, int]  # (live worker processes, configured)
+
+
+def _traffic(data: RunData) -> list[Record]:
+    return [r for r in data.records if r.op != "setup"]
+
+
+def attribute_lost(data: RunData) -> tuple[list[Record], list[Record]]:
+    """Split unanswered requests into (lost on a SIGKILLed worker, unexplained)."""
+    kills = [f.t_start for f in data.faults if f.kind == "worker_kill" and f.worker_pid]
+    unanswered = sorted((r for r in _traffic(data) if not r.answered), key=lambda r: r.t_end)
+    attributed: list[Record] = []
+    used: set[float] = set()
+    for record in unanswered:
+        kind = (record.error or "").split(":", 1)[0]
+        for t_kill in kills:
+            in_flight = record.t_start <= t_kill + 0.2 and t_kill - 0.05 <= record.t_end
+            if (
+                t_kill not in used
+                and kind in LOST_ON_KILL
+                and in_flight
+                and record.t_end <= t_kill + KILL_WINDOW
+            ):
+                used.add(t_kill)
+                attributed.append(record)
+                break
+    unexplained = [r for r in unanswered if r not in attributed]
+    return attributed, unexplained
+
+
+def check_capacity(data: RunData) -> list[CheckResult]:
+    sampler = data.sampler
+    worst = [v for v in sampler.violations][:3]
+    sampled = CheckResult(
+        "no session over capacity while running (MongoDB samples)",
+        sampler.samples > 0 and not sampler.violations,
+        f"{sampler.samples} snapshots x {len(data.plans)} sessions; {len(sampler.violations)} over capacity"
+        + (f": {worst}" if worst else "")
+        + (f"; {len(sampler.errors)} sampling errors" if sampler.errors else ""),
+    )
+    verdicts = [r for r in _traffic(data) if r.count is not None and r.capacity is not None]
+    over = [r for r in verdicts if r.count > r.capacity]
+    in_verdicts = CheckResult(
+        "no session over capacity in any verdict",
+        not over,
+        f"{len(verdicts)} answers carried count/capacity; {len(over)} over"
+        + (f": first seq {over[0].seq} {over[0].count}/{over[0].capacity}" if over else ""),
+    )
+    end_over = [
+        s
+        for snap in (data.before, data.after)
+        for s in snap.sessions.values()
+        if s.counter > s.capacity or s.inside > s.capacity
+    ]
+    at_end = CheckResult(
+        "no session over capacity at the end",
+        not end_over,
+        f"{len(data.after.sessions)} sessions; {len(end_over)} over"
+        + (f": {end_over[:3]}" if end_over else ""),
+    )
+    return [sampled, in_verdicts, at_end]
+
+
+def check_acknowledged(data: RunData) -> CheckResult:
+    """Every 2xx check-in has its record; in fill sessions (no check-outs) it is still inside."""
+    kinds = {p.id: p.kind for p in data.plans}
+    inside = {
+        (str(r["session_id"]), str(r["participant_id"]))
+        for r in data.after.records
+        if r.get("checked_out_at") is None
+    }
+    acked = [r for r in _traffic(data) if r.op == "check_in" and r.status in (200, 201)]
+    pairs = {(r.session, r.participant) for r in acked}
+    missing = sorted(p for p in pairs if p not in data.after.pairs)
+    not_inside = sorted(p for p in pairs if kinds.get(p[0]) == "fill" and p not in inside)
+    return CheckResult(
+        "every 2xx check-in has its CheckIn record",
+        bool(acked) and not missing and not not_inside,
+        f"{len(acked)} acknowledged check-ins, {len(pairs)} pairs; {len(missing)} without record; "
+        f"{len(not_inside)} fill-session pairs not inside"
+        + (f"; e.g. {(missing or not_inside)[0]}" if missing or not_inside else ""),
+    )
+
+
+def check_counted_once(data: RunData) -> CheckResult:
+    kinds = {p.id: p.kind for p in data.plans}
+    capacity = {p.id: p.capacity for p in data.plans}
+    dup_records = {pair: n for pair, n in data.after.pairs.items() if n > 1}
+    admitted: Counter = Counter()
+    checked_out: Counter = Counter()
+    lost_checkouts: Counter = Counter()
+    for r in _traffic(data):
+        pair = (r.session, r.participant)
+        if r.op == "check_in" and r.status == 201:
+            admitted[pair] += 1
+        elif r.op == "check_out" and r.reason == "checked_out":
+            checked_out[pair] += 1
+        elif r.op == "check_out" and not r.answered:
+            lost_checkouts[pair] += 1
+    fill_twice = [p for p, n in admitted.items() if kinds.get(p[0]) == "fill" and n > 1]
+    churn_twice = [
+        p
+        for p, n in admitted.items()
+        if kinds.get(p[0]) == "churn" and n > checked_out[p] + lost_checkouts[p] + 1
+    ]
+    per_session: dict[str, int] = defaultdict(int)
+    for (session, _), n in admitted.items():
+        if kinds.get(session) == "fill" and n:
+            per_session[session] += 1
+    fill_over = [s for s, n in per_session.items() if n > capacity[s]]
+    ok = not (dup_records or fill_twice or churn_twice or fill_over)
+    return CheckResult(
+        "nobody counted twice",
+        ok,
+        f"{len(data.after.pairs)} CheckIn pairs, {len(dup_records)} with >1 record; "
+        f"{sum(admitted.values())} x 201: {len(fill_twice)} fill pairs admitted twice, "
+        f"{len(churn_twice)} churn pairs admitted more than check-outs+1, "
+        f"{len(fill_over)} fill sessions with more distinct 201s than capacity",
+    )
+
+
+def check_counters(data: RunData) -> CheckResult:
+    drift_before = [s for s in data.before.sessions.values() if s.counter != s.inside]
+    drift_after = [s for s in data.after.sessions.values() if s.counter != s.inside]
+    return CheckResult(
+        f"counters equal records ({data.reconciled})",
+        not drift_after,
+        f"{len(data.after.sessions)} sessions; before reconcile {len(drift_before)} differ, "
+        f"after {len(drift_after)} differ"
+        + (
+            f"; e.g. {drift_after[0].id}: counter {drift_after[0].counter} records {drift_after[0].inside}"
+            if drift_after
+            else ""
+        ),
+    )
+
+
+def check_no_5xx(data: RunData) -> CheckResult:
+    down = data.sampler.mongo_down_windows()
+    fives = [r for r in _traffic(data) if r.status is not None and r.status >= 500]
+    counted = [r for r in fives if not any(a <= r.t_start <= b for a, b in down)]
+    first = counted[0] if counted else None
+    return CheckResult(
+        "no 5xx while MongoDB was up",
+        not counted,
+        f"{len(fives)} x 5xx, {len(counted)} while MongoDB answered the sampler"
+        + (
+            f"; first: seq {first.seq} {first.method} {first.path} {first.status} at t={first.t_start:.1f}s"
+            if first
+            else ""
+        ),
+    )
+
+
+def check_answered(data: RunData) -> CheckResult:
+    traffic = _traffic(data)
+    attributed, unexplained = attribute_lost(data)
+    # A request lost on a killed worker is fine only if its retry (same nonce) got an answer.
+    unretried = []
+    for lost in attributed:
+        retried = any(
+            r.answered
+            and r.op == lost.op
+            and r.session == lost.session
+            and r.participant == lost.participant
+            and r.nonce == lost.nonce
+            and r.attempt > lost.attempt
+            for r in traffic
+        )
+        if lost.op in ("check_in", "check_out") and not retried:
+            unretried.append(lost)
+    kills = sum(1 for f in data.faults if f.kind == "worker_kill")
+    examples = "; ".join(
+        f"seq {r.seq} {r.op} t={r.t_start:.1f}s {r.error}" for r in unexplained[:3]
+    )
+    return CheckResult(
+        "every request got an answer",
+        not unexplained and not unretried,
+        f"{len(traffic)} requests; {len(attributed)} lost on {kills} SIGKILLed worker(s) "
+        f"(<=1 per kill, all retried: {'yes' if not unretried else 'NO'}); "
+        f"{len(unexplained)} unexplained" + (f": {examples}" if examples else ""),
+    )
+
+
+def check_verdicts(data: RunData) -> CheckResult:
+    unexpected: Counter = Counter()
+    for r in _traffic(data):
+        if not r.answered or r.status >= 500:
+            continue  # judged by the two checks above
+        allowed = EXPECTED.get(r.op, set())
+        if (r.status, r.reason) not in allowed and (r.status, None) not in allowed:
+            unexpected[(r.op, r.status, r.reason)] += 1
+    return CheckResult(
+        "only expected verdicts (no 4xx for valid requests)",
+        not unexpected,
+        f"{sum(unexpected.values())} unexpected"
+        + (f": {dict(unexpected.most_common(4))}" if unexpected else ""),
+    )
+
+
+def check_fallback_admits(data: RunData) -> CheckResult:
+    outages = [
+        f.outage for f in data.faults if f.outage and f.kind in ("redis_kill", "redis_pause")
+    ]
+    admitted = [
+        r
+        for r in _traffic(data)
+        if r.op == "check_in" and r.status == 201 and any(a <= r.t_start <= b for a, b in outages)
+    ]
+    answered = [
+        r for r in _traffic(data) if r.answered and any(a <= r.t_start <= b for a, b in outages)
+    ]
+    return CheckResult(
+        "admission continues while Redis is down or hung",
+        bool(outages) and bool(admitted),
+        f"{len(outages)} outages, {sum(b - a for a, b in outages):.1f} s in total: "
+        f"{len(answered)} requests answered, {len(admitted)} check-ins admitted",
+    )
+
+
+def check_processes(data: RunData) -> list[CheckResult]:
+    dead = [name for name, alive in data.processes.items() if not alive]
+    live, configured = data.workers
+    faults_failed = [f for f in data.faults if not f.ok]
+    return [
+        CheckResult(
+            "all faults applied as scheduled",
+            bool(data.faults) and not faults_failed,
+            f"{len(data.faults)} faults, {len(faults_failed)} not applied"
+            + (f": {faults_failed[0].kind} {faults_failed[0].outcome}" if faults_failed else ""),
+        ),
+        CheckResult(
+            "stack survived (processes alive, workers replaced)",
+            not dead and live == configured,
+            f"{', '.join(data.processes)}: {'all alive' if not dead else 'DEAD: ' + ', '.join(dead)}; "
+            f"gunicorn workers {live}/{configured}",
+        ),
+    ]
+
+
+def run_checks(data: RunData) -> list[CheckResult]:
+    """Run every invariant check; return their results in report order."""
+    return [
+        *check_capacity(data),
+        check_acknowledged(data),
+        check_counted_once(data),
+        check_counters(data),
+        check_no_5xx(data),
+        check_answered(data),
+        check_verdicts(data),
+        check_fallback_admits(data),
+        *check_processes(data),
+    ]

@@ -1,0 +1,227 @@
+"""A bounded asyncio load driver: door scanners checking people in and out, with replays.
+
+Sessions come in waves (a few fresh sessions become the hot ones every ``wave_seconds``), so places
+are being fought over whenever a fault lands. Two kinds of session: ``fill`` sessions only take
+check-ins (so each pair can be admitted at most once, and a full verdict means really full), and
+``churn`` sessions also see check-outs and re-entries. More participants than places everywhere.
+Every loop stops on its own: a request budget, a deadline, and a per-request timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from chaos.api import RecordingClient
+
+RETRY_ATTEMPTS = 3  # a request that got no answer is sent again with the same nonce
+RETRY_PAUSE = 0.3
+
+
+@dataclass
+class Profile:
+    """How much traffic, for how long."""
+
+    name: str
+    doors: int  # concurrent door scanners
+    duration: float  # seconds of traffic
+    max_requests: int
+    sessions_per_wave: int
+    waves: int
+    wave_seconds: float
+    participants: int
+    capacities: tuple[int, ...]
+
+
+@dataclass
+class SessionPlan:
+    id: str
+    capacity: int
+    kind: str  # "fill" | "churn"
+    wave: int
+    candidates: list[Participant] = field(default_factory=list)
+    inside: set[str] = field(default_factory=set)  # what this client believes, for check-outs
+
+
+@dataclass
+class Participant:
+    id: str
+    ticket_code: str
+
+
+class SetupError(RuntimeError):
+    """The API refused to create the driver's sessions or participants."""
+
+
+class LoadDriver:
+    """Create the data over the API, then run the doors until the budget or deadline is spent."""
+
+    def __init__(self, client: RecordingClient, profile: Profile, *, seed: int) -> None:
+        self.client = client
+        self.profile = profile
+        self.rng = random.Random(seed)
+        self.sessions: list[SessionPlan] = []
+        self.participants: list[Participant] = []
+        self.issued = 0
+        self.deadline = 0.0
+        self.stop = asyncio.Event()
+
+    # --- set-up ----------------------------------------------------------------------------------
+    async def setup(self) -> None:
+        """Create every session (open) and participant through the API, four at a time."""
+        profile = self.profile
+        now = datetime.now(UTC)
+        starts, ends = (now - timedelta(hours=1)).isoformat(), (now + timedelta(days=1)).isoformat()
+        gate = asyncio.Semaphore(4)
+        run_tag = uuid.uuid4().hex[:6]
+
+        async def make_session(index: int) -> SessionPlan:
+            capacity = profile.capacities[index % len(profile.capacities)]
+            async with gate:
+                record, body = await self.client.create_session(
+                    title=f"chaos {run_tag} #{index}",
+                    capacity=capacity,
+                    starts_at=starts,
+                    ends_at=ends,
+                )
+            if record.status != 201 or not body:
+                raise SetupError(f"create session: {record.status} {record.error or body}")
+            # Every third session takes check-outs too; the others only fill up.
+            kind = "churn" if index % 3 == 2 else "fill"
+            return SessionPlan(
+                id=str(body["id"]),
+                capacity=capacity,
+                kind=kind,
+                wave=index // profile.sessions_per_wave,
+            )
+
+        async def make_participant(index: int) -> Participant:
+            async with gate:
+                record, body = await self.client.create_participant(
+                    full_name=f"Chaos Person {index}", email=f"p{index}.{run_tag}@chaos.example"
+                )
+            if record.status != 201 or not body:
+                raise SetupError(f"create participant: {record.status} {record.error or body}")
+            return Participant(id=str(body["id"]), ticket_code=body["ticket_code"])
+
+        total = profile.sessions_per_wave * profile.waves
+        self.sessions = list(await asyncio.gather(*(make_session(i) for i in range(total))))
+        self.participants = list(
+            await asyncio.gather(*(make_participant(i) for i in range(profile.participants)))
+        )
+        for plan in self.sessions:
+            # More candidates than places: 3x capacity plus a few, so every session is fought over.
+            size = min(len(self.participants), 3 * plan.capacity + 3)
+            plan.candidates = self.rng.sample(self.participants, size)
+
+    # --- traffic ---------------------------------------------------------------------------------
+    def _budget_left(self) -> bool:
+        return (
+            not self.stop.is_set()
+            and self.issued < self.profile.max_requests
+            and self.client.now() < self.deadline
+        )
+
+    def _pick_session(self) -> SessionPlan:
+        wave = int(self.client.now() / self.profile.wave_seconds) % self.profile.waves
+        hot = [plan for plan in self.sessions if plan.wave == wave]
+        if hot and self.rng.random() < 0.85:
+            return self.rng.choice(hot)
+        return self.rng.choice(self.sessions)
+
+    async def _send_check_in(
+        self,
+        plan: SessionPlan,
+        person: Participant,
+        code: str | None,
+        nonce: str,
+        *,
+        duplicate: bool,
+    ):
+        """Send a check-in; without an answer, send it again with the same nonce (bounded)."""
+        record = None
+        for attempt in range(1, RETRY_ATTEMPTS + 1):
+            self.issued += 1
+            record, _ = await self.client.check_in(
+                session=plan.id,
+                participant=person.id,
+                ticket_code=code,
+                nonce=nonce,
+                attempt=attempt,
+                duplicate=duplicate,
+            )
+            if record.answered:
+                break
+            await asyncio.sleep(RETRY_PAUSE)
+        self._note_check_in(plan, record)
+        return record
+
+    async def _check_in(self, plan: SessionPlan, person: Participant, *, ticket: bool) -> None:
+        nonce = uuid.uuid4().hex
+        code = person.ticket_code if ticket else None
+        roll = self.rng.random()
+        if roll < 0.05:
+            # Two scanners send the very same request at once.
+            await asyncio.gather(
+                self._send_check_in(plan, person, code, nonce, duplicate=False),
+                self._send_check_in(plan, person, code, nonce, duplicate=True),
+            )
+            return
+        record = await self._send_check_in(plan, person, code, nonce, duplicate=False)
+        if record.answered and roll < 0.15 and self._budget_left():
+            # The scanner did not see the answer and sends the same request again.
+            await self._send_check_in(plan, person, code, nonce, duplicate=True)
+
+    @staticmethod
+    def _note_check_in(plan: SessionPlan, record) -> None:
+        if record is not None and record.status in (200, 201):
+            plan.inside.add(record.participant)
+
+    async def _check_out(self, plan: SessionPlan) -> None:
+        pool = sorted(plan.inside) or [p.id for p in plan.candidates]
+        participant = self.rng.choice(pool)
+        for attempt in range(1, RETRY_ATTEMPTS + 1):
+            self.issued += 1
+            record, _ = await self.client.check_out(
+                session=plan.id, participant=participant, attempt=attempt
+            )
+            if record.answered:
+                if record.status == 200:
+                    plan.inside.discard(participant)
+                return
+            await asyncio.sleep(RETRY_PAUSE)
+
+    async def _door(self) -> None:
+        while self._budget_left():
+            roll = self.rng.random()
+            plan = self._pick_session()
+            if roll < 0.62:
+                person = self.rng.choice(plan.candidates) if plan.candidates else None
+                if person is None:
+                    continue
+                await self._check_in(plan, person, ticket=self.rng.random() < 0.5)
+            elif roll < 0.80:
+                churn = [p for p in self.sessions if p.kind == "churn" and p.wave == plan.wave]
+                if churn:  # never check out of a fill session: its admissions must stay final
+                    await self._check_out(churn[0])
+            elif roll < 0.92:
+                self.issued += 1
+                await self.client.session_detail(session=plan.id)
+            else:
+                self.issued += 1
+                await self.client.stats()
+
+    async def run(self) -> None:
+        """Run all doors until the request budget or the deadline is spent."""
+        self.deadline = self.client.now() + self.profile.duration
+        doors = [asyncio.create_task(self._door()) for _ in range(self.profile.doors)]
+        try:
+            # Each request has its own timeout; this is the outer bound for the whole phase.
+            await asyncio.wait_for(asyncio.gather(*doors), timeout=self.profile.duration + 60)
+        finally:
+            self.stop.set()
+            for task in doors:
+                task.cancel()

@@ -1,0 +1,131 @@
+"""Read the truth directly in MongoDB (pymongo, no Django): counters, CheckIn records, samples.
+
+Collection and field names follow Django's defaults for sessions_app.Session/CheckIn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pymongo
+from pymongo.read_concern import ReadConcern
+
+SESSIONS = "sessions_app_session"
+CHECKINS = "sessions_app_checkin"
+
+
+@dataclass
+class SessionState:
+    id: str
+    capacity: int
+    counter: int  # Session.check_in_count
+    inside: int  # CheckIn records with checked_out_at null
+
+
+@dataclass
+class Snapshot:
+    sessions: dict[str, SessionState]
+    pairs: Counter  # (session, participant) -> number of CheckIn records
+    records: list[dict]
+
+
+class MongoView:
+    """A direct pymongo connection to the stack's database."""
+
+    def __init__(self, uri: str, db_name: str) -> None:
+        self.client = pymongo.MongoClient(
+            uri, serverSelectionTimeoutMS=2000, socketTimeoutMS=5000, connectTimeoutMS=2000
+        )
+        self.db = self.client[db_name]
+
+    def close(self) -> None:
+        self.client.close()
+
+    def snapshot(self) -> Snapshot:
+        """Read every session's counter and every CheckIn record at one point in time.
+
+        Both reads run in one transaction with snapshot read concern: a plain scan could see one
+        record before its check-out and another after a later check-in, and report a session over
+        capacity that never was.
+        """
+        with (
+            self.client.start_session() as session,
+            session.start_transaction(read_concern=ReadConcern("snapshot")),
+        ):
+            records = list(
+                self.db[CHECKINS].find(
+                    {},
+                    {"session_id": 1, "participant_id": 1, "checked_out_at": 1, "nonce": 1},
+                    session=session,
+                )
+            )
+            session_docs = list(
+                self.db[SESSIONS].find({}, {"capacity": 1, "check_in_count": 1}, session=session)
+            )
+        inside = Counter(str(r["session_id"]) for r in records if r.get("checked_out_at") is None)
+        sessions = {
+            str(doc["_id"]): SessionState(
+                id=str(doc["_id"]),
+                capacity=int(doc.get("capacity", 0)),
+                counter=int(doc.get("check_in_count", 0)),
+                inside=inside.get(str(doc["_id"]), 0),
+            )
+            for doc in session_docs
+        }
+        pairs = Counter((str(r["session_id"]), str(r["participant_id"])) for r in records)
+        return Snapshot(sessions=sessions, pairs=pairs, records=records)
+
+
+@dataclass
+class Violation:
+    t: float
+    session: str
+    capacity: int
+    counter: int
+    inside: int
+
+
+@dataclass
+class Sampler:
+    """Sample every session's counter and inside-records while traffic runs (bounded loop)."""
+
+    view: MongoView
+    clock: Callable[[], float]
+    interval: float = 0.5
+    max_samples: int = 2000
+    samples: int = 0
+    errors: list[tuple[float, str]] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
+    max_fill: dict[str, int] = field(default_factory=dict)
+
+    def sample_once(self) -> None:
+        try:
+            snap = self.view.snapshot()
+        except pymongo.errors.PyMongoError as exc:
+            self.errors.append((self.clock(), f"{type(exc).__name__}: {exc}"[:200]))
+            return
+        now = self.clock()
+        self.samples += 1
+        for state in snap.sessions.values():
+            self.max_fill[state.id] = max(
+                self.max_fill.get(state.id, 0), state.counter, state.inside
+            )
+            if state.counter > state.capacity or state.inside > state.capacity:
+                self.violations.append(
+                    Violation(now, state.id, state.capacity, state.counter, state.inside)
+                )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Sample until ``stop`` is set or ``max_samples`` is reached."""
+        while not stop.is_set() and self.samples + len(self.errors) < self.max_samples:
+            await asyncio.to_thread(self.sample_once)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.interval)
+
+    def mongo_down_windows(self) -> list[tuple[float, float]]:
+        """Return the periods where MongoDB did not answer the sampler (run clock)."""
+        return [(t - self.interval - 2.0, t + self.interval) for t, _ in self.errors]

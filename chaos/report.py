@@ -1,0 +1,113 @@
+"""Print the run's tables (traffic, faults, invariants) and write everything to JSON files."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections import Counter
+from dataclasses import asdict
+from pathlib import Path
+
+from chaos.api import Record
+from chaos.checks import CheckResult, RunData
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=False)]
+    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=False))  # noqa: E731
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+def traffic_table(records: list[Record]) -> str:
+    rows = []
+    by_op: dict[str, list[Record]] = {}
+    for r in records:
+        if r.op != "setup":
+            by_op.setdefault(r.op, []).append(r)
+    for op, recs in sorted(by_op.items()):
+        outcomes = Counter(
+            f"{r.status} {r.reason}" if r.reason else str(r.status) if r.answered else "no answer"
+            for r in recs
+        )
+        lat = [r.latency_ms for r in recs if r.answered]
+        rows.append(
+            [
+                op,
+                str(len(recs)),
+                f"{_pct(lat, 50):.0f}",
+                f"{_pct(lat, 99):.0f}",
+                ", ".join(f"{k}: {v}" for k, v in outcomes.most_common()),
+            ]
+        )
+    return _table(["request", "n", "p50 ms", "p99 ms", "answers"], rows)
+
+
+def _window_traffic(records: list[Record], start: float, end: float) -> str:
+    inside = [r for r in records if r.op != "setup" and start <= r.t_start <= end]
+    answered = sum(1 for r in inside if r.answered)
+    admitted = sum(1 for r in inside if r.op == "check_in" and r.status == 201)
+    fives = sum(1 for r in inside if r.status is not None and r.status >= 500)
+    lost = len(inside) - answered
+    return f"{answered} answered, {admitted} admitted, {fives} x 5xx, {lost} no answer"
+
+
+def fault_table(data: RunData) -> str:
+    rows = []
+    for f in sorted(data.faults, key=lambda f: f.t_start):
+        window_end = max(f.t_end, f.t_start) + 2.0
+        rows.append(
+            [
+                f"{f.t_start:6.1f}",
+                f.kind,
+                "ok" if f.ok else "FAILED",
+                f.outcome,
+                _window_traffic(data.records, f.t_start, window_end),
+            ]
+        )
+    return _table(["t (s)", "fault", "", "outcome", "traffic from fault start to end + 2 s"], rows)
+
+
+def check_table(results: list[CheckResult]) -> str:
+    rows = [["PASS" if r.ok else "FAIL", r.name, r.detail] for r in results]
+    return _table(["", "invariant", "numbers"], rows)
+
+
+def print_report(data: RunData, results: list[CheckResult], *, title: str) -> None:
+    print(f"\n=== {title}: traffic ===", flush=True)
+    print(traffic_table(data.records))
+    print(f"\n=== {title}: faults injected ===")
+    print(fault_table(data))
+    print(f"\n=== {title}: invariants ===")
+    print(check_table(results))
+    failed = sum(1 for r in results if not r.ok)
+    verdict = "PASSED" if not failed else f"FAILED ({failed} of {len(results)} invariants)"
+    print(f"\nchaos {title}: {verdict}", flush=True)
+
+
+def write_json(logdir: Path, data: RunData, results: list[CheckResult], meta: dict) -> Path:
+    """Write the summary (meta, faults, checks) and every request (JSON lines) to ``logdir``."""
+    with open(logdir / "requests.jsonl", "w") as out:
+        for r in data.records:
+            out.write(json.dumps(r.as_dict()) + "\n")
+    summary = {
+        **meta,
+        "faults": [asdict(f) for f in data.faults],
+        "checks": [asdict(r) for r in results],
+        "sampler": {
+            "samples": data.sampler.samples,
+            "errors": data.sampler.errors,
+            "violations": [asdict(v) for v in data.sampler.violations],
+        },
+        "passed": all(r.ok for r in results),
+    }
+    path = logdir / "summary.json"
+    path.write_text(json.dumps(summary, indent=2, default=str))
+    return path

@@ -1,0 +1,342 @@
+"""Start the whole system as real processes on loopback free ports, and stop all of it again.
+
+Used by the chaos suite (``python -m chaos``) and the benchmark (``python -m bench``): SecantusDB,
+redis-server, one or more gunicorn servers (``config.wsgi``, several sync workers), optionally a
+Celery worker and beat. Every process runs in its own process group, so a fault can hit exactly one
+process (and ``stop`` takes a process's children with it). ``Stack.stop`` is idempotent and is
+also registered with atexit; callers wrap their work in try/finally.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import psutil
+
+from devtools.servers import RedisServer, SecantusServer, free_port, wait_for_port
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAOS_SETTINGS = "config.settings.chaos"
+
+_CREATE_TOKEN = """
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+user, _ = get_user_model().objects.get_or_create(username="chaos-driver")
+user.is_staff = True
+user.is_superuser = True
+user.set_unusable_password()
+user.save()
+token, _ = Token.objects.get_or_create(user=user)
+print("TOKEN=" + token.key)
+"""
+
+
+def _log(message: str) -> None:
+    print(f"[stack] {message}", flush=True)
+
+
+class Process:
+    """A child process in its own process group, with its output in a log file."""
+
+    def __init__(self, name: str, argv: list[str], *, env: dict[str, str], log_path: Path):
+        self.name = name
+        self.argv = argv
+        self.env = env
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+        self._log = None
+
+    def start(self) -> Process:
+        """Start the process (does not wait for readiness)."""
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - open for the process's lifetime
+        self.proc = subprocess.Popen(
+            self.argv,
+            cwd=ROOT,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        return self
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_contains(self, text: str) -> bool:
+        """Tell whether the process's log contains ``text`` (used as a readiness signal)."""
+        try:
+            return text in self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return False
+
+    def wait_for_log(self, text: str, *, timeout: float) -> float:
+        """Wait until ``text`` is in the log; return the seconds waited."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            if self.log_contains(text):
+                return time.monotonic() - started
+            if not self.running:
+                raise RuntimeError(
+                    f"{self.name} exited (code {self.proc.returncode}); see {self.log_path}"
+                )
+            time.sleep(0.1)
+        raise TimeoutError(f"{self.name}: no {text!r} in {self.log_path} after {timeout:.0f} s")
+
+    def stop(self, *, timeout: float = 10.0) -> None:
+        """SIGTERM the process group, SIGKILL it after ``timeout``; also reap leftovers."""
+        if self.proc is None:
+            return
+        pgid = self.proc.pid
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pgid, signal.SIGCONT)
+                os.killpg(pgid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pgid, signal.SIGKILL)
+                self.proc.wait(timeout=5)
+        # Orphans of the group (e.g. workers of a master that was killed) go too.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGKILL)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+class Gunicorn(Process):
+    """A gunicorn master serving config.wsgi with ``workers`` sync worker processes."""
+
+    def __init__(self, name: str, *, workers: int, env: dict[str, str], logdir: Path):
+        self.port = free_port()
+        self.workers = workers
+        self.access_log = logdir / f"{name}-access.log"
+        argv = [
+            sys.executable, "-m", "gunicorn", "config.wsgi",
+            "--bind", f"127.0.0.1:{self.port}",
+            "--workers", str(workers),
+            "--timeout", "30",
+            "--graceful-timeout", "10",
+            "--worker-tmp-dir", "/dev/shm" if Path("/dev/shm").is_dir() else "/tmp",
+            "--no-control-socket",
+            "--access-logfile", str(self.access_log),
+            # pid and duration per request, so a failure can be traced to a worker.
+            "--access-logformat", '%(t)s pid=%(p)s "%(r)s" %(s)s %(M)sms',
+        ]  # fmt: skip
+        super().__init__(name, argv, env=env, log_path=logdir / f"{name}.log")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def worker_pids(self) -> list[int]:
+        """Return the pids of the live worker processes (children of the master)."""
+        if not self.running:
+            return []
+        try:
+            children = psutil.Process(self.pid).children()
+        except psutil.NoSuchProcess:
+            return []
+        alive = []
+        for child in children:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                if child.status() != psutil.STATUS_ZOMBIE:
+                    alive.append(child.pid)
+        return sorted(alive)
+
+    def wait_ready(self, *, timeout: float = 60.0) -> float:
+        """Wait until all workers run and /health/live answers 200; return seconds waited."""
+        started = time.monotonic()
+        wait_for_port(self.port, timeout=timeout, proc=self.proc)
+        while time.monotonic() - started < timeout:
+            if len(self.worker_pids()) >= self.workers:
+                try:
+                    if httpx.get(f"{self.url}/health/live", timeout=5).status_code == 200:
+                        return time.monotonic() - started
+                except httpx.HTTPError:
+                    pass
+            time.sleep(0.1)
+        raise TimeoutError(f"{self.name} not ready after {timeout:.0f} s; see {self.log_path}")
+
+    def restart_worker(self, sig: int, *, timeout: float = 30.0) -> tuple[int, int | None, float]:
+        """Send ``sig`` to one worker; return (old pid, new pid, seconds until replaced)."""
+        before = self.worker_pids()
+        if not before:
+            raise RuntimeError(f"{self.name}: no worker to signal")
+        victim = before[0]
+        started = time.monotonic()
+        os.kill(victim, sig)
+        while time.monotonic() - started < timeout:
+            now = self.worker_pids()
+            fresh = [pid for pid in now if pid not in before]
+            if victim not in now and fresh and len(now) >= self.workers:
+                return victim, fresh[0], time.monotonic() - started
+            time.sleep(0.05)
+        return victim, None, time.monotonic() - started
+
+
+@dataclass
+class Stack:
+    """The running system: servers, web servers, Celery; ``start_*`` then ``stop``."""
+
+    logdir: Path
+    settings: str = CHAOS_SETTINGS
+    db_name: str = "checkin_chaos"
+    extra_env: dict[str, str] = field(default_factory=dict)
+    mongo: SecantusServer | None = None
+    redis: RedisServer | None = None
+    webs: dict[str, Gunicorn] = field(default_factory=dict)
+    celery: list[Process] = field(default_factory=list)
+    token: str | None = None
+    _stopped: bool = False
+
+    def env(self, **overrides: str) -> dict[str, str]:
+        """Return the environment for a child process of this stack."""
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in {"MONGODB_URI", "REDIS_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE"}
+        }
+        env.update(
+            DJANGO_SETTINGS_MODULE=self.settings,
+            MONGODB_URI=self.mongo.uri,
+            MONGODB_NAME=self.db_name,
+            REDIS_URL=self.redis.url,
+            CELERY_BROKER_URL=self.redis.url,
+            ALLOWED_HOSTS="127.0.0.1,localhost",
+            PYTHONUNBUFFERED="1",
+            LOG_LEVEL=os.environ.get("STACK_LOG_LEVEL", "INFO"),
+        )
+        env.update(self.extra_env)
+        env.update(overrides)
+        return env
+
+    def start_servers(self) -> None:
+        """Start SecantusDB and redis-server, migrate, create the driver's staff user and token."""
+        atexit.register(self.stop)
+        self.logdir.mkdir(parents=True, exist_ok=True)
+        started = time.monotonic()
+        self.mongo = SecantusServer(log_path=self.logdir / "secantus.log").start()
+        self.redis = RedisServer(log_path=self.logdir / "redis.log").start()
+        _log(f"secantusd on {self.mongo.port}, redis-server on {self.redis.port}")
+        self.manage("migrate", "--noinput", quiet=True)
+        out = self.manage("shell", "-c", _CREATE_TOKEN, quiet=True)
+        self.token = next(
+            line.split("=", 1)[1] for line in out.splitlines() if line.startswith("TOKEN=")
+        )
+        _log(f"migrated, staff token created ({time.monotonic() - started:.1f} s)")
+
+    def manage(self, *args: str, quiet: bool = False, timeout: float = 120.0, **env) -> str:
+        """Run ``manage.py`` with the stack's environment; return stdout, raise on failure."""
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env(**env),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"manage.py {args[0]} failed ({result.returncode}):\n{result.stderr[-3000:]}"
+            )
+        if not quiet and result.stdout.strip():
+            print(result.stdout.rstrip(), flush=True)
+        return result.stdout
+
+    def has_command(self, name: str) -> bool:
+        """Tell whether ``manage.py`` knows the management command ``name``."""
+        return name in self.manage("help", "--commands", quiet=True).split()
+
+    def start_web(self, name: str = "web", *, workers: int = 2, **env: str) -> Gunicorn:
+        """Start a gunicorn (optionally with other settings via env) and wait until it serves."""
+        web = Gunicorn(name, workers=workers, env=self.env(**env), logdir=self.logdir)
+        self.webs[name] = web.start()
+        seconds = web.wait_ready()
+        _log(
+            f"{name}: gunicorn on {web.port}, {workers} workers {web.worker_pids()} ({seconds:.1f} s)"
+        )
+        return web
+
+    def start_celery(self, *, worker: bool = True, beat: bool = True) -> None:
+        """Start a Celery worker and/or beat (DatabaseScheduler) and wait until they run."""
+        celery = [sys.executable, "-m", "celery", "-A", "config"]
+        if worker:
+            proc = Process(
+                "celery-worker",
+                [
+                    *celery,
+                    "worker",
+                    "-l",
+                    "INFO",
+                    "-c",
+                    "1",
+                    "--without-gossip",
+                    "--without-mingle",
+                ],
+                env=self.env(),
+                log_path=self.logdir / "celery-worker.log",
+            ).start()
+            self.celery.append(proc)
+            _log(f"celery worker ready ({proc.wait_for_log('ready.', timeout=60):.1f} s)")
+        if beat:
+            scheduler = "django_celery_beat.schedulers:DatabaseScheduler"
+            proc = Process(
+                "celery-beat",
+                [*celery, "beat", "-l", "INFO", "-S", scheduler, "--pidfile="],
+                env=self.env(),
+                log_path=self.logdir / "celery-beat.log",
+            ).start()
+            self.celery.append(proc)
+            _log(f"celery beat ready ({proc.wait_for_log('beat: Starting', timeout=60):.1f} s)")
+
+    def processes_alive(self) -> dict[str, bool]:
+        """Return whether each long-lived process of the stack still runs."""
+        alive = {name: web.running for name, web in self.webs.items()}
+        alive.update({proc.name: proc.running for proc in self.celery})
+        if self.mongo:
+            alive["secantusd"] = self.mongo.running
+        return alive
+
+    def stop(self) -> None:
+        """Stop every process this stack started (idempotent, safe after a partial start)."""
+        if self._stopped:
+            return
+        self._stopped = True
+        for proc in reversed(self.celery):
+            proc.stop()
+        for web in reversed(list(self.webs.values())):
+            web.stop()
+        for server in (self.redis, self.mongo):
+            if server is not None:
+                server.resume()
+                server.stop()
+        _log(f"all processes stopped (logs: {self.logdir})")
+
+
+def install_signal_handlers() -> None:
+    """Turn SIGTERM/SIGHUP into KeyboardInterrupt so try/finally clean-up runs."""
+
+    def _raise(signum, frame):
+        raise KeyboardInterrupt
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _raise)

@@ -1,0 +1,105 @@
+"""Unit tests of the chaos checks' judgement on hand-made run data (pure functions, no servers)."""
+
+from collections import Counter
+
+from chaos.api import Record
+from chaos.checks import RunData, attribute_lost, check_answered, check_counted_once
+from chaos.driver import SessionPlan
+from chaos.faults import FaultEvent
+from chaos.mongo import Sampler, SessionState, Snapshot
+
+
+def _record(seq, *, t0, t1, status=None, error=None, op="check_in", attempt=1, **kw) -> Record:
+    return Record(
+        seq=seq,
+        op=op,
+        method="POST",
+        path="/x",
+        t_start=t0,
+        t_end=t1,
+        status=status,
+        error=error,
+        attempt=attempt,
+        session=kw.get("session", "s1"),
+        participant=kw.get("participant", "p1"),
+        nonce=kw.get("nonce", f"n{seq}"),
+        reason=kw.get("reason"),
+    )
+
+
+def _data(records, *, faults=(), pairs=None, kind="fill", capacity=2) -> RunData:
+    snap = Snapshot(
+        sessions={"s1": SessionState("s1", capacity, 1, 1)},
+        pairs=Counter(pairs or {("s1", "p1"): 1}),
+        records=[],
+    )
+    return RunData(
+        records=list(records),
+        plans=[SessionPlan(id="s1", capacity=capacity, kind=kind, wave=0)],
+        faults=list(faults),
+        sampler=Sampler(view=None, clock=lambda: 0.0),
+        before=snap,
+        after=snap,
+        reconciled="test",
+        processes={"web": True},
+        workers=(2, 2),
+    )
+
+
+KILL = FaultEvent(kind="worker_kill", t_start=10.0, t_end=10.1, ok=True, worker_pid=123)
+RESET = "RemoteProtocolError: Server disconnected without sending a response."
+
+
+def test_one_request_in_flight_on_a_killed_worker_is_attributed_to_it():
+    lost = _record(1, t0=9.9, t1=10.01, error=RESET, nonce="a")
+    retry = _record(
+        2, t0=10.4, t1=10.5, status=200, reason="already_checked_in", nonce="a", attempt=2
+    )
+    data = _data([lost, retry], faults=[KILL])
+    attributed, unexplained = attribute_lost(data)
+    assert attributed == [lost]
+    assert unexplained == []
+    assert check_answered(data).ok
+
+
+def test_a_second_loss_on_the_same_kill_is_not_excused():
+    first = _record(1, t0=9.9, t1=10.01, error=RESET)
+    second = _record(2, t0=9.95, t1=10.02, error=RESET)
+    attributed, unexplained = attribute_lost(_data([first, second], faults=[KILL]))
+    assert len(attributed) == 1
+    assert len(unexplained) == 1
+
+
+def test_timeouts_and_losses_away_from_a_kill_are_unexplained():
+    timeout = _record(1, t0=9.9, t1=19.9, error="ReadTimeout: timed out")
+    late = _record(2, t0=20.0, t1=20.1, error=RESET)
+    data = _data([timeout, late], faults=[KILL])
+    assert attribute_lost(data) == ([], [timeout, late])
+    assert not check_answered(data).ok
+
+
+def test_an_attributed_loss_that_was_never_retried_fails():
+    lost = _record(1, t0=9.9, t1=10.01, error=RESET)
+    assert not check_answered(_data([lost], faults=[KILL])).ok
+
+
+def test_a_fill_pair_admitted_twice_fails():
+    records = [
+        _record(1, t0=1, t1=1.1, status=201, reason="checked_in"),
+        _record(2, t0=2, t1=2.1, status=201, reason="checked_in"),
+    ]
+    assert not check_counted_once(_data(records)).ok
+
+
+def test_a_churn_pair_may_be_admitted_again_after_a_check_out():
+    records = [
+        _record(1, t0=1, t1=1.1, status=201, reason="checked_in"),
+        _record(2, t0=2, t1=2.1, status=200, reason="checked_out", op="check_out"),
+        _record(3, t0=3, t1=3.1, status=201, reason="checked_in"),
+    ]
+    assert check_counted_once(_data(records, kind="churn")).ok
+
+
+def test_two_records_for_one_pair_fail():
+    records = [_record(1, t0=1, t1=1.1, status=201, reason="checked_in")]
+    assert not check_counted_once(_data(records, pairs={("s1", "p1"): 2})).ok
