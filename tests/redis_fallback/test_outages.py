@@ -214,3 +214,31 @@ def test_django_redis_ignore_exceptions_cannot_hide_an_outage(killed_redis):
     cache.set("k", "v")
     assert connection_status()["breaker_state"] == "open"
     assert cache.get("k") == "v"  # from the fallback, not django-redis's silent None
+
+
+@override_settings(REDIS_BREAKER_RESET_SECONDS=SHORT_RESET)
+def test_restart_between_two_calls_is_noticed_and_runs_callbacks(redis_server, cache, raw):
+    runs: list[int] = []
+
+    def reseed(client: redis.Redis) -> None:
+        runs.append(1)
+
+    register_recovery_callback(reseed)
+    try:
+        cache.set("a", 1)
+        get_redis().set("n", 5)
+        redis_server.restart()  # no call sees the outage: redis-py would reconnect silently
+        assert cache.get("a") is None
+        status = connection_status()
+        assert status["breaker_state"] == "open"
+        assert "restarted" in status["last_error"]
+        assert get_redis().get("n") is None  # breaker open: fallback, no Redis call
+        time.sleep(SHORT_RESET + 0.05)
+        cache.get("a")  # probe: PING, callbacks, close
+        assert connection_status()["breaker_state"] == "closed"
+        assert runs == [1]
+        # The other pool's connections see the same run_id now: no second outage.
+        assert get_redis().set("n", 6) is True
+        assert connection_status()["breaker_state"] == "closed"
+    finally:
+        unregister_recovery_callback(reseed)
