@@ -10,9 +10,7 @@ from ..models import Participant, ticket_code_validator
 class ParticipantInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     full_name = serializers.CharField(max_length=200)
     email = serializers.EmailField(max_length=254, help_text="Unique regardless of case.")
-    organization = serializers.CharField(
-        max_length=200, allow_blank=True, required=False, default=""
-    )
+    organization = serializers.CharField(max_length=200, allow_blank=True, required=False)
     ticket_code = serializers.CharField(
         max_length=64, required=False, allow_blank=True, validators=[ticket_code_validator],
         help_text="Leave out to have a URL-safe code generated.",

@@ -10,12 +10,16 @@ class SessionInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     """What staff may write: everything but the counter, which only check-ins change."""
 
     title = serializers.CharField(max_length=200)
-    description = serializers.CharField(allow_blank=True, required=False, default="")
-    location = serializers.CharField(max_length=200, allow_blank=True, required=False, default="")
+    # No serializer defaults: on create the service's defaults apply, on PUT a left-out field
+    # stays as it is (a PUT without status must not turn an open session back into a draft).
+    description = serializers.CharField(allow_blank=True, required=False)
+    location = serializers.CharField(max_length=200, allow_blank=True, required=False)
     starts_at = serializers.DateTimeField()
     ends_at = serializers.DateTimeField()
     capacity = serializers.IntegerField(min_value=0, max_value=1_000_000)
-    status = serializers.ChoiceField(choices=Session.Status.choices, default=Session.Status.DRAFT)
+    status = serializers.ChoiceField(
+        choices=Session.Status.choices, required=False, help_text="Default on create: draft."
+    )
 
     def validate(self, attrs):
         instance = self.instance

@@ -155,20 +155,21 @@ def session_check_in(
         if record is not None and record.is_inside:
             detail = REPLAY_DETAIL if _is_replay(record, nonce) else ""
             return _verdict(Reason.ALREADY_CHECKED_IN, session, participant, detail)
-        # Redis remembered someone who left (a check-out it did not see): forget, decide below.
+        # Redis remembered someone who left (a check-out it did not see): stale, decide below.
         admission_remove(session_id=session.pk, participant_id=participant.pk)
-        admission = Admission.UNAVAILABLE
     elif admission is Admission.FULL and session.check_in_count >= session.capacity:
         return _refusal(session, participant, nonce)[0]
-    # FULL with room in MongoDB: Redis counts places MongoDB has freed (check-outs it missed) or
-    # requests still in flight. MongoDB decides; the reseeds and the reconcile task resync Redis.
+    # FULL with room in MongoDB: Redis counts places MongoDB has freed (check-outs it missed
+    # while this process could not reach it) or requests still in flight. MongoDB decides.
 
     verdict, inside = _admit_in_mongodb(session, participant, nonce=nonce, source=source)
     if admission is Admission.RESERVED and not inside:
         admission_remove(session_id=session.pk, participant_id=participant.pk)
     elif admission is not Admission.RESERVED and inside:
         admission_add(session_id=session.pk, participant_id=participant.pk)
-    if admission is Admission.UNSEEDED:
+    if admission in (Admission.UNSEEDED, Admission.MEMBER, Admission.FULL):
+        # Redis was missing or stale for this session: rebuild its set from the CheckIn records
+        # (one request per session at a time; the others go on deciding in MongoDB).
         session_admission_sync(session=session, lock=True)
     return verdict
 

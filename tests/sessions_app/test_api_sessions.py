@@ -39,6 +39,9 @@ def test_create_read_update_delete(staff_client):
     assert patched.status_code == 200
     assert staff_client.get(url).json()["title"] == "Opening keynote"  # cache invalidated
     assert staff_client.put(url, _payload(capacity=5), format="json").json()["capacity"] == 5
+    put = _payload(title="No status given")
+    del put["status"]
+    assert staff_client.put(url, put, format="json").json()["status"] == "open"  # unchanged
     assert staff_client.delete(url).status_code == 204
     assert staff_client.get(url).status_code == 404
 
