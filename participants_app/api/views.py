@@ -74,6 +74,11 @@ class ParticipantViewSet(viewsets.GenericViewSet):
     def get_queryset(self):
         return participant_list()
 
+    def get_serializer_class(self):
+        if self.action in ("create", "update", "partial_update"):
+            return ParticipantInputSerializer
+        return ParticipantOutputSerializer
+
     def get_object(self):
         return participant_get(participant_id=self.kwargs["pk"])
 

@@ -87,6 +87,16 @@ class SessionViewSet(viewsets.GenericViewSet):
     def get_queryset(self):
         return session_list()
 
+    def get_serializer_class(self):
+        # The browsable API builds its forms from this: each action shows its own input.
+        return {
+            "create": SessionInputSerializer,
+            "update": SessionInputSerializer,
+            "partial_update": SessionInputSerializer,
+            "check_in": CheckInInputSerializer,
+            "check_out": CheckOutInputSerializer,
+        }.get(self.action, SessionOutputSerializer)
+
     def get_permissions(self):
         if self.action in ("check_in", "check_out"):
             return [IsAuthenticated(), CanCheckIn()]

@@ -111,3 +111,13 @@ def test_check_in_permission_given_to_a_user_directly(django_user_model):
     client = APIClient()
     client.force_authenticate(user)
     assert _check_in(client, session_make(), participant_make()).status_code == 201
+
+
+def test_browsable_api_offers_the_check_in_form(client, staff_user):
+    session = session_make()
+    client.force_login(staff_user)
+    page = client.get(f"/api/sessions/{session.pk}/check-in/", HTTP_ACCEPT="text/html")
+    assert page.status_code == 405  # POST only; the page carries the input form
+    assert b"ticket_code" in page.content and b"nonce" in page.content
+    detail = client.get(f"/api/sessions/{session.pk}/", HTTP_ACCEPT="text/html")
+    assert detail.status_code == 200 and b"capacity" in detail.content
