@@ -11,7 +11,8 @@ closes: what it holds may be stale once Redis is back.
 OPTIONS are django-redis's, plus FALLBACK_MAX_ENTRIES (default 1000) and FALLBACK_TIMEOUT
 (default timeout of fallback entries, 60 s). SOCKET_TIMEOUT / SOCKET_CONNECT_TIMEOUT default to
 settings.REDIS_SOCKET_TIMEOUT / REDIS_SOCKET_CONNECT_TIMEOUT. IGNORE_EXCEPTIONS is always off
-(errors are handled here) and redis-py never retries (one bounded attempt per call).
+(errors are handled here), redis-py never retries (one bounded attempt per call), and new
+connections check the server's run_id (see ``guard.on_connect``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from django_redis.cache import RedisCache
 from django_redis.util import CacheKey
 
 from .connection import CONNECTION_ERRORS, no_retry, socket_timeouts
-from .guard import UNAVAILABLE, call_redis, register_fallback_reset
+from .guard import UNAVAILABLE, call_redis, on_connect, register_fallback_reset
 
 FALLBACK_MAX_ENTRIES = 1000
 FALLBACK_TIMEOUT = 60
@@ -60,6 +61,7 @@ def _redis_params(params: dict[str, Any]) -> dict[str, Any]:
     options["CONNECTION_POOL_KWARGS"] = {
         **options.get("CONNECTION_POOL_KWARGS", {}),
         "retry": no_retry(),
+        "redis_connect_func": on_connect,
     }
     return {**params, "OPTIONS": options}
 

@@ -62,10 +62,15 @@ def raw_redis() -> redis.Redis:
     global _client  # noqa: PLW0603 - one client per process, built lazily
     client = _client
     if client is None:
+        from .guard import on_connect
+
         with _lock:
             if _client is None:
                 pool = redis.ConnectionPool.from_url(
-                    redis_url(), retry=no_retry(), **socket_timeouts()
+                    redis_url(),
+                    retry=no_retry(),
+                    redis_connect_func=on_connect,
+                    **socket_timeouts(),
                 )
                 _client = redis.Redis(connection_pool=pool)
             client = _client

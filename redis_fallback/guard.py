@@ -17,8 +17,9 @@ from typing import Any, Literal, TypeVar
 
 import redis
 from django.conf import settings
+from redis import exceptions as redis_errors
 
-from .breaker import CircuitBreaker, Permit, register_fork_handler
+from .breaker import CircuitBreaker, Permit, State, register_fork_handler
 from .connection import CONNECTION_ERRORS, drop_raw_redis, raw_redis, redis_url
 from .masking import describe_error, mask_text
 
@@ -52,6 +53,8 @@ connected: dict[str, bool] = {"cache": True, "client": True}
 _hooks_lock = threading.Lock()
 _recovery_callbacks: list[Callable[[redis.Redis], None]] = []
 _fallback_resets: list[Callable[[], None]] = []
+# The run_id of each Redis server this process has connected to, by address.
+_run_ids: dict[tuple, str] = {}
 
 
 def get_breaker() -> CircuitBreaker:
@@ -144,6 +147,40 @@ def _probe() -> bool:
     return True
 
 
+def _parse_run_id(info: bytes | str) -> str | None:
+    text = info.decode() if isinstance(info, bytes) else str(info)
+    for line in text.splitlines():
+        if line.startswith("run_id:"):
+            return line.partition(":")[2].strip()
+    return None
+
+
+def on_connect(connection: redis.Connection) -> None:
+    """Initialise a new connection; treat a Redis restart nobody noticed as an outage.
+
+    redis-py silently replaces a pooled connection whose server went away, so a Redis that
+    restarted (empty) between two calls would be trusted without the recovery callbacks. Every
+    new connection therefore compares the server's run_id with the one this process saw last:
+    if it changed while the breaker is closed, the connection fails with a ConnectionError, the
+    breaker opens, and the next probe runs the recovery callbacks. Costs one INFO per new
+    connection, not per command.
+    """
+    connection.on_connect()
+    try:
+        connection.send_command("INFO", "server")
+        run_id = _parse_run_id(connection.read_response())
+    except redis_errors.ResponseError:
+        return  # INFO refused (ACL, rename-command): restarts between calls go unnoticed
+    if run_id is None:
+        return
+    address = tuple(getattr(connection, name, None) for name in ("host", "port", "path"))
+    with _hooks_lock:
+        previous = _run_ids.get(address)
+        _run_ids[address] = run_id
+    if previous not in (None, run_id) and _breaker.state is State.CLOSED:
+        raise redis_errors.ConnectionError("Redis restarted since it was last used (new run_id)")
+
+
 def is_redis_available() -> bool:
     """Tell, without network I/O, whether a Redis call now would be attempted."""
     return _breaker.is_available()
@@ -153,5 +190,7 @@ def reset_for_tests() -> None:
     """Close the breaker, clear status and fallback copies, drop the raw client; keep callbacks."""
     _breaker.reset()
     connected.update(cache=True, client=True)
+    with _hooks_lock:
+        _run_ids.clear()
     drop_raw_redis()
     _reset_fallbacks()
