@@ -36,7 +36,7 @@ def wants_health_json(request) -> bool:
     return False
 
 
-def _respond(request, body: dict, *, status: int, health_json: bool) -> JsonResponse:
+def _respond(body: dict, *, status: int, health_json: bool) -> JsonResponse:
     response = JsonResponse(
         body, status=status, content_type=HEALTH_JSON if health_json else "application/json"
     )
@@ -50,7 +50,7 @@ def _report_response(request, report: HealthReport, plain_body: dict) -> JsonRes
         body, health_json = health_json_body(report), True
     else:
         body, health_json = plain_body, False
-    return _respond(request, body, status=report.http_status, health_json=health_json)
+    return _respond(body, status=report.http_status, health_json=health_json)
 
 
 @require_safe
@@ -72,7 +72,7 @@ def live(request):
     """Answer 200 while the process serves; touch no dependency."""
     health_json = wants_health_json(request)
     body = {"status": "pass" if health_json else "ok"}
-    return _respond(request, body, status=200, health_json=health_json)
+    return _respond(body, status=200, health_json=health_json)
 
 
 class ChecksView(HealthCheckView):
