@@ -231,3 +231,13 @@ def test_reseed_all_rebuilds_every_open_session(raw):
     assert sessions_admission_reseed_all() == 1
     assert _members(open_one) == {str(person.pk)}
     assert not raw.exists(admission_key(closed.pk))
+
+
+def test_status_changes_seed_and_drop_the_set(raw, staff_client):
+    session = session_make(status="draft")
+    url = f"/api/sessions/{session.pk}/"
+    assert not raw.exists(admission_key(session.pk))
+    staff_client.patch(url, {"status": "open"}, format="json")
+    assert admission_count(session_id=session.pk) == 0
+    staff_client.patch(url, {"status": "closed"}, format="json")
+    assert not raw.exists(admission_key(session.pk))
