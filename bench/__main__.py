@@ -24,7 +24,7 @@ from bench.chart import timeline_chart
 from bench.docs import machine_facts, render
 from chaos.api import RecordingClient
 from chaos.mongo import MongoView
-from devtools.stack import ROOT, Stack, install_signal_handlers
+from devtools.stack import ROOT, Stack, handle_signals_in_loop, install_signal_handlers
 
 BREAKER_RESET = "5"
 SOCKET_TIMEOUT = "0.25"
@@ -41,6 +41,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 async def measure(stack: Stack, args, config: dict) -> dict:
+    # A signal cancels the measurement; the caller's finally stops every process.
+    task = asyncio.current_task()
+    handle_signals_in_loop(task.cancel)
     t0 = time.monotonic()
     clients = {
         name: RecordingClient(web.url, stack.token, t0=t0, limits=16)
@@ -116,7 +119,7 @@ def main(argv=None) -> int:
             "plain", workers=args.workers, DJANGO_SETTINGS_MODULE="config.settings.bench_plain"
         )
         results = asyncio.run(measure(stack, args, config))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         print("[bench] interrupted: stopping everything", flush=True)
         return 130
     finally:

@@ -21,10 +21,10 @@ from chaos.api import RecordingClient
 from chaos.checks import RunData, run_checks
 from chaos.driver import LoadDriver, SetupError
 from chaos.faults import FaultInjector
-from chaos.mongo import MongoView, Sampler
+from chaos.mongo import MongoView, Sampler, admission_sets
 from chaos.profiles import PROFILES
 from chaos.report import print_report, write_json
-from devtools.stack import ROOT, Stack, install_signal_handlers
+from devtools.stack import ROOT, Stack, handle_signals_in_loop, install_signal_handlers
 
 RECONCILE_COMMAND = "reconcile_counters"
 
@@ -52,8 +52,15 @@ async def _traffic(stack: Stack, web, args, profile, schedule) -> RunData:
         web.url, stack.token, t0=time.monotonic(), limits=profile.doors * 2 + 4
     )
     view = MongoView(stack.mongo.uri, stack.db_name)
+    driver = LoadDriver(client, profile, seed=args.seed)
+    stop = asyncio.Event()
+
+    def wind_down() -> None:
+        driver.stop.set()
+        stop.set()
+
+    interrupted = handle_signals_in_loop(wind_down)
     try:
-        driver = LoadDriver(client, profile, seed=args.seed)
         started = time.monotonic()
         await driver.setup()
         _log(
@@ -63,7 +70,6 @@ async def _traffic(stack: Stack, web, args, profile, schedule) -> RunData:
         client.t0 = time.monotonic()  # the run clock starts with the traffic
         injector = FaultInjector(stack, web, [] if args.no_faults else schedule, clock=client.now)
         sampler = Sampler(view, clock=client.now)
-        stop = asyncio.Event()
         tasks = [
             asyncio.create_task(injector.run(stop)),
             asyncio.create_task(sampler.run(stop)),
@@ -75,6 +81,8 @@ async def _traffic(stack: Stack, web, args, profile, schedule) -> RunData:
             stop.set()
             await asyncio.gather(*tasks)
         _log(f"traffic done: {len(client.records)} requests in {client.now():.1f} s")
+        if interrupted():
+            raise KeyboardInterrupt
         return await asyncio.to_thread(_settle, stack, web, view, client, driver, injector, sampler)
     finally:
         await client.aclose()
@@ -84,12 +92,14 @@ async def _traffic(stack: Stack, web, args, profile, schedule) -> RunData:
 def _settle(stack, web, view, client, driver, injector, sampler) -> RunData:  # noqa: PLR0917
     """Snapshot MongoDB, reconcile once, snapshot again; collect process state."""
     before = view.snapshot()
-    if stack.has_command(RECONCILE_COMMAND):
+    reconcile_ran = stack.has_command(RECONCILE_COMMAND)
+    if reconcile_ran:
         stack.manage(RECONCILE_COMMAND)
         reconciled = f"after manage.py {RECONCILE_COMMAND}"
     else:
         reconciled = f"no {RECONCILE_COMMAND} command yet: compared as left by the traffic"
     after = view.snapshot()
+    redis_sets = admission_sets(stack.redis.port)
     return RunData(
         records=client.records,
         plans=driver.sessions,
@@ -100,6 +110,8 @@ def _settle(stack, web, view, client, driver, injector, sampler) -> RunData:  # 
         reconciled=reconciled,
         processes=stack.processes_alive(),
         workers=(len(web.worker_pids()), web.workers),
+        redis_sets=redis_sets,
+        reconcile_ran=reconcile_ran,
     )
 
 
@@ -119,11 +131,12 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_celery:
             stack.start_celery()
         data = asyncio.run(_traffic(stack, web, args, profile, schedule))
+        install_signal_handlers()  # the loop's handlers went with it
     except SetupError as exc:
         _log(f"set-up failed (is the check-in API there?): {exc}")
         stack.stop()
         return 2
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         _log("interrupted: stopping everything")
         stack.stop()
         return 130
@@ -139,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     meta = {"profile": profile.name, "seed": args.seed, "seconds": time.monotonic() - started}
     path = write_json(logdir, data, results, meta)
     _log(f"total {time.monotonic() - started:.0f} s; requests and summary in {path.parent}")
-    return 0 if all(r.ok for r in results) else 1
+    return 0 if all(r.ok is not False for r in results) else 1
 
 
 _FAULT_ONLY = {

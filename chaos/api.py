@@ -179,4 +179,8 @@ class RecordingClient:
         return await self.send("stats", "GET", "/api/sessions/stats/")
 
     async def health(self):
-        return await self.send("health", "GET", "/health")
+        """GET /health; the record's reason is the answering process's view of Redis."""
+        record, body = await self.send("health", "GET", "/health")
+        if isinstance(body, dict) and isinstance(body.get("redis"), dict):
+            record.reason = f"redis {body['redis'].get('status')}"
+        return record, body

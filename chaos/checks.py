@@ -22,7 +22,7 @@ EXPECTED = {
     "check_out": {(200, "checked_out"), (200, "not_checked_in")},
     "session_detail": {(200, None)},
     "stats": {(200, None)},
-    "health": {(200, None), (503, None)},
+    "health": {(200, None)},  # 503 only when MongoDB is unreachable, which never happens here
 }
 # An error the client sees when the worker serving it dies mid-request.
 LOST_ON_KILL = ("RemoteProtocolError", "ReadError")
@@ -32,7 +32,7 @@ KILL_WINDOW = 3.0  # seconds after the SIGKILL in which such an error is attribu
 @dataclass
 class CheckResult:
     name: str
-    ok: bool
+    ok: bool | None  # None: reported, not judged (the means to judge it are not there yet)
     detail: str
 
 
@@ -47,6 +47,8 @@ class RunData:
     reconciled: str  # how counters were reconciled, for the report
     processes: dict[str, bool]
     workers: tuple[int, int]  # (live worker processes, configured)
+    redis_sets: dict[str, set[str]] | None = None  # seeded admission sets; None: Redis silent
+    reconcile_ran: bool = False
 
 
 def _traffic(data: RunData) -> list[Record]:
@@ -76,6 +78,55 @@ def attribute_lost(data: RunData) -> tuple[list[Record], list[Record]]:
     return attributed, unexplained
 
 
+def _merge(spans: list[tuple[float, float]]) -> list[list[float]]:
+    merged: list[list[float]] = []
+    for start, end in sorted(spans):  # one person counts once, even if spans overlap
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return merged
+
+
+def _peak(events: list[tuple[float, int]]) -> tuple[int, float]:
+    inside = peak = 0
+    when = 0.0
+    for t, delta in sorted(events, key=lambda e: (e[0], e[1])):  # leave before enter at a tie
+        inside += delta
+        if inside > peak:
+            peak, when = inside, t
+    return peak, when
+
+
+def door_occupancy(data: RunData) -> dict[str, tuple[int, float]]:
+    """Return, per session, the most participants the doors' own answers prove inside at once.
+
+    A 201 proves the participant inside from its answer on, until a check-out for the pair that
+    may have been processed after the admission (any check-out that had not been answered before
+    the check-in was sent) is sent. That is a lower bound of the real occupancy, so a peak above
+    capacity is a proven overbooking, however short, and whatever the sampler saw.
+    """
+    by_pair: dict[tuple, list[Record]] = defaultdict(list)
+    for r in _traffic(data):
+        if r.op in ("check_in", "check_out") and r.session:
+            by_pair[(r.session, r.participant)].append(r)
+    events: dict[str, list[tuple[float, int]]] = defaultdict(list)
+    for (session, _), records in by_pair.items():
+        outs = [r for r in records if r.op == "check_out"]
+        spans = []
+        for r in records:
+            if r.op != "check_in" or r.status != 201:
+                continue
+            later = [o.t_start for o in outs if not (o.answered and o.t_end < r.t_start)]
+            # A check-out still in flight when the check-in was sent may come after it: no proof.
+            end = min(later, default=float("inf"))
+            if end > r.t_end:
+                spans.append((r.t_end, end))
+        for start, end in _merge(spans):
+            events[session] += [(start, 1), (end, -1)]
+    return {session: _peak(evs) for session, evs in events.items()}
+
+
 def check_capacity(data: RunData) -> list[CheckResult]:
     sampler = data.sampler
     worst = [v for v in sampler.violations][:3]
@@ -94,6 +145,20 @@ def check_capacity(data: RunData) -> list[CheckResult]:
         f"{len(verdicts)} answers carried count/capacity; {len(over)} over"
         + (f": first seq {over[0].seq} {over[0].count}/{over[0].capacity}" if over else ""),
     )
+    capacity = {p.id: p.capacity for p in data.plans}
+    peaks = door_occupancy(data)
+    door_over = {s: peak for s, peak in peaks.items() if peak[0] > capacity.get(s, 0)}
+    first = min(door_over.items(), key=lambda kv: kv[1][1]) if door_over else None
+    by_doors = CheckResult(
+        "no session over capacity as the doors saw it (201 answered, no check-out sent yet)",
+        bool(peaks) and not door_over,
+        f"{len(peaks)} sessions admitted someone; {len(door_over)} over capacity"
+        + (
+            f": first {first[0]} {first[1][0]}/{capacity[first[0]]} at t={first[1][1]:.1f}s"
+            if first
+            else ""
+        ),
+    )
     end_over = [
         s
         for snap in (data.before, data.after)
@@ -106,7 +171,7 @@ def check_capacity(data: RunData) -> list[CheckResult]:
         f"{len(data.after.sessions)} sessions; {len(end_over)} over"
         + (f": {end_over[:3]}" if end_over else ""),
     )
-    return [sampled, in_verdicts, at_end]
+    return [sampled, by_doors, in_verdicts, at_end]
 
 
 def check_acknowledged(data: RunData) -> CheckResult:
@@ -178,6 +243,38 @@ def check_counters(data: RunData) -> CheckResult:
         + (
             f"; e.g. {drift_after[0].id}: counter {drift_after[0].counter} records {drift_after[0].inside}"
             if drift_after
+            else ""
+        ),
+    )
+
+
+def check_redis_sets(data: RunData) -> CheckResult:
+    """Redis's admission sets (where seeded) hold exactly the participants inside per MongoDB."""
+    name = "Redis admission sets equal records" + (
+        " (after reconcile)" if data.reconcile_ran else " (no reconcile yet: reported only)"
+    )
+    if data.redis_sets is None:
+        return CheckResult(name, False if data.reconcile_ran else None, "Redis did not answer")
+    inside: dict[str, set[str]] = defaultdict(set)
+    for r in data.after.records:
+        if r.get("checked_out_at") is None:
+            inside[str(r["session_id"])].add(str(r["participant_id"]))
+    differ = {
+        sid: (len(members), len(inside[sid]))
+        for sid, members in data.redis_sets.items()
+        if sid in data.after.sessions and members != inside[sid]
+    }
+    unseeded = len(data.after.sessions) - len(set(data.redis_sets) & set(data.after.sessions))
+    ok = not differ if data.reconcile_ran else None
+    example = next(iter(differ.items()), None)
+    return CheckResult(
+        name,
+        ok,
+        f"{len(data.redis_sets)} seeded sets, {unseeded} sessions unseeded (MongoDB decides); "
+        f"{len(differ)} differ from the records"
+        + (
+            f"; e.g. {example[0]}: Redis {example[1][0]} vs MongoDB {example[1][1]}"
+            if example
             else ""
         ),
     )
@@ -293,6 +390,7 @@ def run_checks(data: RunData) -> list[CheckResult]:
         check_acknowledged(data),
         check_counted_once(data),
         check_counters(data),
+        check_redis_sets(data),
         check_no_5xx(data),
         check_answered(data),
         check_verdicts(data),

@@ -10,6 +10,7 @@ Every loop stops on its own: a request budget, a deadline, and a per-request tim
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import uuid
 from dataclasses import dataclass, field
@@ -214,10 +215,19 @@ class LoadDriver:
                 self.issued += 1
                 await self.client.stats()
 
+    async def _health_poller(self, interval: float = 0.5) -> None:
+        """Poll /health like a load balancer would (it must answer 200 while MongoDB is up)."""
+        while self._budget_left():
+            self.issued += 1
+            await self.client.health()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), timeout=interval)
+
     async def run(self) -> None:
-        """Run all doors until the request budget or the deadline is spent."""
+        """Run all doors (and a /health poller) until the request budget or the deadline is spent."""
         self.deadline = self.client.now() + self.profile.duration
         doors = [asyncio.create_task(self._door()) for _ in range(self.profile.doors)]
+        doors.append(asyncio.create_task(self._health_poller()))
         try:
             # Each request has its own timeout; this is the outer bound for the whole phase.
             await asyncio.wait_for(asyncio.gather(*doors), timeout=self.profile.duration + 60)

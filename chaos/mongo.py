@@ -1,6 +1,7 @@
-"""Read the truth directly in MongoDB (pymongo, no Django): counters, CheckIn records, samples.
+"""Read the state directly: MongoDB (pymongo, no Django) and Redis's admission sets.
 
-Collection and field names follow Django's defaults for sessions_app.Session/CheckIn.
+Collection and field names follow Django's defaults for sessions_app.Session/CheckIn; the Redis
+key layout is sessions_app.admission's (``checkin:adm:{<session id>}`` plus a marker member).
 """
 
 from __future__ import annotations
@@ -12,10 +13,32 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pymongo
+import redis
 from pymongo.read_concern import ReadConcern
 
 SESSIONS = "sessions_app_session"
 CHECKINS = "sessions_app_checkin"
+ADMISSION_PATTERN = "checkin:adm:{*}"
+SEEDED_MARKER = "~seeded"
+
+
+def admission_sets(port: int) -> dict[str, set[str]] | None:
+    """Return each seeded admission set's members (marker left out); None if Redis is silent."""
+    client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        sets = {}
+        for key in client.scan_iter(match=ADMISSION_PATTERN, count=500):
+            name = key.decode()
+            if not name.endswith("}"):
+                continue  # the short-lived reseed locks
+            members = {m.decode() for m in client.smembers(key)}
+            if SEEDED_MARKER in members:
+                sets[name[name.index("{") + 1 : -1]] = members - {SEEDED_MARKER}
+        return sets
+    except redis.RedisError:
+        return None
+    finally:
+        client.close()
 
 
 @dataclass
@@ -95,8 +118,8 @@ class Sampler:
 
     view: MongoView
     clock: Callable[[], float]
-    interval: float = 0.5
-    max_samples: int = 2000
+    interval: float = 0.25
+    max_samples: int = 4000
     samples: int = 0
     errors: list[tuple[float, str]] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)

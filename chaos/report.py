@@ -59,6 +59,24 @@ def _window_traffic(records: list[Record], start: float, end: float) -> str:
     return f"{answered} answered, {admitted} admitted, {fives} x 5xx, {lost} no answer"
 
 
+def _health_view(records: list[Record], fault) -> str:
+    """Say when /health (whichever worker answered) first saw Redis lost, and connected again."""
+    polls = sorted((r for r in records if r.op == "health" and r.answered), key=lambda r: r.t_start)
+    start = fault.t_start
+    end = fault.outage[1] if fault.outage else fault.t_end
+    lost = next((r for r in polls if r.t_start >= start and r.reason != "redis connected"), None)
+    if lost is None or lost.t_start > end + 10:
+        return "stayed connected"
+    back = next(
+        (r for r in polls if r.t_start >= max(end, lost.t_start) and r.reason == "redis connected"),
+        None,
+    )
+    text = f"{lost.reason.replace('redis ', '')} at +{lost.t_start - start:.1f} s"
+    if back is not None:
+        text += f", connected {back.t_start - end:.1f} s after Redis returned"
+    return text
+
+
 def fault_table(data: RunData) -> str:
     rows = []
     for f in sorted(data.faults, key=lambda f: f.t_start):
@@ -70,13 +88,16 @@ def fault_table(data: RunData) -> str:
                 "ok" if f.ok else "FAILED",
                 f.outcome,
                 _window_traffic(data.records, f.t_start, window_end),
+                _health_view(data.records, f) if f.kind.startswith("redis") else "",
             ]
         )
-    return _table(["t (s)", "fault", "", "outcome", "traffic from fault start to end + 2 s"], rows)
+    headers = ["t (s)", "fault", "", "outcome", "traffic from fault start to end + 2 s", "/health"]
+    return _table(headers, rows)
 
 
 def check_table(results: list[CheckResult]) -> str:
-    rows = [["PASS" if r.ok else "FAIL", r.name, r.detail] for r in results]
+    label = {True: "PASS", False: "FAIL", None: "INFO"}
+    rows = [[label[r.ok], r.name, r.detail] for r in results]
     return _table(["", "invariant", "numbers"], rows)
 
 
@@ -87,7 +108,7 @@ def print_report(data: RunData, results: list[CheckResult], *, title: str) -> No
     print(fault_table(data))
     print(f"\n=== {title}: invariants ===")
     print(check_table(results))
-    failed = sum(1 for r in results if not r.ok)
+    failed = sum(1 for r in results if r.ok is False)
     verdict = "PASSED" if not failed else f"FAILED ({failed} of {len(results)} invariants)"
     print(f"\nchaos {title}: {verdict}", flush=True)
 
@@ -99,6 +120,9 @@ def write_json(logdir: Path, data: RunData, results: list[CheckResult], meta: di
             out.write(json.dumps(r.as_dict()) + "\n")
     summary = {
         **meta,
+        "sessions": [
+            {"id": p.id, "capacity": p.capacity, "kind": p.kind, "wave": p.wave} for p in data.plans
+        ],
         "faults": [asdict(f) for f in data.faults],
         "checks": [asdict(r) for r in results],
         "sampler": {
@@ -106,7 +130,7 @@ def write_json(logdir: Path, data: RunData, results: list[CheckResult], meta: di
             "errors": data.sampler.errors,
             "violations": [asdict(v) for v in data.sampler.violations],
         },
-        "passed": all(r.ok for r in results),
+        "passed": all(r.ok is not False for r in results),
     }
     path = logdir / "summary.json"
     path.write_text(json.dumps(summary, indent=2, default=str))

@@ -9,6 +9,7 @@ also registered with atexit; callers wrap their work in try/finally.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
 import os
@@ -16,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -332,11 +334,43 @@ class Stack:
         _log(f"all processes stopped (logs: {self.logdir})")
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 def install_signal_handlers() -> None:
-    """Turn SIGTERM/SIGHUP into KeyboardInterrupt so try/finally clean-up runs."""
+    """Turn SIGTERM/SIGHUP into KeyboardInterrupt so try/finally clean-up runs.
+
+    Only for the synchronous phases (start-up, checks). Inside asyncio, use
+    ``handle_signals_in_loop``: an exception raised from a signal handler in the middle of the
+    event loop's own code can leave it spinning.
+    """
 
     def _raise(signum, frame):
         raise KeyboardInterrupt
 
-    for sig in (signal.SIGTERM, signal.SIGHUP):
+    # SIGINT too: a shell starts background jobs with SIGINT ignored, and we must still clean up.
+    for sig in STOP_SIGNALS:
         signal.signal(sig, _raise)
+
+
+def handle_signals_in_loop(graceful: Callable[[], None]) -> Callable[[], bool]:
+    """Route SIGINT/SIGTERM/SIGHUP through the running loop: first ``graceful()``, then cancel.
+
+    The first signal asks the work to wind down (bounded loops end, clean-up runs); a second one
+    cancels the current task. Return a function telling whether a signal arrived.
+    """
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    received: list[int] = []
+
+    def on_signal(sig: int) -> None:
+        received.append(sig)
+        if len(received) == 1:
+            _log(f"{signal.Signals(sig).name}: winding down (again to cancel at once)")
+            graceful()
+        elif task is not None:
+            task.cancel()
+
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, on_signal, sig)
+    return lambda: bool(received)

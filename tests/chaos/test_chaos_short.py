@@ -5,6 +5,7 @@ killing/pausing/flushing Redis and restarting gunicorn workers, and checks the i
 MongoDB. About two minutes; deselect with ``-m "not chaos"`` for a quick local run.
 """
 
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -12,31 +13,26 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _check_in_api_present() -> bool:
-    from django.urls import Resolver404, resolve
-
-    try:
-        resolve("/api/sessions/")
-    except Resolver404:
-        return False
-    return True
+TIMEOUT = 240  # the short form takes about 80 s; 3 minutes is its budget
 
 
 @pytest.mark.chaos
 def test_chaos_short_form_holds_every_invariant():
-    if not _check_in_api_present():
-        pytest.skip("the check-in API (issue 4) is not merged into this branch yet")
-    result = subprocess.run(
+    proc = subprocess.Popen(
         [sys.executable, "-m", "chaos", "--short"],
         cwd=ROOT,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
-        timeout=300,
-        check=False,
     )
-    output = result.stdout + result.stderr
+    try:
+        output, _ = proc.communicate(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        # SIGTERM first: the suite turns it into a clean stop of every process it started.
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=60)
+        pytest.fail(f"chaos short form still running after {TIMEOUT} s:\n{output[-6000:]}")
     print(output)  # pytest shows it with the failure; the run's logs stay in var/chaos/
-    report = output[output.find("=== short form: faults injected") :] if "===" in output else output
-    assert result.returncode == 0, f"chaos short form exited {result.returncode}:\n{report[-6000:]}"
+    start = output.find("=== short form: faults injected")
+    report = output[start:] if start >= 0 else output
+    assert proc.returncode == 0, f"chaos short form exited {proc.returncode}:\n{report[-6000:]}"

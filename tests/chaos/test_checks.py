@@ -3,7 +3,14 @@
 from collections import Counter
 
 from chaos.api import Record
-from chaos.checks import RunData, attribute_lost, check_answered, check_counted_once
+from chaos.checks import (
+    RunData,
+    attribute_lost,
+    check_answered,
+    check_capacity,
+    check_counted_once,
+    door_occupancy,
+)
 from chaos.driver import SessionPlan
 from chaos.faults import FaultEvent
 from chaos.mongo import Sampler, SessionState, Snapshot
@@ -103,3 +110,23 @@ def test_a_churn_pair_may_be_admitted_again_after_a_check_out():
 def test_two_records_for_one_pair_fail():
     records = [_record(1, t0=1, t1=1.1, status=201, reason="checked_in")]
     assert not check_counted_once(_data(records, pairs={("s1", "p1"): 2})).ok
+
+
+def test_door_occupancy_proves_an_overbooking_from_answers_alone():
+    a = _record(1, t0=1, t1=1.1, status=201, reason="checked_in", participant="p1")
+    b = _record(2, t0=1, t1=1.2, status=201, reason="checked_in", participant="p2")
+    c = _record(3, t0=1, t1=1.3, status=201, reason="checked_in", participant="p3")
+    data = _data([a, b, c], kind="churn", capacity=2)
+    assert door_occupancy(data)["s1"] == (3, 1.3)
+    assert not check_capacity(data)[1].ok
+
+
+def test_door_occupancy_gives_no_proof_while_a_check_out_was_in_flight():
+    out = _record(
+        1, t0=0.9, t1=1.5, status=200, reason="checked_out", op="check_out", participant="p1"
+    )
+    a = _record(2, t0=1, t1=1.1, status=201, reason="checked_in", participant="p1")
+    b = _record(3, t0=1, t1=1.2, status=201, reason="checked_in", participant="p2")
+    c = _record(4, t0=1, t1=1.3, status=201, reason="checked_in", participant="p3")
+    data = _data([out, a, b, c], kind="churn", capacity=2)
+    assert door_occupancy(data)["s1"][0] == 2
