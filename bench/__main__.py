@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import sys
 import time
@@ -34,9 +35,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="runs per figure (median and spread)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server")
-    parser.add_argument("--participants", type=int, default=500)
+    parser.add_argument("--participants", type=int, default=1500)
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
     parser.add_argument("--out", type=Path, help="results directory (default bench-results/<time>)")
+    parser.add_argument(
+        "--render",
+        type=Path,
+        metavar="BENCH_JSON",
+        help="only rewrite docs/benchmarks.md (and its chart) from an earlier run's bench.json",
+    )
     return parser.parse_args(argv)
 
 
@@ -83,8 +90,26 @@ async def measure(stack: Stack, args, config: dict) -> dict:
         bench.view.close()
 
 
+def write_docs(results: dict, chart: Path) -> None:
+    """Write docs/benchmarks.md, docs/benchmarks/timeline.png and a slim bench.json."""
+    docs = ROOT / "docs"
+    (docs / "benchmarks").mkdir(parents=True, exist_ok=True)
+    shutil.copy(chart, docs / "benchmarks" / "timeline.png")
+    slim = {k: v for k, v in results.items() if k != "timeline"}
+    slim["timeline"] = {"faults": results["timeline"]["faults"]}
+    (docs / "benchmarks" / "bench.json").write_text(json.dumps(slim, indent=1, default=str))
+    (docs / "benchmarks.md").write_text(render(results, chart_name="benchmarks/timeline.png"))
+    print(f"[bench] wrote {docs / 'benchmarks.md'}", flush=True)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.render:
+        results = json.loads(args.render.read_text())
+        write_docs(
+            results, timeline_chart(results["timeline"], args.render.with_name("timeline.png"))
+        )
+        return 0
     started_at = datetime.now()
     out = args.out or ROOT / "bench-results" / started_at.strftime("%Y%m%d-%H%M%S")
     out.mkdir(parents=True, exist_ok=True)
@@ -124,6 +149,7 @@ def main(argv=None) -> int:
         return 130
     finally:
         stack.stop()
+    machine["loadavg_at_end"] = os.getloadavg()
     results.update(
         started=started_at.isoformat(timespec="seconds"),
         seconds=time.monotonic() - started,
@@ -134,14 +160,7 @@ def main(argv=None) -> int:
     chart = timeline_chart(results["timeline"], out / "timeline.png")
     print(f"[bench] results: {out / 'bench.json'}  chart: {chart}", flush=True)
     if not args.no_docs:
-        docs = ROOT / "docs"
-        (docs / "benchmarks").mkdir(parents=True, exist_ok=True)
-        shutil.copy(chart, docs / "benchmarks" / "timeline.png")
-        slim = {k: v for k, v in results.items() if k != "timeline"}
-        slim["timeline"] = {"faults": results["timeline"]["faults"]}
-        (docs / "benchmarks" / "bench.json").write_text(json.dumps(slim, indent=1, default=str))
-        (docs / "benchmarks.md").write_text(render(results, chart_name="benchmarks/timeline.png"))
-        print(f"[bench] wrote {docs / 'benchmarks.md'}", flush=True)
+        write_docs(results, chart)
     print(f"[bench] total {time.monotonic() - started:.0f} s", flush=True)
     return 0
 

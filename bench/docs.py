@@ -64,6 +64,57 @@ def _ratio(value: float, floor: float) -> str:
     return f"{value / floor:.2f}" if floor else "-"
 
 
+def _med(agg: dict, key: str) -> float:
+    return agg[key]["median"]
+
+
+def _summary(results: dict) -> list[str]:
+    """Return the headline comparisons, computed from the medians."""
+    out = []
+    paused = results["paused"]
+    for op, label in (("check_in", "check-in"), ("reads", "reads")):
+        ours = paused.get(f"ours|redis paused|{op}")
+        plain = paused.get(f"plain|redis paused|{op}")
+        healthy = paused.get(f"ours|healthy|{op}")
+        if ours and plain and healthy:
+            out.append(
+                f"- Redis paused, {label}: ours p50 {_med(ours, 'p50_ms'):.0f} ms / p99 "
+                f"{_med(ours, 'p99_ms'):.0f} ms (healthy: {_med(healthy, 'p50_ms'):.0f} / "
+                f"{_med(healthy, 'p99_ms'):.0f} ms); plain p50 {_med(plain, 'p50_ms'):.0f} ms / p99 "
+                f"{_med(plain, 'p99_ms'):.0f} ms, {_med(plain, 'p50_ms') / _med(ours, 'p50_ms'):.0f}x "
+                "ours at the median."
+            )
+    thr = results["check_in_throughput"]
+    if "ours, healthy" in thr and "ours, redis down" in thr:
+        up, down = _med(thr["ours, healthy"], "rps"), _med(thr["ours, redis down"], "rps")
+        out.append(
+            f"- Check-in throughput with Redis down (fallback): {down:.0f}/s, "
+            f"{100 * down / up:.0f}% of the {up:.0f}/s with Redis healthy."
+        )
+    tr = results["transitions"]
+    for kind in tr:
+        data = tr[kind]
+        if "to_fallback_s" in data and "to_redis_all_s" in data:
+            out.append(
+                f"- Redis {kind}: /health reported the fallback {data['to_fallback_s']['max']:.2f} s "
+                f"after the fault at worst; Redis-backed again {data['to_redis_all_s']['max']:.2f} s "
+                "after Redis returned at worst (bounded by the breaker's reset interval)."
+            )
+    rej = results["rejections"]
+    if len(rej) == 2:
+        (a_name, a), (b_name, b) = rej.items()
+        out.append(
+            f"- Full-session rejections: {_med(a, 'rps'):.0f}/s on the {a_name}, "
+            f"{_med(b, 'rps'):.0f}/s on the {b_name}."
+        )
+    floor = results["floor"]
+    out.append(
+        f"- Floor (`/health/live`, no I/O): {_med(floor, 'rps'):.0f}/s, p50 "
+        f"{_med(floor, 'p50_ms'):.1f} ms."
+    )
+    return out
+
+
 def render(results: dict, *, chart_name: str) -> str:
     """Return docs/benchmarks.md for ``results`` (the bench.json content)."""
     m = results["machine"]
@@ -95,12 +146,18 @@ def render(results: dict, *, chart_name: str) -> str:
         "load generator) shares the same "
         f"{m['nproc']} cores. No Celery worker/beat runs during the benchmark.",
         "",
+        "## Summary",
+        "",
+        *_summary(results),
+        "",
         "## Machine",
         "",
         f"- {m['nproc']} CPUs: {m['cpu']}; {m['memory_gb']} GB RAM; {m['os']}; Python {m['python']}",
         f"- {m['redis_server']}",
         "- " + ", ".join(f"{k} {v}" for k, v in m["packages"].items()),
-        f"- load average at start: {', '.join(f'{x:.2f}' for x in m['loadavg_at_start'])}",
+        f"- load average (1/5/15 min) at start: {', '.join(f'{x:.2f}' for x in m['loadavg_at_start'])}; "
+        f"at end: {', '.join(f'{x:.2f}' for x in m.get('loadavg_at_end', ()))} (the machine is shared: "
+        "other work running at the same time shows here)",
         "",
         "## 5. The floor: `GET /health/live` (no I/O), ours",
         "",
@@ -151,8 +208,10 @@ def render(results: dict, *, chart_name: str) -> str:
         "*Back*: from Redis's return to the first `/health` answer reporting it connected, and to "
         "the start of 8 consecutive such answers (both workers, by round robin); for the kill also "
         "to the first EVAL/EVALSHA that the fresh Redis served (admission through Redis again, after "
-        "the reseed). Breaker reset interval: "
-        f"{cfg['breaker_reset']} s.",
+        f"the reseed). Breaker reset interval: {cfg['breaker_reset']} s, so the first probe comes "
+        f"{cfg['breaker_reset']:.0f} s after the breaker opened, here about "
+        f"{cfg['breaker_reset'] - cfg['outage']:.0f} s after Redis returned; after a longer outage "
+        "Redis is back in use at most one reset interval after it returns.",
         "",
         "| fault | to fallback s | max check-in ms in the 2 s after the fault | back: first /health s | back: 8 in a row s | back: first EVAL s |",
         "|---|---|---|---|---|---|",
@@ -173,8 +232,12 @@ def render(results: dict, *, chart_name: str) -> str:
         "## 4. Rejections of a full session: Redis path against MongoDB-only path",
         "",
         f"A session of capacity 2 is filled, then {cfg['reject_count']} other participants try to "
-        "check in (every answer should be 409 `session_full`). Redis path: the Lua script rejects "
-        "without touching MongoDB. MongoDB-only: Redis is down, the conditional update refuses.",
+        "check in (every answer should be 409 `session_full`). Redis path: the Lua script answers "
+        '"full" and the service confirms it with MongoDB reads it does anyway (session document, '
+        "participant, the pair's CheckIn record) before answering; no conditional update is tried. "
+        "MongoDB-only (Redis down): the conditional update is refused, the session is read again and "
+        "the same confirmation follows. Every request also pays DRF's token lookup in MongoDB, so "
+        "the gap between the two paths is small on this stand-in.",
         "",
         "| path | rejections/s | x floor | p50 ms | p99 ms | answers |",
         "|---|---|---|---|---|---|",
@@ -191,8 +254,8 @@ def render(results: dict, *, chart_name: str) -> str:
         "",
         "## Latency over time through a pause, a kill and a restart",
         "",
-        f"Both servers under light mixed load at once (2 clients each); faults: {faults}. Every dot "
-        "is one request (log scale).",
+        "Each server in turn (same fault schedule, so neither takes CPU from the other) under "
+        f"light mixed load, 2 clients; faults: {faults}. Every dot is one request (log scale).",
         "",
         f"![latency over time]({chart_name})",
         "",

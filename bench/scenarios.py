@@ -149,7 +149,7 @@ async def all_redis_backed(bench: Bench) -> None:
 
 
 # --- 5. the floor -------------------------------------------------------------------------------
-async def floor(bench: Bench, *, count: int = 400) -> dict:
+async def floor(bench: Bench, *, seconds: float = 3.0) -> dict:
     client = bench.clients["ours"]
 
     async def live(i: int) -> Record:
@@ -157,32 +157,34 @@ async def floor(bench: Bench, *, count: int = 400) -> dict:
 
     samples = []
     for _ in range(bench.runs):
-        records, seconds = await closed_loop(
-            live, clock=client.now, concurrency=CONCURRENCY, count=count
+        records, elapsed = await closed_loop(
+            live, clock=client.now, concurrency=CONCURRENCY, seconds=seconds
         )
-        samples.append(summarize(records, seconds))
+        samples.append(summarize(records, elapsed))
     return aggregate(samples)
 
 
 # --- 1. check-in throughput, Redis healthy and down --------------------------------------------
 async def check_in_throughput(bench: Bench, *, count: int = 150) -> dict:
-    results: dict[str, dict] = {}
+    by_key: dict[str, list] = {}
+    variants = list(bench.clients)
     for state in ("healthy", "redis down"):
         if state == "redis down":
             bench.stack.redis.kill()
-        for variant in bench.clients:
-            samples = []
-            for _ in range(bench.runs):
+        for run in range(bench.runs):
+            # Alternate which server goes first: load from elsewhere on the machine hits both.
+            for variant in variants if run % 2 == 0 else variants[::-1]:
                 session = await new_session(bench, capacity=100_000)
                 request = check_in_request(bench, variant, session)
                 records, seconds = await closed_loop(
                     request, clock=bench.now, concurrency=CONCURRENCY, count=count
                 )
-                samples.append(summarize(records, seconds))
-            results[f"{variant}, {state}"] = aggregate(samples)
-            bench.say(f"check-in {variant}, {state}: {results[f'{variant}, {state}']['rps']}")
+                by_key.setdefault(f"{variant}, {state}", []).append(summarize(records, seconds))
     redis_up(bench)
     await all_redis_backed(bench)
+    results = {key: aggregate(samples) for key, samples in by_key.items()}
+    for key, value in results.items():
+        bench.say(f"check-in {key}: {value['rps']}")
     return results
 
 
@@ -248,14 +250,14 @@ async def transitions(bench: Bench, *, kinds=("kill", "pause"), outage: float = 
         for _ in range(max(3, bench.runs - 2)):
             session = await new_session(bench, capacity=100_000)
             stop = asyncio.Event()
-            health: list[tuple[float, bool]] = []
+            health: list[tuple[float, float, bool]] = []
 
             async def poll_health(stop=stop, health=health) -> None:
                 for _ in range(2000):  # bounded: 20 Hz for at most 100 s
                     if stop.is_set():
                         return
                     record, body = await client.health()
-                    health.append((record.t_start, redis_connected(record, body)))
+                    health.append((record.t_start, record.t_end, redis_connected(record, body)))
                     await asyncio.sleep(0.05)
 
             load = asyncio.create_task(
@@ -313,8 +315,10 @@ async def transitions(bench: Bench, *, kinds=("kill", "pause"), outage: float = 
 
 
 def _transition_numbers(records, health, t_fault, t_back, first_eval) -> dict:
-    after_fault = [(t, ok) for t, ok in health if t >= t_fault]
+    # health: (sent, answered, connected); "to fallback" counts until the answer arrived.
+    after_fault = [(t1, ok) for t0, t1, ok in health if t0 >= t_fault]
     to_fallback = next((t - t_fault for t, ok in after_fault if not ok), None)
+    health = [(t0, ok) for t0, _, ok in health]
     after_back = [(t, ok) for t, ok in health if t >= t_back]
     to_health = next((t - t_back for t, ok in after_back if ok), None)
     # "All workers back": the start of the first run of 8 consecutive connected answers.
@@ -365,47 +369,50 @@ async def rejections(bench: Bench, *, count: int = 200) -> dict:
 
 # --- the chart's timeline -----------------------------------------------------------------------
 TIMELINE_FAULTS = (
-    (8.0, "pause", 5.0),
-    (20.0, "kill", 6.0),
-    (36.0, "restart", 0.0),
+    (6.0, "pause", 5.0),
+    (18.0, "kill", 6.0),
+    (33.0, "restart", 0.0),
 )
 
 
-async def timeline(bench: Bench, *, seconds: float = 50.0) -> dict:
-    """Both servers under light mixed load at once while Redis is paused, killed and restarted."""
-    await asyncio.to_thread(_reset_collections, bench.view)
-    sessions = {v: await new_session_keep(bench) for v in bench.clients}
-    t0 = bench.now()
-    loads = {
-        v: asyncio.create_task(
+async def timeline(bench: Bench, *, seconds: float = 45.0) -> dict:
+    """Each server in turn under light mixed load while Redis is paused, killed and restarted.
+
+    One server at a time, with the same fault schedule, so neither steals CPU from the other
+    while it waits on Redis timeouts.
+    """
+    faults: dict[str, list[dict]] = {}
+    points = []
+    server = bench.stack.redis
+    for variant in bench.clients:
+        session = await new_session(bench, capacity=100_000)
+        t0 = bench.now()
+        load = asyncio.create_task(
             closed_loop(
-                mixed_request(bench, v, sessions[v]),
+                mixed_request(bench, variant, session),
                 clock=bench.now,
                 concurrency=2,
                 seconds=seconds,
             )
         )
-        for v in bench.clients
-    }
-    faults = []
-    server = bench.stack.redis
-    for at, kind, down in TIMELINE_FAULTS:
-        await asyncio.sleep(max(0.0, t0 + at - bench.now()))
-        start = bench.now() - t0
-        if kind == "pause":
-            server.pause()
-            await asyncio.sleep(down)
-            server.resume()
-        elif kind == "kill":
-            await asyncio.to_thread(server.kill)
-            await asyncio.sleep(down)
-            await asyncio.to_thread(server.start)
-        else:
-            await asyncio.to_thread(server.restart)
-        faults.append({"kind": kind, "start": round(start, 3), "end": round(bench.now() - t0, 3)})
-    points = []
-    for variant, task in loads.items():
-        records, _ = await task
+        faults[variant] = []
+        for at, kind, down in TIMELINE_FAULTS:
+            await asyncio.sleep(max(0.0, t0 + at - bench.now()))
+            start = bench.now() - t0
+            if kind == "pause":
+                server.pause()
+                await asyncio.sleep(down)
+                server.resume()
+            elif kind == "kill":
+                await asyncio.to_thread(server.kill)
+                await asyncio.sleep(down)
+                await asyncio.to_thread(server.start)
+            else:
+                await asyncio.to_thread(server.restart)
+            faults[variant].append(
+                {"kind": kind, "start": round(start, 3), "end": round(bench.now() - t0, 3)}
+            )
+        records, _ = await load
         points += [
             {
                 "variant": variant,
@@ -416,8 +423,8 @@ async def timeline(bench: Bench, *, seconds: float = 50.0) -> dict:
             }
             for r in records
         ]
-    await all_redis_backed(bench)
-    return {"faults": faults, "points": points}
+        await all_redis_backed(bench)
+    return {"faults": faults["ours"], "faults_by_variant": faults, "points": points}
 
 
 async def new_session_keep(bench: Bench) -> str:
