@@ -58,7 +58,9 @@ def main() -> int:
     def on_signal(signum, frame):
         raise KeyboardInterrupt
 
+    # Install both explicitly: a shell that starts us in the background may have ignored SIGINT.
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     try:
         if not env.get("MONGODB_URI"):
             port = int(env.get("EMBEDDED_MONGODB_PORT", "27017"))
