@@ -40,6 +40,7 @@ LOCAL_APPS = [
     "sessions_app",
     "participants_app",
     "health_app",
+    "jobs_app",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -130,10 +131,45 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_TIMEZONE = "UTC"
-CELERY_TASK_TIME_LIMIT = 120
-CELERY_TASK_SOFT_TIME_LIMIT = 90
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=120)
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=90)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Stalled-job detection: a task is acknowledged only when it finished; if its worker dies, Redis
+# redelivers it after the visibility timeout (kombu restores unacked messages periodically).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=300)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
+    "socket_connect_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=1.0),
+    "socket_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=1.0),
+    "health_check_interval": 10,
+}
+# Broker connection: the worker reconnects by itself (capped exponential backoff, see
+# config/celery_consumer.py); publishing from workers and beat retries 10 times, capped at 3 s.
+CELERY_WORKER_CONSUMER = "config.celery_consumer:ResilientConsumer"
+CELERY_BROKER_RECONNECT_BACKOFF_MAX = 3.0
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = 10
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 10,
+    "interval_start": 0.1,
+    "interval_step": 0.3,
+    "interval_max": 3.0,
+}
+# Publishing from a web request: bounded (at most ~0.3 s of retries), then the MongoDB outbox.
+CELERY_WEB_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0.1,
+    "interval_step": 0.1,
+    "interval_max": 0.2,
+}
+# Periodic capacity-counter reconciliation (beat, DatabaseScheduler; editable in the admin).
+RECONCILE_INTERVAL_SECONDS = env.int("RECONCILE_INTERVAL_SECONDS", default=30)
 
 # --- Auth, i18n, static -------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
