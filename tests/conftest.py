@@ -12,6 +12,10 @@ def redis_server(redis_server_process):
         redis_server_process.start()
     else:
         redis_server_process.resume()
+    # The outage the test caused must not leave this process's breaker open for the next test.
+    from redis_fallback import reset_for_tests
+
+    reset_for_tests()
 
 
 @pytest.fixture

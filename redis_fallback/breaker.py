@@ -1,0 +1,185 @@
+"""A thread-safe circuit breaker: closed -> open -> half-open (one probe) -> closed or open.
+
+The breaker is a pure state machine: it never talks to Redis. Callers ask ``acquire()`` before a
+call and report what happened. Time comes from injectable clocks so unit tests can run it on a
+fake clock. Every state transition writes exactly one log line; nothing is logged per call.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+logger = logging.getLogger("redis_fallback")
+
+
+class State(enum.StrEnum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+class Permit(enum.Enum):
+    """What ``acquire()`` allows the caller to do."""
+
+    PASS = "pass"  # breaker closed: call Redis
+    PROBE = "probe"  # this caller is the one probe of the half-open state
+    DENY = "deny"  # breaker open (or another caller is probing): use the fallback
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A consistent copy of the breaker's state for status reports."""
+
+    state: State
+    since: datetime
+    last_error: str | None
+    last_error_time: datetime | None
+    reconnect_attempts: int
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class CircuitBreaker:
+    """Open on the first failure, let one probe through per reset interval, close on success."""
+
+    def __init__(
+        self,
+        *,
+        reset_seconds: float | Callable[[], float],
+        name: str = "Redis",
+        clock: Callable[[], float] = time.monotonic,
+        wallclock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self._reset_seconds = reset_seconds
+        self.name = name
+        self._clock = clock
+        self._wallclock = wallclock
+        self._lock = threading.Lock()
+        self.reset()
+
+    # --- queries ---------------------------------------------------------------------------------
+    @property
+    def state(self) -> State:
+        return self._state
+
+    def reset_interval(self) -> float:
+        """Return the seconds an open breaker waits before it lets one probe through."""
+        value = self._reset_seconds
+        return float(value() if callable(value) else value)
+
+    def _probe_due(self) -> bool:
+        return self._clock() - self._opened_at >= self.reset_interval()
+
+    def is_available(self) -> bool:
+        """Tell, without side effects, whether a call now would be let through to Redis."""
+        with self._lock:
+            if self._state is State.CLOSED:
+                return True
+            return self._state is State.OPEN and self._probe_due()
+
+    def snapshot(self) -> Snapshot:
+        """Return a consistent copy of the state for status reports."""
+        with self._lock:
+            return Snapshot(
+                state=self._state,
+                since=self._since,
+                last_error=self._last_error,
+                last_error_time=self._last_error_time,
+                reconnect_attempts=self._reconnect_attempts,
+            )
+
+    # --- transitions -----------------------------------------------------------------------------
+    def acquire(self) -> Permit:
+        """Decide whether the caller may use Redis now; at most one caller gets ``PROBE``."""
+        with self._lock:
+            if self._state is State.CLOSED:
+                return Permit.PASS
+            if self._state is State.HALF_OPEN or not self._probe_due():
+                return Permit.DENY
+            self._reconnect_attempts += 1
+            self._move(State.HALF_OPEN)
+            attempt = self._reconnect_attempts
+        logger.info("%s breaker half-open: probing (attempt %d)", self.name, attempt)
+        return Permit.PROBE
+
+    def record_failure(self, error: str) -> bool:
+        """Record a connection failure of a normal call; return True if it opened the breaker.
+
+        Only a failure seen while closed opens the breaker. Failures of calls that were already
+        in flight when it opened only update ``last_error``; the probe reports ``probe_failed``.
+        """
+        with self._lock:
+            self._note_error(error)
+            if self._state is not State.CLOSED:
+                return False
+            self._reconnect_attempts = 0
+            self._opened_at = self._clock()
+            self._move(State.OPEN)
+            interval = self.reset_interval()
+        logger.warning(
+            "%s unavailable (%s): breaker open, serving from the fallback; one probe every %.1f s",
+            self.name,
+            error,
+            interval,
+        )
+        return True
+
+    def probe_failed(self, error: str) -> None:
+        """Re-open the breaker after a failed probe; the reset interval starts again."""
+        with self._lock:
+            self._note_error(error)
+            if self._state is not State.HALF_OPEN:
+                return
+            self._opened_at = self._clock()
+            self._move(State.OPEN)
+            attempt = self._reconnect_attempts
+        logger.warning("%s probe %d failed (%s): breaker re-opened", self.name, attempt, error)
+
+    def probe_succeeded(self) -> None:
+        """Close the breaker after a successful probe."""
+        with self._lock:
+            if self._state is not State.HALF_OPEN:
+                return
+            self._move(State.CLOSED)
+            attempts = self._reconnect_attempts
+        logger.info(
+            "%s reachable again after %d probe(s): breaker closed, using Redis", self.name, attempts
+        )
+
+    def reset(self) -> None:
+        """Close the breaker and forget errors and attempts (start-up and tests)."""
+        with self._lock:
+            self._state = State.CLOSED
+            self._since = self._wallclock()
+            self._opened_at = 0.0
+            self._last_error: str | None = None
+            self._last_error_time: datetime | None = None
+            self._reconnect_attempts = 0
+
+    def reinit_lock_after_fork(self) -> None:
+        """Give a forked child a fresh lock (a parent thread may have held the old one)."""
+        self._lock = threading.Lock()
+
+    # --- helpers (lock held) ---------------------------------------------------------------------
+    def _move(self, state: State) -> None:
+        self._state = state
+        self._since = self._wallclock()
+
+    def _note_error(self, error: str) -> None:
+        self._last_error = error
+        self._last_error_time = self._wallclock()
+
+
+def register_fork_handler(breaker: CircuitBreaker) -> None:
+    """Re-create the breaker's lock in forked children (gunicorn/celery prefork)."""
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=breaker.reinit_lock_after_fork)
