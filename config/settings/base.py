@@ -245,4 +245,4 @@ BOOTSTRAP_ADMIN_USERNAME = env("BOOTSTRAP_ADMIN_USERNAME", default="admin")
 # Empty: a password is generated once, printed, and saved to var/admin-credentials.txt.
 BOOTSTRAP_ADMIN_PASSWORD = env("BOOTSTRAP_ADMIN_PASSWORD", default="")
 # Idempotent set-up steps each app adds (dotted paths to callables returning a message or None).
-BOOTSTRAP_STEPS: list[str] = []
+BOOTSTRAP_STEPS: list[str] = ["jobs_app.schedule.periodic_tasks_ensure"]
