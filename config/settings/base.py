@@ -235,10 +235,26 @@ LOGGING = {
         "django": {"level": "INFO"},
         # pymongo logs every heartbeat at DEBUG: keep it quiet unless asked.
         "pymongo": {"level": "WARNING"},
+        # django-health-check logs every failed check with a traceback, per request: while a
+        # dependency is down that is one traceback per poll. The report itself says what failed.
+        "health_check": {"level": "ERROR"},
     },
 }
 
 APP_VERSION = env("APP_VERSION", default="0.1.0")
+
+# --- Health endpoints (health_app; see README "Health") ---------------------------------------
+# Wall-clock budget of each dependency check; the checks run concurrently, so /health answers
+# within about this long even while MongoDB or Redis hangs.
+HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default=0.8)
+# Client timeouts of the MongoDB ping and of the broker check when the broker is not REDIS_URL.
+HEALTH_PROBE_TIMEOUT_MS = env.int("HEALTH_PROBE_TIMEOUT_MS", default=400)
+# MongoDB the health check pings; empty means DATABASES["default"] (HOST, PORT, USER, OPTIONS).
+HEALTH_MONGODB_URI = env("HEALTH_MONGODB_URI", default="")
+# False replaces error texts (already masked: no hosts, no passwords) with "redacted".
+HEALTH_SHOW_ERRORS = env.bool("HEALTH_SHOW_ERRORS", default=True)
+# Period of the reconcile task; /health reports degraded when its last success is older than two.
+RECONCILE_INTERVAL_SECONDS = env.int("RECONCILE_INTERVAL_SECONDS", default=30)
 
 # --- Bootstrap (`manage.py bootstrap`, run by `make run` and the container entrypoint) ----------
 BOOTSTRAP_ADMIN_USERNAME = env("BOOTSTRAP_ADMIN_USERNAME", default="admin")

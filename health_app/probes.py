@@ -1,0 +1,222 @@
+"""Dependency probes: one bounded check per dependency, shared by /health and django-health-check.
+
+Every probe returns an ``Observation`` and never raises. Each one bounds its own network I/O with
+client timeouts; ``health_app.selectors`` also gives each a wall-clock budget on a thread pool.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import os
+import re
+import threading
+import time
+from typing import Any
+from urllib.parse import unquote
+
+from django.conf import settings
+from django.utils import timezone
+
+_STARTED_AT = time.monotonic()  # a reconcile that never ran is only late after a grace period
+_URL = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s'\"<>]+")
+_HOST_PORT = re.compile(r"(?i)(\[[0-9a-f:.]+\]|\b[a-z0-9_.-]+):(\d{2,5})\b")
+_IPV4 = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}\b")
+# pymongo appends its timeouts and the whole topology description: noise, and it names hosts.
+_NOISE = re.compile(r"\s*(\(configured timeouts|, Timeout:|Topology Description).*", re.S)
+_MAX_ERROR_LENGTH = 200
+
+
+@dataclasses.dataclass(frozen=True)
+class Observation:
+    """Outcome of one probe: whether it passed, how long it took, a masked error, a value."""
+
+    ok: bool
+    latency_ms: float | None = None
+    error: str | None = None
+    value: Any = None
+    time: datetime.datetime = dataclasses.field(default_factory=timezone.now)
+
+
+def _configured_secrets() -> list[str]:
+    """Return user names, passwords and hosts of the configured URLs, longest first."""
+    urls = [
+        settings.HEALTH_MONGODB_URI,
+        settings.DATABASES["default"].get("HOST"),
+        settings.REDIS_URL,
+        settings.CELERY_BROKER_URL,
+    ]
+    found = {
+        settings.DATABASES["default"].get("PASSWORD"),
+        settings.DATABASES["default"].get("USER"),
+    }
+    for url in filter(None, urls):
+        netloc = url.split("://", 1)[-1].split("/", 1)[0]
+        userinfo, _, hosts = netloc.rpartition("@")
+        found.update(unquote(part) for part in userinfo.split(":", 1))
+        found.update(host.rsplit(":", 1)[0].strip("[]") for host in hosts.split(","))
+    return sorted(filter(None, found), key=len, reverse=True)
+
+
+def mask_error(error: BaseException | str) -> str:
+    """Render an error as one short line without URLs, credentials, host names or addresses."""
+    if isinstance(error, BaseException):
+        text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    else:
+        text = error
+    text = _NOISE.sub("", text.splitlines()[0] if text else "")
+    text = _URL.sub(r"\1***", text)
+    text = _HOST_PORT.sub(r"***:\2", text)  # ports stay: they tell operators which server
+    text = _IPV4.sub("***", text)
+    for secret in _configured_secrets():
+        text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(secret)}(?![A-Za-z0-9])", "***", text)
+    return text[:_MAX_ERROR_LENGTH]
+
+
+def error_text(text: str | None) -> str | None:
+    """Return an (already masked) error text, or "redacted" when HEALTH_SHOW_ERRORS is off."""
+    if text is None or settings.HEALTH_SHOW_ERRORS:
+        return text
+    return "redacted"
+
+
+def _elapsed_ms(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 2)
+
+
+# --- MongoDB --------------------------------------------------------------------------------------
+_mongo_lock = threading.Lock()
+_mongo_client: tuple[tuple, Any] | None = None  # ((pid, connection key), MongoClient)
+
+
+def _mongo_params() -> dict[str, Any]:
+    """Build MongoClient arguments: HEALTH_MONGODB_URI, else DATABASES["default"], short timeouts."""
+    timeout_ms = settings.HEALTH_PROBE_TIMEOUT_MS
+    if settings.HEALTH_MONGODB_URI:
+        params: dict[str, Any] = {"host": settings.HEALTH_MONGODB_URI}
+    else:
+        database = settings.DATABASES["default"]
+        params = {"host": database.get("HOST") or None, **database.get("OPTIONS", {})}
+        if database.get("USER"):
+            params["username"] = database["USER"]
+        if database.get("PASSWORD"):
+            params["password"] = database["PASSWORD"]
+        if database.get("PORT"):
+            params["port"] = int(database["PORT"])
+    params.update(
+        serverSelectionTimeoutMS=timeout_ms,
+        connectTimeoutMS=timeout_ms,
+        socketTimeoutMS=timeout_ms,
+        timeoutMS=timeout_ms,
+        maxPoolSize=4,
+        appname="checkin-health",
+    )
+    return params
+
+
+def _mongo() -> Any:
+    """Return this process's health-check MongoClient, built on first use (never at import)."""
+    global _mongo_client  # noqa: PLW0603 - one lazily built client per process and configuration
+    from pymongo import MongoClient
+
+    params = _mongo_params()
+    key = (os.getpid(), repr(sorted(params.items())))
+    with _mongo_lock:
+        if _mongo_client is None or _mongo_client[0] != key:
+            stale = _mongo_client
+            _mongo_client = (key, MongoClient(**params))
+            if stale is not None and stale[0][0] == os.getpid():
+                # close() talks to the old server, which may be the one that hangs.
+                threading.Thread(target=stale[1].close, daemon=True).start()
+        return _mongo_client[1]
+
+
+def mongodb_ping() -> Observation:
+    """Ping MongoDB with a dedicated client whose timeouts fit the health budget."""
+    start = time.perf_counter()
+    try:
+        _mongo().admin.command("ping")
+    except Exception as exc:  # any failure means "not reachable" here; the text is masked
+        return Observation(ok=False, error=mask_error(exc))
+    return Observation(ok=True, latency_ms=_elapsed_ms(start))
+
+
+# --- Redis ----------------------------------------------------------------------------------------
+def redis_ping() -> Observation:
+    """PING Redis through the circuit breaker (not through the cache, whose fallback hides outages)."""
+    import redis_fallback
+
+    start = time.perf_counter()
+    try:
+        ok = redis_fallback.ping()
+    except Exception as exc:  # the contract says ping() returns a bool; stay safe if it raises
+        return Observation(ok=False, error=mask_error(exc))
+    if ok:
+        return Observation(ok=True, latency_ms=_elapsed_ms(start))
+    last_error = redis_fallback.connection_status().get("last_error")
+    return Observation(ok=False, error=mask_error(last_error or "PING failed"))
+
+
+def redis_status() -> dict[str, Any]:
+    """Return the Redis layer's per-process connection status (no network I/O)."""
+    import redis_fallback
+
+    try:
+        return redis_fallback.connection_status()
+    except Exception as exc:  # a report must still render; say what is unknown
+        return {"last_error": mask_error(exc)}
+
+
+# --- Celery broker --------------------------------------------------------------------------------
+def broker_is_redis() -> bool:
+    """Tell whether the Celery broker is the Redis that redis_ping() already checks."""
+    return settings.CELERY_BROKER_URL == settings.REDIS_URL
+
+
+def broker_ping(*, redis: Observation | None = None) -> Observation:
+    """Check the Celery broker: reuse the Redis PING when it is the same server, else use kombu."""
+    if broker_is_redis():
+        return redis if redis is not None else redis_ping()
+    from kombu import Connection
+
+    timeout = settings.HEALTH_PROBE_TIMEOUT_MS / 1000
+    start = time.perf_counter()
+    try:
+        with Connection(
+            settings.CELERY_BROKER_URL,
+            connect_timeout=timeout,
+            transport_options={"socket_timeout": timeout, "socket_connect_timeout": timeout},
+        ) as connection:
+            # No back-off between attempts: kombu's default interval is 2 s.
+            connection.ensure_connection(
+                max_retries=1, interval_start=0, interval_step=0, interval_max=0, timeout=timeout
+            )
+    except Exception as exc:  # kombu raises transport-specific errors; all mean "unreachable"
+        return Observation(ok=False, error=mask_error(exc))
+    return Observation(ok=True, latency_ms=_elapsed_ms(start))
+
+
+# --- Reconcile (Celery beat) freshness ------------------------------------------------------------
+def reconcile_freshness() -> Observation:
+    """Check that the periodic reconcile succeeded within the last two intervals.
+
+    ``value`` is the last success time (or None). Until ``sessions_app.selectors`` provides
+    ``reconcile_last_success_at`` the check passes with ``value=None`` and ``error=None``.
+    A reconcile that never ran counts as late only once the process is older than two intervals.
+    """
+    try:
+        from sessions_app.selectors import reconcile_last_success_at
+    except ImportError:
+        return Observation(ok=True)
+    limit = 2 * settings.RECONCILE_INTERVAL_SECONDS
+    try:
+        last = reconcile_last_success_at()
+    except Exception as exc:  # whatever it reads may be down; that is reported elsewhere
+        return Observation(ok=False, error=mask_error(exc))
+    if last is None:
+        late = time.monotonic() - _STARTED_AT > limit
+        return Observation(ok=not late, error="no reconcile recorded yet" if late else None)
+    age = (timezone.now() - last).total_seconds()
+    if age > limit:
+        return Observation(ok=False, value=last, error=f"last reconcile {age:.0f} s ago")
+    return Observation(ok=True, value=last)

@@ -1,0 +1,53 @@
+"""Fixtures for the health tests: a clean Redis breaker, spare MongoDB servers to break."""
+
+import pytest
+
+from devtools.servers import SecantusServer
+
+
+@pytest.fixture(autouse=True)
+def clean_redis_layer(redis_server):
+    """Start every test with a closed breaker, whatever earlier tests did to it.
+
+    ``redis_server`` restarts or resumes Redis and resets the breaker again afterwards.
+    """
+    import redis_fallback
+
+    redis_fallback.reset_for_tests()
+
+
+@pytest.fixture(scope="session")
+def _spare_mongo_process():
+    server = SecantusServer().start()
+    yield server
+    server.kill()  # no graceful shutdown needed for a throwaway server (it takes about 2 s)
+    server.stop()
+
+
+@pytest.fixture
+def spare_mongo(_spare_mongo_process, settings):
+    """A MongoDB-compatible server of the test's own, which /health pings instead of the shared one.
+
+    The session's server stays untouched (other tests need it); a pause or kill is undone afterwards.
+    """
+    settings.HEALTH_MONGODB_URI = _spare_mongo_process.uri
+    yield _spare_mongo_process
+    _spare_mongo_process.resume()
+    if not _spare_mongo_process.running:
+        _spare_mongo_process.start()
+
+
+@pytest.fixture(scope="session")
+def dead_mongo_uri():
+    """The address of a MongoDB-compatible server that was started and then killed."""
+    server = SecantusServer().start()
+    server.kill()
+    yield server.uri
+    server.stop()
+
+
+@pytest.fixture
+def mongo_down(dead_mongo_uri, settings):
+    """Point the health checks at the killed server."""
+    settings.HEALTH_MONGODB_URI = dead_mongo_uri
+    return dead_mongo_uri
