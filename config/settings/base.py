@@ -253,8 +253,8 @@ HEALTH_PROBE_TIMEOUT_MS = env.int("HEALTH_PROBE_TIMEOUT_MS", default=400)
 HEALTH_MONGODB_URI = env("HEALTH_MONGODB_URI", default="")
 # False replaces error texts (already masked: no hosts, no passwords) with "redacted".
 HEALTH_SHOW_ERRORS = env.bool("HEALTH_SHOW_ERRORS", default=True)
-# Period of the reconcile task; /health reports degraded when its last success is older than two.
-RECONCILE_INTERVAL_SECONDS = env.int("RECONCILE_INTERVAL_SECONDS", default=30)
+# (RECONCILE_INTERVAL_SECONDS, under Celery above: /health reports degraded when the last
+# reconcile is older than two intervals.)
 
 # --- Bootstrap (`manage.py bootstrap`, run by `make run` and the container entrypoint) ----------
 BOOTSTRAP_ADMIN_USERNAME = env("BOOTSTRAP_ADMIN_USERNAME", default="admin")
