@@ -2,7 +2,12 @@
 
 from rest_framework.routers import DefaultRouter
 
+from participants_app.api.views import ParticipantViewSet
+from sessions_app.api.views import SessionViewSet
+
 router = DefaultRouter()
+router.register("sessions", SessionViewSet, basename="session")
+router.register("participants", ParticipantViewSet, basename="participant")
 
 app_name = "api"
 urlpatterns = router.urls

@@ -176,6 +176,8 @@ CELERY_WEB_PUBLISH_RETRY_POLICY = {
 RECONCILE_INTERVAL_SECONDS = env.int("RECONCILE_INTERVAL_SECONDS", default=30)
 
 # --- Auth, i18n, static -------------------------------------------------------------------------
+# ModelBackend with a permission query that is right on MongoDB (see config/auth_backends.py).
+AUTHENTICATION_BACKENDS = ["config.auth_backends.MongoModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -213,6 +215,7 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Event check-in API",
@@ -261,4 +264,15 @@ BOOTSTRAP_ADMIN_USERNAME = env("BOOTSTRAP_ADMIN_USERNAME", default="admin")
 # Empty: a password is generated once, printed, and saved to var/admin-credentials.txt.
 BOOTSTRAP_ADMIN_PASSWORD = env("BOOTSTRAP_ADMIN_PASSWORD", default="")
 # Idempotent set-up steps each app adds (dotted paths to callables returning a message or None).
-BOOTSTRAP_STEPS: list[str] = ["jobs_app.schedule.periodic_tasks_ensure"]
+BOOTSTRAP_STEPS: list[str] = [
+    "sessions_app.groups.door_staff_bootstrap",
+    "jobs_app.schedule.periodic_tasks_ensure",
+    "sessions_app.services.session_create_demo_data",
+]
+
+# --- Check-in (sessions_app) --------------------------------------------------------------------
+# Seconds a session/participant detail and the stats stay cached (writes also invalidate them).
+CHECKIN_DETAIL_CACHE_TTL = env.int("CHECKIN_DETAIL_CACHE_TTL", default=10)
+CHECKIN_STATS_CACHE_TTL = env.int("CHECKIN_STATS_CACHE_TTL", default=5)
+# Lifetime of a session's Redis admission set after its last write (reseeded when missing).
+CHECKIN_ADMISSION_KEY_TTL = env.int("CHECKIN_ADMISSION_KEY_TTL", default=24 * 3600)

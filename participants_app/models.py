@@ -1,0 +1,43 @@
+"""Participants: the people who check in at session doors."""
+
+import secrets
+
+from django.core.validators import RegexValidator
+from django.db import models
+
+from .fields import LowercaseEmailField
+
+TICKET_CODE_PATTERN = r"^[A-Za-z0-9_-]{4,64}$"
+ticket_code_validator = RegexValidator(
+    TICKET_CODE_PATTERN, "Use 4 to 64 letters, digits, '-' or '_' (URL-safe)."
+)
+
+
+def ticket_code_generate() -> str:
+    """Return a new random, URL-safe ticket code (what a door scanner reads)."""
+    return secrets.token_urlsafe(9)  # 12 characters from [A-Za-z0-9_-], 72 bits
+
+
+class Participant(models.Model):
+    """A person who may check in to sessions, identified at the door by a ticket code."""
+
+    full_name = models.CharField(max_length=200)
+    email = LowercaseEmailField(
+        unique=True, help_text="Unique regardless of case; stored in lower case."
+    )
+    organization = models.CharField(max_length=200, blank=True)
+    ticket_code = models.CharField(
+        max_length=64,
+        unique=True,
+        default=ticket_code_generate,
+        validators=[ticket_code_validator],
+        help_text="URL-safe code printed on the ticket; generated when left empty.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["full_name"]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} <{self.email}>"

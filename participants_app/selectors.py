@@ -1,0 +1,34 @@
+"""Reads of participants."""
+
+from bson import ObjectId
+from django.db.models import QuerySet
+
+from sessions_app.verdicts import NotFoundError, Reason
+
+from .models import Participant
+
+
+def participant_list() -> QuerySet[Participant]:
+    """Return all participants in their default order (filters are applied by the caller)."""
+    return Participant.objects.all()
+
+
+def participant_get(*, participant_id: str | ObjectId) -> Participant:
+    """Return the participant or raise ``NotFoundError`` (``participant_not_found``).
+
+    An id that is not a valid ObjectId cannot name a participant: it is "not found" too.
+    """
+    if not ObjectId.is_valid(participant_id):
+        raise NotFoundError(Reason.PARTICIPANT_NOT_FOUND)
+    participant = Participant.objects.filter(pk=ObjectId(participant_id)).first()
+    if participant is None:
+        raise NotFoundError(Reason.PARTICIPANT_NOT_FOUND)
+    return participant
+
+
+def participant_get_by_ticket(*, ticket_code: str) -> Participant:
+    """Return the participant holding this ticket code or raise ``NotFoundError`` (``ticket_not_found``)."""
+    participant = Participant.objects.filter(ticket_code=ticket_code).first()
+    if participant is None:
+        raise NotFoundError(Reason.TICKET_NOT_FOUND)
+    return participant

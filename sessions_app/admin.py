@@ -1,0 +1,99 @@
+"""Staff UI for sessions and check-in records. Counters are read-only everywhere."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+
+from . import services
+from .models import CheckIn, Session
+from .services.sessions import EDITABLE_FIELDS
+
+
+class SessionAdminForm(forms.ModelForm):
+    class Meta:
+        model = Session
+        fields = list(EDITABLE_FIELDS)
+
+    def clean_capacity(self):
+        capacity = self.cleaned_data["capacity"]
+        if self.instance.pk:
+            # A friendly early check; the service's conditional update is the real guard.
+            current = (
+                Session.objects.filter(pk=self.instance.pk)
+                .values_list("check_in_count", flat=True)
+                .first()
+            )
+            if current is not None and capacity < current:
+                raise ValidationError(
+                    f"Capacity cannot be lower than the number of participants checked in now "
+                    f"({current}). Check people out first."
+                )
+        return capacity
+
+
+@admin.register(Session)
+class SessionAdmin(admin.ModelAdmin):
+    form = SessionAdminForm
+    list_display = [
+        "title",
+        "status",
+        "starts_at",
+        "location",
+        "capacity",
+        "checked_in_now",
+        "fill",
+    ]
+    list_filter = ["status"]
+    date_hierarchy = "starts_at"
+    search_fields = ["title", "location", "description"]
+    readonly_fields = ["check_in_count", "fill", "created_at", "updated_at"]
+    fields = [*EDITABLE_FIELDS, "check_in_count", "fill", "created_at", "updated_at"]
+
+    @admin.display(description="checked in now", ordering="check_in_count")
+    def checked_in_now(self, session: Session) -> int:
+        return session.check_in_count
+
+    @admin.display(description="fill %")
+    def fill(self, session: Session) -> str:
+        return f"{session.fill_percent:.1f} %" if session.pk else "-"
+
+    def save_model(self, request, obj, form, change):
+        """Save through the services, so the capacity guard, caches and Redis stay right."""
+        data = {field: form.cleaned_data[field] for field in EDITABLE_FIELDS}
+        try:
+            if change:
+                saved = services.session_update(session=Session.objects.get(pk=obj.pk), data=data)
+            else:
+                saved = services.session_create(**data)
+        except ValidationError as exc:  # lost a race with check-ins after the form check
+            self.message_user(request, "; ".join(exc.messages), messages.ERROR)
+            return
+        obj.pk = saved.pk
+        obj.check_in_count = saved.check_in_count
+
+    def delete_model(self, request, obj):
+        services.session_delete(session=obj)
+
+    def delete_queryset(self, request, queryset):
+        for session in queryset:
+            services.session_delete(session=session)
+
+
+@admin.register(CheckIn)
+class CheckInAdmin(admin.ModelAdmin):
+    """The check-in records, read-only: they change only through check-in and check-out."""
+
+    list_display = ["participant", "session", "checked_in_at", "checked_out_at", "source"]
+    list_filter = ["source", ("checked_out_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["participant", "session"]
+    search_fields = ["participant__full_name", "participant__email", "participant__ticket_code"]
+    date_hierarchy = "checked_in_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,62 @@
+"""Check-in/check-out input and the verdict output (their shapes are part of the API)."""
+
+from rest_framework import serializers
+
+from participants_app.models import ticket_code_validator
+
+from ..verdicts import Reason
+from .fields import ObjectIdField, RejectUnknownFieldsMixin
+
+
+class CheckInInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    """Who is at the door: exactly one of ``participant`` (id) or ``ticket_code``."""
+
+    participant = ObjectIdField(required=False, help_text="The participant's id.")
+    ticket_code = serializers.CharField(
+        required=False, max_length=64, validators=[ticket_code_validator],
+        help_text="The code a door scanner read from the ticket.",
+    )  # fmt: skip
+    nonce = serializers.CharField(
+        required=False, default="", max_length=64,
+        help_text="Idempotency key chosen by the client: a retry with the same nonce is "
+        "answered `already_checked_in` and never counted again, even after a check-out.",
+    )  # fmt: skip
+
+    def validate(self, attrs):
+        given = [name for name in ("participant", "ticket_code") if attrs.get(name)]
+        if len(given) != 1:
+            raise serializers.ValidationError(
+                {"non_field_errors": ["Give exactly one of 'participant' or 'ticket_code'."]}
+            )
+        return attrs
+
+
+class CheckOutInputSerializer(CheckInInputSerializer):
+    """Who leaves: exactly one of ``participant`` (id) or ``ticket_code``."""
+
+    nonce = serializers.CharField(
+        required=False, default="", max_length=64,
+        help_text="Accepted for symmetry with check-in and ignored: check-out is idempotent.",
+    )  # fmt: skip
+
+
+class VerdictSerializer(serializers.Serializer):
+    """The answer to a check-in or check-out, with the session's counts at that moment."""
+
+    reason = serializers.ChoiceField(
+        choices=[r.value for r in Reason if not r.value.endswith("_not_found")]
+    )
+    detail = serializers.CharField()
+    session = serializers.CharField(help_text="Session id.")
+    participant = serializers.CharField(help_text="Participant id.")
+    check_in_count = serializers.IntegerField(help_text="Participants inside the session now.")
+    capacity = serializers.IntegerField()
+
+
+class NotFoundReasonSerializer(serializers.Serializer):
+    """404: DRF's error shape plus the reason code."""
+
+    detail = serializers.CharField()
+    reason = serializers.ChoiceField(
+        choices=[Reason.SESSION_NOT_FOUND, Reason.PARTICIPANT_NOT_FOUND, Reason.TICKET_NOT_FOUND]
+    )

@@ -1,0 +1,34 @@
+"""Serializer building blocks shared by the API modules."""
+
+from collections.abc import Mapping
+
+from bson import ObjectId
+from rest_framework import serializers
+
+
+class ObjectIdField(serializers.CharField):
+    """A 24-character hex ObjectId as a string; anything else is a field error (400)."""
+
+    default_error_messages = {"invalid_id": "Not a valid id (24 hexadecimal characters expected)."}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 24)
+        kwargs.setdefault("min_length", 24)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not ObjectId.is_valid(value):
+            self.fail("invalid_id")
+        return value
+
+
+class RejectUnknownFieldsMixin:
+    """Refuse input keys the serializer does not know, instead of silently ignoring them."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
+        return super().to_internal_value(data)

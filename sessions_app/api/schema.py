@@ -1,0 +1,174 @@
+"""OpenAPI documentation of the door endpoints: every verdict, with an example."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+
+from .check_in_serializers import (
+    CheckInInputSerializer,
+    CheckOutInputSerializer,
+    NotFoundReasonSerializer,
+    VerdictSerializer,
+)
+
+ID_PARAMETER = OpenApiParameter(
+    "id", OpenApiTypes.STR, OpenApiParameter.PATH, description="Session id (24 hex characters)."
+)
+_SESSION = "6650f1a2b3c4d5e6f7a8b9c0"
+_PARTICIPANT = "6650f1a2b3c4d5e6f7a8b9c1"
+
+
+def _verdict_example(reason, detail, status, count, capacity=25):
+    return OpenApiExample(
+        reason,
+        value={
+            "reason": reason,
+            "detail": detail,
+            "session": _SESSION,
+            "participant": _PARTICIPANT,
+            "check_in_count": count,
+            "capacity": capacity,
+        },
+        response_only=True,
+        status_codes=[str(status)],
+    )
+
+
+def _not_found_example(reason, detail):
+    return OpenApiExample(
+        reason, value={"detail": detail, "reason": reason}, response_only=True, status_codes=["404"]
+    )
+
+
+_BAD_INPUT = OpenApiResponse(
+    OpenApiTypes.OBJECT,
+    description="Bad input: field errors in DRF's shape (malformed JSON, invalid id, unknown "
+    "field, both or neither of participant/ticket_code).",
+    examples=[
+        OpenApiExample(
+            "invalid",
+            value={"participant": ["Not a valid id (24 hexadecimal characters expected)."]},
+            response_only=True,
+            status_codes=["400"],
+        )
+    ],
+)
+_AUTH = OpenApiResponse(OpenApiTypes.OBJECT, description="Not authenticated.")
+_FORBIDDEN = OpenApiResponse(
+    OpenApiTypes.OBJECT, description="Neither staff nor holder of the check_in permission."
+)
+
+# Responses of the plain CRUD endpoints (sessions and participants).
+VALIDATION_ERROR = OpenApiResponse(
+    OpenApiTypes.OBJECT,
+    description="Bad input: field errors in DRF's shape, e.g. "
+    '`{"capacity": ["Ensure this value is greater than or equal to 0."]}`.',
+)
+NOT_AUTHENTICATED = _AUTH
+STAFF_ONLY = OpenApiResponse(OpenApiTypes.OBJECT, description="Only staff may write.")
+CONFLICT = OpenApiResponse(
+    OpenApiTypes.OBJECT,
+    description="The object has check-in history and cannot be deleted.",
+)
+
+
+def not_found(reason: str) -> OpenApiResponse:
+    """Document a 404 carrying ``reason`` (also answered for a malformed id in the URL)."""
+    return OpenApiResponse(
+        NotFoundReasonSerializer,
+        description=f'Unknown or malformed id: `{{"detail": ..., "reason": "{reason}"}}`.',
+    )
+
+
+def crud_responses(action: str, output, reason: str) -> dict:
+    """Return the documented responses of a CRUD ``action``."""
+    by_action = {
+        "list": {200: output, 400: VALIDATION_ERROR},
+        "retrieve": {200: output, 404: not_found(reason)},
+        "create": {201: output, 400: VALIDATION_ERROR, 403: STAFF_ONLY},
+        "update": {200: output, 400: VALIDATION_ERROR, 403: STAFF_ONLY, 404: not_found(reason)},
+        "destroy": {204: None, 403: STAFF_ONLY, 404: not_found(reason), 409: CONFLICT},
+    }
+    return {**by_action[action], 401: NOT_AUTHENTICATED}
+
+
+_NOT_FOUND = OpenApiResponse(
+    NotFoundReasonSerializer,
+    description="Unknown session (`session_not_found`, also for a malformed id in the URL), "
+    "participant (`participant_not_found`) or ticket (`ticket_not_found`).",
+)
+_NOT_FOUND_EXAMPLES = [
+    _not_found_example("session_not_found", "No session with this id."),
+    _not_found_example("participant_not_found", "No participant with this id."),
+    _not_found_example("ticket_not_found", "No participant with this ticket code."),
+]
+
+check_in_schema = extend_schema(
+    summary="Check a participant in",
+    description=(
+        "Admit a participant (by `participant` id or `ticket_code`) if the session is open and "
+        "has room. MongoDB decides atomically, so the capacity holds under any concurrency and "
+        "whatever Redis does. Every verdict carries `reason` (stable code), `detail`, and the "
+        "session's current `check_in_count` and `capacity`.\n\n"
+        "| status | reason | meaning |\n|---|---|---|\n"
+        "| 201 | `checked_in` | admitted now, counted once |\n"
+        "| 200 | `already_checked_in` | inside already, or a retry of the same `nonce`: nothing changed |\n"
+        "| 409 | `session_full` | no place left |\n"
+        "| 409 | `session_not_open` | the session is draft, closed or cancelled |\n"
+        "| 404 | `session_not_found` / `participant_not_found` / `ticket_not_found` | unknown |\n"
+        "| 400 | - | bad input (field errors) |"
+    ),
+    parameters=[ID_PARAMETER],
+    request=CheckInInputSerializer,
+    responses={
+        201: VerdictSerializer,
+        200: VerdictSerializer,
+        409: VerdictSerializer,
+        404: _NOT_FOUND,
+        400: _BAD_INPUT,
+        401: _AUTH,
+        403: _FORBIDDEN,
+    },
+    examples=[
+        OpenApiExample(
+            "by ticket",
+            value={"ticket_code": "Xk3v9QpL0aZs", "nonce": "door-2-000123"},
+            request_only=True,
+        ),
+        OpenApiExample("by id", value={"participant": _PARTICIPANT}, request_only=True),
+        _verdict_example("checked_in", "Checked in.", 201, 24),
+        _verdict_example(
+            "already_checked_in", "The participant is checked in to this session already.", 200, 24
+        ),
+        _verdict_example("session_full", "The session is full.", 409, 25),
+        _verdict_example("session_not_open", "The session is not open for check-in.", 409, 0),
+        *_NOT_FOUND_EXAMPLES,
+    ],
+)
+
+check_out_schema = extend_schema(
+    summary="Check a participant out",
+    description=(
+        "Free the participant's place. Idempotent.\n\n"
+        "| status | reason | meaning |\n|---|---|---|\n"
+        "| 200 | `checked_out` | left now; the place is free |\n"
+        "| 200 | `not_checked_in` | was not inside: nothing changed |\n"
+        "| 404 | `session_not_found` / `participant_not_found` / `ticket_not_found` | unknown |\n"
+        "| 400 | - | bad input (field errors) |"
+    ),
+    parameters=[ID_PARAMETER],
+    request=CheckOutInputSerializer,
+    responses={
+        200: VerdictSerializer,
+        404: _NOT_FOUND,
+        400: _BAD_INPUT,
+        401: _AUTH,
+        403: _FORBIDDEN,
+    },
+    examples=[
+        _verdict_example("checked_out", "Checked out.", 200, 23),
+        _verdict_example(
+            "not_checked_in", "The participant is not checked in to this session.", 200, 23
+        ),
+        *_NOT_FOUND_EXAMPLES,
+    ],
+)

@@ -1,0 +1,202 @@
+"""Sessions API: CRUD for staff, reads for every signed-in user, check-in/out at the door."""
+
+from bson import ObjectId
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from .. import services
+from ..caching import STATS_KEY, cache_get_or_compute, detail_ttl, session_detail_key, stats_ttl
+from ..models import CheckIn
+from ..selectors import session_check_in_list, session_get, session_list, session_stats
+from ..verdicts import NotFoundError, Reason
+from .check_in_serializers import CheckInInputSerializer, CheckOutInputSerializer, VerdictSerializer
+from .filters import CheckInFilter, SessionFilter
+from .permissions import CanCheckIn, IsStaffOrReadOnly
+from .schema import (
+    ID_PARAMETER,
+    NOT_AUTHENTICATED,
+    VALIDATION_ERROR,
+    check_in_schema,
+    check_out_schema,
+    crud_responses,
+    not_found,
+)
+from .serializers import (
+    CheckInRecordSerializer,
+    SessionInputSerializer,
+    SessionOutputSerializer,
+    StatsSerializer,
+)
+
+
+def _responses(action):
+    return crud_responses(action, SessionOutputSerializer, "session_not_found")
+
+
+_CAPACITY_NOTE = "Capacity cannot go below the number checked in now (400 on `capacity`)."
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List sessions (filter, search, order, paginate)",
+        responses=_responses("list"),
+    ),
+    retrieve=extend_schema(
+        summary="One session (cached a few seconds)",
+        parameters=[ID_PARAMETER],
+        responses=_responses("retrieve"),
+    ),
+    create=extend_schema(
+        summary="Create a session (staff)",
+        request=SessionInputSerializer,
+        responses=_responses("create"),
+    ),
+    update=extend_schema(
+        summary="Replace a session (staff)",
+        description=_CAPACITY_NOTE,
+        parameters=[ID_PARAMETER],
+        request=SessionInputSerializer,
+        responses=_responses("update"),
+    ),
+    partial_update=extend_schema(
+        summary="Change some fields of a session (staff)",
+        description=_CAPACITY_NOTE,
+        parameters=[ID_PARAMETER],
+        request=SessionInputSerializer,
+        responses=_responses("update"),
+    ),
+    destroy=extend_schema(
+        summary="Delete a session without check-in history (staff)",
+        parameters=[ID_PARAMETER],
+        responses=_responses("destroy"),
+    ),
+)
+class SessionViewSet(viewsets.GenericViewSet):
+    """Sessions with their capacity and the number of participants checked in now."""
+
+    serializer_class = SessionOutputSerializer
+    filterset_class = SessionFilter
+    search_fields = ["title", "location", "description"]
+    ordering_fields = ["starts_at", "ends_at", "title", "capacity", "check_in_count", "created_at"]
+    ordering = ["starts_at"]
+
+    def get_queryset(self):
+        return session_list()
+
+    def get_serializer_class(self):
+        # The browsable API builds its forms from this: each action shows its own input.
+        return {
+            "create": SessionInputSerializer,
+            "update": SessionInputSerializer,
+            "partial_update": SessionInputSerializer,
+            "check_in": CheckInInputSerializer,
+            "check_out": CheckOutInputSerializer,
+        }.get(self.action, SessionOutputSerializer)
+
+    def get_permissions(self):
+        if self.action in ("check_in", "check_out"):
+            return [IsAuthenticated(), CanCheckIn()]
+        return [IsAuthenticated(), IsStaffOrReadOnly()]
+
+    def get_object(self):
+        return session_get(session_id=self.kwargs["pk"])
+
+    def list(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(SessionOutputSerializer(page, many=True).data)
+
+    def retrieve(self, request, pk=None):
+        if not ObjectId.is_valid(pk):
+            raise NotFoundError(Reason.SESSION_NOT_FOUND)
+        data = cache_get_or_compute(
+            key=session_detail_key(pk),
+            ttl=detail_ttl(),
+            compute=lambda: dict(SessionOutputSerializer(self.get_object()).data),
+        )
+        return Response(data)
+
+    def create(self, request):
+        serializer = SessionInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        session = services.session_create(**serializer.validated_data)
+        return Response(SessionOutputSerializer(session).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request, pk=None, partial=False):
+        session = self.get_object()
+        serializer = SessionInputSerializer(session, data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        session = services.session_update(session=session, data=dict(serializer.validated_data))
+        return Response(SessionOutputSerializer(session).data)
+
+    def partial_update(self, request, pk=None):
+        return self.update(request, pk=pk, partial=True)
+
+    def destroy(self, request, pk=None):
+        services.session_delete(session=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Totals and fill of open sessions (cached a few seconds)",
+        responses={200: StatsSerializer, 401: NOT_AUTHENTICATED},
+    )
+    @action(detail=False, methods=["get"])
+    def stats(self, request):
+        return Response(cache_get_or_compute(key=STATS_KEY, ttl=stats_ttl(), compute=session_stats))
+
+    @extend_schema(
+        summary="A session's check-in records, newest first",
+        parameters=[
+            ID_PARAMETER,
+            OpenApiParameter("inside", bool, description="true: inside now; false: checked out."),
+            OpenApiParameter("source", str, enum=CheckIn.Source.values),
+        ],
+        filters=False,
+        responses={
+            200: CheckInRecordSerializer(many=True),
+            400: VALIDATION_ERROR,
+            401: NOT_AUTHENTICATED,
+            404: not_found("session_not_found"),
+        },
+    )
+    @action(detail=True, methods=["get"], url_path="check-ins")
+    def check_ins(self, request, pk=None):
+        session = self.get_object()
+        filterset = CheckInFilter(
+            request.query_params, queryset=session_check_in_list(session_id=session.pk)
+        )
+        if not filterset.is_valid():
+            raise ValidationError(filterset.errors)
+        page = self.paginate_queryset(filterset.qs)
+        return self.get_paginated_response(CheckInRecordSerializer(page, many=True).data)
+
+    @check_in_schema
+    @action(detail=True, methods=["post"], url_path="check-in")
+    def check_in(self, request, pk=None):
+        serializer = CheckInInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        verdict = services.session_check_in(
+            session_id=pk,
+            participant_id=data.get("participant"),
+            ticket_code=data.get("ticket_code"),
+            nonce=data.get("nonce", ""),
+            source=CheckIn.Source.API,
+        )
+        return Response(VerdictSerializer(verdict).data, status=verdict.http_status)
+
+    @check_out_schema
+    @action(detail=True, methods=["post"], url_path="check-out")
+    def check_out(self, request, pk=None):
+        serializer = CheckOutInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        verdict = services.session_check_out(
+            session_id=pk,
+            participant_id=data.get("participant"),
+            ticket_code=data.get("ticket_code"),
+        )
+        return Response(VerdictSerializer(verdict).data, status=verdict.http_status)

@@ -1,0 +1,80 @@
+"""Reads of sessions, check-ins and the statistics."""
+
+from __future__ import annotations
+
+from bson import ObjectId
+from django.db.models import Count, QuerySet, Sum
+from django.utils import timezone
+
+from participants_app.models import Participant
+
+from .models import CheckIn, Session
+from .verdicts import NotFoundError, Reason
+
+
+def session_list() -> QuerySet[Session]:
+    """Return all sessions in their default order (filters are applied by the caller)."""
+    return Session.objects.all()
+
+
+def session_get(*, session_id: str | ObjectId) -> Session:
+    """Return the session or raise ``NotFoundError`` (``session_not_found``), also for malformed ids."""
+    if not ObjectId.is_valid(session_id):
+        raise NotFoundError(Reason.SESSION_NOT_FOUND)
+    session = Session.objects.filter(pk=ObjectId(session_id)).first()
+    if session is None:
+        raise NotFoundError(Reason.SESSION_NOT_FOUND)
+    return session
+
+
+def check_in_get(*, session_id: ObjectId, participant_id: ObjectId) -> CheckIn | None:
+    """Return the one check-in record of this participant in this session, if any."""
+    return CheckIn.objects.filter(session_id=session_id, participant_id=participant_id).first()
+
+
+def session_check_in_list(*, session_id: ObjectId, inside: bool | None = None) -> QuerySet[CheckIn]:
+    """Return a session's check-in records, newest first, with their participants."""
+    records = CheckIn.objects.filter(session_id=session_id).select_related("participant")
+    if inside is not None:
+        records = records.filter(checked_out_at__isnull=inside)
+    return records.order_by("-checked_in_at")
+
+
+def session_inside_participant_ids(*, session_ids: list[ObjectId]) -> dict[str, list[str]]:
+    """Return, per session id, the ids of the participants inside now (the CheckIn records: truth)."""
+    inside: dict[str, list[str]] = {str(pk): [] for pk in session_ids}
+    if not session_ids:
+        return inside
+    rows = CheckIn.objects.filter(
+        session_id__in=session_ids, checked_out_at__isnull=True
+    ).values_list("session_id", "participant_id")
+    for session_id, participant_id in rows:
+        inside[str(session_id)].append(str(participant_id))
+    return inside
+
+
+def session_stats() -> dict:
+    """Return totals: sessions by status, participants, people inside, and each open session's fill."""
+    by_status = {status: 0 for status in Session.Status.values}
+    for row in Session.objects.values("status").annotate(n=Count("pk")):
+        by_status[row["status"]] = row["n"]
+    checked_in_now = Session.objects.aggregate(total=Sum("check_in_count"))["total"] or 0
+    open_sessions = [
+        {
+            "id": str(session.pk),
+            "title": session.title,
+            "capacity": session.capacity,
+            "check_in_count": session.check_in_count,
+            "fill_percent": session.fill_percent,
+        }
+        for session in Session.objects.filter(status=Session.Status.OPEN).only(
+            "title", "capacity", "check_in_count", "starts_at"
+        )
+    ]
+    return {
+        "sessions": {"total": sum(by_status.values()), "by_status": by_status},
+        "participants": Participant.objects.count(),
+        "checked_in_now": checked_in_now,
+        "open_sessions": open_sessions,
+        "generated_at": timezone.now().isoformat(),
+    }

@@ -1,0 +1,17 @@
+"""Writes of the sessions app (house style: ``<entity>_<action>``, keyword-only arguments)."""
+
+from .admission_sync import session_admission_sync, sessions_admission_reseed_all
+from .check_in import session_check_in, session_check_out
+from .demo import session_create_demo_data
+from .sessions import session_create, session_delete, session_update
+
+__all__ = [
+    "session_admission_sync",
+    "session_check_in",
+    "session_check_out",
+    "session_create",
+    "session_create_demo_data",
+    "session_delete",
+    "session_update",
+    "sessions_admission_reseed_all",
+]

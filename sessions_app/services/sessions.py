@@ -1,0 +1,96 @@
+"""Create, edit and delete sessions. The counter is never written here."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from ..admission import admission_forget
+from ..caching import session_cache_invalidate
+from ..models import Session
+from ..verdicts import NotFoundError, Reason
+from .admission_sync import session_admission_sync
+
+EDITABLE_FIELDS = ("title", "description", "location", "starts_at", "ends_at", "capacity", "status")
+
+
+def _capacity_error(count: int) -> ValidationError:
+    return ValidationError(
+        {
+            "capacity": (
+                f"Capacity cannot be lower than the number of participants checked in now "
+                f"({count}). Check people out first."
+            )
+        }
+    )
+
+
+def _check_times(starts_at, ends_at) -> None:
+    if ends_at <= starts_at:
+        raise ValidationError({"ends_at": "The end must be after the start."})
+
+
+def session_create(
+    *,
+    title: str,
+    starts_at,
+    ends_at,
+    capacity: int,
+    description: str = "",
+    location: str = "",
+    status: str = Session.Status.DRAFT,
+) -> Session:
+    """Create a session (nobody checked in) and prepare its Redis admission set if open."""
+    _check_times(starts_at, ends_at)
+    session = Session(
+        title=title,
+        description=description,
+        location=location,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        capacity=capacity,
+        status=status,
+    )
+    session.full_clean()
+    session.save()
+    session_cache_invalidate(session.pk)
+    session_admission_sync(session=session)
+    return session
+
+
+def session_update(*, session: Session, data: dict) -> Session:
+    """Apply ``data`` (a subset of the editable fields) in one atomic conditional update.
+
+    Lowering the capacity below the number inside is refused (``ValidationError`` on
+    ``capacity``): the update matches only while ``check_in_count <= capacity``, so a check-in
+    racing with the edit cannot slip in between the check and the write.
+    """
+    unknown = set(data) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
+    _check_times(data.get("starts_at", session.starts_at), data.get("ends_at", session.ends_at))
+    if not data:
+        return session
+    candidate = Session(**{f: getattr(session, f) for f in EDITABLE_FIELDS} | data)
+    candidate.full_clean(exclude=["check_in_count"], validate_unique=False)
+
+    matching = Session.objects.filter(pk=session.pk)
+    if "capacity" in data:
+        matching = matching.filter(check_in_count__lte=data["capacity"])
+    updated = matching.update(**data, updated_at=timezone.now())
+    fresh = Session.objects.filter(pk=session.pk).first()
+    if fresh is None:
+        raise NotFoundError(Reason.SESSION_NOT_FOUND)
+    if not updated:
+        raise _capacity_error(fresh.check_in_count)
+    session_cache_invalidate(fresh.pk)
+    session_admission_sync(session=fresh)
+    return fresh
+
+
+def session_delete(*, session: Session) -> None:
+    """Delete a session that has no check-in history; raise ``ProtectedError`` otherwise."""
+    session_id = session.pk
+    session.delete()
+    session_cache_invalidate(session_id)
+    admission_forget(session_id=session_id)

@@ -1,0 +1,79 @@
+"""Check-in verdicts: the stable, machine-readable answers of the door services."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Reason(enum.StrEnum):
+    """Reason codes; these strings are part of the API and never change meaning."""
+
+    CHECKED_IN = "checked_in"
+    ALREADY_CHECKED_IN = "already_checked_in"
+    SESSION_FULL = "session_full"
+    SESSION_NOT_OPEN = "session_not_open"
+    CHECKED_OUT = "checked_out"
+    NOT_CHECKED_IN = "not_checked_in"
+    SESSION_NOT_FOUND = "session_not_found"
+    PARTICIPANT_NOT_FOUND = "participant_not_found"
+    TICKET_NOT_FOUND = "ticket_not_found"
+
+
+HTTP_STATUS = {
+    Reason.CHECKED_IN: 201,
+    Reason.ALREADY_CHECKED_IN: 200,
+    Reason.SESSION_FULL: 409,
+    Reason.SESSION_NOT_OPEN: 409,
+    Reason.CHECKED_OUT: 200,
+    Reason.NOT_CHECKED_IN: 200,
+    Reason.SESSION_NOT_FOUND: 404,
+    Reason.PARTICIPANT_NOT_FOUND: 404,
+    Reason.TICKET_NOT_FOUND: 404,
+}
+
+DETAILS = {
+    Reason.CHECKED_IN: "Checked in.",
+    Reason.ALREADY_CHECKED_IN: "The participant is checked in to this session already.",
+    Reason.SESSION_FULL: "The session is full.",
+    Reason.SESSION_NOT_OPEN: "The session is not open for check-in.",
+    Reason.CHECKED_OUT: "Checked out.",
+    Reason.NOT_CHECKED_IN: "The participant is not checked in to this session.",
+    Reason.SESSION_NOT_FOUND: "No session with this id.",
+    Reason.PARTICIPANT_NOT_FOUND: "No participant with this id.",
+    Reason.TICKET_NOT_FOUND: "No participant with this ticket code.",
+}
+REPLAY_DETAIL = "This check-in request (same nonce) was processed already; nothing changed."
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of a check-in or check-out, with the session's counts at that moment."""
+
+    reason: Reason
+    session: str
+    participant: str
+    check_in_count: int
+    capacity: int
+    detail: str = ""
+
+    def __post_init__(self):
+        if not self.detail:
+            object.__setattr__(self, "detail", DETAILS[self.reason])
+
+    @property
+    def http_status(self) -> int:
+        return HTTP_STATUS[self.reason]
+
+    @property
+    def ok(self) -> bool:
+        return self.reason in (Reason.CHECKED_IN, Reason.CHECKED_OUT)
+
+
+class NotFoundError(Exception):
+    """A session, participant or ticket that does not exist; carries the reason code."""
+
+    def __init__(self, reason: Reason, detail: str | None = None):
+        self.reason = reason
+        self.detail = detail or DETAILS[reason]
+        super().__init__(self.detail)

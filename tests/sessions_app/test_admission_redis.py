@@ -1,0 +1,230 @@
+"""Redis in front of MongoDB: seeding, early answers, and no overbooking whatever Redis does.
+
+Failures are real: the redis-server process is killed, restarted empty or flushed, and Redis
+state is changed with real commands; nothing is mocked.
+"""
+
+import time
+
+import pytest
+import redis
+from django.conf import settings as django_settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from redis_fallback import is_redis_available
+from sessions_app.admission import SEEDED_MARKER, admission_count, admission_key
+from sessions_app.models import CheckIn, Session
+from sessions_app.services import (
+    session_check_in,
+    session_check_out,
+    sessions_admission_reseed_all,
+)
+from sessions_app.verdicts import Reason
+from tests.factories import participant_make, participants_make, session_make
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def raw():
+    """A plain redis-py client of the test's own, to inspect and break Redis state for real."""
+    client = redis.Redis.from_url(django_settings.REDIS_URL, decode_responses=True)
+    yield client
+    client.close()
+
+
+def _members(session) -> set[str]:
+    client = redis.Redis.from_url(django_settings.REDIS_URL, decode_responses=True)
+    with client:
+        return client.smembers(admission_key(session.pk)) - {SEEDED_MARKER}
+
+
+def _fill(session, people):
+    for person in people:
+        assert session_check_in(session_id=session.pk, participant_id=person.pk).reason == (
+            Reason.CHECKED_IN
+        )
+
+
+def _inside(session) -> int:
+    return CheckIn.objects.filter(session=session, checked_out_at=None).count()
+
+
+def _open_session(capacity):
+    """An open session created through the service, so its Redis set is seeded."""
+    from sessions_app.services import session_create
+
+    base = session_make(status="draft")
+    return session_create(
+        title="Seeded", starts_at=base.starts_at, ends_at=base.ends_at, capacity=capacity,
+        status="open",
+    )  # fmt: skip
+
+
+def test_open_session_is_seeded_and_redis_follows_check_ins():
+    session = _open_session(capacity=3)
+    assert admission_count(session_id=session.pk) == 0
+    first, second = participants_make(2)
+    _fill(session, [first, second])
+    assert _members(session) == {str(first.pk), str(second.pk)}
+    session_check_out(session_id=session.pk, participant_id=first.pk)
+    assert _members(session) == {str(second.pk)}
+    assert admission_count(session_id=session.pk) == 1
+
+
+def test_redis_turns_away_full_and_duplicate_without_writing_to_mongodb():
+    session = _open_session(capacity=1)
+    inside, late = participants_make(2)
+    _fill(session, [inside])
+    for person, reason in ((late, Reason.SESSION_FULL), (inside, Reason.ALREADY_CHECKED_IN)):
+        with CaptureQueriesContext(connection) as queries:
+            verdict = session_check_in(session_id=session.pk, participant_id=person.pk)
+        assert verdict.reason == reason
+        writes = [q["sql"] for q in queries if "update" in q["sql"] or "insert" in q["sql"]]
+        assert writes == []
+    assert Session.objects.get(pk=session.pk).check_in_count == 1
+
+
+def test_flushall_does_not_lead_to_overbooking(raw):
+    session = _open_session(capacity=3)
+    people = participants_make(6)
+    _fill(session, people[:3])
+    raw.flushall()
+    for person in people[3:]:
+        assert session_check_in(session_id=session.pk, participant_id=person.pk).reason == (
+            Reason.SESSION_FULL
+        )
+    assert Session.objects.get(pk=session.pk).check_in_count == 3
+    assert _inside(session) == 3
+    assert _members(session) == {str(p.pk) for p in people[:3]}  # reseeded from MongoDB
+
+
+def test_redis_restarted_empty_does_not_lead_to_overbooking(redis_server, settings):
+    settings.REDIS_BREAKER_RESET_SECONDS = 0.2
+    session = _open_session(capacity=2)
+    people = participants_make(5)
+    _fill(session, people[:1])
+    redis_server.restart()  # empty: no keys, no scripts
+    _fill(session, people[1:2])
+    for person in people[2:]:
+        assert session_check_in(session_id=session.pk, participant_id=person.pk).reason == (
+            Reason.SESSION_FULL
+        )
+    assert (Session.objects.get(pk=session.pk).check_in_count, _inside(session)) == (2, 2)
+    # Whether Redis was bypassed for a while (breaker) or used at once (unseeded, then
+    # reseeded), once it is trusted again its set is rebuilt from MongoDB.
+    time.sleep(0.3)
+    assert session_check_in(session_id=session.pk, participant_id=people[4].pk).reason == (
+        Reason.SESSION_FULL
+    )
+    assert _members(session) == {str(people[0].pk), str(people[1].pk)}
+
+
+def test_script_flush_is_survived(raw):
+    session = _open_session(capacity=2)
+    first, second = participants_make(2)
+    _fill(session, [first])
+    raw.script_flush()
+    _fill(session, [second])
+    assert _members(session) == {str(first.pk), str(second.pk)}
+
+
+def test_unseeded_set_means_mongodb_decides_then_reseed(raw):
+    session = _open_session(capacity=2)
+    people = participants_make(3)
+    _fill(session, people[:2])
+    # A set without the marker (e.g. written by something else, or half evicted) is not trusted.
+    key = admission_key(session.pk)
+    raw.delete(key)
+    raw.sadd(key, "someone-else")
+    verdict = session_check_in(session_id=session.pk, participant_id=people[2].pk)
+    assert verdict.reason == Reason.SESSION_FULL
+    assert _members(session) == {str(p.pk) for p in people[:2]}
+
+
+def test_wrong_type_under_the_key_falls_back_to_mongodb_and_is_repaired(raw):
+    session = _open_session(capacity=1)
+    first, second = participants_make(2)
+    raw.set(admission_key(session.pk), "garbage")
+    _fill(session, [first])
+    assert session_check_in(session_id=session.pk, participant_id=second.pk).reason == (
+        Reason.SESSION_FULL
+    )
+    assert _members(session) == {str(first.pk)}
+
+
+def test_stale_full_in_redis_is_confirmed_with_mongodb():
+    """Redis counts a place MongoDB has freed (a check-out it missed): MongoDB admits."""
+    session = _open_session(capacity=1)
+    first, second = participants_make(2)
+    _fill(session, [first])
+    CheckIn.objects.filter(session=session).update(checked_out_at=session.created_at)
+    Session.objects.filter(pk=session.pk).update(check_in_count=0)  # out, but Redis missed it
+    assert _members(session) == {str(first.pk)}
+    verdict = session_check_in(session_id=session.pk, participant_id=second.pk)
+    assert (verdict.reason, verdict.check_in_count) == (Reason.CHECKED_IN, 1)
+    assert _members(session) == {str(second.pk)}  # resynced from MongoDB
+    assert session_check_in(session_id=session.pk, participant_id=first.pk).reason == (
+        Reason.SESSION_FULL
+    )
+
+
+def test_stale_member_in_redis_is_confirmed_with_mongodb(raw):
+    session = _open_session(capacity=2)
+    person = participant_make()
+    raw.sadd(admission_key(session.pk), str(person.pk))  # Redis thinks they are inside
+    verdict = session_check_in(session_id=session.pk, participant_id=person.pk)
+    assert verdict.reason == Reason.CHECKED_IN
+    assert _inside(session) == 1
+
+
+def test_check_in_with_redis_killed_decides_in_mongodb(redis_server):
+    session = _open_session(capacity=1)
+    first, second = participants_make(2)
+    redis_server.kill()
+    _fill(session, [first])
+    assert session_check_in(session_id=session.pk, participant_id=second.pk).reason == (
+        Reason.SESSION_FULL
+    )
+    assert session_check_out(session_id=session.pk, participant_id=first.pk).reason == (
+        Reason.CHECKED_OUT
+    )
+    assert not is_redis_available()
+
+
+def test_recovery_callback_reseeds_before_redis_admits_again(redis_server, settings):
+    """Redis hangs; check-ins and check-outs go to MongoDB alone; Redis comes back with its old,
+    now stale set. The probe's recovery callback rebuilds the set before Redis is used again."""
+    settings.REDIS_BREAKER_RESET_SECONDS = 0.2
+    session = _open_session(capacity=3)
+    people = participants_make(4)
+    _fill(session, people[:1])
+    redis_server.pause()
+    _fill(session, people[1:3])  # the first call times out and opens the breaker; MongoDB admits
+    session_check_out(session_id=session.pk, participant_id=people[0].pk)
+    redis_server.resume()
+    # Stale: Redis missed the check-out (it may hold p1 too: the timed-out script call sat in the
+    # socket buffer and ran when the process resumed, a reservation nobody will release).
+    assert str(people[0].pk) in _members(session)
+    time.sleep(0.3)
+    # The next call is the probe: the callback reseeds, then the script runs on the fresh set.
+    assert session_check_in(session_id=session.pk, participant_id=people[3].pk).reason == (
+        Reason.CHECKED_IN
+    )
+    assert is_redis_available()
+    assert _members(session) == {str(p.pk) for p in people[1:]}
+    assert session_check_in(session_id=session.pk, participant_id=people[0].pk).reason == (
+        Reason.SESSION_FULL
+    )
+
+
+def test_reseed_all_rebuilds_every_open_session(raw):
+    open_one = _open_session(capacity=5)
+    closed = session_make(status="closed")
+    person = participant_make()
+    _fill(open_one, [person])
+    raw.flushall()
+    assert sessions_admission_reseed_all() == 1
+    assert _members(open_one) == {str(person.pk)}
+    assert not raw.exists(admission_key(closed.pk))
