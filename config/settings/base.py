@@ -174,6 +174,12 @@ CELERY_WEB_PUBLISH_RETRY_POLICY = {
 }
 # Periodic capacity-counter reconciliation (beat, DatabaseScheduler; editable in the admin).
 RECONCILE_INTERVAL_SECONDS = env.int("RECONCILE_INTERVAL_SECONDS", default=30)
+# A counter above its records is lowered only if the drift is unchanged after this long (an
+# admission or check-out caught between its two writes looks like drift for a few milliseconds).
+RECONCILE_SETTLE_SECONDS = env.float("RECONCILE_SETTLE_SECONDS", default=2.0)
+# The MongoDB lease that keeps two reconcile runs from overlapping expires after this long even
+# if its holder died.
+RECONCILE_LEASE_SECONDS = env.int("RECONCILE_LEASE_SECONDS", default=120)
 
 # --- Auth, i18n, static -------------------------------------------------------------------------
 # ModelBackend with a permission query that is right on MongoDB (see config/auth_backends.py).

@@ -10,8 +10,8 @@ from jobs_app.models import OutboxMessage
 from jobs_app.selectors import outbox_pending_count
 from jobs_app.services import outbox_flush, task_publish
 from redis_fallback import reset_for_tests
+from tests.celery_support import wait_until
 
-from .conftest import wait_until
 from .probe_tasks import probe_events
 
 pytestmark = pytest.mark.django_db

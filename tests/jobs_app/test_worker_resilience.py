@@ -6,8 +6,8 @@ import pytest
 from celery import current_app
 
 from config.celery_consumer import backoff_delay
+from tests.celery_support import wait_until
 
-from .conftest import wait_until
 from .probe_tasks import probe_events
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""A real Celery worker process for the tests that need one."""
+"""Real Celery worker processes for the tests that need one (fixtures in tests/conftest.py)."""
 
 import os
 import subprocess
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class WorkerProcess:
