@@ -31,8 +31,8 @@ def api_exception_handler(exc, context):
     elif isinstance(exc, ProtectedError | RestrictedError):
         return Response(
             {
-                "detail": "This object has check-in history and cannot be deleted; "
-                "close or cancel the session instead."
+                "detail": "This object has check-in history and cannot be deleted "
+                "(a session can be closed or cancelled instead)."
             },
             status=status.HTTP_409_CONFLICT,
         )

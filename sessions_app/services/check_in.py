@@ -159,17 +159,19 @@ def session_check_in(
         admission_remove(session_id=session.pk, participant_id=participant.pk)
     elif admission is Admission.FULL and session.check_in_count >= session.capacity:
         return _refusal(session, participant, nonce)[0]
-    # FULL with room in MongoDB: Redis counts places MongoDB has freed (check-outs it missed
-    # while this process could not reach it) or requests still in flight. MongoDB decides.
+    # FULL with room in MongoDB: usually requests in flight (reserved in Redis, not yet written
+    # in MongoDB), else check-outs Redis missed. MongoDB decides. No resync here: it would drop
+    # the in-flight reservations and leave Redis under-counting just when rejections matter;
+    # stale sets are rebuilt by the recovery callback and by the periodic reconcile.
 
     verdict, inside = _admit_in_mongodb(session, participant, nonce=nonce, source=source)
     if admission is Admission.RESERVED and not inside:
         admission_remove(session_id=session.pk, participant_id=participant.pk)
     elif admission is not Admission.RESERVED and inside:
         admission_add(session_id=session.pk, participant_id=participant.pk)
-    if admission in (Admission.UNSEEDED, Admission.MEMBER, Admission.FULL):
-        # Redis was missing or stale for this session: rebuild its set from the CheckIn records
-        # (one request per session at a time; the others go on deciding in MongoDB).
+    if admission is Admission.UNSEEDED:
+        # Missing, flushed, evicted or corrupt: rebuild from the CheckIn records (one request
+        # per session at a time; the others go on deciding in MongoDB meanwhile).
         session_admission_sync(session=session, lock=True)
     return verdict
 

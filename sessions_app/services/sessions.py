@@ -84,7 +84,10 @@ def session_update(*, session: Session, data: dict) -> Session:
     if not updated:
         raise _capacity_error(fresh.check_in_count)
     session_cache_invalidate(fresh.pk)
-    session_admission_sync(session=fresh)
+    if fresh.status != session.status:
+        # Opened: seed its Redis set; no longer open: drop it. Other edits leave the set alone
+        # (a reseed would drop reservations of check-ins in flight; capacity is passed per call).
+        session_admission_sync(session=fresh)
     return fresh
 
 

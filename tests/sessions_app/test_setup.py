@@ -78,6 +78,13 @@ def test_swagger_ui_and_schema_are_served(staff_client):
     assert staff_client.get("/api/docs/").status_code == 200
 
 
+@pytest.fixture
+def no_credentials_file(settings):
+    """Give bootstrap a password, so it writes no var/admin-credentials.txt into the tree."""
+    settings.BOOTSTRAP_ADMIN_PASSWORD = "bootstrap-test-pass"
+
+
+@pytest.mark.usefixtures("no_credentials_file")
 def test_bootstrap_creates_demo_data_once(capsys):
     call_command("bootstrap")
     first = capsys.readouterr().out
@@ -90,6 +97,7 @@ def test_bootstrap_creates_demo_data_once(capsys):
     assert Session.objects.count() == 3 and CheckIn.objects.count() == 8
 
 
+@pytest.mark.usefixtures("no_credentials_file")
 def test_bootstrap_no_demo_skips_demo_data():
     call_command("bootstrap", "--no-demo")
     assert not Session.objects.exists()
