@@ -4,30 +4,22 @@ import logging
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 
 from jobs_app.models import JobRun
 from jobs_app.services import lease_acquire
 from redis_fallback import get_redis
 from sessions_app.admission import SEEDED_MARKER, admission_count, admission_key
-from sessions_app.models import Session
 from sessions_app.selectors import reconcile_last_success_at
 from sessions_app.services import counters_reconcile, session_check_in
 from sessions_app.services.reconcile import LEASE_NAME
-from tests.factories import participants_make, session_make
+from tests.factories import (
+    participants_make,
+    session_counter,
+    session_counter_corrupt,
+    session_make,
+)
 
 pytestmark = pytest.mark.django_db
-
-
-def _corrupt_counter(session: Session, value) -> None:
-    """Write the counter behind the ORM's back, as a bug or a manual edit would."""
-    connection.database[Session._meta.db_table].update_one(
-        {"_id": session.pk}, {"$set": {"check_in_count": value}}
-    )
-
-
-def _count(session: Session) -> int:
-    return Session.objects.values_list("check_in_count", flat=True).get(pk=session.pk)
 
 
 @pytest.fixture
@@ -41,13 +33,13 @@ def session_with_three_inside():
 def test_repairs_counters_too_high_and_too_low_in_mongodb_and_redis(session_with_three_inside):
     session = session_with_three_inside
     other = session_make(capacity=5)
-    _corrupt_counter(session, 5)  # too high: would refuse two people who have room
-    _corrupt_counter(other, 0)
+    session_counter_corrupt(session, 5)  # too high: would refuse two people who have room
+    session_counter_corrupt(other, 0)
     get_redis().srem(admission_key(session.pk), *[m for m in get_redis().smembers(admission_key(session.pk)) if m != SEEDED_MARKER.encode()][:2])  # fmt: skip
 
     summary = counters_reconcile(settle_seconds=0.05)
 
-    assert _count(session) == 3
+    assert session_counter(session) == 3
     assert admission_count(session_id=session.pk) == 3
     assert summary.sessions == 2
     assert summary.repaired == 1
@@ -56,20 +48,20 @@ def test_repairs_counters_too_high_and_too_low_in_mongodb_and_redis(session_with
 
 
 def test_counter_below_records_is_raised(session_with_three_inside):
-    _corrupt_counter(session_with_three_inside, 1)
+    session_counter_corrupt(session_with_three_inside, 1)
     summary = counters_reconcile(settle_seconds=0)
-    assert _count(session_with_three_inside) == 3
+    assert session_counter(session_with_three_inside) == 3
     assert summary.repaired == 1
 
 
 def test_with_redis_down_repairs_mongodb_skips_redis_logs_one_line(
     session_with_three_inside, redis_server, caplog
 ):
-    _corrupt_counter(session_with_three_inside, 4)
+    session_counter_corrupt(session_with_three_inside, 4)
     redis_server.kill()
     with caplog.at_level(logging.INFO, logger="sessions_app.services.reconcile"):
         summary = counters_reconcile(settle_seconds=0.05)
-    assert _count(session_with_three_inside) == 3
+    assert session_counter(session_with_three_inside) == 3
     assert summary.repaired == 1
     assert summary.redis_skipped
     lines = [r for r in caplog.records if r.name == "sessions_app.services.reconcile"]
@@ -79,14 +71,14 @@ def test_with_redis_down_repairs_mongodb_skips_redis_logs_one_line(
 
 def test_a_failing_session_is_reported_and_the_others_are_reconciled(session_with_three_inside):
     broken = session_make(capacity=5)
-    _corrupt_counter(broken, "not a number")
-    _corrupt_counter(session_with_three_inside, 5)
+    session_counter_corrupt(broken, "not a number")
+    session_counter_corrupt(session_with_three_inside, 5)
 
     summary = counters_reconcile(settle_seconds=0.05)
 
     assert summary.failed == 1
     assert str(broken.pk) in summary.failed_sessions[0]
-    assert _count(session_with_three_inside) == 3
+    assert session_counter(session_with_three_inside) == 3
     assert summary.repaired == 1
 
 
@@ -102,11 +94,11 @@ def test_redis_wrong_type_under_a_session_key_fails_only_that_session(session_wi
 def test_a_drift_that_changes_during_the_settle_time_is_left_alone(session_with_three_inside):
     """A counter caught between an admission's two writes must not be lowered."""
     session = session_with_three_inside
-    _corrupt_counter(session, 4)  # looks like drift now...
+    session_counter_corrupt(session, 4)  # looks like drift now...
     import threading
 
     def admission_completes():  # ...but the record it was waiting for arrives meanwhile
-        _corrupt_counter(session, 4)
+        session_counter_corrupt(session, 4)
         person = participants_make(1)[0]
         from sessions_app.models import CheckIn
 
@@ -116,7 +108,7 @@ def test_a_drift_that_changes_during_the_settle_time_is_left_alone(session_with_
     timer.start()
     summary = counters_reconcile(settle_seconds=0.5)
     timer.join()
-    assert _count(session) == 4  # untouched: records and counter agree at 4 now
+    assert session_counter(session) == 4  # untouched: records and counter agree at 4 now
     assert summary.repaired == 0
 
 
@@ -137,8 +129,8 @@ def test_run_records_last_success_for_health(session_with_three_inside, client):
 
 
 def test_management_command(session_with_three_inside, capsys):
-    _corrupt_counter(session_with_three_inside, 5)
+    session_counter_corrupt(session_with_three_inside, 5)
     call_command("reconcile_counters", "--settle", "0.05")
     out = capsys.readouterr().out
     assert "repaired=1" in out
-    assert _count(session_with_three_inside) == 3
+    assert session_counter(session_with_three_inside) == 3

@@ -3,29 +3,22 @@
 import time
 
 import pytest
-from django.db import connection
 
 from jobs_app.models import OutboxMessage
 from jobs_app.schedule import RECONCILE_TASK, periodic_tasks_ensure
 from redis_fallback import reset_for_tests
 from sessions_app.admission import admission_count
-from sessions_app.models import Session
 from sessions_app.selectors import reconcile_last_success_at
 from sessions_app.services import session_check_in
 from tests.celery_support import wait_until
-from tests.factories import participants_make, session_make
+from tests.factories import (
+    participants_make,
+    session_counter,
+    session_counter_corrupt,
+    session_make,
+)
 
 pytestmark = pytest.mark.django_db
-
-
-def _count(session):
-    return Session.objects.values_list("check_in_count", flat=True).get(pk=session.pk)
-
-
-def _corrupt(session, value):
-    connection.database[Session._meta.db_table].update_one(
-        {"_id": session.pk}, {"$set": {"check_in_count": value}}
-    )
 
 
 def test_reconcile_now_requires_staff(api_client, door_client):
@@ -45,7 +38,7 @@ def test_reconcile_now_with_broker_killed_is_prompt_then_runs_after_restart(
     session = session_make(capacity=5)
     for person in participants_make(2):
         session_check_in(session_id=session.pk, participant_id=person.pk)
-    _corrupt(session, 5)
+    session_counter_corrupt(session, 5)
     redis_server.kill()
 
     started = time.monotonic()
@@ -59,7 +52,7 @@ def test_reconcile_now_with_broker_killed_is_prompt_then_runs_after_restart(
     redis_server.start()
     reset_for_tests()
     worker = celery_worker_factory().start()  # publishes the outbox when ready, runs the task
-    assert wait_until(lambda: _count(session) == 2, timeout=40), worker.log()[-3000:]
+    assert wait_until(lambda: session_counter(session) == 2, timeout=40), worker.log()[-3000:]
     assert OutboxMessage.objects.get().published_at is not None
 
 
@@ -98,7 +91,7 @@ def test_beat_and_worker_reconcile_on_schedule(celery_worker_factory, worker_env
 
     fast, _ = IntervalSchedule.objects.get_or_create(every=2, period=IntervalSchedule.SECONDS)
     PeriodicTask.objects.filter(task=RECONCILE_TASK).update(interval=fast)
-    _corrupt(session, 5)
+    session_counter_corrupt(session, 5)
     get_redis().delete(admission_key(session.pk))
     get_redis().sadd(
         admission_key(session.pk), "~seeded", "bogus-1", "bogus-2", "bogus-3", "x4", "x5"
@@ -113,7 +106,7 @@ def test_beat_and_worker_reconcile_on_schedule(celery_worker_factory, worker_env
     )  # fmt: skip
     try:
         repaired = wait_until(
-            lambda: _count(session) == 3 and admission_count(session_id=session.pk) == 3,
+            lambda: session_counter(session) == 3 and admission_count(session_id=session.pk) == 3,
             timeout=45,
         )
         assert repaired, (tmp_path / "beat.log").read_text()[-2000:]
