@@ -30,7 +30,8 @@ from redis_fallback import get_redis, is_redis_available
 
 from ..admission import SEEDED_MARKER, admission_key, admission_reseed
 from ..caching import session_cache_invalidate
-from ..models import CheckIn, Session
+from ..models import Session
+from ..selectors import session_inside_participant_ids
 
 logger = logging.getLogger(__name__)
 
@@ -56,10 +57,7 @@ class ReconcileSummary:
 
 
 def _inside_ids(session_id: ObjectId) -> list[str]:
-    rows = CheckIn.objects.filter(session_id=session_id, checked_out_at__isnull=True).values_list(
-        "participant_id", flat=True
-    )
-    return [str(pk) for pk in rows]
+    return session_inside_participant_ids(session_ids=[session_id])[str(session_id)]
 
 
 def _counter(session_id: ObjectId) -> tuple[int, int]:
