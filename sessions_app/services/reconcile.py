@@ -26,7 +26,7 @@ from bson import ObjectId
 from django.conf import settings
 
 from jobs_app.services import job_run_record, lease_acquire, lease_release
-from redis_fallback import get_redis, is_redis_available
+from redis_fallback import get_redis
 
 from ..admission import SEEDED_MARKER, admission_key, admission_reseed
 from ..caching import session_cache_invalidate
@@ -79,8 +79,9 @@ def _redis_in_sync(session_id: ObjectId, inside: list[str]) -> bool:
 
 
 def _reseed_redis(session_id: ObjectId, summary: ReconcileSummary) -> None:
-    if summary.redis_skipped or not is_redis_available():
-        summary.redis_skipped = True
+    # Once Redis failed in this run, skip it for the rest; the first call may be the breaker's
+    # probe, so do not ask is_redis_available() first (that would never probe).
+    if summary.redis_skipped:
         return
     inside = _inside_ids(session_id)
     if _redis_in_sync(session_id, inside):
