@@ -11,6 +11,7 @@ import logging
 import time
 
 from celery.worker.consumer import Consumer
+from celery.worker.state import maybe_shutdown
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +39,10 @@ class ResilientConsumer(Consumer):
                     "Broker unreachable (%s); reconnect attempt %d in %.1f s",
                     type(exc).__name__, attempt, delay,
                 )  # fmt: skip
+                # Honour a shutdown requested meanwhile (Ctrl-C, SIGTERM), as Celery's loop does.
+                maybe_shutdown()
                 time.sleep(delay)
+                maybe_shutdown()
         if attempt:
             logger.info("Broker connection re-established after %d attempt(s)", attempt)
         self.first_connection_attempt = False
