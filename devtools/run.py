@@ -23,7 +23,9 @@ VAR = ROOT / "var"
 
 
 def _log(message: str) -> None:
-    print(f"[make run] {message}", flush=True)
+    # The terminal may be gone (closed window, dead pipe): never let a log line stop the clean-up.
+    with contextlib.suppress(OSError, ValueError):
+        print(f"[make run] {message}", flush=True)
 
 
 def _spawn(name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen:
