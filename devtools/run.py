@@ -19,7 +19,7 @@ from pathlib import Path
 from devtools.servers import RedisServer, SecantusServer
 
 ROOT = Path(__file__).resolve().parents[1]
-VAR = ROOT / "var"
+VAR = Path(os.environ.get("RUN_DATA_DIR", ROOT / "var"))
 
 
 def _log(message: str) -> None:
@@ -52,9 +52,10 @@ def _stop_all(procs: list[subprocess.Popen], *, timeout: float = 15.0) -> None:
 
 def main() -> int:
     """Run the system; return the exit code."""
-    VAR.mkdir(exist_ok=True)
+    VAR.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
+    env["RUN_DATA_DIR"] = str(VAR)
     env["PYTHONUNBUFFERED"] = "1"
     servers = []
     children: list[tuple[str, subprocess.Popen]] = []
