@@ -8,6 +8,7 @@ them dies, and stops every process it started.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -18,11 +19,13 @@ from pathlib import Path
 from devtools.servers import RedisServer, SecantusServer
 
 ROOT = Path(__file__).resolve().parents[1]
-VAR = ROOT / "var"
+VAR = Path(os.environ.get("RUN_DATA_DIR", ROOT / "var"))
 
 
 def _log(message: str) -> None:
-    print(f"[make run] {message}", flush=True)
+    # The terminal may be gone (closed window, dead pipe): never let a log line stop the clean-up.
+    with contextlib.suppress(OSError, ValueError):
+        print(f"[make run] {message}", flush=True)
 
 
 def _spawn(name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen:
@@ -31,24 +34,28 @@ def _spawn(name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(argv, cwd=ROOT, env=env, start_new_session=True)
 
 
-def _stop_group(proc: subprocess.Popen, *, timeout: float = 10.0) -> None:
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=5)
-    except ProcessLookupError:
-        pass
+def _stop_all(procs: list[subprocess.Popen], *, timeout: float = 15.0) -> None:
+    """SIGTERM every process group at once, wait for all, SIGKILL what is left at the deadline."""
+    running = [proc for proc in procs if proc.poll() is None]
+    for proc in running:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for proc in running:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
 
 
 def main() -> int:
     """Run the system; return the exit code."""
-    VAR.mkdir(exist_ok=True)
+    VAR.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
+    env["RUN_DATA_DIR"] = str(VAR)
     env["PYTHONUNBUFFERED"] = "1"
     servers = []
     children: list[tuple[str, subprocess.Popen]] = []
@@ -58,7 +65,10 @@ def main() -> int:
     def on_signal(signum, frame):
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, on_signal)
+    # Install these explicitly: a shell that starts us in the background may have ignored SIGINT,
+    # and a closed terminal (SIGHUP) must clean up like Ctrl-C.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, on_signal)
     try:
         if not env.get("MONGODB_URI"):
             port = int(env.get("EMBEDDED_MONGODB_PORT", "27017"))
@@ -85,7 +95,25 @@ def main() -> int:
         celery = [python, "-m", "celery", "-A", "config"]
         children = [
             ("web", _spawn("web", [*manage, "runserver", "--noreload", web_addr], env)),
-            ("worker", _spawn("worker", [*celery, "worker", "-l", "INFO", "-c", "2"], env)),
+            # Gossip and mingle coordinate worker clusters we do not use; without them a broker
+            # outage also skips a Celery shutdown error in the Gossip step.
+            (
+                "worker",
+                _spawn(
+                    "worker",
+                    [
+                        *celery,
+                        "worker",
+                        "-l",
+                        "INFO",
+                        "-c",
+                        "2",
+                        "--without-gossip",
+                        "--without-mingle",
+                    ],
+                    env,
+                ),
+            ),
             ("beat", _spawn("beat", [*celery, "beat", "-l", "INFO"], env)),
         ]
         _log(f"ready: http://{web_addr}/admin/  http://{web_addr}/api/  (Ctrl-C stops everything)")
@@ -104,9 +132,10 @@ def main() -> int:
     finally:
         if stopping:
             _log("stopping")
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip clean-up
-        for _name, proc in reversed(children):
-            _stop_group(proc)
+        # A second Ctrl-C (or the terminal closing) must not cut the clean-up short.
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN)
+        _stop_all([proc for _name, proc in children])
         for server in reversed(servers):
             server.stop()
         _log("all processes stopped")

@@ -204,10 +204,8 @@ def reconcile_freshness() -> Observation:
     ``reconcile_last_success_at`` the check passes with ``value=None`` and ``error=None``.
     A reconcile that never ran counts as late only once the process is older than two intervals.
     """
-    try:
-        from sessions_app.selectors import reconcile_last_success_at
-    except ImportError:
-        return Observation(ok=True)
+    from sessions_app.selectors import reconcile_last_success_at
+
     limit = 2 * settings.RECONCILE_INTERVAL_SECONDS
     try:
         last = reconcile_last_success_at()

@@ -4,6 +4,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
+from jobs_app.schedule import RECONCILE_TASK
+from jobs_app.services import task_publish
+
 from . import services
 from .models import CheckIn, Session
 from .services.sessions import EDITABLE_FIELDS
@@ -77,6 +80,22 @@ class SessionAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for session in queryset:
             services.session_delete(session=session)
+
+    actions = ["reconcile_now"]
+
+    @admin.action(description="Reconcile counters of all open sessions now")
+    def reconcile_now(self, request, queryset):
+        """Queue the reconcile task; with the broker down it waits in the outbox (no delay here)."""
+        result = task_publish(task_name=RECONCILE_TASK)
+        if result.published:
+            self.message_user(request, "Reconciliation queued; a worker runs it now.")
+        else:
+            self.message_user(
+                request,
+                "The broker is unavailable: reconciliation kept in the outbox, it runs when the "
+                "broker is back.",
+                messages.WARNING,
+            )
 
 
 @admin.register(CheckIn)

@@ -78,3 +78,12 @@ def session_stats() -> dict:
         "open_sessions": open_sessions,
         "generated_at": timezone.now().isoformat(),
     }
+
+
+def reconcile_last_success_at():
+    """Return when the counter reconciliation last completed (an aware datetime), or None."""
+    from jobs_app.selectors import job_last_success_at
+
+    from .services.reconcile import JOB_NAME
+
+    return job_last_success_at(name=JOB_NAME)

@@ -3,6 +3,8 @@
 import pytest
 from rest_framework.test import APIClient
 
+from tests.celery_support import celery_worker_factory, worker_env  # noqa: F401 - fixtures
+
 
 @pytest.fixture
 def redis_server(redis_server_process):

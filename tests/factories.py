@@ -41,3 +41,17 @@ def participants_make(count: int) -> list[Participant]:
         Participant(full_name=f"Person {start + i}", email=f"p{start + i}@example.com")
         for i in range(count)
     )
+
+
+def session_counter(session: Session) -> int:
+    """Return the session's check_in_count as stored now."""
+    return Session.objects.values_list("check_in_count", flat=True).get(pk=session.pk)
+
+
+def session_counter_corrupt(session: Session, value) -> None:
+    """Write the counter behind the ORM's back, as a bug or a manual edit would."""
+    from django.db import connection
+
+    connection.database[Session._meta.db_table].update_one(
+        {"_id": session.pk}, {"$set": {"check_in_count": value}}
+    )

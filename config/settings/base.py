@@ -40,6 +40,7 @@ LOCAL_APPS = [
     "sessions_app",
     "participants_app",
     "health_app",
+    "jobs_app",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -62,6 +63,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -133,10 +135,51 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_TIMEZONE = "UTC"
-CELERY_TASK_TIME_LIMIT = 120
-CELERY_TASK_SOFT_TIME_LIMIT = 90
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=120)
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=90)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Stalled-job detection: a task is acknowledged only when it finished; if its worker dies, Redis
+# redelivers it after the visibility timeout (kombu restores unacked messages periodically).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=300)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
+    "socket_connect_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=1.0),
+    "socket_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=1.0),
+    "health_check_interval": 10,
+}
+# Broker connection: the worker reconnects by itself (capped exponential backoff, see
+# config/celery_consumer.py); publishing from workers and beat retries 10 times, capped at 3 s.
+CELERY_WORKER_CONSUMER = "config.celery_consumer:ResilientConsumer"
+CELERY_BROKER_RECONNECT_BACKOFF_MAX = 3.0
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = 10
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 10,
+    "interval_start": 0.1,
+    "interval_step": 0.3,
+    "interval_max": 3.0,
+}
+# Publishing from a web request: bounded (at most ~0.3 s of retries), then the MongoDB outbox.
+CELERY_WEB_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0.1,
+    "interval_step": 0.1,
+    "interval_max": 0.2,
+}
+# Periodic capacity-counter reconciliation (beat, DatabaseScheduler; editable in the admin).
+RECONCILE_INTERVAL_SECONDS = env.int("RECONCILE_INTERVAL_SECONDS", default=30)
+# A counter above its records is lowered only if the drift is unchanged after this long (an
+# admission or check-out caught between its two writes looks like drift for a few milliseconds).
+RECONCILE_SETTLE_SECONDS = env.float("RECONCILE_SETTLE_SECONDS", default=2.0)
+# The MongoDB lease that keeps two reconcile runs from overlapping expires after this long even
+# if its holder died.
+RECONCILE_LEASE_SECONDS = env.int("RECONCILE_LEASE_SECONDS", default=120)
 
 # --- Auth, i18n, static -------------------------------------------------------------------------
 # ModelBackend with a permission query that is right on MongoDB (see config/auth_backends.py).
@@ -162,8 +205,10 @@ STORAGES = {
 # --- Django REST framework ----------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        # Token first: an anonymous API call gets 401 with `WWW-Authenticate: Token`, which tells
+        # a door scanner what to send; staff in the browser still sign in with the session.
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": [
@@ -219,17 +264,17 @@ HEALTH_PROBE_TIMEOUT_MS = env.int("HEALTH_PROBE_TIMEOUT_MS", default=400)
 HEALTH_MONGODB_URI = env("HEALTH_MONGODB_URI", default="")
 # False replaces error texts (already masked: no hosts, no passwords) with "redacted".
 HEALTH_SHOW_ERRORS = env.bool("HEALTH_SHOW_ERRORS", default=True)
-# Period of the reconcile task; /health reports degraded when its last success is older than two.
-RECONCILE_INTERVAL_SECONDS = env.int("RECONCILE_INTERVAL_SECONDS", default=30)
+# (RECONCILE_INTERVAL_SECONDS, under Celery above: /health reports degraded when the last
+# reconcile is older than two intervals.)
 
 # --- Bootstrap (`manage.py bootstrap`, run by `make run` and the container entrypoint) ----------
 BOOTSTRAP_ADMIN_USERNAME = env("BOOTSTRAP_ADMIN_USERNAME", default="admin")
 # Empty: a password is generated once, printed, and saved to var/admin-credentials.txt.
 BOOTSTRAP_ADMIN_PASSWORD = env("BOOTSTRAP_ADMIN_PASSWORD", default="")
 # Idempotent set-up steps each app adds (dotted paths to callables returning a message or None).
-BOOTSTRAP_STEPS: list[str] = []
-BOOTSTRAP_STEPS += [
+BOOTSTRAP_STEPS: list[str] = [
     "sessions_app.groups.door_staff_bootstrap",
+    "jobs_app.schedule.periodic_tasks_ensure",
     "sessions_app.services.session_create_demo_data",
 ]
 

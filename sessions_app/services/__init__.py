@@ -3,9 +3,12 @@
 from .admission_sync import session_admission_sync, sessions_admission_reseed_all
 from .check_in import session_check_in, session_check_out
 from .demo import session_create_demo_data
+from .reconcile import ReconcileSummary, counters_reconcile
 from .sessions import session_create, session_delete, session_update
 
 __all__ = [
+    "ReconcileSummary",
+    "counters_reconcile",
     "session_admission_sync",
     "session_check_in",
     "session_check_out",

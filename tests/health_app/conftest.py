@@ -16,6 +16,24 @@ def clean_redis_layer(redis_server):
     redis_fallback.reset_for_tests()
 
 
+@pytest.fixture(autouse=True)
+def reconcile_is_fresh(request, monkeypatch):
+    """Report a fresh reconcile run: these tests are about MongoDB and Redis, not beat.
+
+    Beat freshness is tested against real JobRun records in tests/sessions_app/test_reconcile.py;
+    here reading them would need the database fixture in every test (and the grace period for a
+    reconcile that never ran ends after two intervals of process age, mid-suite). Tests that
+    check freshness themselves use the marker ``real_reconcile_freshness``.
+    """
+    if request.node.get_closest_marker("real_reconcile_freshness"):
+        return
+    from django.utils import timezone
+
+    import sessions_app.selectors
+
+    monkeypatch.setattr(sessions_app.selectors, "reconcile_last_success_at", timezone.now)
+
+
 @pytest.fixture(scope="session")
 def _spare_mongo_process():
     server = SecantusServer().start()

@@ -2,8 +2,6 @@
 
 import importlib
 import re
-import sys
-import types
 from datetime import timedelta
 
 import pytest
@@ -75,16 +73,27 @@ def test_separate_broker_paused_is_bounded(separate_broker):
     assert not observation.ok
 
 
+class ReconcileRecord:
+    """The real JobRun record of the reconcile job, set to a chosen time (None: never ran)."""
+
+    def __setitem__(self, key, when):
+        from jobs_app.models import JobRun
+        from sessions_app.services.reconcile import JOB_NAME
+
+        when = when.replace(microsecond=0) if when else None  # MongoDB keeps milliseconds
+        JobRun.objects.update_or_create(name=JOB_NAME, defaults={"last_success_at": when})
+        self.at = when
+
+    def __getitem__(self, key):
+        return self.at
+
+
 @pytest.fixture
-def reconcile_record(monkeypatch):
-    """Stand in for sessions_app.selectors until the Celery issue provides it (pure unit test)."""
-    record = {"at": None}
-    module = types.ModuleType("sessions_app.selectors")
-    module.reconcile_last_success_at = lambda: record["at"]
-    monkeypatch.setitem(sys.modules, "sessions_app.selectors", module)
-    return record
+def reconcile_record(db):
+    return ReconcileRecord()
 
 
+@pytest.mark.real_reconcile_freshness
 def test_reconcile_fresh_stale_and_never(reconcile_record, settings, monkeypatch):
     settings.RECONCILE_INTERVAL_SECONDS = 30
     reconcile_record["at"] = timezone.now() - timedelta(seconds=50)
@@ -100,6 +109,7 @@ def test_reconcile_fresh_stale_and_never(reconcile_record, settings, monkeypatch
     assert not probes.reconcile_freshness().ok
 
 
+@pytest.mark.real_reconcile_freshness
 def test_stale_reconcile_degrades_health(client, reconcile_record, settings):
     settings.RECONCILE_INTERVAL_SECONDS = 30
     reconcile_record["at"] = timezone.now() - timedelta(minutes=5)

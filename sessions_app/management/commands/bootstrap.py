@@ -3,7 +3,9 @@
 Idempotent: `make run` and the container entrypoint call it on every start.
 """
 
+import os
 import secrets
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -38,14 +40,15 @@ class Command(BaseCommand):
             password = secrets.token_urlsafe(12)
         user_model.objects.create_superuser(username=username, email="", password=password)
         if generated:
-            credentials = settings.BASE_DIR / "var" / "admin-credentials.txt"
-            credentials.parent.mkdir(exist_ok=True)
+            data_dir = Path(os.environ.get("RUN_DATA_DIR", settings.BASE_DIR / "var"))
+            credentials = data_dir / "admin-credentials.txt"
+            credentials.parent.mkdir(parents=True, exist_ok=True)
             credentials.write_text(f"username: {username}\npassword: {password}\n")
             credentials.chmod(0o600)
             self.stdout.write(
                 self.style.SUCCESS(
                     f"Created staff user '{username}' with password '{password}' "
-                    f"(also saved to var/admin-credentials.txt)."
+                    f"(also saved to {credentials})."
                 )
             )
         else:

@@ -1,0 +1,52 @@
+"""MongoDB-backed state for background jobs. Redis may be down: none of this lives there."""
+
+from django.db import models
+
+
+class OutboxMessage(models.Model):
+    """A task that could not be published because the broker was unavailable.
+
+    Published later by the worker at start-up and by a periodic task, then marked published.
+    """
+
+    task_name = models.CharField(max_length=200)
+    args = models.JSONField(default=list, blank=True)
+    kwargs = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    # A publisher claims a message until this time, so two flushers never publish it twice.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True, default="")
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["published_at", "created_at"])]
+
+    def __str__(self):
+        state = "published" if self.published_at else "pending"
+        return f"{self.task_name} ({state})"
+
+
+class Lease(models.Model):
+    """A named, expiring lock held in MongoDB (Redis may be down when it is needed)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    holder = models.CharField(max_length=100, blank=True, default="")
+    expires_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.name} held by {self.holder or 'nobody'} until {self.expires_at:%H:%M:%S}"
+
+
+class JobRun(models.Model):
+    """The last successful run of a named job, with its summary (read by health)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_summary = models.JSONField(default=dict, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True, default="")
+
+    def __str__(self):
+        return self.name

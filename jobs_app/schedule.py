@@ -1,0 +1,38 @@
+"""The periodic tasks beat runs, stored in django-celery-beat's tables (MongoDB).
+
+Created once, idempotently, by `manage.py bootstrap` (called by `make run` and the container
+entrypoint). An existing entry is left alone, so an interval edited in the admin is kept.
+"""
+
+from django.conf import settings
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+RECONCILE_TASK = "sessions_app.reconcile_counters"
+OUTBOX_TASK = "jobs_app.outbox_flush"
+
+
+def _every(seconds: int) -> IntervalSchedule:
+    schedule, _ = IntervalSchedule.objects.get_or_create(
+        every=seconds, period=IntervalSchedule.SECONDS
+    )
+    return schedule
+
+
+def periodic_tasks_ensure() -> str:
+    """Create the beat entries that are missing; return a one-line report."""
+    wanted = [
+        ("Reconcile capacity counters", RECONCILE_TASK, settings.RECONCILE_INTERVAL_SECONDS),
+        ("Publish the task outbox", OUTBOX_TASK, settings.RECONCILE_INTERVAL_SECONDS),
+    ]
+    created = []
+    for name, task, seconds in wanted:
+        if PeriodicTask.objects.filter(name=name).exists():
+            continue
+        # Expire a run that waited longer than its interval: the next one is already due.
+        PeriodicTask.objects.create(
+            name=name, task=task, interval=_every(seconds), expire_seconds=seconds
+        )
+        created.append(f"{name} (every {seconds} s)")
+    if created:
+        return "Created periodic tasks: " + ", ".join(created)
+    return "Periodic tasks exist; left as they are."

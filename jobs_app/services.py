@@ -1,0 +1,168 @@
+"""Publish tasks without ever blocking a request on the broker; leases; job-run records."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from datetime import timedelta
+
+from celery import current_app
+from django.conf import settings
+from django.db import IntegrityError
+from django.db.models import F, Q
+from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from .models import JobRun, Lease, OutboxMessage
+
+logger = logging.getLogger(__name__)
+
+# Errors that mean "the broker is unreachable", as raised by kombu/redis-py while publishing.
+BROKER_ERRORS = (KombuOperationalError, RedisConnectionError, RedisTimeoutError, OSError)
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What became of a publish: sent to the broker now, or kept in the outbox for later."""
+
+    published: bool
+    task_id: str | None = None
+    outbox_id: str | None = None
+
+
+def _broker_is_redis() -> bool:
+    return settings.CELERY_BROKER_URL == settings.REDIS_URL
+
+
+def _redis_known_down() -> bool:
+    # The broker is the same Redis the breaker watches: while it is open, do not even try.
+    if not _broker_is_redis():
+        return False
+    from redis_fallback import is_redis_available
+
+    return not is_redis_available()
+
+
+def task_publish(
+    *, task_name: str, args: list | None = None, kwargs: dict | None = None
+) -> PublishResult:
+    """Publish a task with bounded retries; if the broker is down, store it in the outbox.
+
+    Never raises for a broker outage and never waits longer than the bounded retry policy
+    (settings.CELERY_WEB_PUBLISH_RETRY_POLICY), so a web request stays fast.
+    """
+    args = list(args or [])
+    kwargs = dict(kwargs or {})
+    if not _redis_known_down():
+        try:
+            result = current_app.send_task(
+                task_name,
+                args=args,
+                kwargs=kwargs,
+                retry=True,
+                retry_policy=settings.CELERY_WEB_PUBLISH_RETRY_POLICY,
+            )
+            return PublishResult(published=True, task_id=result.id)
+        except BROKER_ERRORS as exc:
+            logger.warning(
+                "Broker unavailable, task %s kept in the outbox: %s", task_name, type(exc).__name__
+            )
+            error = type(exc).__name__
+    else:
+        error = "redis circuit breaker open"
+    message = OutboxMessage.objects.create(
+        task_name=task_name, args=args, kwargs=kwargs, last_error=error[:300]
+    )
+    return PublishResult(published=False, outbox_id=str(message.pk))
+
+
+def outbox_flush(*, limit: int = 100, claim_seconds: int = 60) -> dict[str, int]:
+    """Publish pending outbox messages, oldest first; return counts of published and failed.
+
+    Each message is claimed with a conditional update before publishing, so concurrent flushers
+    (worker start-up, beat task) never publish the same message twice.
+    """
+    published = failed = 0
+    now = timezone.now()
+    pending = list(
+        OutboxMessage.objects.filter(published_at__isnull=True).order_by("created_at")[:limit]
+    )
+    for message in pending:
+        unclaimed = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+        claimed = OutboxMessage.objects.filter(
+            unclaimed, pk=message.pk, published_at__isnull=True
+        ).update(claimed_until=now + timedelta(seconds=claim_seconds), attempts=F("attempts") + 1)
+        if not claimed:
+            continue
+        try:
+            current_app.send_task(
+                message.task_name,
+                args=message.args,
+                kwargs=message.kwargs,
+                retry=True,
+                retry_policy=settings.CELERY_WEB_PUBLISH_RETRY_POLICY,
+            )
+        except BROKER_ERRORS as exc:
+            failed += 1
+            OutboxMessage.objects.filter(pk=message.pk).update(
+                claimed_until=None, last_error=type(exc).__name__[:300]
+            )
+            break  # the broker is down: the rest would fail the same way
+        OutboxMessage.objects.filter(pk=message.pk).update(
+            published_at=timezone.now(), claimed_until=None
+        )
+        published += 1
+    if published or failed:
+        logger.info("Outbox flush: published=%d failed=%d", published, failed)
+    return {"published": published, "failed": failed}
+
+
+def lease_holder_id() -> str:
+    """Return an id for this process (host:pid) to put in leases."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def lease_acquire(*, name: str, ttl_seconds: float, holder: str | None = None) -> bool:
+    """Take the named lease if it is free or expired; return whether this caller holds it."""
+    holder = holder or lease_holder_id()
+    now = timezone.now()
+    expires = now + timedelta(seconds=ttl_seconds)
+    taken = Lease.objects.filter(name=name, expires_at__lt=now).update(
+        holder=holder, expires_at=expires
+    )
+    if taken:
+        return True
+    if Lease.objects.filter(name=name).exists():
+        return False
+    try:
+        Lease.objects.create(name=name, holder=holder, expires_at=expires)
+    except IntegrityError:
+        return False  # another process created it first
+    return True
+
+
+def lease_release(*, name: str, holder: str | None = None) -> None:
+    """Give the lease back early (only if this caller still holds it)."""
+    holder = holder or lease_holder_id()
+    Lease.objects.filter(name=name, holder=holder).update(expires_at=timezone.now())
+
+
+def job_run_record(
+    *, name: str, success: bool, summary: dict | None = None, error: str = ""
+) -> None:
+    """Record the outcome of a job run (the last success is what health reports)."""
+    now = timezone.now()
+    fields = (
+        {"last_success_at": now, "last_summary": summary or {}}
+        if success
+        else {"last_failure_at": now, "last_error": error[:300]}
+    )
+    if not JobRun.objects.filter(name=name).update(**fields):
+        try:
+            JobRun.objects.create(name=name, **fields)
+        except IntegrityError:
+            JobRun.objects.filter(name=name).update(**fields)

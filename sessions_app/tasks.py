@@ -1,0 +1,19 @@
+"""Celery tasks of the sessions app: thin wrappers that call a service."""
+
+from celery import shared_task
+from django.db import DatabaseError
+
+from .services.reconcile import counters_reconcile
+
+
+@shared_task(
+    name="sessions_app.reconcile_counters",
+    ignore_result=True,
+    autoretry_for=(DatabaseError,),
+    retry_backoff=True,  # 1 s, 2 s, 4 s (with jitter)
+    retry_backoff_max=30,
+    max_retries=3,
+)
+def reconcile_counters_task() -> dict:
+    """Reconcile every open session's counters with its CheckIn records."""
+    return counters_reconcile().as_dict()

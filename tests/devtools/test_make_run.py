@@ -1,0 +1,83 @@
+"""`make run` end to end: the whole system starts, serves admin and API, and Ctrl-C leaves nothing."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from devtools.servers import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.slow
+
+
+def _wait_for_line(log: Path, needle: str, proc: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if needle in log.read_text(errors="replace"):
+            return
+        assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
+        time.sleep(0.3)
+    raise AssertionError(f"{needle!r} not seen:\n" + log.read_text(errors="replace")[-3000:])
+
+
+def test_run_starts_everything_and_ctrl_c_stops_every_process(tmp_path):
+    web_port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("MONGODB_URI", "REDIS_URL", "CELERY_BROKER_URL", "MONGODB_NAME", "DJANGO_SETTINGS_MODULE")}  # fmt: skip
+    env.update(
+        RUN_DATA_DIR=str(tmp_path / "var"),
+        EMBEDDED_MONGODB_PORT=str(free_port()),
+        EMBEDDED_REDIS_PORT=str(free_port()),
+        RUN_ADDR=f"127.0.0.1:{web_port}",
+    )
+    log = tmp_path / "run.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "devtools.run"], cwd=ROOT, env=env,
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    try:
+        _wait_for_line(log, "[make run] ready", proc, timeout=120)
+        _wait_for_line(log, "celery@", proc, timeout=60)
+        credentials = (tmp_path / "var" / "admin-credentials.txt").read_text()
+        password = credentials.split("password: ")[1].strip()
+        base = f"http://127.0.0.1:{web_port}"
+        with httpx.Client(base_url=base, timeout=10) as client:
+            for _ in range(50):  # runserver may need a moment after "ready"
+                try:
+                    client.get("/health/live")
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.2)
+            token = client.post(
+                "/api/auth/token/", data={"username": "admin", "password": password}
+            )
+            assert token.status_code == 200, token.text
+            headers = {"Authorization": f"Token {token.json()['token']}"}
+            sessions = client.get("/api/sessions/", headers=headers)
+            assert sessions.status_code == 200 and sessions.json()["count"] >= 1  # demo data
+            login_page = client.get("/admin/login/")
+            assert login_page.status_code == 200
+            api_root = client.get("/api/", headers={**headers, "Accept": "text/html"})
+            assert api_root.status_code == 200 and b"Api Root" in api_root.content
+        family = [proc.pid] + [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
+        assert len(family) >= 5  # run.py, web, worker (+ its pool), beat; servers are own groups
+        servers = [p for p in psutil.process_iter(["cmdline"]) if str(env["EMBEDDED_REDIS_PORT"]) in " ".join(p.info["cmdline"] or []) or str(env["EMBEDDED_MONGODB_PORT"]) in " ".join(p.info["cmdline"] or [])]  # fmt: skip
+        assert len(servers) >= 2
+
+        os.kill(proc.pid, signal.SIGINT)  # what Ctrl-C delivers
+        proc.wait(timeout=60)
+        time.sleep(0.5)
+        leftovers = [pid for pid in family + [s.pid for s in servers] if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]  # fmt: skip
+        assert leftovers == [], log.read_text(errors="replace")[-2000:]
+        assert "all processes stopped" in log.read_text()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
