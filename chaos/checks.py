@@ -49,6 +49,7 @@ class RunData:
     workers: tuple[int, int]  # (live worker processes, configured)
     redis_sets: dict[str, set[str]] | None = None  # seeded admission sets; None: Redis silent
     reconcile_ran: bool = False
+    celery_after: tuple[int, float | None] | None = None  # see chaos.__main__._celery_after_faults
 
 
 def _traffic(data: RunData) -> list[Record]:
@@ -383,6 +384,21 @@ def check_processes(data: RunData) -> list[CheckResult]:
     ]
 
 
+def check_celery(data: RunData) -> list[CheckResult]:
+    """Beat and the worker still do their job once the faults are over (not merely alive)."""
+    if data.celery_after is None:
+        return []
+    during, after = data.celery_after
+    return [
+        CheckResult(
+            "Celery works after the faults (beat's reconcile succeeds on the worker)",
+            after is not None,
+            f"{during} periodic reconcile runs succeeded during the traffic; the next one "
+            + (f"{after:.1f} s after it ended" if after is not None else "never came"),
+        )
+    ]
+
+
 def run_checks(data: RunData) -> list[CheckResult]:
     """Run every invariant check; return their results in report order."""
     return [
@@ -396,4 +412,5 @@ def run_checks(data: RunData) -> list[CheckResult]:
         check_verdicts(data),
         check_fallback_admits(data),
         *check_processes(data),
+        *check_celery(data),
     ]

@@ -13,6 +13,8 @@ import asyncio
 import atexit
 import contextlib
 import os
+import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -79,6 +81,14 @@ class Process:
     @property
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
+
+    def log_count(self, pattern: str) -> int:
+        """Return how many lines of the process's log match the regular expression."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return 0
+        return len(re.findall(pattern, text, flags=re.MULTILINE))
 
     def log_contains(self, text: str) -> bool:
         """Tell whether the process's log contains ``text`` (used as a readiness signal)."""
@@ -243,7 +253,12 @@ class Stack:
         self.token = next(
             line.split("=", 1)[1] for line in out.splitlines() if line.startswith("TOKEN=")
         )
-        _log(f"migrated, staff token created ({time.monotonic() - started:.1f} s)")
+        # Door-staff group and beat's periodic tasks (reconcile, outbox), as a deployment has.
+        # A throwaway admin password, so bootstrap writes no credentials file.
+        self.manage(
+            "bootstrap", "--no-demo", quiet=True, BOOTSTRAP_ADMIN_PASSWORD=secrets.token_urlsafe(18)
+        )
+        _log(f"migrated, bootstrapped, staff token created ({time.monotonic() - started:.1f} s)")
 
     def manage(self, *args: str, quiet: bool = False, timeout: float = 120.0, **env) -> str:
         """Run ``manage.py`` with the stack's environment; return stdout, raise on failure."""
