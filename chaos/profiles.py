@@ -47,7 +47,7 @@ FULL = Profile(
 
 
 def _full_schedule() -> list[Fault]:
-    """Three rounds of every fault, with overlaps (a worker killed during an outage)."""
+    """Three rounds of every fault, with overlaps (workers killed during an outage)."""
     faults: list[Fault] = []
     for offset in (5.0, 80.0, 155.0):
         faults += [
@@ -60,6 +60,9 @@ def _full_schedule() -> list[Fault]:
             Fault(offset + 42, "worker_kill"),
             Fault(offset + 48, "redis_kill", down=12.0),
             Fault(offset + 52, "worker_kill"),
+            # A burst: both workers die in turn while Redis is down, mid check-in with luck.
+            Fault(offset + 55, "worker_kill"),
+            Fault(offset + 56.5, "worker_kill"),
             Fault(offset + 62, "redis_pause", down=5.0),
             Fault(offset + 64, "worker_term"),
         ]
