@@ -35,7 +35,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="runs per figure (median and spread)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server")
-    parser.add_argument("--participants", type=int, default=1500)
+    parser.add_argument("--participants", type=int, default=1000)
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
     parser.add_argument("--out", type=Path, help="results directory (default bench-results/<time>)")
     parser.add_argument(
@@ -118,6 +118,7 @@ def main(argv=None) -> int:
         "workers": args.workers,
         "concurrency": scenarios.CONCURRENCY,
         "checkin_count": 150,
+        "participants": args.participants,
         "reject_count": 200,
         "paused_seconds": 5.0,
         "outage": 4.0,

@@ -79,8 +79,14 @@ def _reset_collections(view: MongoView) -> None:
     view.db[SESSIONS].delete_many({})
 
 
-def check_in_request(bench: Bench, variant: str, session: str, *, offset: int = 0):
-    """Return a Request that checks in participant ``offset + i`` (half by ticket code)."""
+def check_in_request(
+    bench: Bench, variant: str, session: str, *, offset: int = 0, by_ticket: bool = False
+):
+    """Return a Request that checks in participant ``offset + i``, by id or by ticket code.
+
+    By id unless asked: on the stand-in a ticket-code lookup is a scan of every participant
+    (real MongoDB uses the unique index), which would swamp the admission path being measured.
+    """
     client = bench.clients[variant]
 
     async def request(i: int) -> Record:
@@ -88,7 +94,7 @@ def check_in_request(bench: Bench, variant: str, session: str, *, offset: int = 
         record, _ = await client.check_in(
             session=session,
             participant=pid,
-            ticket_code=code if i % 2 else None,
+            ticket_code=code if by_ticket else None,
             nonce=uuid.uuid4().hex,
         )
         return record
@@ -96,17 +102,24 @@ def check_in_request(bench: Bench, variant: str, session: str, *, offset: int = 
     return request
 
 
-def mixed_request(bench: Bench, variant: str, session: str):
-    """Return a Request cycling check-in, session detail, stats (reads are two thirds)."""
-    check_in = check_in_request(bench, variant, session)
+def mixed_request(bench: Bench, variant: str, session: str, *spare: str):
+    """Return a Request cycling check-in, session detail, stats (reads are two thirds).
+
+    Once every participant is in ``session``, check-ins move on to the ``spare`` sessions, so they
+    stay first admissions instead of turning into ``already_checked_in`` answers.
+    """
+    sessions = [session, *spare]
+    checkers = [check_in_request(bench, variant, s) for s in sessions]
     client = bench.clients[variant]
+    people = len(bench.participants)
 
     async def request(i: int) -> Record:
-        kind = i % 3
+        kind, n = i % 3, i // 3
+        current = min(n // people, len(sessions) - 1)
         if kind == 0:
-            return await check_in(i // 3)
+            return await checkers[current](n)
         if kind == 1:
-            return (await client.session_detail(session=session))[0]
+            return (await client.session_detail(session=sessions[current]))[0]
         return (await client.stats())[0]
 
     return request
@@ -167,19 +180,21 @@ async def floor(bench: Bench, *, seconds: float = 3.0) -> dict:
 # --- 1. check-in throughput, Redis healthy and down --------------------------------------------
 async def check_in_throughput(bench: Bench, *, count: int = 150) -> dict:
     by_key: dict[str, list] = {}
-    variants = list(bench.clients)
+    cases = [(v, False) for v in bench.clients] + [("ours", True)]
     for state in ("healthy", "redis down"):
         if state == "redis down":
             bench.stack.redis.kill()
+            cases = cases[:-1]  # the ticket-code row is a healthy-only reference
         for run in range(bench.runs):
-            # Alternate which server goes first: load from elsewhere on the machine hits both.
-            for variant in variants if run % 2 == 0 else variants[::-1]:
+            # Alternate the order: load from elsewhere on the machine hits every case alike.
+            for variant, by_ticket in cases if run % 2 == 0 else cases[::-1]:
                 session = await new_session(bench, capacity=100_000)
-                request = check_in_request(bench, variant, session)
+                request = check_in_request(bench, variant, session, by_ticket=by_ticket)
                 records, seconds = await closed_loop(
                     request, clock=bench.now, concurrency=CONCURRENCY, count=count
                 )
-                by_key.setdefault(f"{variant}, {state}", []).append(summarize(records, seconds))
+                key = f"{variant}, {state}" + (", by ticket code" if by_ticket else "")
+                by_key.setdefault(key, []).append(summarize(records, seconds))
     redis_up(bench)
     await all_redis_backed(bench)
     results = {key: aggregate(samples) for key, samples in by_key.items()}
@@ -386,10 +401,11 @@ async def timeline(bench: Bench, *, seconds: float = 45.0) -> dict:
     server = bench.stack.redis
     for variant in bench.clients:
         session = await new_session(bench, capacity=100_000)
+        spare = [await new_session_keep(bench) for _ in range(2)]
         t0 = bench.now()
         load = asyncio.create_task(
             closed_loop(
-                mixed_request(bench, variant, session),
+                mixed_request(bench, variant, session, *spare),
                 clock=bench.now,
                 concurrency=2,
                 seconds=seconds,
