@@ -56,14 +56,11 @@ class ReconcileSummary:
         return asdict(self)
 
 
-def _inside_ids(session_id: ObjectId) -> list[str]:
-    return session_inside_participant_ids(session_ids=[session_id])[str(session_id)]
-
-
-def _counter(session_id: ObjectId) -> tuple[int, int]:
-    """Return (check_in_count, capacity) straight from the session document."""
-    row = Session.objects.filter(pk=session_id).values_list("check_in_count", "capacity").get()
-    return int(row[0]), int(row[1])
+def _observe(session_id: ObjectId) -> tuple[int, list[str]]:
+    """Return the session's stored counter and the ids of the participants inside (the truth)."""
+    count = Session.objects.filter(pk=session_id).values_list("check_in_count", flat=True).get()
+    inside = session_inside_participant_ids(session_ids=[session_id])[str(session_id)]
+    return int(count), inside
 
 
 def _counter_set(session_id: ObjectId, observed: int, truth: int) -> bool:
@@ -72,19 +69,22 @@ def _counter_set(session_id: ObjectId, observed: int, truth: int) -> bool:
     )
 
 
+def _repair(session_id: ObjectId, observed: int, truth: int, summary: ReconcileSummary) -> None:
+    if _counter_set(session_id, observed, truth):
+        summary.repaired += 1
+        session_cache_invalidate(session_id)
+
+
 def _redis_in_sync(session_id: ObjectId, inside: list[str]) -> bool:
     members = get_redis().smembers(admission_key(session_id))
     expected = {SEEDED_MARKER, *inside}
     return {m.decode() if isinstance(m, bytes) else str(m) for m in members} == expected
 
 
-def _reseed_redis(session_id: ObjectId, summary: ReconcileSummary) -> None:
+def _reseed_redis(session_id: ObjectId, inside: list[str], summary: ReconcileSummary) -> None:
     # Once Redis failed in this run, skip it for the rest; the first call may be the breaker's
     # probe, so do not ask is_redis_available() first (that would never probe).
-    if summary.redis_skipped:
-        return
-    inside = _inside_ids(session_id)
-    if _redis_in_sync(session_id, inside):
+    if summary.redis_skipped or _redis_in_sync(session_id, inside):
         return
     if admission_reseed(session_id=session_id, participant_ids=inside) is None:
         summary.redis_skipped = True  # Redis went away during the run
@@ -118,15 +118,13 @@ def counters_reconcile(*, settle_seconds: float | None = None) -> ReconcileSumma
 
         for session_id in session_ids:
             try:
-                count, _capacity = _counter(session_id)
-                truth = len(_inside_ids(session_id))
-                if count < truth and _counter_set(session_id, count, truth):
-                    summary.repaired += 1
-                    session_cache_invalidate(session_id)
-                elif count > truth:
-                    suspects[session_id] = (count, truth)
-                if session_id not in suspects:
-                    _reseed_redis(session_id, summary)
+                count, inside = _observe(session_id)
+                if count > len(inside):
+                    suspects[session_id] = (count, len(inside))
+                    continue  # lowered (and reseeded) only if still the same after the settle
+                if count < len(inside):
+                    _repair(session_id, count, len(inside), summary)
+                _reseed_redis(session_id, inside, summary)
             except Exception as exc:
                 fail(session_id, exc)
 
@@ -134,12 +132,10 @@ def counters_reconcile(*, settle_seconds: float | None = None) -> ReconcileSumma
             time.sleep(settle)
         for session_id, observed in suspects.items():
             try:
-                count, _capacity = _counter(session_id)
-                truth = len(_inside_ids(session_id))
-                if (count, truth) == observed and _counter_set(session_id, count, truth):
-                    summary.repaired += 1
-                    session_cache_invalidate(session_id)
-                _reseed_redis(session_id, summary)
+                count, inside = _observe(session_id)
+                if (count, len(inside)) == observed:
+                    _repair(session_id, count, len(inside), summary)
+                _reseed_redis(session_id, inside, summary)
             except Exception as exc:
                 fail(session_id, exc)
     finally:
