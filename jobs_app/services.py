@@ -38,6 +38,18 @@ def _broker_is_redis() -> bool:
     return settings.CELERY_BROKER_URL == settings.REDIS_URL
 
 
+def _send(task_name: str, args: list, kwargs: dict) -> str:
+    """Publish to the broker within the bounded web retry policy; return the task id."""
+    result = current_app.send_task(
+        task_name,
+        args=args,
+        kwargs=kwargs,
+        retry=True,
+        retry_policy=settings.CELERY_WEB_PUBLISH_RETRY_POLICY,
+    )
+    return result.id
+
+
 def _redis_known_down() -> bool:
     # The broker is the same Redis the breaker watches: while it is open, do not even try.
     if not _broker_is_redis():
@@ -59,14 +71,7 @@ def task_publish(
     kwargs = dict(kwargs or {})
     if not _redis_known_down():
         try:
-            result = current_app.send_task(
-                task_name,
-                args=args,
-                kwargs=kwargs,
-                retry=True,
-                retry_policy=settings.CELERY_WEB_PUBLISH_RETRY_POLICY,
-            )
-            return PublishResult(published=True, task_id=result.id)
+            return PublishResult(published=True, task_id=_send(task_name, args, kwargs))
         except BROKER_ERRORS as exc:
             logger.warning(
                 "Broker unavailable, task %s kept in the outbox: %s", task_name, type(exc).__name__
@@ -99,13 +104,7 @@ def outbox_flush(*, limit: int = 100, claim_seconds: int = 60) -> dict[str, int]
         if not claimed:
             continue
         try:
-            current_app.send_task(
-                message.task_name,
-                args=message.args,
-                kwargs=message.kwargs,
-                retry=True,
-                retry_policy=settings.CELERY_WEB_PUBLISH_RETRY_POLICY,
-            )
+            _send(message.task_name, message.args, message.kwargs)
         except BROKER_ERRORS as exc:
             failed += 1
             OutboxMessage.objects.filter(pk=message.pk).update(
