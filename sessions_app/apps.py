@@ -16,3 +16,11 @@ class SessionsAppConfig(AppConfig):
         from .services.admission_sync import sessions_admission_reseed_all
 
         register_recovery_callback(sessions_admission_reseed_all)
+
+        # The chaos suite stalls processes between two writes (core.failpoints); the setting
+        # exists only in config.settings.chaos.
+        from django.conf import settings
+
+        from core.failpoints import arm_from_spec
+
+        arm_from_spec(getattr(settings, "CHECKIN_FAILPOINTS", ""))

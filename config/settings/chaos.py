@@ -22,3 +22,6 @@ LOGGING = {
     **LOGGING,
     "loggers": {**LOGGING["loggers"], "django.request": {"level": "ERROR"}},
 }
+# Failpoints armed in every process of the stack (core.failpoints), e.g.
+# "check_in.after_increment=sigstop:0.05": the stalled-worker fault of the chaos suite.
+CHECKIN_FAILPOINTS = env("CHECKIN_FAILPOINTS", default="")

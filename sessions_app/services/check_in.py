@@ -20,6 +20,7 @@ from django.db import IntegrityError
 from django.db.models import F
 from django.utils import timezone
 
+from core.failpoints import failpoint
 from participants_app.models import Participant
 from participants_app.selectors import participant_get, participant_get_by_ticket
 
@@ -114,6 +115,7 @@ def _admit_in_mongodb(
             pk=session.pk, status=Session.Status.OPEN, check_in_count__lt=F("capacity")
         ).update(check_in_count=F("check_in_count") + 1)
         if took_place:
+            failpoint("check_in.after_increment")
             if _record_write(session, participant, nonce=nonce, source=source):
                 session_cache_invalidate(session.pk)
                 return _verdict(Reason.CHECKED_IN, _session_reread(session.pk), participant), True
@@ -195,6 +197,7 @@ def session_check_out(
     )
     if not left:
         return _verdict(Reason.NOT_CHECKED_IN, session, participant)
+    failpoint("check_out.after_record")
     _counter_decrement(session.pk)
     admission_remove(session_id=session.pk, participant_id=participant.pk)
     session_cache_invalidate(session.pk)

@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from bson import ObjectId
 from django.conf import settings
 
+from core.failpoints import failpoint
 from jobs_app.services import job_run_record, lease_acquire, lease_release
 from redis_fallback import get_redis
 
@@ -133,6 +134,7 @@ def counters_reconcile(*, settle_seconds: float | None = None) -> ReconcileSumma
         for session_id, observed in suspects.items():
             try:
                 count, inside = _observe(session_id)
+                failpoint("reconcile.after_observe")
                 if (count, len(inside)) == observed:
                     _repair(session_id, count, len(inside), summary)
                 _reseed_redis(session_id, inside, summary)

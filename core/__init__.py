@@ -1,0 +1,1 @@
+"""Neutral plumbing shared by the apps (below every app; imports no app)."""
