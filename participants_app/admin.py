@@ -21,7 +21,7 @@ class CheckInInline(admin.TabularInline):
     """A participant's check-ins; read-only (they change only through check-in/check-out)."""
 
     model = CheckIn
-    fields = ["session", "checked_in_at", "checked_out_at", "source"]
+    fields = ["session", "state", "checked_in_at", "checked_out_at", "source"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -68,7 +68,10 @@ class ParticipantAdmin(admin.ModelAdmin):
             session = form.cleaned_data["session"]
             verdicts = [
                 session_check_in(
-                    session_id=session.pk, participant_id=p.pk, source=CheckIn.Source.ADMIN
+                    session_id=session.pk,
+                    participant_id=p.pk,
+                    source=CheckIn.Source.ADMIN,
+                    actor=request.user.get_username(),
                 )
                 for p in participants
             ]
@@ -97,10 +100,17 @@ class ParticipantAdmin(admin.ModelAdmin):
         """Check the selected participants out of every session they are inside."""
         verdicts = []
         for participant in queryset:
-            inside = CheckIn.objects.filter(participant_id=participant.pk, checked_out_at=None)
+            inside = CheckIn.objects.filter(
+                participant_id=participant.pk, state=CheckIn.State.INSIDE
+            )
             for session_id in inside.values_list("session_id", flat=True):
                 verdicts.append(
-                    session_check_out(session_id=session_id, participant_id=participant.pk)
+                    session_check_out(
+                        session_id=session_id,
+                        participant_id=participant.pk,
+                        source=CheckIn.Source.ADMIN,
+                        actor=request.user.get_username(),
+                    )
                 )
         if verdicts:
             self.message_user(request, _summary(verdicts), messages.SUCCESS)

@@ -5,6 +5,8 @@ import secrets
 from django.core.validators import RegexValidator
 from django.db import models
 
+from core.models import ServiceFieldsMixin
+
 from .fields import LowercaseEmailField
 
 TICKET_CODE_PATTERN = r"^[A-Za-z0-9_-]{4,64}$"
@@ -18,7 +20,7 @@ def ticket_code_generate() -> str:
     return secrets.token_urlsafe(9)  # 12 characters from [A-Za-z0-9_-], 72 bits
 
 
-class Participant(models.Model):
+class Participant(ServiceFieldsMixin, models.Model):
     """A person who may check in to sessions, identified at the door by a ticket code."""
 
     full_name = models.CharField(max_length=200)
@@ -33,8 +35,12 @@ class Participant(models.Model):
         validators=[ticket_code_validator],
         help_text="URL-safe code printed on the ticket; generated when left empty.",
     )
+    # Set while a delete is deciding; a check-in that sees it waits for the outcome.
+    deleting = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    SERVICE_FIELDS = frozenset({"deleting"})
 
     class Meta:
         ordering = ["full_name"]

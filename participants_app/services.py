@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
+from django.db.models import ProtectedError
 
 from sessions_app.caching import participant_cache_invalidate
 
@@ -86,7 +87,17 @@ def participant_update(*, participant: Participant, data: dict) -> Participant:
 
 
 def participant_delete(*, participant: Participant) -> None:
-    """Delete a participant without check-in history; raise ``ProtectedError`` otherwise."""
+    """Delete a participant without check-in history; raise ``ProtectedError`` otherwise.
+
+    Racing check-ins cannot leave a record behind: the participant is marked ``deleting`` before
+    the records are looked for, and a check-in looks at the participant again after claiming its
+    record. One of the two sees the other: the delete stops, or the check-in gives up its claim.
+    """
     participant_id = participant.pk
-    participant.delete()
+    Participant.objects.filter(pk=participant_id).update(deleting=True)
+    try:
+        participant.delete()
+    except ProtectedError:
+        Participant.objects.filter(pk=participant_id).update(deleting=False)
+        raise
     participant_cache_invalidate(participant_id)

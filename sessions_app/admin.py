@@ -8,7 +8,7 @@ from jobs_app.schedule import RECONCILE_TASK
 from jobs_app.services import task_publish
 
 from . import services
-from .models import CheckIn, Session
+from .models import CheckIn, Scan, Session
 from .services.sessions import EDITABLE_FIELDS
 
 
@@ -102,11 +102,41 @@ class SessionAdmin(admin.ModelAdmin):
 class CheckInAdmin(admin.ModelAdmin):
     """The check-in records, read-only: they change only through check-in and check-out."""
 
-    list_display = ["participant", "session", "checked_in_at", "checked_out_at", "source"]
-    list_filter = ["source", ("checked_out_at", admin.EmptyFieldListFilter)]
+    list_display = ["participant", "session", "state", "checked_in_at", "checked_out_at", "source"]
+    list_filter = ["state", "source"]
     list_select_related = ["participant", "session"]
     search_fields = ["participant__full_name", "participant__email", "participant__ticket_code"]
     date_hierarchy = "checked_in_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Scan)
+class ScanAdmin(admin.ModelAdmin):
+    """The scan log, read-only: every check-in and check-out attempt and its verdict."""
+
+    list_display = [
+        "created_at",
+        "session",
+        "participant_name",
+        "ticket_code",
+        "direction",
+        "reason",
+        "replayed",
+        "source",
+        "actor",
+    ]
+    list_filter = ["session", "reason", "direction", "source", "created_at"]
+    list_select_related = ["session"]
+    search_fields = ["ticket_code", "participant_name"]
+    date_hierarchy = "created_at"
 
     def has_add_permission(self, request):
         return False

@@ -1,17 +1,20 @@
-"""Sessions and check-ins.
+"""Sessions, check-ins and the scan log.
 
-``Session.check_in_count`` is written only by the check-in services, through atomic conditional
-updates of the session document; nothing else may save it (see ``Session.save``).
+``Session.check_in_count``, ``epoch`` and ``deleting`` are written only by the door services and
+the reconcile, through atomic conditional updates of the session document; nothing else may save
+them (see ``Session.save``). How the counter and the CheckIn records stay safe together under
+stalls, crashes and repairs is explained in ``sessions_app/services/door.py``.
 """
 
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from core.models import ServiceFieldsMixin
 from participants_app.models import Participant
 
 
-class Session(models.Model):
+class Session(ServiceFieldsMixin, models.Model):
     """A session with a door: participants check in while it is open, up to its capacity."""
 
     class Status(models.TextChoices):
@@ -32,6 +35,12 @@ class Session(models.Model):
     check_in_count = models.PositiveIntegerField(
         default=0, editable=False, help_text="Participants checked in now."
     )
+    # Bumped by every counter repair of the reconcile: a check-out's decrement (and the undo of a
+    # cancelled admission) applies only if no repair happened since it read the epoch, so a repair
+    # that already accounted for it is never counted twice.
+    epoch = models.PositiveIntegerField(default=0, editable=False)
+    # Set while a delete is deciding: admissions stop (their increment requires False).
+    deleting = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -42,21 +51,8 @@ class Session(models.Model):
     def __str__(self) -> str:
         return self.title
 
-    def save(self, *args, update_fields=None, **kwargs):
-        """Save, but never write ``check_in_count`` over an existing document.
-
-        A full save writes every field; for the counter that would replace concurrent check-ins
-        with the value this instance loaded. Only the services change the counter.
-        """
-        if not self._state.adding and update_fields is None:
-            update_fields = [
-                field.name
-                for field in self._meta.concrete_fields
-                if not field.primary_key and field.name != "check_in_count"
-            ]
-        elif update_fields is not None:
-            update_fields = [name for name in update_fields if name != "check_in_count"]
-        super().save(*args, update_fields=update_fields, **kwargs)
+    # Written only by conditional updates of the door services and the reconcile.
+    SERVICE_FIELDS = frozenset({"check_in_count", "epoch", "deleting"})
 
     def clean(self):
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
@@ -71,19 +67,36 @@ class Session(models.Model):
 
 
 class CheckIn(models.Model):
-    """One participant's presence in one session (one record per pair, reused on re-entry)."""
+    """One participant's presence in one session (one record per pair, reused on re-entry).
+
+    ``state`` moves ``out -> entering -> inside -> leaving -> out``. ``entering`` and ``leaving``
+    are an admission or a check-out in flight (``op`` names it): the counter is changed only
+    while a record is in one of them, which is what lets the reconcile tell a request caught
+    between its writes from a crash leftover (see ``sessions_app/services/door.py``).
+    """
 
     class Source(models.TextChoices):
         API = "api", "API"
         ADMIN = "admin", "Admin"
 
+    class State(models.TextChoices):
+        ENTERING = "entering", "Entering (admission in progress)"
+        INSIDE = "inside", "Inside"
+        LEAVING = "leaving", "Leaving (check-out in progress)"
+        OUT = "out", "Out"
+
+    # Counted against the capacity by the reconcile (an in-flight admission may hold a place).
+    HOLDING_STATES = (State.ENTERING, State.INSIDE, State.LEAVING)
+
     session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="check_ins")
     participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="check_ins")
-    checked_in_at = models.DateTimeField(default=timezone.now)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.OUT)
+    # The in-flight operation (a fresh ObjectId per request) and when it started; empty otherwise.
+    op = models.CharField(max_length=24, blank=True, default="")
+    op_started_at = models.DateTimeField(null=True, blank=True)
+    checked_in_at = models.DateTimeField(null=True, blank=True)
     checked_out_at = models.DateTimeField(null=True, blank=True)
     source = models.CharField(max_length=8, choices=Source.choices, default=Source.API)
-    # The client's idempotency key of the latest check-in: a replay of it is answered, not re-applied.
-    nonce = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["-checked_in_at"]
@@ -92,9 +105,7 @@ class CheckIn(models.Model):
                 fields=["session", "participant"], name="checkin_unique_session_participant"
             )
         ]
-        indexes = [
-            models.Index(fields=["session", "checked_out_at"], name="checkin_session_inside_idx")
-        ]
+        indexes = [models.Index(fields=["session", "state"], name="checkin_session_state_idx")]
         permissions = [("check_in", "Can check participants in and out of sessions")]
 
     def __str__(self) -> str:
@@ -102,4 +113,55 @@ class CheckIn(models.Model):
 
     @property
     def is_inside(self) -> bool:
-        return self.checked_out_at is None
+        return self.state == self.State.INSIDE
+
+
+class Scan(models.Model):
+    """One check-in or check-out attempt at a door, accepted or refused (the scan log).
+
+    The history of a door: who was turned away, when and why. A check-in's ``nonce`` (the
+    client's idempotency key) is unique per session, so the entry is also what a replay of that
+    request is answered from. An entry with an empty ``reason`` is a check-in still deciding.
+    """
+
+    class Direction(models.TextChoices):
+        IN = "in", "In"
+        OUT = "out", "Out"
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="scans")
+    participant = models.ForeignKey(
+        Participant, on_delete=models.SET_NULL, null=True, blank=True, related_name="scans"
+    )
+    participant_name = models.CharField(max_length=200, blank=True)
+    ticket_code = models.CharField(max_length=64, blank=True, help_text="As scanned, if given.")
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    reason = models.CharField(max_length=32, blank=True, db_index=True)
+    nonce = models.CharField(max_length=64, blank=True, default="")
+    source = models.CharField(max_length=8, choices=CheckIn.Source.choices)
+    actor = models.CharField(max_length=150, blank=True, help_text="Who scanned (user name).")
+    created_at = models.DateTimeField(default=timezone.now)
+    check_in_count = models.PositiveIntegerField(null=True, blank=True)
+    replayed = models.BooleanField(
+        default=False, help_text="A repeat of an earlier request (same nonce), answered from it."
+    )
+    # The request that owns an undecided entry (empty once decided).
+    owner_op = models.CharField(max_length=24, blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "nonce"],
+                condition=models.Q(nonce__gt=""),
+                name="scan_unique_session_nonce",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["session", "-created_at"], name="scan_session_time_idx"),
+            models.Index(fields=["participant", "-created_at"], name="scan_participant_time_idx"),
+            models.Index(fields=["ticket_code"], name="scan_ticket_idx"),
+        ]
+
+    def __str__(self) -> str:
+        who = self.participant_name or self.ticket_code or "unknown"
+        return f"{who} {self.direction} {self.session_id}: {self.reason or 'deciding'}"

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from participants_app.models import Participant
 
-from .models import CheckIn, Session
+from .models import CheckIn, Scan, Session
 from .verdicts import NotFoundError, Reason
 
 
@@ -27,30 +27,40 @@ def session_get(*, session_id: str | ObjectId) -> Session:
     return session
 
 
-def check_in_get(*, session_id: ObjectId, participant_id: ObjectId) -> CheckIn | None:
-    """Return the one check-in record of this participant in this session, if any."""
-    return CheckIn.objects.filter(session_id=session_id, participant_id=participant_id).first()
-
-
 def session_check_in_list(*, session_id: ObjectId, inside: bool | None = None) -> QuerySet[CheckIn]:
-    """Return a session's check-in records, newest first, with their participants."""
+    """Return a session's check-in records, newest first, with their participants.
+
+    ``inside``: True for the participants inside now, False for the others (left, or never got
+    in); records of a request still deciding are in neither.
+    """
     records = CheckIn.objects.filter(session_id=session_id).select_related("participant")
-    if inside is not None:
-        records = records.filter(checked_out_at__isnull=inside)
+    if inside is True:
+        records = records.filter(state=CheckIn.State.INSIDE)
+    elif inside is False:
+        records = records.filter(state=CheckIn.State.OUT)
     return records.order_by("-checked_in_at")
 
 
-def session_inside_participant_ids(*, session_ids: list[ObjectId]) -> dict[str, list[str]]:
-    """Return, per session id, the ids of the participants inside now (the CheckIn records: truth)."""
-    inside: dict[str, list[str]] = {str(pk): [] for pk in session_ids}
+def session_scan_list(*, session_id: ObjectId) -> QuerySet[Scan]:
+    """Return a session's scan log, newest first."""
+    return Scan.objects.filter(session_id=session_id).order_by("-created_at")
+
+
+def session_holder_participant_ids(*, session_ids: list[ObjectId]) -> dict[str, list[str]]:
+    """Return, per session id, the ids of the participants holding a place now.
+
+    Those inside, and those whose admission or check-out is in flight (the CheckIn records in
+    ``CheckIn.HOLDING_STATES``): what Redis's admission set must hold.
+    """
+    holders: dict[str, list[str]] = {str(pk): [] for pk in session_ids}
     if not session_ids:
-        return inside
+        return holders
     rows = CheckIn.objects.filter(
-        session_id__in=session_ids, checked_out_at__isnull=True
+        session_id__in=session_ids, state__in=CheckIn.HOLDING_STATES
     ).values_list("session_id", "participant_id")
     for session_id, participant_id in rows:
-        inside[str(session_id)].append(str(participant_id))
-    return inside
+        holders[str(session_id)].append(str(participant_id))
+    return holders
 
 
 def session_stats() -> dict:

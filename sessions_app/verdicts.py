@@ -13,6 +13,8 @@ class Reason(enum.StrEnum):
     ALREADY_CHECKED_IN = "already_checked_in"
     SESSION_FULL = "session_full"
     SESSION_NOT_OPEN = "session_not_open"
+    CHECK_IN_IN_PROGRESS = "check_in_in_progress"
+    NONCE_REUSED = "nonce_reused"
     CHECKED_OUT = "checked_out"
     NOT_CHECKED_IN = "not_checked_in"
     SESSION_NOT_FOUND = "session_not_found"
@@ -25,6 +27,8 @@ HTTP_STATUS = {
     Reason.ALREADY_CHECKED_IN: 200,
     Reason.SESSION_FULL: 409,
     Reason.SESSION_NOT_OPEN: 409,
+    Reason.CHECK_IN_IN_PROGRESS: 409,
+    Reason.NONCE_REUSED: 409,
     Reason.CHECKED_OUT: 200,
     Reason.NOT_CHECKED_IN: 200,
     Reason.SESSION_NOT_FOUND: 404,
@@ -37,18 +41,32 @@ DETAILS = {
     Reason.ALREADY_CHECKED_IN: "The participant is checked in to this session already.",
     Reason.SESSION_FULL: "The session is full.",
     Reason.SESSION_NOT_OPEN: "The session is not open for check-in.",
+    Reason.CHECK_IN_IN_PROGRESS: (
+        "Another request for this participant is still being decided. Retry in a second."
+    ),
+    Reason.NONCE_REUSED: "This nonce was used for another participant's check-in at this session.",
     Reason.CHECKED_OUT: "Checked out.",
     Reason.NOT_CHECKED_IN: "The participant is not checked in to this session.",
     Reason.SESSION_NOT_FOUND: "No session with this id.",
     Reason.PARTICIPANT_NOT_FOUND: "No participant with this id.",
     Reason.TICKET_NOT_FOUND: "No participant with this ticket code.",
 }
-REPLAY_DETAIL = "This check-in request (same nonce) was processed already; nothing changed."
+REPLAY_DETAIL = (
+    "This check-in request (same nonce) was answered already; this is its original verdict. "
+    "Nothing changed."
+)
+# Seconds a door should wait before retrying a request answered ``check_in_in_progress``.
+IN_PROGRESS_RETRY_AFTER = 1
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """The outcome of a check-in or check-out, with the session's counts at that moment."""
+    """The outcome of a check-in or check-out, with the session's counts at that moment.
+
+    ``inside`` says whether the participant is inside the session now (after this request);
+    ``replayed`` marks the answer to a replay of an earlier request (same nonce): its original
+    verdict, with today's counts.
+    """
 
     reason: Reason
     session: str
@@ -56,6 +74,10 @@ class Verdict:
     check_in_count: int
     capacity: int
     detail: str = ""
+    session_title: str = ""
+    participant_name: str = ""
+    inside: bool = False
+    replayed: bool = False
 
     def __post_init__(self):
         if not self.detail:
@@ -63,6 +85,9 @@ class Verdict:
 
     @property
     def http_status(self) -> int:
+        # A replay created nothing: its check-in answers 200, not 201.
+        if self.replayed and self.reason == Reason.CHECKED_IN:
+            return 200
         return HTTP_STATUS[self.reason]
 
     @property

@@ -174,9 +174,6 @@ CELERY_WEB_PUBLISH_RETRY_POLICY = {
 }
 # Periodic capacity-counter reconciliation (beat, DatabaseScheduler; editable in the admin).
 RECONCILE_INTERVAL_SECONDS = env.int("RECONCILE_INTERVAL_SECONDS", default=30)
-# A counter above its records is lowered only if the drift is unchanged after this long (an
-# admission or check-out caught between its two writes looks like drift for a few milliseconds).
-RECONCILE_SETTLE_SECONDS = env.float("RECONCILE_SETTLE_SECONDS", default=2.0)
 # The MongoDB lease that keeps two reconcile runs from overlapping expires after this long even
 # if its holder died.
 RECONCILE_LEASE_SECONDS = env.int("RECONCILE_LEASE_SECONDS", default=120)
@@ -284,3 +281,10 @@ CHECKIN_DETAIL_CACHE_TTL = env.int("CHECKIN_DETAIL_CACHE_TTL", default=10)
 CHECKIN_STATS_CACHE_TTL = env.int("CHECKIN_STATS_CACHE_TTL", default=5)
 # Lifetime of a session's Redis admission set after its last write (reseeded when missing).
 CHECKIN_ADMISSION_KEY_TTL = env.int("CHECKIN_ADMISSION_KEY_TTL", default=24 * 3600)
+# A request that meets another request for the same participant (or a replay of its own nonce)
+# still deciding waits this long for it, then answers 409 check_in_in_progress (Retry-After: 1).
+CHECKIN_IN_FLIGHT_WAIT_SECONDS = env.float("CHECKIN_IN_FLIGHT_WAIT_SECONDS", default=0.5)
+# An admission or check-out in flight for longer than this is presumed dead: the reconcile ends it
+# and frees its place, and a replay takes its nonce over. Only liveness depends on it (ending a
+# live request is safe, see sessions_app/services/door.py); keep it well above the longest request.
+CHECKIN_STALE_OP_SECONDS = env.float("CHECKIN_STALE_OP_SECONDS", default=60.0)

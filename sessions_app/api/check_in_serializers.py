@@ -8,18 +8,13 @@ from ..verdicts import Reason
 from .fields import ObjectIdField, RejectUnknownFieldsMixin
 
 
-class CheckInInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+class CheckOutInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     """Who is at the door: exactly one of ``participant`` (id) or ``ticket_code``."""
 
     participant = ObjectIdField(required=False, help_text="The participant's id.")
     ticket_code = serializers.CharField(
         required=False, max_length=64, validators=[ticket_code_validator],
         help_text="The code a door scanner read from the ticket.",
-    )  # fmt: skip
-    nonce = serializers.CharField(
-        required=False, default="", max_length=64,
-        help_text="Idempotency key chosen by the client: a retry with the same nonce is "
-        "answered `already_checked_in` and never counted again, even after a check-out.",
     )  # fmt: skip
 
     def validate(self, attrs):
@@ -31,12 +26,14 @@ class CheckInInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
         return attrs
 
 
-class CheckOutInputSerializer(CheckInInputSerializer):
-    """Who leaves: exactly one of ``participant`` (id) or ``ticket_code``."""
+class CheckInInputSerializer(CheckOutInputSerializer):
+    """Who is at the door, and the request's idempotency key."""
 
     nonce = serializers.CharField(
         required=False, default="", max_length=64,
-        help_text="Accepted for symmetry with check-in and ignored: check-out is idempotent.",
+        help_text="Idempotency key chosen by the client, unique per session: a retry with the "
+        "same nonce is answered with the original verdict (`replayed: true`) and never decided "
+        "again, whatever happened since.",
     )  # fmt: skip
 
 
@@ -48,9 +45,16 @@ class VerdictSerializer(serializers.Serializer):
     )
     detail = serializers.CharField()
     session = serializers.CharField(help_text="Session id.")
+    session_title = serializers.CharField()
     participant = serializers.CharField(help_text="Participant id.")
+    participant_name = serializers.CharField()
     check_in_count = serializers.IntegerField(help_text="Participants inside the session now.")
     capacity = serializers.IntegerField()
+    inside = serializers.BooleanField(help_text="Whether the participant is inside now.")
+    replayed = serializers.BooleanField(
+        help_text="True: the answer to a repeat of an earlier request (same nonce): its original "
+        "verdict, with today's counts and presence."
+    )
 
 
 class NotFoundReasonSerializer(serializers.Serializer):

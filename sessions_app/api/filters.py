@@ -1,8 +1,10 @@
 """Filters of the sessions API (django-filter); search and ordering are on the viewsets."""
 
 import django_filters
+from bson import ObjectId
 
-from ..models import CheckIn, Session
+from ..models import CheckIn, Scan, Session
+from ..verdicts import Reason
 
 
 class SessionFilter(django_filters.FilterSet):
@@ -23,12 +25,39 @@ class SessionFilter(django_filters.FilterSet):
 
 class CheckInFilter(django_filters.FilterSet):
     inside = django_filters.BooleanFilter(
-        field_name="checked_out_at",
-        lookup_expr="isnull",
-        help_text="true: inside now; false: checked out.",
+        method="filter_inside", help_text="true: inside now; false: left (or never got in)."
     )
     source = django_filters.ChoiceFilter(choices=CheckIn.Source.choices)
 
     class Meta:
         model = CheckIn
         fields = ["inside", "source"]
+
+    def filter_inside(self, queryset, name, value):
+        return queryset.filter(state=CheckIn.State.INSIDE if value else CheckIn.State.OUT)
+
+
+class ScanFilter(django_filters.FilterSet):
+    direction = django_filters.ChoiceFilter(choices=Scan.Direction.choices)
+    reason = django_filters.ChoiceFilter(
+        choices=[(r.value, r.value) for r in Reason], help_text="The verdict's reason code."
+    )
+    after = django_filters.IsoDateTimeFilter(
+        field_name="created_at", lookup_expr="gte", help_text="Scans at or after this time."
+    )
+    before = django_filters.IsoDateTimeFilter(
+        field_name="created_at", lookup_expr="lt", help_text="Scans before this time."
+    )
+    ticket_code = django_filters.CharFilter(help_text="Exactly this scanned ticket code.")
+    participant = django_filters.CharFilter(
+        method="filter_participant", help_text="A participant's id."
+    )
+
+    class Meta:
+        model = Scan
+        fields = ["direction", "reason", "after", "before", "ticket_code", "participant"]
+
+    def filter_participant(self, queryset, name, value):
+        if not ObjectId.is_valid(value):
+            return queryset.none()
+        return queryset.filter(participant_id=ObjectId(value))

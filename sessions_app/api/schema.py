@@ -17,16 +17,20 @@ _SESSION = "6650f1a2b3c4d5e6f7a8b9c0"
 _PARTICIPANT = "6650f1a2b3c4d5e6f7a8b9c1"
 
 
-def _verdict_example(reason, detail, status, count, capacity=25):
+def _verdict_example(reason, detail, status, count, *, inside=False, replayed=False, name=None):
     return OpenApiExample(
-        reason,
+        name or reason,
         value={
             "reason": reason,
             "detail": detail,
             "session": _SESSION,
+            "session_title": "Opening keynote",
             "participant": _PARTICIPANT,
+            "participant_name": "Uma Ortiz",
             "check_in_count": count,
-            "capacity": capacity,
+            "capacity": 25,
+            "inside": inside,
+            "replayed": replayed,
         },
         response_only=True,
         status_codes=[str(status)],
@@ -106,14 +110,20 @@ check_in_schema = extend_schema(
     summary="Check a participant in",
     description=(
         "Admit a participant (by `participant` id or `ticket_code`) if the session is open and "
-        "has room. MongoDB decides atomically, so the capacity holds under any concurrency and "
-        "whatever Redis does. Every verdict carries `reason` (stable code), `detail`, and the "
-        "session's current `check_in_count` and `capacity`.\n\n"
+        "has room. MongoDB decides, so the capacity holds under any concurrency and whatever "
+        "Redis does. Every verdict carries `reason` (stable code), `detail`, the session's "
+        "current `check_in_count` and `capacity`, names, and whether the participant is "
+        "`inside` now. A request with a `nonce` used before at this session is answered with "
+        "that request's original verdict (`replayed: true`; a replayed `checked_in` answers "
+        "200), whatever happened since: it never decides again.\n\n"
         "| status | reason | meaning |\n|---|---|---|\n"
         "| 201 | `checked_in` | admitted now, counted once |\n"
-        "| 200 | `already_checked_in` | inside already, or a retry of the same `nonce`: nothing changed |\n"
+        "| 200 | `already_checked_in` | inside already: nothing changed |\n"
         "| 409 | `session_full` | no place left |\n"
         "| 409 | `session_not_open` | the session is draft, closed or cancelled |\n"
+        "| 409 | `check_in_in_progress` | another request for this participant (or the "
+        "original of this nonce) is still deciding: retry after `Retry-After` (1 s) |\n"
+        "| 409 | `nonce_reused` | the nonce was used for another participant at this session |\n"
         "| 404 | `session_not_found` / `participant_not_found` / `ticket_not_found` | unknown |\n"
         "| 400 | - | bad input (field errors) |"
     ),
@@ -135,12 +145,31 @@ check_in_schema = extend_schema(
             request_only=True,
         ),
         OpenApiExample("by id", value={"participant": _PARTICIPANT}, request_only=True),
-        _verdict_example("checked_in", "Checked in.", 201, 24),
+        _verdict_example("checked_in", "Checked in.", 201, 24, inside=True),
         _verdict_example(
-            "already_checked_in", "The participant is checked in to this session already.", 200, 24
+            "already_checked_in",
+            "The participant is checked in to this session already.",
+            200,
+            24,
+            inside=True,
+        ),
+        _verdict_example(
+            "checked_in",
+            "This check-in request (same nonce) was answered already; this is its original "
+            "verdict. Nothing changed.",
+            200,
+            23,
+            replayed=True,
+            name="replay after a check-out",
         ),
         _verdict_example("session_full", "The session is full.", 409, 25),
         _verdict_example("session_not_open", "The session is not open for check-in.", 409, 0),
+        _verdict_example(
+            "check_in_in_progress",
+            "Another request for this participant is still being decided. Retry in a second.",
+            409,
+            24,
+        ),
         *_NOT_FOUND_EXAMPLES,
     ],
 )
@@ -152,6 +181,8 @@ check_out_schema = extend_schema(
         "| status | reason | meaning |\n|---|---|---|\n"
         "| 200 | `checked_out` | left now; the place is free |\n"
         "| 200 | `not_checked_in` | was not inside: nothing changed |\n"
+        "| 409 | `check_in_in_progress` | another request for this participant is still "
+        "deciding: retry after `Retry-After` (1 s) |\n"
         "| 404 | `session_not_found` / `participant_not_found` / `ticket_not_found` | unknown |\n"
         "| 400 | - | bad input (field errors) |"
     ),
@@ -159,6 +190,7 @@ check_out_schema = extend_schema(
     request=CheckOutInputSerializer,
     responses={
         200: VerdictSerializer,
+        409: VerdictSerializer,
         404: _NOT_FOUND,
         400: _BAD_INPUT,
         401: _AUTH,

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from ..models import CheckIn, Session
+from ..models import CheckIn, Scan, Session
 from .fields import RejectUnknownFieldsMixin
 
 
@@ -69,10 +69,41 @@ class CheckInRecordSerializer(serializers.ModelSerializer):
             "session",
             "participant",
             "participant_name",
+            "state",
             "checked_in_at",
             "checked_out_at",
             "inside",
             "source",
+        ]
+        read_only_fields = fields
+
+
+class ScanSerializer(serializers.ModelSerializer):
+    """One entry of the scan log: an attempt at the door and its verdict."""
+
+    id = serializers.CharField(read_only=True)
+    session = serializers.CharField(source="session_id", read_only=True)
+    participant = serializers.CharField(
+        source="participant_id", read_only=True, allow_null=True, help_text="Null when unknown."
+    )
+    reason = serializers.CharField(read_only=True, help_text="Empty while still deciding.")
+
+    class Meta:
+        model = Scan
+        fields = [
+            "id",
+            "session",
+            "participant",
+            "participant_name",
+            "ticket_code",
+            "direction",
+            "reason",
+            "replayed",
+            "nonce",
+            "source",
+            "actor",
+            "created_at",
+            "check_in_count",
         ]
         read_only_fields = fields
 

@@ -1,6 +1,7 @@
 """Sessions API: CRUD for staff, reads for every signed-in user, check-in/out at the door."""
 
 from bson import ObjectId
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -10,11 +11,17 @@ from rest_framework.response import Response
 
 from .. import services
 from ..caching import STATS_KEY, cache_get_or_compute, detail_ttl, session_detail_key, stats_ttl
-from ..models import CheckIn
-from ..selectors import session_check_in_list, session_get, session_list, session_stats
-from ..verdicts import NotFoundError, Reason
+from ..models import CheckIn, Scan
+from ..selectors import (
+    session_check_in_list,
+    session_get,
+    session_list,
+    session_scan_list,
+    session_stats,
+)
+from ..verdicts import IN_PROGRESS_RETRY_AFTER, NotFoundError, Reason
 from .check_in_serializers import CheckInInputSerializer, CheckOutInputSerializer, VerdictSerializer
-from .filters import CheckInFilter, SessionFilter
+from .filters import CheckInFilter, ScanFilter, SessionFilter
 from .permissions import CanCheckIn, IsStaffOrReadOnly
 from .schema import (
     ID_PARAMETER,
@@ -27,6 +34,7 @@ from .schema import (
 )
 from .serializers import (
     CheckInRecordSerializer,
+    ScanSerializer,
     SessionInputSerializer,
     SessionOutputSerializer,
     StatsSerializer,
@@ -151,7 +159,9 @@ class SessionViewSet(viewsets.GenericViewSet):
         summary="A session's check-in records, newest first",
         parameters=[
             ID_PARAMETER,
-            OpenApiParameter("inside", bool, description="true: inside now; false: checked out."),
+            OpenApiParameter(
+                "inside", bool, description="true: inside now; false: left (or never got in)."
+            ),
             OpenApiParameter("source", str, enum=CheckIn.Source.values),
         ],
         filters=False,
@@ -185,8 +195,9 @@ class SessionViewSet(viewsets.GenericViewSet):
             ticket_code=data.get("ticket_code"),
             nonce=data.get("nonce", ""),
             source=CheckIn.Source.API,
+            actor=request.user.get_username(),
         )
-        return Response(VerdictSerializer(verdict).data, status=verdict.http_status)
+        return _verdict_response(verdict)
 
     @check_out_schema
     @action(detail=True, methods=["post"], url_path="check-out")
@@ -198,5 +209,50 @@ class SessionViewSet(viewsets.GenericViewSet):
             session_id=pk,
             participant_id=data.get("participant"),
             ticket_code=data.get("ticket_code"),
+            source=CheckIn.Source.API,
+            actor=request.user.get_username(),
         )
-        return Response(VerdictSerializer(verdict).data, status=verdict.http_status)
+        return _verdict_response(verdict)
+
+    @extend_schema(
+        summary="A session's scan log: every check-in and check-out attempt, newest first",
+        parameters=[
+            ID_PARAMETER,
+            OpenApiParameter("direction", str, enum=Scan.Direction.values),
+            OpenApiParameter("reason", str, enum=[r.value for r in Reason]),
+            OpenApiParameter("after", OpenApiTypes.DATETIME, description="At or after."),
+            OpenApiParameter("before", OpenApiTypes.DATETIME, description="Before."),
+            OpenApiParameter("ticket_code", str, description="Exactly this scanned code."),
+            OpenApiParameter("participant", str, description="A participant's id."),
+        ],
+        filters=False,
+        responses={
+            200: ScanSerializer(many=True),
+            400: VALIDATION_ERROR,
+            401: NOT_AUTHENTICATED,
+            404: not_found("session_not_found"),
+        },
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        filterset_class=ScanFilter,
+        search_fields=[],
+        ordering_fields=[],
+    )
+    def scans(self, request, pk=None):
+        session = self.get_object()
+        filterset = ScanFilter(
+            request.query_params, queryset=session_scan_list(session_id=session.pk)
+        )
+        if not filterset.is_valid():
+            raise ValidationError(filterset.errors)
+        page = self.paginate_queryset(filterset.qs)
+        return self.get_paginated_response(ScanSerializer(page, many=True).data)
+
+
+def _verdict_response(verdict) -> Response:
+    response = Response(VerdictSerializer(verdict).data, status=verdict.http_status)
+    if verdict.reason == Reason.CHECK_IN_IN_PROGRESS:
+        response["Retry-After"] = str(IN_PROGRESS_RETRY_AFTER)
+    return response

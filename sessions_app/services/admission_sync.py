@@ -7,7 +7,7 @@ import time
 
 from ..admission import admission_forget, admission_reseed, admission_reseed_lock
 from ..models import Session
-from ..selectors import session_inside_participant_ids
+from ..selectors import session_holder_participant_ids
 
 logger = logging.getLogger(__name__)
 
@@ -23,8 +23,8 @@ def session_admission_sync(*, session: Session, lock: bool = False) -> int | Non
         return None
     if lock and not admission_reseed_lock(session_id=session.pk):
         return None
-    inside = session_inside_participant_ids(session_ids=[session.pk])[str(session.pk)]
-    return admission_reseed(session_id=session.pk, participant_ids=inside)
+    holders = session_holder_participant_ids(session_ids=[session.pk])[str(session.pk)]
+    return admission_reseed(session_id=session.pk, participant_ids=holders)
 
 
 def sessions_admission_reseed_all(client=None) -> int:
@@ -38,10 +38,10 @@ def sessions_admission_reseed_all(client=None) -> int:
     session_ids = list(
         Session.objects.filter(status=Session.Status.OPEN).values_list("pk", flat=True)
     )
-    inside = session_inside_participant_ids(session_ids=session_ids)
+    holders = session_holder_participant_ids(session_ids=session_ids)
     for session_id in session_ids:
         admission_reseed(
-            session_id=session_id, participant_ids=inside[str(session_id)], client=client
+            session_id=session_id, participant_ids=holders[str(session_id)], client=client
         )
     logger.info(
         "reseeded Redis admission sets of %d open sessions from MongoDB in %.0f ms",

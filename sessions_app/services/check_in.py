@@ -1,24 +1,28 @@
-"""Check-in and check-out: the capacity invariant lives here.
+"""Check-in and check-out at the door: the early answers, the decision, the side effects.
 
-MongoDB decides every admission: an atomic conditional increment of the session document
-(``status == open and check_in_count < capacity``), then the CheckIn record (unique per session
-and participant). If the record cannot be written (someone admitted the same participant at the
-same moment, or the request is a replay) the increment is undone. A crash between the two leaves
-the counter one too high: the safe side, repaired by the reconcile task.
+Each request reads top to bottom:
 
-Redis sits in front (``sessions_app.admission``): it answers duplicates and full sessions early
-and holds a reservation while MongoDB decides; every early "no" is confirmed by a cheap MongoDB
-read (the session document, or the participant's record), so a stale Redis costs extra work,
-never a wrong verdict. While Redis is unavailable or a session's set is unseeded, MongoDB alone
-decides, and an unseeded set is reseeded from MongoDB afterwards.
+1. resolve the session and the participant (unknown ones answer 404, and are logged);
+2. a check-in with a nonce claims it in the scan log first: a repeat of an earlier request is
+   answered from there (``scans.scan_claim``) and decides nothing;
+3. Redis's early answers (``_redis_precheck``): a member who is inside, a full session — each
+   confirmed by what MongoDB says before it is answered;
+4. the decision, in MongoDB, by the door protocol of ``door.py`` (which is where the capacity
+   invariant is argued);
+5. the side effects: Redis bookkeeping, cache invalidation, the scan log entry.
+
+A request that meets another request for the same participant still deciding waits for it
+briefly and answers what happened, or ``check_in_in_progress`` (409, retry in a second); it never
+answers ``session_full`` for someone who is getting in, and never releases the other request's
+Redis reservation.
 """
 
 from __future__ import annotations
 
+import time
+
 from bson import ObjectId
-from django.db import IntegrityError
-from django.db.models import F
-from django.utils import timezone
+from django.conf import settings
 
 from core.failpoints import failpoint
 from participants_app.models import Participant
@@ -26,108 +30,217 @@ from participants_app.selectors import participant_get, participant_get_by_ticke
 
 from ..admission import Admission, admission_add, admission_remove, admission_reserve
 from ..caching import session_cache_invalidate
-from ..models import CheckIn, Session
-from ..selectors import check_in_get, session_get
-from ..verdicts import REPLAY_DETAIL, NotFoundError, Reason, Verdict
+from ..models import CheckIn, Scan, Session
+from ..selectors import session_get
+from ..verdicts import NotFoundError, Reason, Verdict
+from . import door
 from .admission_sync import session_admission_sync
+from .scans import (
+    Attempt,
+    NonceClaim,
+    scan_claim,
+    scan_claim_finish,
+    scan_claim_release,
+    scan_record,
+)
 
-_ADMIT_ATTEMPTS = 3  # a check-out between our refusal and its explanation frees a place: retry
+_CLAIM_ATTEMPTS = 3  # another request's operation may finish between two tries
+_INCREMENT_ATTEMPTS = 5  # a capacity edit or a repair between our read and our write: re-read
+_POLL_SECONDS = 0.02
 
 
-def _participant_resolve(participant_id, ticket_code) -> Participant:
-    if participant_id is not None:
-        return participant_get(participant_id=participant_id)
-    return participant_get_by_ticket(ticket_code=ticket_code)
-
-
-def _verdict(reason: Reason, session: Session, participant: Participant, detail="") -> Verdict:
+def _verdict(
+    reason: Reason,
+    session: Session,
+    participant: Participant,
+    *,
+    inside: bool,
+    now: door.SessionDoor | None = None,
+) -> Verdict:
+    """Build a verdict; counts from ``now`` (fresher door fields) when given, else ``session``."""
     return Verdict(
         reason=reason,
         session=str(session.pk),
         participant=str(participant.pk),
-        check_in_count=session.check_in_count,
-        capacity=session.capacity,
-        detail=detail,
+        check_in_count=now.count if now else session.check_in_count,
+        capacity=now.capacity if now else session.capacity,
+        session_title=session.title,
+        participant_name=participant.full_name,
+        inside=inside,
     )
 
 
-def _is_replay(record: CheckIn | None, nonce: str) -> bool:
-    return bool(nonce) and record is not None and record.nonce == nonce
-
-
-def _refusal(session: Session, participant: Participant, nonce: str) -> tuple[Verdict, bool]:
-    """Explain why the participant is not admitted now; return (verdict, inside per MongoDB).
-
-    Precedence: inside already (or a replay of the same request) > not open > full. A retried
-    check-in must answer ``already_checked_in`` even when the session has filled up since.
-    """
-    record = check_in_get(session_id=session.pk, participant_id=participant.pk)
-    if record is not None and record.is_inside:
-        detail = REPLAY_DETAIL if _is_replay(record, nonce) else ""
-        return _verdict(Reason.ALREADY_CHECKED_IN, session, participant, detail), True
-    if _is_replay(record, nonce):
-        return _verdict(Reason.ALREADY_CHECKED_IN, session, participant, REPLAY_DETAIL), False
-    if session.status != Session.Status.OPEN:
-        return _verdict(Reason.SESSION_NOT_OPEN, session, participant), False
-    return _verdict(Reason.SESSION_FULL, session, participant), False
-
-
-def _session_reread(session_id: ObjectId) -> Session:
-    session = Session.objects.filter(pk=session_id).first()
-    if session is None:  # deleted while we worked
-        raise NotFoundError(Reason.SESSION_NOT_FOUND)
-    return session
-
-
-def _counter_decrement(session_id: ObjectId) -> None:
-    Session.objects.filter(pk=session_id, check_in_count__gt=0).update(
-        check_in_count=F("check_in_count") - 1
-    )
-
-
-def _record_write(session: Session, participant: Participant, *, nonce: str, source: str) -> bool:
-    """Create the record, or re-admit a participant who checked out; False if someone else did."""
-    now = timezone.now()
+def _resolve(attempt: Attempt, participant_id, ticket_code) -> Participant:
+    """Return the participant at the door; an unknown one is logged and raises ``NotFoundError``."""
     try:
-        CheckIn.objects.create(
-            session=session, participant=participant, checked_in_at=now, source=source, nonce=nonce
+        if participant_id is not None:
+            return participant_get(participant_id=participant_id)
+        return participant_get_by_ticket(ticket_code=ticket_code)
+    except NotFoundError as exc:
+        scan_record(attempt=attempt, participant=None, reason=exc.reason)
+        raise
+
+
+def _inside_or(reason: Reason, session, participant: Participant) -> Verdict:
+    """Refuse with ``reason`` unless the participant is inside already (that answer comes first)."""
+    record = door.record_read(session.pk, participant.pk)
+    if record is not None and record["state"] in (door.INSIDE, door.LEAVING):
+        return _verdict(Reason.ALREADY_CHECKED_IN, session, participant, inside=True)
+    return _verdict(reason, session, participant, inside=False)
+
+
+# --- check-in -------------------------------------------------------------------------------------
+
+
+def _redis_precheck(session: Session, participant: Participant) -> tuple[Admission, Verdict | None]:
+    """Ask Redis first; return its answer and an early verdict, or None to let MongoDB decide.
+
+    Redis's "member" and "full" are confirmed in MongoDB before they are answered: a Redis that
+    missed a check-out, or counts a reservation of a request still in flight, costs a read, never
+    a wrong verdict.
+    """
+    admission = admission_reserve(
+        session_id=session.pk, participant_id=participant.pk, capacity=session.capacity
+    )
+    if admission is Admission.MEMBER:
+        record = door.record_read(session.pk, participant.pk)
+        if record is not None and record["state"] in (door.INSIDE, door.LEAVING):
+            return admission, _verdict(Reason.ALREADY_CHECKED_IN, session, participant, inside=True)
+    elif admission is Admission.FULL and session.check_in_count >= session.capacity:
+        return admission, _inside_or(Reason.SESSION_FULL, session, participant)
+    return admission, None
+
+
+def _claim(session: Session, participant: Participant, source: str) -> door.Claim | Verdict:
+    """Step 1 of the admission: claim the pair, or answer why not (inside, or someone in flight)."""
+    op = door.op_new()
+    for _attempt in range(_CLAIM_ATTEMPTS):
+        claim = door.record_claim(
+            session_id=session.pk, participant_id=participant.pk, op=op, source=source
         )
-        return True
-    except IntegrityError:
-        pass
-    record = check_in_get(session_id=session.pk, participant_id=participant.pk)
-    if record is None or record.is_inside or _is_replay(record, nonce):
-        return False
-    # Conditional: of two concurrent re-entries of one participant, exactly one matches.
-    return bool(
-        CheckIn.objects.filter(pk=record.pk, checked_out_at__isnull=False).update(
-            checked_out_at=None, checked_in_at=now, source=source, nonce=nonce
-        )
+        if claim is not None:
+            return claim
+        record = door.record_await(session.pk, participant.pk)
+        state = record["state"] if record else door.OUT
+        if state in (door.INSIDE, door.LEAVING):
+            return _verdict(Reason.ALREADY_CHECKED_IN, session, participant, inside=True)
+        if state == door.ENTERING:  # still deciding after the wait
+            return _verdict(Reason.CHECK_IN_IN_PROGRESS, session, participant, inside=False)
+        # out or gone: the other request was refused or ended; claim again
+    return _verdict(Reason.CHECK_IN_IN_PROGRESS, session, participant, inside=False)
+
+
+def _await_tombstone(read, *, gone, deleting) -> bool:
+    """Wait (bounded) while a delete decides; return True if the object is gone."""
+    deadline = time.monotonic() + settings.CHECKIN_IN_FLIGHT_WAIT_SECONDS
+    current = read()
+    while current is not None and deleting(current) and time.monotonic() < deadline:
+        time.sleep(_POLL_SECONDS)
+        current = read()
+    return gone(current)
+
+
+def _participant_remains(participant: Participant) -> bool:
+    """Re-read the participant after the claim: a delete that missed the claim must be seen here.
+
+    The delete marks the participant first and looks for records second; the check-in claims
+    first and looks at the participant second, so at least one of them sees the other.
+    """
+
+    def read():
+        return Participant.objects.filter(pk=participant.pk).only("deleting").first()
+
+    return not _await_tombstone(
+        read,
+        gone=lambda p: p is None or p.deleting,
+        deleting=lambda p: p.deleting,
     )
 
 
-def _admit_in_mongodb(
-    session: Session, participant: Participant, *, nonce: str, source: str
-) -> tuple[Verdict, bool]:
-    """Decide in MongoDB; return (verdict, whether the participant is inside afterwards)."""
-    for _attempt in range(_ADMIT_ATTEMPTS):
-        took_place = Session.objects.filter(
-            pk=session.pk, status=Session.Status.OPEN, check_in_count__lt=F("capacity")
-        ).update(check_in_count=F("check_in_count") + 1)
-        if took_place:
-            failpoint("check_in.after_increment")
-            if _record_write(session, participant, nonce=nonce, source=source):
-                session_cache_invalidate(session.pk)
-                return _verdict(Reason.CHECKED_IN, _session_reread(session.pk), participant), True
-            _counter_decrement(
-                session.pk
-            )  # give the place back: the participant was admitted already
-        session = _session_reread(session.pk)
-        verdict, inside = _refusal(session, participant, nonce)
-        room = session.check_in_count < session.capacity
-        if verdict.reason != Reason.SESSION_FULL or not room:
-            return verdict, inside
-    return verdict, inside
+def _increment(claim: door.Claim, session: Session, participant: Participant):
+    """Step 2: take a place; return the session as incremented, or the refusal."""
+    current = door.SessionDoor.of(session)
+    for _attempt in range(_INCREMENT_ATTEMPTS):
+        if door.session_increment(current):
+            return current
+        fresh = door.session_door_read(session.pk)
+        if fresh is not None and fresh.deleting:
+            gone = _await_tombstone(
+                lambda: door.session_door_read(session.pk),
+                gone=lambda s: s is None,
+                deleting=lambda s: s.deleting,
+            )
+            fresh = None if gone else door.session_door_read(session.pk)
+        if fresh is None:
+            door.claim_revert(claim)
+            raise NotFoundError(Reason.SESSION_NOT_FOUND)
+        if fresh.status != Session.Status.OPEN or fresh.full:
+            door.claim_revert(claim)
+            closed = fresh.status != Session.Status.OPEN
+            reason = Reason.SESSION_NOT_OPEN if closed else Reason.SESSION_FULL
+            return _verdict(reason, session, participant, inside=False, now=fresh)
+        if not door.claim_holds(claim):  # the reconcile ended our claim: nothing was counted
+            return _verdict(Reason.CHECK_IN_IN_PROGRESS, session, participant, inside=False)
+        current = fresh  # capacity edited or a repair ran since we read: try again as it is now
+    door.claim_revert(claim)
+    return _verdict(Reason.CHECK_IN_IN_PROGRESS, session, participant, inside=False)
+
+
+def _admit(session: Session, participant: Participant, source: str) -> Verdict:
+    """Decide in MongoDB by the door protocol (``door.py``)."""
+    claimed = _claim(session, participant, source)
+    if isinstance(claimed, Verdict):
+        return claimed
+    claim = claimed
+    failpoint("check_in.after_claim")
+    if not _participant_remains(participant):
+        door.claim_revert(claim)
+        raise NotFoundError(Reason.PARTICIPANT_NOT_FOUND)
+    incremented = _increment(claim, session, participant)
+    if isinstance(incremented, Verdict):
+        return incremented
+    failpoint("check_in.after_increment")
+    if not door.record_admit(claim, source=source):
+        # The reconcile ended the claim after our increment: give the place back, unless a repair
+        # has counted it out already (the undo is conditional on the epoch we incremented in).
+        door.session_increment_undo(incremented)
+        return _verdict(Reason.CHECK_IN_IN_PROGRESS, session, participant, inside=False)
+    failpoint("check_in.after_admit")
+    fresh = door.session_door_read(session.pk) or incremented
+    return _verdict(Reason.CHECKED_IN, session, participant, inside=True, now=fresh)
+
+
+def _redis_after(
+    admission: Admission, session: Session, participant: Participant, verdict: Verdict
+) -> None:
+    """Bring Redis in line with the decision (advisory: a failure here changes no verdict)."""
+    decided_out = verdict.reason in (Reason.SESSION_FULL, Reason.SESSION_NOT_OPEN)
+    if admission is Admission.RESERVED and decided_out:
+        admission_remove(session_id=session.pk, participant_id=participant.pk)
+    elif admission is not Admission.RESERVED and verdict.inside:
+        admission_add(session_id=session.pk, participant_id=participant.pk)
+    if admission is Admission.UNSEEDED:
+        # Missing, flushed, evicted or corrupt: rebuild from the CheckIn records (one request
+        # per session at a time; the others go on deciding in MongoDB meanwhile).
+        session_admission_sync(session=session, lock=True)
+
+
+def _decide_check_in(session: Session, participant: Participant, source: str) -> Verdict:
+    if session.status != Session.Status.OPEN:
+        return _inside_or(Reason.SESSION_NOT_OPEN, session, participant)
+    admission, early = _redis_precheck(session, participant)
+    if early is not None:
+        return early
+    try:
+        verdict = _admit(session, participant, source)
+    except NotFoundError:
+        if admission is Admission.RESERVED:
+            admission_remove(session_id=session.pk, participant_id=participant.pk)
+        raise
+    _redis_after(admission, session, participant, verdict)
+    if verdict.reason == Reason.CHECKED_IN:
+        session_cache_invalidate(session.pk)
+    return verdict
 
 
 def session_check_in(
@@ -137,45 +250,91 @@ def session_check_in(
     ticket_code: str | None = None,
     nonce: str = "",
     source: str = CheckIn.Source.API,
+    actor: str = "",
 ) -> Verdict:
     """Check a participant (by id or ticket code) in to a session; return the verdict.
 
     Raise ``NotFoundError`` for an unknown session, participant or ticket. Idempotent: a retry
-    (same participant, or same ``nonce``) answers ``already_checked_in`` and counts once; a replay
-    of a nonce after a check-out does not re-admit.
+    with the same ``nonce`` answers the original verdict (``replayed``), whatever happened since;
+    a retry without one answers ``already_checked_in``. Every attempt is in the scan log.
     """
     session = session_get(session_id=session_id)
-    participant = _participant_resolve(participant_id, ticket_code)
-    if session.status != Session.Status.OPEN:
-        return _refusal(session, participant, nonce)[0]
-
-    admission = admission_reserve(
-        session_id=session.pk, participant_id=participant.pk, capacity=session.capacity
-    )
-    if admission is Admission.MEMBER:
-        record = check_in_get(session_id=session.pk, participant_id=participant.pk)
-        if record is not None and record.is_inside:
-            detail = REPLAY_DETAIL if _is_replay(record, nonce) else ""
-            return _verdict(Reason.ALREADY_CHECKED_IN, session, participant, detail)
-        # Redis remembered someone who left (a check-out it did not see): stale, decide below.
-        admission_remove(session_id=session.pk, participant_id=participant.pk)
-    elif admission is Admission.FULL and session.check_in_count >= session.capacity:
-        return _refusal(session, participant, nonce)[0]
-    # FULL with room in MongoDB: usually requests in flight (reserved in Redis, not yet written
-    # in MongoDB), else check-outs Redis missed. MongoDB decides. No resync here: it would drop
-    # the in-flight reservations and leave Redis under-counting just when rejections matter;
-    # stale sets are rebuilt by the recovery callback and by the periodic reconcile.
-
-    verdict, inside = _admit_in_mongodb(session, participant, nonce=nonce, source=source)
-    if admission is Admission.RESERVED and not inside:
-        admission_remove(session_id=session.pk, participant_id=participant.pk)
-    elif admission is not Admission.RESERVED and inside:
-        admission_add(session_id=session.pk, participant_id=participant.pk)
-    if admission is Admission.UNSEEDED:
-        # Missing, flushed, evicted or corrupt: rebuild from the CheckIn records (one request
-        # per session at a time; the others go on deciding in MongoDB meanwhile).
-        session_admission_sync(session=session, lock=True)
+    attempt = Attempt(session, Scan.Direction.IN, source, actor, ticket_code or "", nonce)
+    participant = _resolve(attempt, participant_id, ticket_code)
+    failpoint("check_in.resolved")
+    claim: NonceClaim | None = None
+    if nonce:
+        claimed = scan_claim(attempt=attempt, participant=participant)
+        if isinstance(claimed, Verdict):
+            return claimed
+        claim = claimed
+    try:
+        verdict = _decide_check_in(session, participant, source)
+    except BaseException:
+        if claim is not None:
+            scan_claim_release(claim)
+        raise
+    if claim is not None:
+        scan_claim_finish(claim, verdict)
+    else:
+        scan_record(
+            attempt=attempt,
+            participant=participant,
+            reason=verdict.reason,
+            check_in_count=verdict.check_in_count,
+        )
     return verdict
+
+
+# --- check-out ------------------------------------------------------------------------------------
+
+
+def _leave(session: Session, participant: Participant) -> str | Verdict:
+    """Step 1 of the check-out: mark the record leaving, or answer why not."""
+    op = door.op_new()
+    for _attempt in range(_CLAIM_ATTEMPTS):
+        if door.record_leave(session_id=session.pk, participant_id=participant.pk, op=op):
+            return op
+        record = door.record_await(session.pk, participant.pk)
+        state = record["state"] if record else door.OUT
+        if state == door.OUT:
+            return _verdict(Reason.NOT_CHECKED_IN, session, participant, inside=False)
+        if state != door.INSIDE:  # another request still deciding after the wait
+            return _verdict(Reason.CHECK_IN_IN_PROGRESS, session, participant, inside=False)
+    return _verdict(Reason.CHECK_IN_IN_PROGRESS, session, participant, inside=False)
+
+
+def _decrement(session: Session, participant: Participant, op: str) -> None:
+    """Step 2: free the place; a repair since we read the epoch has to be looked at first.
+
+    If the reconcile ended our check-out, its repair counted the place out already: nothing to
+    do. If it only repaired (our record still leaving), the repair counted us as holding a
+    place, so the decrement is still ours to make, in the new epoch.
+    """
+    epoch = session.epoch
+    for _attempt in range(_INCREMENT_ATTEMPTS):
+        if door.session_decrement(session_id=session.pk, epoch=epoch):
+            return
+        fresh = door.session_door_read(session.pk)
+        if fresh is None or fresh.epoch == epoch:  # gone, or a counter at 0 (corrupt): nothing
+            return
+        if not door.leaving_holds(session_id=session.pk, participant_id=participant.pk, op=op):
+            return
+        epoch = fresh.epoch
+
+
+def _decide_check_out(session: Session, participant: Participant) -> Verdict:
+    left = _leave(session, participant)
+    if isinstance(left, Verdict):
+        return left
+    failpoint("check_out.after_record")
+    _decrement(session, participant, left)
+    failpoint("check_out.after_decrement")
+    door.record_finish_leave(session_id=session.pk, participant_id=participant.pk, op=left)
+    admission_remove(session_id=session.pk, participant_id=participant.pk)
+    session_cache_invalidate(session.pk)
+    fresh = door.session_door_read(session.pk)
+    return _verdict(Reason.CHECKED_OUT, session, participant, inside=False, now=fresh)
 
 
 def session_check_out(
@@ -183,22 +342,18 @@ def session_check_out(
     session_id: str | ObjectId,
     participant_id: str | ObjectId | None = None,
     ticket_code: str | None = None,
+    source: str = CheckIn.Source.API,
+    actor: str = "",
 ) -> Verdict:
     """Check a participant out of a session, freeing the place; idempotent (``not_checked_in``)."""
     session = session_get(session_id=session_id)
-    participant = _participant_resolve(participant_id, ticket_code)
-    record = check_in_get(session_id=session.pk, participant_id=participant.pk)
-    left = (
-        record is not None
-        and CheckIn.objects.filter(pk=record.pk, checked_out_at__isnull=True).update(
-            checked_out_at=timezone.now()
-        )
-        == 1
+    attempt = Attempt(session, Scan.Direction.OUT, source, actor, ticket_code or "")
+    participant = _resolve(attempt, participant_id, ticket_code)
+    verdict = _decide_check_out(session, participant)
+    scan_record(
+        attempt=attempt,
+        participant=participant,
+        reason=verdict.reason,
+        check_in_count=verdict.check_in_count,
     )
-    if not left:
-        return _verdict(Reason.NOT_CHECKED_IN, session, participant)
-    failpoint("check_out.after_record")
-    _counter_decrement(session.pk)
-    admission_remove(session_id=session.pk, participant_id=participant.pk)
-    session_cache_invalidate(session.pk)
-    return _verdict(Reason.CHECKED_OUT, _session_reread(session.pk), participant)
+    return verdict

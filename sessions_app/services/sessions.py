@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
+from django.db.models import ProtectedError
 from django.utils import timezone
 
 from ..admission import admission_forget
@@ -92,8 +93,19 @@ def session_update(*, session: Session, data: dict) -> Session:
 
 
 def session_delete(*, session: Session) -> None:
-    """Delete a session that has no check-in history; raise ``ProtectedError`` otherwise."""
+    """Delete a session that has no check-in history; raise ``ProtectedError`` otherwise.
+
+    Racing check-ins cannot leave a record behind: the session is marked ``deleting`` before the
+    records are looked for, and an admission claims its record before it takes a place (which
+    requires the mark to be unset). Either the delete sees the claim and stops, or the admission
+    finds the session deleting and waits for the outcome.
+    """
     session_id = session.pk
-    session.delete()
+    Session.objects.filter(pk=session_id).update(deleting=True)
+    try:
+        session.delete()
+    except ProtectedError:
+        Session.objects.filter(pk=session_id).update(deleting=False)
+        raise
     session_cache_invalidate(session_id)
     admission_forget(session_id=session_id)

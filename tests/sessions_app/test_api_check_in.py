@@ -7,7 +7,18 @@ from tests.factories import participant_make, participants_make, session_make
 
 pytestmark = pytest.mark.django_db
 
-VERDICT_KEYS = {"reason", "detail", "session", "participant", "check_in_count", "capacity"}
+VERDICT_KEYS = {
+    "reason",
+    "detail",
+    "session",
+    "session_title",
+    "participant",
+    "participant_name",
+    "check_in_count",
+    "capacity",
+    "inside",
+    "replayed",
+}
 
 
 def _url(session, what="check-in"):
@@ -22,17 +33,19 @@ def test_checked_in_201_with_the_verdict_shape(staff_client):
     assert set(body) == VERDICT_KEYS
     assert body["reason"] == "checked_in"
     assert body["session"] == str(session.pk) and body["participant"] == str(person.pk)
+    assert (body["session_title"], body["participant_name"]) == (session.title, person.full_name)
     assert (body["check_in_count"], body["capacity"]) == (1, 25)
+    assert (body["inside"], body["replayed"]) == (True, False)
 
 
-def test_retry_with_nonce_200_already_checked_in_counted_once(staff_client):
+def test_retry_with_nonce_answers_the_original_verdict_200_counted_once(staff_client):
     session = session_make()
     participant_make(ticket_code="TICKET-0001")
     payload = {"ticket_code": "TICKET-0001", "nonce": "scanner-7-0001"}
     assert staff_client.post(_url(session), payload, format="json").status_code == 201
     again = staff_client.post(_url(session), payload, format="json")
-    assert again.status_code == 200
-    assert again.json()["reason"] == "already_checked_in"
+    assert again.status_code == 200  # a replay creates nothing: 200, not 201
+    assert (again.json()["reason"], again.json()["replayed"]) == ("checked_in", True)
     assert again.json()["check_in_count"] == 1
     assert Session.objects.get(pk=session.pk).check_in_count == 1
     assert CheckIn.objects.filter(session=session).count() == 1

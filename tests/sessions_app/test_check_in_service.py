@@ -33,16 +33,24 @@ def test_by_ticket_code():
     assert verdict.participant == str(person.pk)
 
 
-def test_retry_same_participant_is_already_checked_in_and_counted_once():
+def test_retry_same_nonce_answers_the_original_verdict_and_counts_once():
     session, person = session_make(capacity=5), participant_make()
     session_check_in(session_id=session.pk, participant_id=person.pk, nonce="n-1")
     for _ in range(3):
         verdict = session_check_in(session_id=session.pk, participant_id=person.pk, nonce="n-1")
-        assert verdict.reason == Reason.ALREADY_CHECKED_IN
+        assert (verdict.reason, verdict.replayed, verdict.inside) == (Reason.CHECKED_IN, True, True)
         assert verdict.http_status == 200
         assert "same nonce" in verdict.detail
     assert _count(session) == 1
     assert CheckIn.objects.filter(session=session).count() == 1
+
+
+def test_retry_same_participant_without_nonce_is_already_checked_in():
+    session, person = session_make(capacity=5), participant_make()
+    session_check_in(session_id=session.pk, participant_id=person.pk)
+    verdict = session_check_in(session_id=session.pk, participant_id=person.pk)
+    assert (verdict.reason, verdict.replayed) == (Reason.ALREADY_CHECKED_IN, False)
+    assert _count(session) == 1
 
 
 def test_retry_after_session_filled_is_still_already_checked_in():
@@ -124,7 +132,8 @@ def test_replayed_nonce_after_check_out_does_not_readmit():
     session_check_in(session_id=session.pk, participant_id=person.pk, nonce="req-42")
     session_check_out(session_id=session.pk, participant_id=person.pk)
     replay = session_check_in(session_id=session.pk, participant_id=person.pk, nonce="req-42")
-    assert replay.reason == Reason.ALREADY_CHECKED_IN
+    # The original verdict, and the news that the person is not inside now.
+    assert (replay.reason, replay.replayed, replay.inside) == (Reason.CHECKED_IN, True, False)
     assert _count(session) == 0
     fresh = session_check_in(session_id=session.pk, participant_id=person.pk, nonce="req-43")
     assert fresh.reason == Reason.CHECKED_IN
@@ -159,4 +168,4 @@ def test_counter_left_high_by_a_crash_errs_on_the_safe_side():
     assert (
         session_check_in(session_id=session.pk, participant_id=second.pk).reason == "session_full"
     )
-    assert CheckIn.objects.filter(session=session, checked_out_at=None).count() == 1
+    assert CheckIn.objects.filter(session=session, state=CheckIn.State.INSIDE).count() == 1

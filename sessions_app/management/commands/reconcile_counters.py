@@ -10,18 +10,18 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--settle", type=float, default=None,
-            help="Seconds to confirm a counter that is too high before lowering it "
-                 "(default: RECONCILE_SETTLE_SECONDS).",
+            "--stale", type=float, default=None,
+            help="Seconds an admission or check-out may be in flight before it is ended "
+                 "(default: CHECKIN_STALE_OP_SECONDS; 0 when no traffic runs).",
         )  # fmt: skip
 
-    def handle(self, *args, settle=None, **options):
-        summary = counters_reconcile(settle_seconds=settle)
+    def handle(self, *args, stale=None, **options):
+        summary = counters_reconcile(stale_seconds=stale)
         if summary.lease_busy:
             self.stdout.write("Another reconcile run holds the lease; nothing done.")
             return
         self.stdout.write(
-            f"sessions={summary.sessions} repaired={summary.repaired} "
+            f"sessions={summary.sessions} repaired={summary.repaired} ended_ops={summary.ended_ops} "
             f"reseeded={summary.reseeded} failed={summary.failed} "
             f"redis={'skipped' if summary.redis_skipped else 'ok'} "
             f"duration_ms={summary.duration_ms:.0f}"

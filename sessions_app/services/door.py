@@ -1,0 +1,334 @@
+"""The door's MongoDB protocol: admissions and check-outs that no interleaving can break.
+
+One admission changes two documents: the session's counter and the participant's CheckIn record.
+A multi-document transaction per check-in measured 10x slower under a rush of 40 (write
+conflicts on the session document; ``python -m bench.admission_designs``), and keeping who is
+inside in the session document grows that document with the capacity (60 ms per write at 5,000
+on the stand-in). So the two writes stay apart, in an order that lets anyone who looks — the
+reconcile, a retry, a delete — tell a request caught between them from a crash leftover, with no
+timing assumption:
+
+Admission of participant P to session S (``op`` is a fresh id per request):
+
+1. claim      record (S, P)  out -> entering(op)      one upsert; the pair is unique
+2. increment  session        count + 1                if open, not deleting, count < capacity,
+                                                       capacity and epoch as read
+3. admit      record         entering(op) -> inside
+
+Check-out:
+
+1. leave      record         inside -> leaving(op)
+2. decrement  session        count - 1                if the epoch is as read
+3. finish     record         leaving(op) -> out
+
+Why this holds (DESIGN.md invariants 1, 3, 4):
+
+- A record is ``inside`` only after its increment and stops being ``inside`` before its
+  decrement, so ``count >= records inside`` at every moment, and ``count <= capacity`` by the
+  increment's condition. One claim per pair at a time: a participant is never counted twice.
+- The reconcile's truth is the number of records ``entering``, ``inside`` or ``leaving``: an
+  admission in flight holds its place from its claim on, a check-out until it finishes. Lowering
+  the counter to that truth (conditional on the counter and epoch it read, bumping the epoch)
+  can only leave it at or above the records inside, whatever is in flight.
+- The reconcile may end a stale operation (``op_end``): its record goes back to ``out`` and the
+  owner's next record write, conditional on its ``op``, fails. A decrement or an undo that a
+  repair has already accounted for fails its epoch condition, so nothing is counted twice.
+
+Everything here is plain pymongo on the backend's connection: every filter is an equality (or a
+range on one field) on ``_id`` or an indexed pair, so each write is an index lookup on the stand-in
+as on MongoDB. The orchestration (Redis, verdicts, the scan log) is in ``check_in.py``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from bson import ObjectId
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+from pymongo.errors import DuplicateKeyError
+
+from ..models import CheckIn, Session
+
+OUT, ENTERING, INSIDE, LEAVING = (
+    CheckIn.State.OUT.value,
+    CheckIn.State.ENTERING.value,
+    CheckIn.State.INSIDE.value,
+    CheckIn.State.LEAVING.value,
+)
+HOLDING = [ENTERING, INSIDE, LEAVING]
+_POLL_SECONDS = 0.02
+
+
+def _checkins():
+    return connection.get_collection(CheckIn._meta.db_table)
+
+
+def _sessions():
+    return connection.get_collection(Session._meta.db_table)
+
+
+def op_new() -> str:
+    """Return a fresh operation id (unique across processes)."""
+    return str(ObjectId())
+
+
+@dataclass(frozen=True)
+class Claim:
+    """An admission in flight: the pair's record is ``entering`` under ``op``."""
+
+    session_id: ObjectId
+    participant_id: ObjectId
+    op: str
+    created: bool  # the claim created the record (first entry of the pair)
+
+    @property
+    def key(self) -> dict:
+        return {"session_id": self.session_id, "participant_id": self.participant_id}
+
+
+@dataclass(frozen=True)
+class SessionDoor:
+    """The door fields of a session document, as read at one moment."""
+
+    id: ObjectId
+    status: str
+    capacity: int
+    count: int
+    epoch: int
+    deleting: bool
+
+    @classmethod
+    def of(cls, session: Session) -> SessionDoor:
+        return cls(
+            session.pk,
+            session.status,
+            session.capacity,
+            session.check_in_count,
+            session.epoch,
+            session.deleting,
+        )
+
+    @property
+    def full(self) -> bool:
+        return self.count >= self.capacity
+
+
+# --- reads ----------------------------------------------------------------------------------------
+
+
+def session_door_read(session_id: ObjectId) -> SessionDoor | None:
+    """Read the session's door fields, or None if the session is gone."""
+    doc = _sessions().find_one(
+        {"_id": session_id},
+        {"status": 1, "capacity": 1, "check_in_count": 1, "epoch": 1, "deleting": 1},
+    )
+    if doc is None:
+        return None
+    return SessionDoor(
+        doc["_id"],
+        doc["status"],
+        int(doc["capacity"]),
+        int(doc.get("check_in_count", 0)),
+        int(doc.get("epoch", 0)),
+        bool(doc.get("deleting", False)),
+    )
+
+
+def record_read(session_id: ObjectId, participant_id: ObjectId) -> dict | None:
+    """Read the pair's record (state, op, when the op started), or None."""
+    return _checkins().find_one(
+        {"session_id": session_id, "participant_id": participant_id},
+        {"state": 1, "op": 1, "op_started_at": 1, "checked_in_at": 1},
+    )
+
+
+def record_await(
+    session_id: ObjectId, participant_id: ObjectId, *, own_op: str = ""
+) -> dict | None:
+    """Read the pair's record, waiting (bounded) while another request's operation is in flight.
+
+    Return the record as last read (None if there is none): still ``entering``/``leaving`` when
+    the other request did not finish within ``CHECKIN_IN_FLIGHT_WAIT_SECONDS``.
+    """
+    deadline = time.monotonic() + settings.CHECKIN_IN_FLIGHT_WAIT_SECONDS
+    while True:
+        record = record_read(session_id, participant_id)
+        in_flight = record is not None and record["state"] in (ENTERING, LEAVING)
+        if not in_flight or record.get("op") == own_op or time.monotonic() >= deadline:
+            return record
+        time.sleep(_POLL_SECONDS)
+
+
+def holders(session_id: ObjectId) -> list[tuple[str, str]]:
+    """Return (participant id, state) of every record holding a place in the session."""
+    cursor = _checkins().find(
+        {"session_id": session_id, "state": {"$in": HOLDING}}, {"participant_id": 1, "state": 1}
+    )
+    return [(str(doc["participant_id"]), doc["state"]) for doc in cursor]
+
+
+def ops_started_before(session_id: ObjectId, moment) -> list[dict]:
+    """Return the session's records with an operation in flight since before ``moment``."""
+    return list(
+        _checkins().find(
+            {
+                "session_id": session_id,
+                "state": {"$in": [ENTERING, LEAVING]},
+                "op_started_at": {"$lt": moment},
+            },
+            {"state": 1, "op": 1, "checked_in_at": 1},
+        )
+    )
+
+
+# --- admission ------------------------------------------------------------------------------------
+
+
+def record_claim(
+    *, session_id: ObjectId, participant_id: ObjectId, op: str, source: str
+) -> Claim | None:
+    """Step 1: move the pair's record from ``out`` (or nothing) to ``entering``.
+
+    Return None when the record is in another state: the participant is inside, or another
+    request for them is in flight (the upsert then hits the unique pair index).
+    """
+    try:
+        result = _checkins().update_one(
+            {"session_id": session_id, "participant_id": participant_id, "state": OUT},
+            {
+                "$set": {"state": ENTERING, "op": op, "op_started_at": timezone.now()},
+                "$setOnInsert": {"checked_in_at": None, "checked_out_at": None, "source": source},
+            },
+            upsert=True,
+        )
+    except DuplicateKeyError:
+        return None
+    return Claim(session_id, participant_id, op, created=result.upserted_id is not None)
+
+
+def claim_holds(claim: Claim) -> bool:
+    """Tell whether the claim is still in flight (the reconcile may have ended it)."""
+    return _checkins().count_documents({**claim.key, "state": ENTERING, "op": claim.op}) == 1
+
+
+def claim_revert(claim: Claim) -> None:
+    """Give up a claim that was not admitted: a first entry's record goes, a re-entry's is out."""
+    mine = {**claim.key, "state": ENTERING, "op": claim.op}
+    if claim.created and _checkins().delete_one({**mine, "checked_in_at": None}).deleted_count:
+        return
+    _checkins().update_one(mine, {"$set": {"state": OUT, "op": "", "op_started_at": None}})
+
+
+def session_increment(door: SessionDoor) -> bool:
+    """Step 2: take a place, if the session is still as read (open, room, capacity, epoch)."""
+    result = _sessions().update_one(
+        {
+            "_id": door.id,
+            "status": Session.Status.OPEN.value,
+            "deleting": False,
+            "capacity": door.capacity,
+            "epoch": door.epoch,
+            "check_in_count": {"$lt": door.capacity},
+        },
+        {"$inc": {"check_in_count": 1}},
+    )
+    return result.modified_count == 1
+
+
+def session_increment_undo(door: SessionDoor) -> bool:
+    """Give back the place of an admission the reconcile ended after its increment.
+
+    Conditional on the epoch the increment used: if a repair ran since, it already counted the
+    ended claim out, and undoing again would count the place twice.
+    """
+    result = _sessions().update_one(
+        {"_id": door.id, "epoch": door.epoch, "check_in_count": {"$gt": 0}},
+        {"$inc": {"check_in_count": -1}},
+    )
+    return result.modified_count == 1
+
+
+def record_admit(claim: Claim, *, source: str) -> bool:
+    """Step 3: the claimed record becomes ``inside``; False if the reconcile ended the claim."""
+    now = timezone.now()
+    result = _checkins().update_one(
+        {**claim.key, "state": ENTERING, "op": claim.op},
+        {
+            "$set": {
+                "state": INSIDE,
+                "op": "",
+                "op_started_at": None,
+                "checked_in_at": now,
+                "checked_out_at": None,
+                "source": source,
+            }
+        },
+    )
+    return result.modified_count == 1
+
+
+# --- check-out ------------------------------------------------------------------------------------
+
+
+def record_leave(*, session_id: ObjectId, participant_id: ObjectId, op: str) -> bool:
+    """Step 1: ``inside`` -> ``leaving``; False if the participant is not inside."""
+    result = _checkins().update_one(
+        {"session_id": session_id, "participant_id": participant_id, "state": INSIDE},
+        {"$set": {"state": LEAVING, "op": op, "op_started_at": timezone.now()}},
+    )
+    return result.modified_count == 1
+
+
+def leaving_holds(*, session_id: ObjectId, participant_id: ObjectId, op: str) -> bool:
+    """Tell whether this check-out is still in flight (the reconcile may have ended it)."""
+    query = {"session_id": session_id, "participant_id": participant_id, "state": LEAVING, "op": op}
+    return _checkins().count_documents(query) == 1
+
+
+def session_decrement(*, session_id: ObjectId, epoch: int) -> bool:
+    """Step 2: free the place, if no repair ran since ``epoch`` was read."""
+    result = _sessions().update_one(
+        {"_id": session_id, "epoch": epoch, "check_in_count": {"$gt": 0}},
+        {"$inc": {"check_in_count": -1}},
+    )
+    return result.modified_count == 1
+
+
+def record_finish_leave(*, session_id: ObjectId, participant_id: ObjectId, op: str) -> bool:
+    """Step 3: ``leaving`` -> ``out``; False if the reconcile ended the check-out first."""
+    result = _checkins().update_one(
+        {"session_id": session_id, "participant_id": participant_id, "state": LEAVING, "op": op},
+        {"$set": {"state": OUT, "op": "", "op_started_at": None, "checked_out_at": timezone.now()}},
+    )
+    return result.modified_count == 1
+
+
+# --- the reconcile's writes -----------------------------------------------------------------------
+
+
+def op_end(record: dict) -> bool:
+    """End a stale operation: its record goes to ``out`` (a never-admitted one is removed).
+
+    Safe at any age: the owner's next record write is conditional on its ``op`` and fails, and
+    the counter is then repaired from the records (``counter_repair``). The age only decides
+    when a request is given up for dead.
+    """
+    mine = {"_id": record["_id"], "state": record["state"], "op": record["op"]}
+    if record["state"] == ENTERING and record.get("checked_in_at") is None:
+        return _checkins().delete_one(mine).deleted_count == 1
+    changes = {"state": OUT, "op": "", "op_started_at": None}
+    if record["state"] == LEAVING:
+        changes["checked_out_at"] = timezone.now()
+    return _checkins().update_one(mine, {"$set": changes}).modified_count == 1
+
+
+def counter_repair(*, session_id: ObjectId, observed: SessionDoor, truth: int) -> bool:
+    """Set the counter to ``truth`` if it and the epoch are unchanged since ``observed``."""
+    result = _sessions().update_one(
+        {"_id": session_id, "check_in_count": observed.count, "epoch": observed.epoch},
+        {"$set": {"check_in_count": truth}, "$inc": {"epoch": 1}},
+    )
+    return result.modified_count == 1

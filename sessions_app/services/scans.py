@@ -1,0 +1,165 @@
+"""The scan log: every check-in and check-out attempt, and the nonce store of idempotent check-ins.
+
+Writing an entry never fails or delays a verdict that MongoDB has decided: a failed write is
+logged and the verdict stands. The one exception is a check-in's *nonce claim*, written before
+anything else: the entry's ``(session, nonce)`` is unique, so the claim is what makes a replay of
+that request (even one racing its original, even years of check-outs later) answer the original
+verdict instead of deciding again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError
+from django.utils import timezone
+
+from participants_app.models import Participant
+
+from ..models import Scan, Session
+from ..verdicts import REPLAY_DETAIL, Reason, Verdict
+from . import door
+
+logger = logging.getLogger(__name__)
+
+_POLL_SECONDS = 0.02
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """Who scanned what, where: everything a scan entry records besides the verdict."""
+
+    session: Session
+    direction: str
+    source: str
+    actor: str = ""
+    ticket_code: str = ""
+    nonce: str = ""
+
+    def entry(self, participant: Participant | None, **fields) -> Scan:
+        return Scan(
+            session=self.session,
+            participant=participant,
+            participant_name=participant.full_name if participant else "",
+            ticket_code=self.ticket_code,
+            direction=self.direction,
+            source=self.source,
+            actor=self.actor,
+            **fields,
+        )
+
+
+def scan_record(*, attempt: Attempt, participant: Participant | None, reason: str,
+                check_in_count: int | None = None, replayed: bool = False) -> None:  # fmt: skip
+    """Write a decided attempt (never raises: the verdict it records stands regardless)."""
+    try:
+        attempt.entry(
+            participant, reason=reason, check_in_count=check_in_count, replayed=replayed
+        ).save(force_insert=True)
+    except DatabaseError as exc:
+        logger.error("scan log write failed (%s): %s", reason, type(exc).__name__)
+
+
+def _current(verdict_reason: str, session: Session, participant: Participant) -> Verdict:
+    """The original verdict of a replayed request, with today's count and presence."""
+    fresh = door.session_door_read(session.pk)
+    record = door.record_read(session.pk, participant.pk)
+    return Verdict(
+        reason=Reason(verdict_reason),
+        session=str(session.pk),
+        participant=str(participant.pk),
+        check_in_count=fresh.count if fresh else session.check_in_count,
+        capacity=fresh.capacity if fresh else session.capacity,
+        detail=REPLAY_DETAIL,
+        session_title=session.title,
+        participant_name=participant.full_name,
+        inside=record is not None and record["state"] == door.INSIDE,
+        replayed=True,
+    )
+
+
+@dataclass(frozen=True)
+class NonceClaim:
+    """An undecided scan entry this request owns (decide, then ``scan_claim_finish``)."""
+
+    entry_id: object
+    op: str
+
+
+def scan_claim(*, attempt: Attempt, participant: Participant) -> NonceClaim | Verdict:
+    """Claim the attempt's nonce at its session, or answer the request it repeats.
+
+    Return the claim when the nonce is new. Otherwise return a verdict: the original's (a
+    replay, ``replayed``), ``check_in_in_progress`` when the original is still deciding after a
+    short wait, ``nonce_reused`` when the nonce was another participant's. An original that has
+    been deciding for longer than ``CHECKIN_STALE_OP_SECONDS`` is taken over (its process is
+    presumed dead; the door protocol keeps even a late original from counting twice).
+    """
+    op = door.op_new()
+    try:
+        entry = attempt.entry(participant, reason="", nonce=attempt.nonce, owner_op=op)
+        entry.save(force_insert=True)
+        return NonceClaim(entry.pk, op)
+    except IntegrityError:
+        pass
+    deadline = time.monotonic() + settings.CHECKIN_IN_FLIGHT_WAIT_SECONDS
+    while True:
+        original = Scan.objects.filter(session=attempt.session, nonce=attempt.nonce).first()
+        if original is None:  # abandoned by a request that gave up: claim it afresh
+            return scan_claim(attempt=attempt, participant=participant)
+        if original.participant_id != participant.pk:
+            return _refusal(Reason.NONCE_REUSED, attempt, participant)
+        if original.reason:
+            verdict = _current(original.reason, attempt.session, participant)
+            scan_record(
+                attempt=replace(attempt, nonce=""),
+                participant=participant,
+                reason=original.reason,
+                check_in_count=verdict.check_in_count,
+                replayed=True,
+            )
+            return verdict
+        stale = timezone.now() - timedelta(seconds=settings.CHECKIN_STALE_OP_SECONDS)
+        if original.created_at < stale and Scan.objects.filter(
+            pk=original.pk, reason="", owner_op=original.owner_op
+        ).update(owner_op=op, created_at=timezone.now()):
+            return NonceClaim(original.pk, op)
+        if time.monotonic() >= deadline:
+            return _refusal(Reason.CHECK_IN_IN_PROGRESS, attempt, participant)
+        time.sleep(_POLL_SECONDS)
+
+
+def _refusal(reason: Reason, attempt: Attempt, participant: Participant) -> Verdict:
+    session = attempt.session
+    scan_record(attempt=replace(attempt, nonce=""), participant=participant, reason=reason)
+    return Verdict(
+        reason=reason,
+        session=str(session.pk),
+        participant=str(participant.pk),
+        check_in_count=session.check_in_count,
+        capacity=session.capacity,
+        session_title=session.title,
+        participant_name=participant.full_name,
+    )
+
+
+def scan_claim_finish(claim: NonceClaim, verdict: Verdict) -> None:
+    """Record the verdict on the claimed entry (never raises)."""
+    try:
+        Scan.objects.filter(pk=claim.entry_id, owner_op=claim.op).update(
+            reason=verdict.reason.value, check_in_count=verdict.check_in_count, owner_op=""
+        )
+    except DatabaseError as exc:
+        logger.error("scan log finish failed (%s): %s", verdict.reason, type(exc).__name__)
+
+
+def scan_claim_release(claim: NonceClaim) -> None:
+    """Drop an undecided claim (the request failed before deciding); never raises."""
+    try:
+        Scan.objects.filter(pk=claim.entry_id, owner_op=claim.op, reason="").delete()
+    except DatabaseError as exc:
+        logger.error("scan log release failed: %s", type(exc).__name__)
