@@ -12,6 +12,10 @@ designs of the admission-interleavings issue under the same rush: ``--procs`` pr
 - ``in_document``: who is inside lives in the session document: one ``update_one`` with plain
   conditions (``places_left > 0``, participant not in ``inside``) decides and records admission;
   the history record is written afterwards.
+- ``in_document_map``: the same with who is inside as a map keyed by participant id.
+- ``seats``: one pre-created document per place, claimed by a conditional update.
+- ``door_protocol``: the design chosen (``sessions_app/services/door.py``): the record claims
+  ``entering`` (upsert), a plain conditional ``$inc`` takes the place, the record is admitted.
 
 Prints, per design, throughput and p99 latency (median and spread over ``--runs`` runs) and the
 ratio to ``two_writes``; ``--sessions`` extra session documents show how each decision's cost
@@ -31,7 +35,20 @@ from pymongo import MongoClient
 
 from devtools.servers import SecantusServer
 
-DESIGNS = ("two_writes", "transaction", "in_document", "in_document_map", "seats")
+DESIGNS = (
+    "two_writes",
+    "transaction",
+    "in_document",
+    "in_document_map",
+    "seats",
+    "door_protocol",
+    "x_insert_inc",
+    "x_inc_insert_update",
+    "x_insert_condinc_update",
+    "x_insert_ltinc_update",
+    "x_door_idonly",
+    "x_door_opfield",
+)
 
 
 def _setup(uri: str, db_name: str, capacity: int, extra_sessions: int, design: str) -> ObjectId:
@@ -58,6 +75,7 @@ def _setup(uri: str, db_name: str, capacity: int, extra_sessions: int, design: s
             "capacity": capacity,
             "check_in_count": 0,
             "places_left": capacity,
+            "epoch": 0,
             "inside": {} if design == "in_document_map" else [],
         }
     ).inserted_id
@@ -71,7 +89,9 @@ def _setup(uri: str, db_name: str, capacity: int, extra_sessions: int, design: s
     return session_id
 
 
-def _check_in(db, client, design: str, session_id: ObjectId, participant: ObjectId) -> bool:
+def _check_in(  # noqa: PLR0917 - a benchmark's plain positional helper
+    db, client, design: str, session_id: ObjectId, participant: ObjectId, capacity: int
+) -> bool:
     record = {"session": session_id, "participant": participant, "at": time.time()}
     if design == "two_writes":
         took = db.sessions.update_one(
@@ -103,6 +123,154 @@ def _check_in(db, client, design: str, session_id: ObjectId, participant: Object
 
         with client.start_session() as session:
             return session.with_transaction(body)
+    if design == "x_insert_inc":
+        db.records.insert_one({**record, "state": "inside"})
+        return bool(db.sessions.update_one({"_id": session_id}, {"$inc": {"check_in_count": 1}}).modified_count)
+    if design == "x_inc_insert_update":
+        db.sessions.update_one({"_id": session_id}, {"$inc": {"check_in_count": 1}})
+        rid = db.records.insert_one({**record, "state": "entering"}).inserted_id
+        db.records.update_one({"_id": rid}, {"$set": {"state": "inside"}})
+        return True
+    if design in ("x_insert_condinc_update", "x_insert_ltinc_update"):
+        rid = db.records.insert_one({**record, "state": "entering"}).inserted_id
+        cond = {"_id": session_id, "check_in_count": {"$lt": capacity}}
+        if design == "x_insert_condinc_update":
+            cond.update(status="open", capacity=capacity, epoch=0)
+        db.sessions.update_one(cond, {"$inc": {"check_in_count": 1}})
+        db.records.update_one({"_id": rid}, {"$set": {"state": "inside"}})
+        return True
+    if design in ("x_door_idonly", "x_door_opfield"):
+        op = str(ObjectId())
+        doc = {**record, "state": "entering"}
+        if design == "x_door_opfield":
+            doc["op"] = op
+        rid = db.records.insert_one(doc).inserted_id
+        cond = {"_id": session_id, "check_in_count": {"$lt": capacity}, "status": "open", "capacity": capacity, "epoch": 0}
+        db.sessions.update_one(cond, {"$inc": {"check_in_count": 1}})
+        flt = {"_id": rid, "state": "entering"}
+        if design == "x_door_opfield":
+            flt["op"] = op
+        db.records.update_one(flt, {"$set": {"state": "inside", "op": ""}})
+        return True
+    if design == "door_protocol":  # sessions_app/services/door.py: claim, increment, admit
+        op = str(ObjectId())
+        record_id = db.records.insert_one({**record, "state": "entering", "op": op}).inserted_id
+        took = db.sessions.update_one(
+            {
+                "_id": session_id,
+                "status": "open",
+                "capacity": capacity,
+                "epoch": 0,
+                "check_in_count": {"$lt": capacity},
+            },
+            {"$inc": {"check_in_count": 1}},
+        ).modified_count
+        if took:
+            db.records.update_one(
+                {"_id": record_id, "state": "entering", "op": op},
+                {"$set": {"state": "inside", "op": ""}},
+            )
+        else:
+            db.records.delete_one({"_id": record_id, "state": "entering", "op": op})
+        return bool(took)
+    if design == "seats":
+        seats = [{"session": session_id, "free": True} for _ in range(capacity)]
+        for seat in seats:
+            seat["_id"] = ObjectId()
+            seat["holder"] = seat["_id"]
+        db.seats.insert_many(seats)
+    client.close()
+    return session_id
+
+
+def _check_in(  # noqa: PLR0917 - a benchmark's plain positional helper
+    db, client, design: str, session_id: ObjectId, participant: ObjectId, capacity: int
+) -> bool:
+    record = {"session": session_id, "participant": participant, "at": time.time()}
+    if design == "two_writes":
+        took = db.sessions.update_one(
+            {
+                "_id": session_id,
+                "status": "open",
+                "$expr": {"$lt": ["$check_in_count", "$capacity"]},
+            },
+            {"$inc": {"check_in_count": 1}},
+        ).modified_count
+        if took:
+            db.records.insert_one(record)
+        return bool(took)
+    if design == "transaction":
+
+        def body(session):
+            took = db.sessions.update_one(
+                {
+                    "_id": session_id,
+                    "status": "open",
+                    "$expr": {"$lt": ["$check_in_count", "$capacity"]},
+                },
+                {"$inc": {"check_in_count": 1}},
+                session=session,
+            ).modified_count
+            if took:
+                db.records.insert_one(record, session=session)
+            return bool(took)
+
+        with client.start_session() as session:
+            return session.with_transaction(body)
+    if design == "x_insert_inc":
+        db.records.insert_one({**record, "state": "inside"})
+        return bool(db.sessions.update_one({"_id": session_id}, {"$inc": {"check_in_count": 1}}).modified_count)
+    if design == "x_inc_insert_update":
+        db.sessions.update_one({"_id": session_id}, {"$inc": {"check_in_count": 1}})
+        rid = db.records.insert_one({**record, "state": "entering"}).inserted_id
+        db.records.update_one({"_id": rid}, {"$set": {"state": "inside"}})
+        return True
+    if design in ("x_insert_condinc_update", "x_insert_ltinc_update"):
+        rid = db.records.insert_one({**record, "state": "entering"}).inserted_id
+        cond = {"_id": session_id, "check_in_count": {"$lt": capacity}}
+        if design == "x_insert_condinc_update":
+            cond.update(status="open", capacity=capacity, epoch=0)
+        db.sessions.update_one(cond, {"$inc": {"check_in_count": 1}})
+        db.records.update_one({"_id": rid}, {"$set": {"state": "inside"}})
+        return True
+    if design in ("x_door_idonly", "x_door_opfield"):
+        op = str(ObjectId())
+        doc = {**record, "state": "entering"}
+        if design == "x_door_opfield":
+            doc["op"] = op
+        rid = db.records.insert_one(doc).inserted_id
+        cond = {"_id": session_id, "check_in_count": {"$lt": capacity}, "status": "open", "capacity": capacity, "epoch": 0}
+        db.sessions.update_one(cond, {"$inc": {"check_in_count": 1}})
+        flt = {"_id": rid, "state": "entering"}
+        if design == "x_door_opfield":
+            flt["op"] = op
+        db.records.update_one(flt, {"$set": {"state": "inside", "op": ""}})
+        return True
+    if design == "door_protocol":  # sessions_app/services/door.py: claim, increment, admit
+        op = str(ObjectId())
+        pair = {"session": session_id, "participant": participant}
+        db.records.update_one(
+            {**pair, "state": "out"},
+            {"$set": {"state": "entering", "op": op}},
+            upsert=True,
+        )
+        took = db.sessions.update_one(
+            {
+                "_id": session_id,
+                "status": "open",
+                "capacity": capacity,
+                "epoch": 0,
+                "check_in_count": {"$lt": capacity},
+            },
+            {"$inc": {"check_in_count": 1}},
+        ).modified_count
+        if took:
+            db.records.update_one(
+                {**pair, "state": "entering", "op": op}, {"$set": {"state": "inside", "op": ""}}
+            )
+        else:
+            db.records.delete_one({**pair, "state": "entering", "op": op})
+        return bool(took)
     if design == "seats":
         took = db.seats.update_one(
             {"session": session_id, "free": True},
@@ -140,7 +308,7 @@ def _check_in(db, client, design: str, session_id: ObjectId, participant: Object
     return bool(took)
 
 
-def _worker(uri, db_name, design, session_id, participants, threads, out):  # noqa: PLR0917 - a Process target
+def _worker(uri, db_name, design, session_id, participants, threads, out, capacity):  # noqa: PLR0917 - a Process target
     client = MongoClient(uri, maxPoolSize=threads + 2)
     db = client[db_name]
     latencies: list[float] = []
@@ -152,7 +320,7 @@ def _worker(uri, db_name, design, session_id, participants, threads, out):  # no
         barrier.wait()
         for participant in chunk:
             t0 = time.perf_counter()
-            _check_in(db, client, design, session_id, participant)
+            _check_in(db, client, design, session_id, participant, capacity)
             elapsed = time.perf_counter() - t0
             with lock:
                 latencies.append(elapsed)
@@ -175,7 +343,7 @@ def run_once(uri, db_name, design, *, procs, threads, per_thread, extra_sessions
     workers = [
         mp.Process(
             target=_worker,
-            args=(uri, db_name, design, session_id, participants[i::procs], threads, out),
+            args=(uri, db_name, design, session_id, participants[i::procs], threads, out, total),
         )
         for i in range(procs)
     ]
@@ -189,7 +357,9 @@ def run_once(uri, db_name, design, *, procs, threads, per_thread, extra_sessions
     elapsed = time.perf_counter() - started
     client = MongoClient(uri)
     doc = client[db_name].sessions.find_one({"_id": session_id})
-    records = client[db_name].records.count_documents({"session": session_id})
+    records = client[db_name].records.count_documents(
+        {"session": session_id, "state": {"$in": ["inside", None]}}
+    )
     client.close()
     assert doc["check_in_count"] == records == total, (design, doc["check_in_count"], records)
     latencies.sort()

@@ -140,7 +140,8 @@ def _reconcile_once(stack: Stack) -> tuple[bool, str]:
     if not stack.has_command(RECONCILE_COMMAND):
         return False, f"no {RECONCILE_COMMAND} command: compared as left by the traffic"
     for _ in range(10):
-        out = stack.manage(RECONCILE_COMMAND, quiet=True).strip()
+        # The traffic has stopped: whatever is still in flight is a crash leftover (--stale 0).
+        out = stack.manage(RECONCILE_COMMAND, "--stale", "0", quiet=True).strip()
         if "lease" not in out:
             _log(f"{RECONCILE_COMMAND}: {out}")
             return True, f"after one {RECONCILE_COMMAND}: {out.split(' duration')[0]}"

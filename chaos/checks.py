@@ -14,12 +14,21 @@ from dataclasses import dataclass
 from chaos.api import Record
 from chaos.driver import SessionPlan
 from chaos.faults import FaultEvent
-from chaos.mongo import Sampler, Snapshot
+from chaos.mongo import HOLDING_STATES, Sampler, Snapshot, record_inside
 
 # What a correct server may answer, per operation: (status, reason) pairs; reason None = any.
 EXPECTED = {
-    "check_in": {(201, "checked_in"), (200, "already_checked_in"), (409, "session_full")},
-    "check_out": {(200, "checked_out"), (200, "not_checked_in")},
+    # 200 checked_in: the replay of a request (same nonce) that was admitted; 409
+    # check_in_in_progress: the original of a retry (or a request for the same participant) is
+    # still deciding.
+    "check_in": {
+        (201, "checked_in"),
+        (200, "checked_in"),
+        (200, "already_checked_in"),
+        (409, "session_full"),
+        (409, "check_in_in_progress"),
+    },
+    "check_out": {(200, "checked_out"), (200, "not_checked_in"), (409, "check_in_in_progress")},
     "session_detail": {(200, None)},
     "stats": {(200, None)},
     "health": {(200, None)},  # 503 only when MongoDB is unreachable, which never happens here
@@ -181,7 +190,7 @@ def check_acknowledged(data: RunData) -> CheckResult:
     inside = {
         (str(r["session_id"]), str(r["participant_id"]))
         for r in data.after.records
-        if r.get("checked_out_at") is None
+        if record_inside(r)
     }
     acked = [r for r in _traffic(data) if r.op == "check_in" and r.status in (200, 201)]
     pairs = {(r.session, r.participant) for r in acked}
@@ -258,7 +267,7 @@ def check_redis_sets(data: RunData) -> CheckResult:
         return CheckResult(name, False if data.reconcile_ran else None, "Redis did not answer")
     inside: dict[str, set[str]] = defaultdict(set)
     for r in data.after.records:
-        if r.get("checked_out_at") is None:
+        if r.get("state") in HOLDING_STATES:
             inside[str(r["session_id"])].add(str(r["participant_id"]))
     differ = {
         sid: (len(members), len(inside[sid]))

@@ -20,6 +20,8 @@ SESSIONS = "sessions_app_session"
 CHECKINS = "sessions_app_checkin"
 ADMISSION_PATTERN = "checkin:adm:{*}"
 SEEDED_MARKER = "~seeded"
+# CheckIn states holding a place (sessions_app.models.CheckIn.HOLDING_STATES): Redis's set holds them.
+HOLDING_STATES = ("entering", "inside", "leaving")
 
 
 def admission_sets(port: int) -> dict[str, set[str]] | None:
@@ -42,11 +44,17 @@ def admission_sets(port: int) -> dict[str, set[str]] | None:
 
 
 @dataclass
+def record_inside(record: dict) -> bool:
+    """Tell whether a CheckIn document says its participant is inside (``state``)."""
+    return record.get("state") == "inside"
+
+
+@dataclass
 class SessionState:
     id: str
     capacity: int
     counter: int  # Session.check_in_count
-    inside: int  # CheckIn records with checked_out_at null
+    inside: int  # CheckIn records inside (record_inside)
 
 
 @dataclass
@@ -82,14 +90,14 @@ class MongoView:
             records = list(
                 self.db[CHECKINS].find(
                     {},
-                    {"session_id": 1, "participant_id": 1, "checked_out_at": 1, "nonce": 1},
+                    {"session_id": 1, "participant_id": 1, "state": 1},
                     session=session,
                 )
             )
             session_docs = list(
                 self.db[SESSIONS].find({}, {"capacity": 1, "check_in_count": 1}, session=session)
             )
-        inside = Counter(str(r["session_id"]) for r in records if r.get("checked_out_at") is None)
+        inside = Counter(str(r["session_id"]) for r in records if record_inside(r))
         sessions = {
             str(doc["_id"]): SessionState(
                 id=str(doc["_id"]),

@@ -289,14 +289,16 @@ def session_check_in(
 # --- check-out ------------------------------------------------------------------------------------
 
 
-def _leave(session: Session, participant: Participant) -> str | Verdict:
+def _leave(session: Session, participant: Participant) -> door.Leaving | Verdict:
     """Step 1 of the check-out: mark the record leaving, or answer why not."""
     op = door.op_new()
     for _attempt in range(_CLAIM_ATTEMPTS):
-        if door.record_leave(session_id=session.pk, participant_id=participant.pk, op=op):
-            return op
-        record = door.record_await(session.pk, participant.pk)
-        state = record["state"] if record else door.OUT
+        left = door.record_leave(session_id=session.pk, participant_id=participant.pk, op=op)
+        if isinstance(left, door.Leaving):
+            return left
+        if left is not None and left["state"] in (door.ENTERING, door.LEAVING):
+            left = door.record_await(session.pk, participant.pk)
+        state = left["state"] if left else door.OUT
         if state == door.OUT:
             return _verdict(Reason.NOT_CHECKED_IN, session, participant, inside=False)
         if state != door.INSIDE:  # another request still deciding after the wait
@@ -304,7 +306,7 @@ def _leave(session: Session, participant: Participant) -> str | Verdict:
     return _verdict(Reason.CHECK_IN_IN_PROGRESS, session, participant, inside=False)
 
 
-def _decrement(session: Session, participant: Participant, op: str) -> None:
+def _decrement(session: Session, leaving: door.Leaving) -> None:
     """Step 2: free the place; a repair since we read the epoch has to be looked at first.
 
     If the reconcile ended our check-out, its repair counted the place out already: nothing to
@@ -318,7 +320,7 @@ def _decrement(session: Session, participant: Participant, op: str) -> None:
         fresh = door.session_door_read(session.pk)
         if fresh is None or fresh.epoch == epoch:  # gone, or a counter at 0 (corrupt): nothing
             return
-        if not door.leaving_holds(session_id=session.pk, participant_id=participant.pk, op=op):
+        if not door.leaving_holds(leaving):
             return
         epoch = fresh.epoch
 
@@ -328,9 +330,9 @@ def _decide_check_out(session: Session, participant: Participant) -> Verdict:
     if isinstance(left, Verdict):
         return left
     failpoint("check_out.after_record")
-    _decrement(session, participant, left)
+    _decrement(session, left)
     failpoint("check_out.after_decrement")
-    door.record_finish_leave(session_id=session.pk, participant_id=participant.pk, op=left)
+    door.record_finish_leave(left)
     admission_remove(session_id=session.pk, participant_id=participant.pk)
     session_cache_invalidate(session.pk)
     fresh = door.session_door_read(session.pk)

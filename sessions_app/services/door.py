@@ -79,14 +79,13 @@ def op_new() -> str:
 class Claim:
     """An admission in flight: the pair's record is ``entering`` under ``op``."""
 
-    session_id: ObjectId
-    participant_id: ObjectId
+    record_id: ObjectId
     op: str
     created: bool  # the claim created the record (first entry of the pair)
 
     @property
     def key(self) -> dict:
-        return {"session_id": self.session_id, "participant_id": self.participant_id}
+        return {"_id": self.record_id, "state": ENTERING, "op": self.op}
 
 
 @dataclass(frozen=True)
@@ -138,7 +137,7 @@ def session_door_read(session_id: ObjectId) -> SessionDoor | None:
 
 
 def record_read(session_id: ObjectId, participant_id: ObjectId) -> dict | None:
-    """Read the pair's record (state, op, when the op started), or None."""
+    """Read the pair's record (id, state, op, when the op started), or None."""
     return _checkins().find_one(
         {"session_id": session_id, "participant_id": participant_id},
         {"state": 1, "op": 1, "op_started_at": 1, "checked_in_at": 1},
@@ -157,7 +156,7 @@ def record_await(
     while True:
         record = record_read(session_id, participant_id)
         in_flight = record is not None and record["state"] in (ENTERING, LEAVING)
-        if not in_flight or record.get("op") == own_op or time.monotonic() >= deadline:
+        if not in_flight or time.monotonic() >= deadline:
             return record
         time.sleep(_POLL_SECONDS)
 
@@ -193,33 +192,51 @@ def record_claim(
     """Step 1: move the pair's record from ``out`` (or nothing) to ``entering``.
 
     Return None when the record is in another state: the participant is inside, or another
-    request for them is in flight (the upsert then hits the unique pair index).
+    request for them is in flight. A first entry inserts the record (the unique pair index lets
+    one of two racing inserts through); a re-entry flips the existing record by its id.
     """
-    try:
-        result = _checkins().update_one(
-            {"session_id": session_id, "participant_id": participant_id, "state": OUT},
-            {
-                "$set": {"state": ENTERING, "op": op, "op_started_at": timezone.now()},
-                "$setOnInsert": {"checked_in_at": None, "checked_out_at": None, "source": source},
-            },
-            upsert=True,
+    now = timezone.now()
+    for _attempt in range(3):  # a record reverted (removed) between our insert and our read
+        try:
+            result = _checkins().insert_one(
+                {
+                    "session_id": session_id,
+                    "participant_id": participant_id,
+                    "state": ENTERING,
+                    "op": op,
+                    "op_started_at": now,
+                    "checked_in_at": None,
+                    "checked_out_at": None,
+                    "source": source,
+                }
+            )
+            return Claim(result.inserted_id, op, created=True)
+        except DuplicateKeyError:
+            pass
+        record = record_read(session_id, participant_id)
+        if record is None:
+            continue
+        if record["state"] != OUT:
+            return None
+        flipped = _checkins().update_one(
+            {"_id": record["_id"], "state": OUT},
+            {"$set": {"state": ENTERING, "op": op, "op_started_at": now}},
         )
-    except DuplicateKeyError:
-        return None
-    return Claim(session_id, participant_id, op, created=result.upserted_id is not None)
+        if flipped.modified_count:
+            return Claim(record["_id"], op, created=False)
+    return None
 
 
 def claim_holds(claim: Claim) -> bool:
     """Tell whether the claim is still in flight (the reconcile may have ended it)."""
-    return _checkins().count_documents({**claim.key, "state": ENTERING, "op": claim.op}) == 1
+    return _checkins().count_documents(claim.key, limit=1) == 1
 
 
 def claim_revert(claim: Claim) -> None:
     """Give up a claim that was not admitted: a first entry's record goes, a re-entry's is out."""
-    mine = {**claim.key, "state": ENTERING, "op": claim.op}
-    if claim.created and _checkins().delete_one({**mine, "checked_in_at": None}).deleted_count:
+    if claim.created and _checkins().delete_one({**claim.key, "checked_in_at": None}).deleted_count:
         return
-    _checkins().update_one(mine, {"$set": {"state": OUT, "op": "", "op_started_at": None}})
+    _checkins().update_one(claim.key, {"$set": {"state": OUT, "op": "", "op_started_at": None}})
 
 
 def session_increment(door: SessionDoor) -> bool:
@@ -255,7 +272,7 @@ def record_admit(claim: Claim, *, source: str) -> bool:
     """Step 3: the claimed record becomes ``inside``; False if the reconcile ended the claim."""
     now = timezone.now()
     result = _checkins().update_one(
-        {**claim.key, "state": ENTERING, "op": claim.op},
+        claim.key,
         {
             "$set": {
                 "state": INSIDE,
@@ -273,19 +290,43 @@ def record_admit(claim: Claim, *, source: str) -> bool:
 # --- check-out ------------------------------------------------------------------------------------
 
 
-def record_leave(*, session_id: ObjectId, participant_id: ObjectId, op: str) -> bool:
-    """Step 1: ``inside`` -> ``leaving``; False if the participant is not inside."""
-    result = _checkins().update_one(
-        {"session_id": session_id, "participant_id": participant_id, "state": INSIDE},
+@dataclass(frozen=True)
+class Leaving:
+    """A check-out in flight: the pair's record is ``leaving`` under ``op``."""
+
+    record_id: ObjectId
+    op: str
+
+    @property
+    def key(self) -> dict:
+        return {"_id": self.record_id, "state": LEAVING, "op": self.op}
+
+
+def record_leave(
+    *, session_id: ObjectId, participant_id: ObjectId, op: str
+) -> Leaving | dict | None:
+    """Step 1: ``inside`` -> ``leaving``.
+
+    Return the check-out in flight, or the record as read when it is not inside (None when
+    there is no record at all).
+    """
+    record = record_read(session_id, participant_id)
+    if record is None or record["state"] != INSIDE:
+        return record
+    flipped = _checkins().update_one(
+        {"_id": record["_id"], "state": INSIDE},
         {"$set": {"state": LEAVING, "op": op, "op_started_at": timezone.now()}},
     )
-    return result.modified_count == 1
+    return (
+        Leaving(record["_id"], op)
+        if flipped.modified_count
+        else record_read(session_id, participant_id)
+    )
 
 
-def leaving_holds(*, session_id: ObjectId, participant_id: ObjectId, op: str) -> bool:
+def leaving_holds(leaving: Leaving) -> bool:
     """Tell whether this check-out is still in flight (the reconcile may have ended it)."""
-    query = {"session_id": session_id, "participant_id": participant_id, "state": LEAVING, "op": op}
-    return _checkins().count_documents(query) == 1
+    return _checkins().count_documents(leaving.key, limit=1) == 1
 
 
 def session_decrement(*, session_id: ObjectId, epoch: int) -> bool:
@@ -297,10 +338,10 @@ def session_decrement(*, session_id: ObjectId, epoch: int) -> bool:
     return result.modified_count == 1
 
 
-def record_finish_leave(*, session_id: ObjectId, participant_id: ObjectId, op: str) -> bool:
+def record_finish_leave(leaving: Leaving) -> bool:
     """Step 3: ``leaving`` -> ``out``; False if the reconcile ended the check-out first."""
     result = _checkins().update_one(
-        {"session_id": session_id, "participant_id": participant_id, "state": LEAVING, "op": op},
+        leaving.key,
         {"$set": {"state": OUT, "op": "", "op_started_at": None, "checked_out_at": timezone.now()}},
     )
     return result.modified_count == 1
