@@ -43,7 +43,6 @@ def admission_sets(port: int) -> dict[str, set[str]] | None:
         client.close()
 
 
-@dataclass
 def record_inside(record: dict) -> bool:
     """Tell whether a CheckIn document says its participant is inside (``state``)."""
     return record.get("state") == "inside"
