@@ -1,7 +1,7 @@
-"""Compare three admission designs under a rush at one session: ``python -m bench.admission_designs``.
+"""Compare admission designs under a rush at one session: ``python -m bench.admission_designs``.
 
 The capacity invariant needs the counter and the record of who is inside to change together. This
-measures, on the MongoDB stand-in (SecantusDB, started here) with raw pymongo, the three candidate
+measures, on the MongoDB stand-in (SecantusDB, started here) with raw pymongo, the candidate
 designs of the admission-interleavings issue under the same rush: ``--procs`` processes x
 ``--threads`` threads checking distinct participants in to one session.
 
@@ -14,11 +14,11 @@ designs of the admission-interleavings issue under the same rush: ``--procs`` pr
   the history record is written afterwards.
 - ``in_document_map``: the same with who is inside as a map keyed by participant id.
 - ``seats``: one pre-created document per place, claimed by a conditional update.
-- ``door_protocol``: the design chosen (``sessions_app/services/door.py``): the record claims
-  ``entering`` (upsert), a plain conditional ``$inc`` takes the place, the record is admitted.
+- ``door_protocol``: the design chosen (``sessions_app/services/door.py``): the record is
+  inserted ``entering``, a plain conditional ``$inc`` takes the place, the record is admitted.
 
 Prints, per design, throughput and p99 latency (median and spread over ``--runs`` runs) and the
-ratio to ``two_writes``; ``--sessions`` extra session documents show how each decision's cost
+ratio to the first design named; ``--sessions`` extra session documents show how each decision's cost
 grows with the collection (``$expr`` scans on the stand-in).
 """
 
@@ -29,26 +29,125 @@ import multiprocessing as mp
 import statistics
 import threading
 import time
+from dataclasses import dataclass
 
 from bson import ObjectId
 from pymongo import MongoClient
 
 from devtools.servers import SecantusServer
 
-DESIGNS = (
-    "two_writes",
-    "transaction",
-    "in_document",
-    "in_document_map",
-    "seats",
-    "door_protocol",
-    "x_insert_inc",
-    "x_inc_insert_update",
-    "x_insert_condinc_update",
-    "x_insert_ltinc_update",
-    "x_door_idonly",
-    "x_door_opfield",
-)
+OPEN = "open"
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """What every design's check-in needs besides the participant."""
+
+    db: object
+    client: MongoClient
+    session_id: ObjectId
+    capacity: int
+
+
+def _expr_increment(db, session_id, **kw) -> bool:
+    # What the ORM writes for ``check_in_count__lt=F("capacity")``: an $expr condition.
+    return bool(
+        db.sessions.update_one(
+            {"_id": session_id, "status": OPEN, "$expr": {"$lt": ["$check_in_count", "$capacity"]}},
+            {"$inc": {"check_in_count": 1}},
+            **kw,
+        ).modified_count
+    )
+
+
+def two_writes(ctx: Ctx, participant: ObjectId, record: dict) -> bool:
+    db, session_id = ctx.db, ctx.session_id
+    took = _expr_increment(db, session_id)
+    if took:
+        db.records.insert_one(record)
+    return took
+
+
+def transaction(ctx: Ctx, participant: ObjectId, record: dict) -> bool:
+    db, session_id = ctx.db, ctx.session_id
+
+    def body(session):
+        took = _expr_increment(db, session_id, session=session)
+        if took:
+            db.records.insert_one(record, session=session)
+        return took
+
+    with ctx.client.start_session() as session:
+        return session.with_transaction(body)
+
+
+def in_document(ctx: Ctx, participant: ObjectId, record: dict) -> bool:
+    db, session_id = ctx.db, ctx.session_id
+    took = db.sessions.update_one(
+        {
+            "_id": session_id,
+            "status": OPEN,
+            "places_left": {"$gt": 0},
+            "inside": {"$ne": participant},
+        },
+        {"$inc": {"check_in_count": 1, "places_left": -1}, "$push": {"inside": participant}},
+    ).modified_count
+    if took:
+        db.records.insert_one(record)
+    return bool(took)
+
+
+def in_document_map(ctx: Ctx, participant: ObjectId, record: dict) -> bool:
+    db, session_id = ctx.db, ctx.session_id
+    key = f"inside.{participant}"
+    took = db.sessions.update_one(
+        {"_id": session_id, "status": OPEN, "places_left": {"$gt": 0}, key: {"$exists": False}},
+        {"$inc": {"check_in_count": 1, "places_left": -1}, "$set": {key: 1}},
+    ).modified_count
+    if took:
+        db.records.insert_one(record)
+    return bool(took)
+
+
+def seats(ctx: Ctx, participant: ObjectId, record: dict) -> bool:
+    db, session_id = ctx.db, ctx.session_id
+    took = db.seats.update_one(
+        {"session": session_id, "free": True}, {"$set": {"free": False, "holder": participant}}
+    ).modified_count
+    if took:
+        db.sessions.update_one({"_id": session_id}, {"$inc": {"check_in_count": 1}})
+        db.records.insert_one(record)
+    return bool(took)
+
+
+def door_protocol(ctx: Ctx, participant: ObjectId, record: dict) -> bool:
+    """sessions_app/services/door.py: claim (insert ``entering``), increment, admit."""
+    db, session_id, capacity = ctx.db, ctx.session_id, ctx.capacity
+    op = str(ObjectId())
+    record_id = db.records.insert_one({**record, "state": "entering", "op": op}).inserted_id
+    took = db.sessions.update_one(
+        {
+            "_id": session_id,
+            "status": OPEN,
+            "deleting": False,
+            "capacity": capacity,
+            "epoch": 0,
+            "check_in_count": {"$lt": capacity},
+        },
+        {"$inc": {"check_in_count": 1}},
+    ).modified_count
+    mine = {"_id": record_id, "state": "entering", "op": op}
+    if took:
+        db.records.update_one(mine, {"$set": {"state": "inside", "op": ""}})
+    else:
+        db.records.delete_one(mine)
+    return bool(took)
+
+
+DESIGNS = {
+    f.__name__: f
+    for f in (two_writes, transaction, in_document, in_document_map, seats, door_protocol)
+}
 
 
 def _setup(uri: str, db_name: str, capacity: int, extra_sessions: int, design: str) -> ObjectId:
@@ -76,6 +175,7 @@ def _setup(uri: str, db_name: str, capacity: int, extra_sessions: int, design: s
             "check_in_count": 0,
             "places_left": capacity,
             "epoch": 0,
+            "deleting": False,
             "inside": {} if design == "in_document_map" else [],
         }
     ).inserted_id
@@ -89,228 +189,10 @@ def _setup(uri: str, db_name: str, capacity: int, extra_sessions: int, design: s
     return session_id
 
 
-def _check_in(  # noqa: PLR0917 - a benchmark's plain positional helper
-    db, client, design: str, session_id: ObjectId, participant: ObjectId, capacity: int
-) -> bool:
-    record = {"session": session_id, "participant": participant, "at": time.time()}
-    if design == "two_writes":
-        took = db.sessions.update_one(
-            {
-                "_id": session_id,
-                "status": "open",
-                "$expr": {"$lt": ["$check_in_count", "$capacity"]},
-            },
-            {"$inc": {"check_in_count": 1}},
-        ).modified_count
-        if took:
-            db.records.insert_one(record)
-        return bool(took)
-    if design == "transaction":
-
-        def body(session):
-            took = db.sessions.update_one(
-                {
-                    "_id": session_id,
-                    "status": "open",
-                    "$expr": {"$lt": ["$check_in_count", "$capacity"]},
-                },
-                {"$inc": {"check_in_count": 1}},
-                session=session,
-            ).modified_count
-            if took:
-                db.records.insert_one(record, session=session)
-            return bool(took)
-
-        with client.start_session() as session:
-            return session.with_transaction(body)
-    if design == "x_insert_inc":
-        db.records.insert_one({**record, "state": "inside"})
-        return bool(db.sessions.update_one({"_id": session_id}, {"$inc": {"check_in_count": 1}}).modified_count)
-    if design == "x_inc_insert_update":
-        db.sessions.update_one({"_id": session_id}, {"$inc": {"check_in_count": 1}})
-        rid = db.records.insert_one({**record, "state": "entering"}).inserted_id
-        db.records.update_one({"_id": rid}, {"$set": {"state": "inside"}})
-        return True
-    if design in ("x_insert_condinc_update", "x_insert_ltinc_update"):
-        rid = db.records.insert_one({**record, "state": "entering"}).inserted_id
-        cond = {"_id": session_id, "check_in_count": {"$lt": capacity}}
-        if design == "x_insert_condinc_update":
-            cond.update(status="open", capacity=capacity, epoch=0)
-        db.sessions.update_one(cond, {"$inc": {"check_in_count": 1}})
-        db.records.update_one({"_id": rid}, {"$set": {"state": "inside"}})
-        return True
-    if design in ("x_door_idonly", "x_door_opfield"):
-        op = str(ObjectId())
-        doc = {**record, "state": "entering"}
-        if design == "x_door_opfield":
-            doc["op"] = op
-        rid = db.records.insert_one(doc).inserted_id
-        cond = {"_id": session_id, "check_in_count": {"$lt": capacity}, "status": "open", "capacity": capacity, "epoch": 0}
-        db.sessions.update_one(cond, {"$inc": {"check_in_count": 1}})
-        flt = {"_id": rid, "state": "entering"}
-        if design == "x_door_opfield":
-            flt["op"] = op
-        db.records.update_one(flt, {"$set": {"state": "inside", "op": ""}})
-        return True
-    if design == "door_protocol":  # sessions_app/services/door.py: claim, increment, admit
-        op = str(ObjectId())
-        record_id = db.records.insert_one({**record, "state": "entering", "op": op}).inserted_id
-        took = db.sessions.update_one(
-            {
-                "_id": session_id,
-                "status": "open",
-                "capacity": capacity,
-                "epoch": 0,
-                "check_in_count": {"$lt": capacity},
-            },
-            {"$inc": {"check_in_count": 1}},
-        ).modified_count
-        if took:
-            db.records.update_one(
-                {"_id": record_id, "state": "entering", "op": op},
-                {"$set": {"state": "inside", "op": ""}},
-            )
-        else:
-            db.records.delete_one({"_id": record_id, "state": "entering", "op": op})
-        return bool(took)
-    if design == "seats":
-        seats = [{"session": session_id, "free": True} for _ in range(capacity)]
-        for seat in seats:
-            seat["_id"] = ObjectId()
-            seat["holder"] = seat["_id"]
-        db.seats.insert_many(seats)
-    client.close()
-    return session_id
-
-
-def _check_in(  # noqa: PLR0917 - a benchmark's plain positional helper
-    db, client, design: str, session_id: ObjectId, participant: ObjectId, capacity: int
-) -> bool:
-    record = {"session": session_id, "participant": participant, "at": time.time()}
-    if design == "two_writes":
-        took = db.sessions.update_one(
-            {
-                "_id": session_id,
-                "status": "open",
-                "$expr": {"$lt": ["$check_in_count", "$capacity"]},
-            },
-            {"$inc": {"check_in_count": 1}},
-        ).modified_count
-        if took:
-            db.records.insert_one(record)
-        return bool(took)
-    if design == "transaction":
-
-        def body(session):
-            took = db.sessions.update_one(
-                {
-                    "_id": session_id,
-                    "status": "open",
-                    "$expr": {"$lt": ["$check_in_count", "$capacity"]},
-                },
-                {"$inc": {"check_in_count": 1}},
-                session=session,
-            ).modified_count
-            if took:
-                db.records.insert_one(record, session=session)
-            return bool(took)
-
-        with client.start_session() as session:
-            return session.with_transaction(body)
-    if design == "x_insert_inc":
-        db.records.insert_one({**record, "state": "inside"})
-        return bool(db.sessions.update_one({"_id": session_id}, {"$inc": {"check_in_count": 1}}).modified_count)
-    if design == "x_inc_insert_update":
-        db.sessions.update_one({"_id": session_id}, {"$inc": {"check_in_count": 1}})
-        rid = db.records.insert_one({**record, "state": "entering"}).inserted_id
-        db.records.update_one({"_id": rid}, {"$set": {"state": "inside"}})
-        return True
-    if design in ("x_insert_condinc_update", "x_insert_ltinc_update"):
-        rid = db.records.insert_one({**record, "state": "entering"}).inserted_id
-        cond = {"_id": session_id, "check_in_count": {"$lt": capacity}}
-        if design == "x_insert_condinc_update":
-            cond.update(status="open", capacity=capacity, epoch=0)
-        db.sessions.update_one(cond, {"$inc": {"check_in_count": 1}})
-        db.records.update_one({"_id": rid}, {"$set": {"state": "inside"}})
-        return True
-    if design in ("x_door_idonly", "x_door_opfield"):
-        op = str(ObjectId())
-        doc = {**record, "state": "entering"}
-        if design == "x_door_opfield":
-            doc["op"] = op
-        rid = db.records.insert_one(doc).inserted_id
-        cond = {"_id": session_id, "check_in_count": {"$lt": capacity}, "status": "open", "capacity": capacity, "epoch": 0}
-        db.sessions.update_one(cond, {"$inc": {"check_in_count": 1}})
-        flt = {"_id": rid, "state": "entering"}
-        if design == "x_door_opfield":
-            flt["op"] = op
-        db.records.update_one(flt, {"$set": {"state": "inside", "op": ""}})
-        return True
-    if design == "door_protocol":  # sessions_app/services/door.py: claim, increment, admit
-        op = str(ObjectId())
-        pair = {"session": session_id, "participant": participant}
-        db.records.update_one(
-            {**pair, "state": "out"},
-            {"$set": {"state": "entering", "op": op}},
-            upsert=True,
-        )
-        took = db.sessions.update_one(
-            {
-                "_id": session_id,
-                "status": "open",
-                "capacity": capacity,
-                "epoch": 0,
-                "check_in_count": {"$lt": capacity},
-            },
-            {"$inc": {"check_in_count": 1}},
-        ).modified_count
-        if took:
-            db.records.update_one(
-                {**pair, "state": "entering", "op": op}, {"$set": {"state": "inside", "op": ""}}
-            )
-        else:
-            db.records.delete_one({**pair, "state": "entering", "op": op})
-        return bool(took)
-    if design == "seats":
-        took = db.seats.update_one(
-            {"session": session_id, "free": True},
-            {"$set": {"free": False, "holder": participant}},
-        ).modified_count
-        if took:
-            db.sessions.update_one({"_id": session_id}, {"$inc": {"check_in_count": 1}})
-            db.records.insert_one(record)
-        return bool(took)
-    if design == "in_document_map":
-        key = f"inside.{participant}"
-        took = db.sessions.update_one(
-            {
-                "_id": session_id,
-                "status": "open",
-                "places_left": {"$gt": 0},
-                key: {"$exists": False},
-            },
-            {"$inc": {"check_in_count": 1, "places_left": -1}, "$set": {key: 1}},
-        ).modified_count
-        if took:
-            db.records.insert_one(record)
-        return bool(took)
-    took = db.sessions.update_one(
-        {
-            "_id": session_id,
-            "status": "open",
-            "places_left": {"$gt": 0},
-            "inside": {"$ne": participant},
-        },
-        {"$inc": {"check_in_count": 1, "places_left": -1}, "$push": {"inside": participant}},
-    ).modified_count
-    if took:
-        db.records.insert_one(record)
-    return bool(took)
-
-
 def _worker(uri, db_name, design, session_id, participants, threads, out, capacity):  # noqa: PLR0917 - a Process target
     client = MongoClient(uri, maxPoolSize=threads + 2)
     db = client[db_name]
+    ctx = Ctx(db, client, session_id, capacity)
     latencies: list[float] = []
     lock = threading.Lock()
     chunks = [participants[i::threads] for i in range(threads)]
@@ -320,7 +202,8 @@ def _worker(uri, db_name, design, session_id, participants, threads, out, capaci
         barrier.wait()
         for participant in chunk:
             t0 = time.perf_counter()
-            _check_in(db, client, design, session_id, participant, capacity)
+            record = {"session": session_id, "participant": participant, "at": time.time()}
+            DESIGNS[design](ctx, participant, record)
             elapsed = time.perf_counter() - t0
             with lock:
                 latencies.append(elapsed)

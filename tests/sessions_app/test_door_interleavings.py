@@ -75,9 +75,7 @@ def test_stalled_check_out_and_a_reconcile_meanwhile_cannot_overbook():
         _assert_safe(session)
     assert b_leaves.outcome().reason == "checked_out"
     _assert_safe(session)
-    admitted = [
-        session_check_in(session_id=session.pk, participant_id=p.pk).reason for p in (c, d)
-    ]
+    admitted = [session_check_in(session_id=session.pk, participant_id=p.pk).reason for p in (c, d)]
     assert admitted == ["checked_in", "session_full"]
     _assert_safe(session)
     assert (_inside(session), session_counter(session)) == (2, 2)
@@ -101,9 +99,7 @@ def test_a_stalled_check_out_ended_by_the_reconcile_does_not_free_its_place_twic
     b_leaves.outcome()
     _assert_safe(session)
     assert (_inside(session), session_counter(session)) == (1, 1)
-    admitted = [
-        session_check_in(session_id=session.pk, participant_id=p.pk).reason for p in (c, d)
-    ]
+    admitted = [session_check_in(session_id=session.pk, participant_id=p.pk).reason for p in (c, d)]
     assert admitted == ["checked_in", "session_full"]
 
 

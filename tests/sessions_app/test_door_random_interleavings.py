@@ -79,7 +79,7 @@ def _snapshot(session_id) -> tuple[int, int, int]:
 
 
 class Door(Request):
-    def __init__(self, index: int, seed: int, session, people, nonces, violations):
+    def __init__(self, index: int, seed: int, *, session, people, nonces, violations):
         super().__init__(f"door-{index}", self.work)
         self.rng = random.Random(f"{seed}-{index}")
         self.session, self.people, self.nonces = session, people, nonces
@@ -105,7 +105,9 @@ class Door(Request):
         else:
             nonce = f"n{self.rng.randrange(10**9)}"
             used.append(nonce)
-        verdict = session_check_in(session_id=self.session.pk, participant_id=person.pk, nonce=nonce)
+        verdict = session_check_in(
+            session_id=self.session.pk, participant_id=person.pk, nonce=nonce
+        )
         if verdict.reason == "checked_in" and not verdict.replayed:
             self.admitted.append(person)
         return verdict.reason
@@ -162,7 +164,10 @@ def test_random_interleavings_keep_the_invariants(seed, settings):
     done = threading.Event()
     watchers = [Reconciler(seed, done), Sampler(session, done, violations)]
     try:
-        doors = [Door(i, seed, session, people, nonces, violations) for i in range(THREADS)]
+        doors = [
+            Door(i, seed, session=session, people=people, nonces=nonces, violations=violations)
+            for i in range(THREADS)
+        ]
         for thread in [*watchers, *doors]:
             thread.start()
         for door in doors:
