@@ -6,7 +6,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from sessions_app.verdicts import NotFoundError
+from core.exceptions import NotFoundError
 
 
 def api_exception_handler(exc, context):

@@ -7,8 +7,11 @@ entrypoint). An existing entry is left alone, so an interval edited in the admin
 from django.conf import settings
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
+# Celery task names (the task decorators use them) and the job name of the reconcile, under
+# which its lease and its last-success record (JobRun, read by health) are kept.
 RECONCILE_TASK = "sessions_app.reconcile_counters"
 OUTBOX_TASK = "jobs_app.outbox_flush"
+RECONCILE_JOB = "reconcile_counters"
 
 
 def _every(seconds: int) -> IntervalSchedule:

@@ -8,7 +8,7 @@ from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 
-from sessions_app.groups import CHECK_IN_PERMISSION
+from sessions_app.groups import user_can_check_in
 from sessions_app.models import CheckIn, Session
 from sessions_app.services import session_check_in, session_check_out
 
@@ -56,8 +56,7 @@ class ParticipantAdmin(admin.ModelAdmin):
     actions = ["check_in_to_session", "check_out"]
 
     def has_check_in_permission(self, request):
-        # The API's rule: staff, or the check_in permission (Door staff).
-        return request.user.is_staff or request.user.has_perm(CHECK_IN_PERMISSION)
+        return user_can_check_in(request.user)
 
     @admin.action(description="Check in to session…", permissions=["check_in"])
     def check_in_to_session(self, request, queryset):

@@ -3,7 +3,7 @@
 from bson import ObjectId
 from django.db.models import QuerySet
 
-from sessions_app.verdicts import NotFoundError, Reason
+from core.exceptions import NotFoundError, NotFoundReason
 
 from .models import Participant
 
@@ -19,10 +19,10 @@ def participant_get(*, participant_id: str | ObjectId) -> Participant:
     An id that is not a valid ObjectId cannot name a participant: it is "not found" too.
     """
     if not ObjectId.is_valid(participant_id):
-        raise NotFoundError(Reason.PARTICIPANT_NOT_FOUND)
+        raise NotFoundError(NotFoundReason.PARTICIPANT_NOT_FOUND)
     participant = Participant.objects.filter(pk=ObjectId(participant_id)).first()
     if participant is None:
-        raise NotFoundError(Reason.PARTICIPANT_NOT_FOUND)
+        raise NotFoundError(NotFoundReason.PARTICIPANT_NOT_FOUND)
     return participant
 
 
@@ -30,5 +30,5 @@ def participant_get_by_ticket(*, ticket_code: str) -> Participant:
     """Return the participant holding this ticket code or raise ``NotFoundError`` (``ticket_not_found``)."""
     participant = Participant.objects.filter(ticket_code=ticket_code).first()
     if participant is None:
-        raise NotFoundError(Reason.TICKET_NOT_FOUND)
+        raise NotFoundError(NotFoundReason.TICKET_NOT_FOUND)
     return participant

@@ -6,8 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.db.models import ProtectedError
 
-from sessions_app.caching import participant_cache_invalidate
-
+from .caching import participant_cache_invalidate
 from .models import Participant
 
 EDITABLE_FIELDS = ("full_name", "email", "organization", "ticket_code")

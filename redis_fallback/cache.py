@@ -12,7 +12,7 @@ OPTIONS are django-redis's, plus FALLBACK_MAX_ENTRIES (default 1000) and FALLBAC
 (default timeout of fallback entries, 60 s). SOCKET_TIMEOUT / SOCKET_CONNECT_TIMEOUT default to
 settings.REDIS_SOCKET_TIMEOUT / REDIS_SOCKET_CONNECT_TIMEOUT. IGNORE_EXCEPTIONS is always off
 (errors are handled here), redis-py never retries (one bounded attempt per call), and new
-connections check the server's run_id (see ``guard.on_connect``).
+connections check the server's run_id (see ``restarts.on_connect``).
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from django_redis.cache import RedisCache
 from django_redis.util import CacheKey
 
 from .connection import CONNECTION_ERRORS, no_retry, socket_timeouts
-from .guard import UNAVAILABLE, call_redis, on_connect, register_fallback_reset
+from .guard import UNAVAILABLE, call_redis, register_fallback_reset
+from .restarts import on_connect
 
 FALLBACK_MAX_ENTRIES = 1000
 FALLBACK_TIMEOUT = 60

@@ -19,6 +19,8 @@ from redis import exceptions as redis_errors
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from .restarts import on_connect
+
 # Errors that mean "Redis is unavailable". AuthenticationError, AuthorizationError and
 # BusyLoadingError subclass ConnectionError; NOPERM (an ACL refusal) is a ResponseError subclass
 # but is an auth failure too. Every other ResponseError (WRONGTYPE, script errors) propagates.
@@ -62,8 +64,6 @@ def raw_redis() -> redis.Redis:
     global _client  # noqa: PLW0603 - one client per process, built lazily
     client = _client
     if client is None:
-        from .guard import on_connect
-
         with _lock:
             if _client is None:
                 pool = redis.ConnectionPool.from_url(

@@ -16,18 +16,17 @@ from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
 import redis
-from django.conf import settings
-from redis import exceptions as redis_errors
 
-from .breaker import CircuitBreaker, Permit, State, register_fork_handler
+from .breaker import Permit
 from .connection import CONNECTION_ERRORS, drop_raw_redis, raw_redis, redis_url
 from .masking import describe_error, mask_text
+from .restarts import forget_run_ids
+from .state import _breaker
 
 logger = logging.getLogger("redis_fallback")
 
 T = TypeVar("T")
 Source = Literal["cache", "client"]
-DEFAULT_RESET_SECONDS = 5.0
 
 
 class _Unavailable:
@@ -40,26 +39,12 @@ class _Unavailable:
 UNAVAILABLE: Any = _Unavailable()
 
 
-def _reset_seconds() -> float:
-    return float(getattr(settings, "REDIS_BREAKER_RESET_SECONDS", DEFAULT_RESET_SECONDS))
-
-
-_breaker = CircuitBreaker(reset_seconds=_reset_seconds, name="Redis")
-register_fork_handler(_breaker)
-
 # Per-component outcome of the latest call (read by status.py); dict writes are atomic.
 connected: dict[str, bool] = {"cache": True, "client": True}
 
 _hooks_lock = threading.Lock()
 _recovery_callbacks: list[Callable[[redis.Redis], None]] = []
 _fallback_resets: list[Callable[[], None]] = []
-# The run_id of each Redis server this process has connected to, by address.
-_run_ids: dict[tuple, str] = {}
-
-
-def get_breaker() -> CircuitBreaker:
-    """Return the process's one circuit breaker."""
-    return _breaker
 
 
 def register_recovery_callback(fn: Callable[[redis.Redis], None]) -> None:
@@ -147,40 +132,6 @@ def _probe() -> bool:
     return True
 
 
-def _parse_run_id(info: bytes | str) -> str | None:
-    text = info.decode() if isinstance(info, bytes) else str(info)
-    for line in text.splitlines():
-        if line.startswith("run_id:"):
-            return line.partition(":")[2].strip()
-    return None
-
-
-def on_connect(connection: redis.Connection) -> None:
-    """Initialise a new connection; treat a Redis restart nobody noticed as an outage.
-
-    redis-py silently replaces a pooled connection whose server went away, so a Redis that
-    restarted (empty) between two calls would be trusted without the recovery callbacks. Every
-    new connection therefore compares the server's run_id with the one this process saw last:
-    if it changed while the breaker is closed, the connection fails with a ConnectionError, the
-    breaker opens, and the next probe runs the recovery callbacks. Costs one INFO per new
-    connection, not per command.
-    """
-    connection.on_connect()
-    try:
-        connection.send_command("INFO", "server")
-        run_id = _parse_run_id(connection.read_response())
-    except redis_errors.ResponseError:
-        return  # INFO refused (ACL, rename-command): restarts between calls go unnoticed
-    if run_id is None:
-        return
-    address = tuple(getattr(connection, name, None) for name in ("host", "port", "path"))
-    with _hooks_lock:
-        previous = _run_ids.get(address)
-        _run_ids[address] = run_id
-    if previous not in (None, run_id) and _breaker.state is State.CLOSED:
-        raise redis_errors.ConnectionError("Redis restarted since it was last used (new run_id)")
-
-
 def is_redis_available() -> bool:
     """Tell, without network I/O, whether a Redis call now would be attempted."""
     return _breaker.is_available()
@@ -190,7 +141,6 @@ def reset_for_tests() -> None:
     """Close the breaker, clear status and fallback copies, drop the raw client; keep callbacks."""
     _breaker.reset()
     connected.update(cache=True, client=True)
-    with _hooks_lock:
-        _run_ids.clear()
+    forget_run_ids()
     drop_raw_redis()
     _reset_fallbacks()

@@ -1,73 +1,12 @@
-"""Response caching that can never fail a request.
+"""Cache keys of the sessions app (the get-or-compute and invalidation rules: ``core.caching``)."""
 
-Detail and stats responses are cached for a few seconds under keys per id and deleted by every
-write that changes them. The cache may be Redis or, during an outage, the per-process fallback:
-a read, write or delete that fails for any reason is logged and treated as a miss, and the short
-TTL bounds how stale another process's copy can be.
-"""
-
-from __future__ import annotations
-
-import logging
-from collections.abc import Callable
-from typing import Any
-
-from django.conf import settings
-from django.core.cache import cache
-
-logger = logging.getLogger(__name__)
-
-_MISSING = object()
-
-STATS_KEY = "sessions:stats"
+from core.caching import STATS_KEY, cache_invalidate
 
 
 def session_detail_key(session_id) -> str:
     return f"sessions:detail:{session_id}"
 
 
-def participant_detail_key(participant_id) -> str:
-    return f"participants:detail:{participant_id}"
-
-
-def detail_ttl() -> int:
-    return getattr(settings, "CHECKIN_DETAIL_CACHE_TTL", 10)
-
-
-def stats_ttl() -> int:
-    return getattr(settings, "CHECKIN_STATS_CACHE_TTL", 5)
-
-
-def cache_get_or_compute(*, key: str, ttl: int, compute: Callable[[], Any]) -> Any:
-    """Return the cached value for ``key``, or compute, store and return it."""
-    try:
-        value = cache.get(key, _MISSING)
-    except Exception as exc:  # a cache failure is a miss, never an error
-        logger.warning("cache get %s failed: %s", key, type(exc).__name__)
-        value = _MISSING
-    if value is not _MISSING:
-        return value
-    value = compute()
-    try:
-        cache.set(key, value, ttl)
-    except Exception as exc:
-        logger.warning("cache set %s failed: %s", key, type(exc).__name__)
-    return value
-
-
-def cache_invalidate(*keys: str) -> None:
-    """Delete ``keys``; a failure is logged and the short TTL bounds the staleness."""
-    try:
-        cache.delete_many(list(keys))
-    except Exception as exc:
-        logger.warning("cache delete %s failed: %s", ", ".join(keys), type(exc).__name__)
-
-
 def session_cache_invalidate(session_id) -> None:
     """Forget the cached detail of a session and the stats (after any change to it)."""
     cache_invalidate(session_detail_key(session_id), STATS_KEY)
-
-
-def participant_cache_invalidate(participant_id) -> None:
-    """Forget the cached detail of a participant and the stats."""
-    cache_invalidate(participant_detail_key(participant_id), STATS_KEY)

@@ -8,6 +8,13 @@ _CODENAME = "check_in"
 _PERMISSION_NAME = "Can check participants in and out of sessions"
 
 
+def user_can_check_in(user) -> bool:
+    """The door rule, for the API and the admin alike: staff, or the ``check_in`` permission."""
+    if not (user and user.is_authenticated):
+        return False
+    return user.is_staff or user.has_perm(CHECK_IN_PERMISSION)
+
+
 def door_staff_group_ensure(*, apps=global_apps) -> bool:
     """Create the group and the ``check_in`` permission if missing; return True if created.
 

@@ -6,10 +6,12 @@ from bson import ObjectId
 from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 
+from core.exceptions import NotFoundError, NotFoundReason
+from jobs_app.schedule import RECONCILE_JOB
+from jobs_app.selectors import job_last_success_at
 from participants_app.models import Participant
 
 from .models import CheckIn, Scan, Session
-from .verdicts import NotFoundError, Reason
 
 
 def session_list() -> QuerySet[Session]:
@@ -20,10 +22,10 @@ def session_list() -> QuerySet[Session]:
 def session_get(*, session_id: str | ObjectId) -> Session:
     """Return the session or raise ``NotFoundError`` (``session_not_found``), also for malformed ids."""
     if not ObjectId.is_valid(session_id):
-        raise NotFoundError(Reason.SESSION_NOT_FOUND)
+        raise NotFoundError(NotFoundReason.SESSION_NOT_FOUND)
     session = Session.objects.filter(pk=ObjectId(session_id)).first()
     if session is None:
-        raise NotFoundError(Reason.SESSION_NOT_FOUND)
+        raise NotFoundError(NotFoundReason.SESSION_NOT_FOUND)
     return session
 
 
@@ -92,8 +94,4 @@ def session_stats() -> dict:
 
 def reconcile_last_success_at():
     """Return when the counter reconciliation last completed (an aware datetime), or None."""
-    from jobs_app.selectors import job_last_success_at
-
-    from .services.reconcile import JOB_NAME
-
-    return job_last_success_at(name=JOB_NAME)
+    return job_last_success_at(name=RECONCILE_JOB)

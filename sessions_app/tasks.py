@@ -3,11 +3,13 @@
 from celery import shared_task
 from django.db import DatabaseError
 
+from jobs_app.schedule import RECONCILE_TASK
+
 from .services.reconcile import counters_reconcile
 
 
 @shared_task(
-    name="sessions_app.reconcile_counters",
+    name=RECONCILE_TASK,
     ignore_result=True,
     autoretry_for=(DatabaseError,),
     retry_backoff=True,  # 1 s, 2 s, 4 s (with jitter)

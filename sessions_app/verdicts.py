@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from core.exceptions import NOT_FOUND_DETAILS, NotFoundReason
+
 
 class Reason(enum.StrEnum):
     """Reason codes; these strings are part of the API and never change meaning."""
@@ -17,9 +19,9 @@ class Reason(enum.StrEnum):
     NONCE_REUSED = "nonce_reused"
     CHECKED_OUT = "checked_out"
     NOT_CHECKED_IN = "not_checked_in"
-    SESSION_NOT_FOUND = "session_not_found"
-    PARTICIPANT_NOT_FOUND = "participant_not_found"
-    TICKET_NOT_FOUND = "ticket_not_found"
+    SESSION_NOT_FOUND = NotFoundReason.SESSION_NOT_FOUND.value
+    PARTICIPANT_NOT_FOUND = NotFoundReason.PARTICIPANT_NOT_FOUND.value
+    TICKET_NOT_FOUND = NotFoundReason.TICKET_NOT_FOUND.value
 
 
 HTTP_STATUS = {
@@ -47,9 +49,7 @@ DETAILS = {
     Reason.NONCE_REUSED: "This nonce was used for another participant's check-in at this session.",
     Reason.CHECKED_OUT: "Checked out.",
     Reason.NOT_CHECKED_IN: "The participant is not checked in to this session.",
-    Reason.SESSION_NOT_FOUND: "No session with this id.",
-    Reason.PARTICIPANT_NOT_FOUND: "No participant with this id.",
-    Reason.TICKET_NOT_FOUND: "No participant with this ticket code.",
+    **{Reason(reason): detail for reason, detail in NOT_FOUND_DETAILS.items()},
 }
 REPLAY_DETAIL = (
     "This check-in request (same nonce) was answered already; this is its original verdict. "
@@ -93,12 +93,3 @@ class Verdict:
     @property
     def ok(self) -> bool:
         return self.reason in (Reason.CHECKED_IN, Reason.CHECKED_OUT)
-
-
-class NotFoundError(Exception):
-    """A session, participant or ticket that does not exist; carries the reason code."""
-
-    def __init__(self, reason: Reason, detail: str | None = None):
-        self.reason = reason
-        self.detail = detail or DETAILS[reason]
-        super().__init__(self.detail)

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from sessions_app.api.fields import RejectUnknownFieldsMixin
+from core.api.fields import RejectUnknownFieldsMixin
 
 from ..models import Participant, ticket_code_validator
 

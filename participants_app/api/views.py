@@ -7,12 +7,13 @@ from rest_framework import status, viewsets
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from sessions_app.api.permissions import IsStaffOrReadOnly
-from sessions_app.api.schema import crud_responses
-from sessions_app.caching import cache_get_or_compute, detail_ttl, participant_detail_key
-from sessions_app.verdicts import NotFoundError, Reason
+from core.api.permissions import IsStaffOrReadOnly
+from core.api.schema import crud_responses
+from core.caching import cache_get_or_compute, detail_ttl
+from core.exceptions import NotFoundError, NotFoundReason
 
 from .. import services
+from ..caching import participant_detail_key
 from ..selectors import participant_get, participant_list
 from .filters import ParticipantFilter
 from .serializers import ParticipantInputSerializer, ParticipantOutputSerializer
@@ -88,7 +89,7 @@ class ParticipantViewSet(viewsets.GenericViewSet):
 
     def retrieve(self, request, pk=None):
         if not ObjectId.is_valid(pk):
-            raise NotFoundError(Reason.PARTICIPANT_NOT_FOUND)
+            raise NotFoundError(NotFoundReason.PARTICIPANT_NOT_FOUND)
         data = cache_get_or_compute(
             key=participant_detail_key(pk),
             ttl=detail_ttl(),

@@ -2,10 +2,10 @@
 
 from rest_framework import serializers
 
+from core.api.fields import ObjectIdField, RejectUnknownFieldsMixin
 from participants_app.models import ticket_code_validator
 
 from ..verdicts import Reason
-from .fields import ObjectIdField, RejectUnknownFieldsMixin
 
 
 class CheckOutInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
@@ -54,13 +54,4 @@ class VerdictSerializer(serializers.Serializer):
     replayed = serializers.BooleanField(
         help_text="True: the answer to a repeat of an earlier request (same nonce): its original "
         "verdict, with today's counts and presence."
-    )
-
-
-class NotFoundReasonSerializer(serializers.Serializer):
-    """404: DRF's error shape plus the reason code."""
-
-    detail = serializers.CharField()
-    reason = serializers.ChoiceField(
-        choices=[Reason.SESSION_NOT_FOUND, Reason.PARTICIPANT_NOT_FOUND, Reason.TICKET_NOT_FOUND]
     )

@@ -3,12 +3,9 @@
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 
-from .check_in_serializers import (
-    CheckInInputSerializer,
-    CheckOutInputSerializer,
-    NotFoundReasonSerializer,
-    VerdictSerializer,
-)
+from core.api.schema import NOT_AUTHENTICATED, NotFoundReasonSerializer
+
+from .check_in_serializers import CheckInInputSerializer, CheckOutInputSerializer, VerdictSerializer
 
 ID_PARAMETER = OpenApiParameter(
     "id", OpenApiTypes.STR, OpenApiParameter.PATH, description="Session id (24 hex characters)."
@@ -56,44 +53,10 @@ _BAD_INPUT = OpenApiResponse(
         )
     ],
 )
-_AUTH = OpenApiResponse(OpenApiTypes.OBJECT, description="Not authenticated.")
+_AUTH = NOT_AUTHENTICATED
 _FORBIDDEN = OpenApiResponse(
     OpenApiTypes.OBJECT, description="Neither staff nor holder of the check_in permission."
 )
-
-# Responses of the plain CRUD endpoints (sessions and participants).
-VALIDATION_ERROR = OpenApiResponse(
-    OpenApiTypes.OBJECT,
-    description="Bad input: field errors in DRF's shape, e.g. "
-    '`{"capacity": ["Ensure this value is greater than or equal to 0."]}`.',
-)
-NOT_AUTHENTICATED = _AUTH
-STAFF_ONLY = OpenApiResponse(OpenApiTypes.OBJECT, description="Only staff may write.")
-CONFLICT = OpenApiResponse(
-    OpenApiTypes.OBJECT,
-    description="The object has check-in history and cannot be deleted.",
-)
-
-
-def not_found(reason: str) -> OpenApiResponse:
-    """Document a 404 carrying ``reason`` (also answered for a malformed id in the URL)."""
-    return OpenApiResponse(
-        NotFoundReasonSerializer,
-        description=f'Unknown or malformed id: `{{"detail": ..., "reason": "{reason}"}}`.',
-    )
-
-
-def crud_responses(action: str, output, reason: str) -> dict:
-    """Return the documented responses of a CRUD ``action``."""
-    by_action = {
-        "list": {200: output, 400: VALIDATION_ERROR},
-        "retrieve": {200: output, 404: not_found(reason)},
-        "create": {201: output, 400: VALIDATION_ERROR, 403: STAFF_ONLY},
-        "update": {200: output, 400: VALIDATION_ERROR, 403: STAFF_ONLY, 404: not_found(reason)},
-        "destroy": {204: None, 403: STAFF_ONLY, 404: not_found(reason), 409: CONFLICT},
-    }
-    return {**by_action[action], 401: NOT_AUTHENTICATED}
-
 
 _NOT_FOUND = OpenApiResponse(
     NotFoundReasonSerializer,

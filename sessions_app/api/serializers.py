@@ -2,8 +2,9 @@
 
 from rest_framework import serializers
 
+from core.api.fields import RejectUnknownFieldsMixin
+
 from ..models import CheckIn, Scan, Session
-from .fields import RejectUnknownFieldsMixin
 
 
 class SessionInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):

@@ -9,8 +9,13 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from core.api.permissions import IsStaffOrReadOnly
+from core.api.schema import NOT_AUTHENTICATED, VALIDATION_ERROR, crud_responses, not_found
+from core.caching import STATS_KEY, cache_get_or_compute, detail_ttl, stats_ttl
+from core.exceptions import NotFoundError, NotFoundReason
+
 from .. import services
-from ..caching import STATS_KEY, cache_get_or_compute, detail_ttl, session_detail_key, stats_ttl
+from ..caching import session_detail_key
 from ..models import CheckIn, Scan
 from ..selectors import (
     session_check_in_list,
@@ -19,19 +24,11 @@ from ..selectors import (
     session_scan_list,
     session_stats,
 )
-from ..verdicts import IN_PROGRESS_RETRY_AFTER, NotFoundError, Reason
+from ..verdicts import IN_PROGRESS_RETRY_AFTER, Reason
 from .check_in_serializers import CheckInInputSerializer, CheckOutInputSerializer, VerdictSerializer
 from .filters import CheckInFilter, ScanFilter, SessionFilter
-from .permissions import CanCheckIn, IsStaffOrReadOnly
-from .schema import (
-    ID_PARAMETER,
-    NOT_AUTHENTICATED,
-    VALIDATION_ERROR,
-    check_in_schema,
-    check_out_schema,
-    crud_responses,
-    not_found,
-)
+from .permissions import CanCheckIn
+from .schema import ID_PARAMETER, check_in_schema, check_out_schema
 from .serializers import (
     CheckInRecordSerializer,
     ScanSerializer,
@@ -119,7 +116,7 @@ class SessionViewSet(viewsets.GenericViewSet):
 
     def retrieve(self, request, pk=None):
         if not ObjectId.is_valid(pk):
-            raise NotFoundError(Reason.SESSION_NOT_FOUND)
+            raise NotFoundError(NotFoundReason.SESSION_NOT_FOUND)
         data = cache_get_or_compute(
             key=session_detail_key(pk),
             ttl=detail_ttl(),

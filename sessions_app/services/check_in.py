@@ -24,6 +24,7 @@ import time
 from bson import ObjectId
 from django.conf import settings
 
+from core.exceptions import NotFoundError, NotFoundReason
 from core.failpoints import failpoint
 from participants_app.models import Participant
 from participants_app.selectors import participant_get, participant_get_by_ticket
@@ -32,7 +33,7 @@ from ..admission import Admission, admission_add, admission_remove, admission_re
 from ..caching import session_cache_invalidate
 from ..models import CheckIn, Scan, Session
 from ..selectors import session_get
-from ..verdicts import NotFoundError, Reason, Verdict
+from ..verdicts import Reason, Verdict
 from . import door
 from .admission_sync import session_admission_sync
 from .scans import (
@@ -173,7 +174,7 @@ def _increment(claim: door.Claim, session: Session, participant: Participant):
             fresh = None if gone else door.session_door_read(session.pk)
         if fresh is None:
             door.claim_revert(claim)
-            raise NotFoundError(Reason.SESSION_NOT_FOUND)
+            raise NotFoundError(NotFoundReason.SESSION_NOT_FOUND)
         if fresh.status != Session.Status.OPEN or fresh.full:
             door.claim_revert(claim)
             closed = fresh.status != Session.Status.OPEN
@@ -195,7 +196,7 @@ def _admit(session: Session, participant: Participant, source: str) -> Verdict:
     failpoint("check_in.after_claim")
     if not _participant_remains(participant):
         door.claim_revert(claim)
-        raise NotFoundError(Reason.PARTICIPANT_NOT_FOUND)
+        raise NotFoundError(NotFoundReason.PARTICIPANT_NOT_FOUND)
     incremented = _increment(claim, session, participant)
     if isinstance(incremented, Verdict):
         return incremented

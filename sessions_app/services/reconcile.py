@@ -30,6 +30,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from core.failpoints import failpoint
+from jobs_app.schedule import RECONCILE_JOB
 from jobs_app.services import job_run_record, lease_acquire, lease_release
 from redis_fallback import get_redis
 
@@ -39,9 +40,6 @@ from ..models import Session
 from . import door
 
 logger = logging.getLogger(__name__)
-
-JOB_NAME = "reconcile_counters"
-LEASE_NAME = "reconcile_counters"
 
 
 @dataclass
@@ -109,7 +107,7 @@ def counters_reconcile(*, stale_seconds: float | None = None) -> ReconcileSummar
     stale = settings.CHECKIN_STALE_OP_SECONDS if stale_seconds is None else stale_seconds
     started = time.monotonic()
     summary = ReconcileSummary()
-    if not lease_acquire(name=LEASE_NAME, ttl_seconds=settings.RECONCILE_LEASE_SECONDS):
+    if not lease_acquire(name=RECONCILE_JOB, ttl_seconds=settings.RECONCILE_LEASE_SECONDS):
         summary.lease_busy = True
         logger.info("Reconcile skipped: another run holds the lease")
         return summary
@@ -126,7 +124,7 @@ def counters_reconcile(*, stale_seconds: float | None = None) -> ReconcileSummar
                 summary.failed += 1
                 summary.failed_sessions.append(f"{session_id}: {type(exc).__name__}")
     finally:
-        lease_release(name=LEASE_NAME)
+        lease_release(name=RECONCILE_JOB)
     summary.duration_ms = round(1000 * (time.monotonic() - started), 1)
     logger.info(
         "Reconcile: sessions=%d repaired=%d ended_ops=%d reseeded=%d failed=%d redis=%s "
@@ -135,5 +133,5 @@ def counters_reconcile(*, stale_seconds: float | None = None) -> ReconcileSummar
         "skipped" if summary.redis_skipped else "ok", summary.duration_ms,
         f" failed_sessions={summary.failed_sessions}" if summary.failed_sessions else "",
     )  # fmt: skip
-    job_run_record(name=JOB_NAME, success=True, summary=summary.as_dict())
+    job_run_record(name=RECONCILE_JOB, success=True, summary=summary.as_dict())
     return summary

@@ -6,10 +6,11 @@ from django.core.exceptions import ValidationError
 from django.db.models import ProtectedError
 from django.utils import timezone
 
+from core.exceptions import NotFoundError, NotFoundReason
+
 from ..admission import admission_forget
 from ..caching import session_cache_invalidate
 from ..models import Session
-from ..verdicts import NotFoundError, Reason
 from .admission_sync import session_admission_sync
 
 EDITABLE_FIELDS = ("title", "description", "location", "starts_at", "ends_at", "capacity", "status")
@@ -81,7 +82,7 @@ def session_update(*, session: Session, data: dict) -> Session:
     updated = matching.update(**data, updated_at=timezone.now())
     fresh = Session.objects.filter(pk=session.pk).first()
     if fresh is None:
-        raise NotFoundError(Reason.SESSION_NOT_FOUND)
+        raise NotFoundError(NotFoundReason.SESSION_NOT_FOUND)
     if not updated:
         raise _capacity_error(fresh.check_in_count)
     session_cache_invalidate(fresh.pk)

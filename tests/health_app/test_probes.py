@@ -78,10 +78,10 @@ class ReconcileRecord:
 
     def __setitem__(self, key, when):
         from jobs_app.models import JobRun
-        from sessions_app.services.reconcile import JOB_NAME
+        from jobs_app.schedule import RECONCILE_JOB
 
         when = when.replace(microsecond=0) if when else None  # MongoDB keeps milliseconds
-        JobRun.objects.update_or_create(name=JOB_NAME, defaults={"last_success_at": when})
+        JobRun.objects.update_or_create(name=RECONCILE_JOB, defaults={"last_success_at": when})
         self.at = when
 
     def __getitem__(self, key):

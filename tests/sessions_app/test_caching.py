@@ -3,8 +3,9 @@
 import pytest
 from django.core.cache import cache
 
+from core.caching import STATS_KEY
 from redis_fallback import get_redis
-from sessions_app.caching import STATS_KEY, session_detail_key
+from sessions_app.caching import session_detail_key
 from sessions_app.services import session_check_in, session_check_out
 from tests.factories import participant_make, session_make
 

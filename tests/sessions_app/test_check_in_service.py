@@ -3,9 +3,10 @@
 import pytest
 from django.db.models import F
 
+from core.exceptions import NotFoundError
 from sessions_app.models import CheckIn, Session
 from sessions_app.services import session_check_in, session_check_out
-from sessions_app.verdicts import NotFoundError, Reason
+from sessions_app.verdicts import Reason
 from tests.factories import participant_make, participants_make, session_make
 
 pytestmark = pytest.mark.django_db

@@ -9,6 +9,7 @@ retry never answered ``session_full`` for someone who got in, nothing left behin
 import pytest
 from django.db.models import ProtectedError
 
+from core.exceptions import NotFoundError
 from participants_app.services import participant_delete
 from redis_fallback import get_redis
 from sessions_app.admission import admission_key
@@ -19,7 +20,6 @@ from sessions_app.services import (
     session_check_out,
     session_delete,
 )
-from sessions_app.verdicts import NotFoundError
 from tests.factories import participants_make, session_counter, session_make
 from tests.interleaving import gate_at, started
 

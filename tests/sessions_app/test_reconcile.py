@@ -8,13 +8,13 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from jobs_app.models import JobRun
+from jobs_app.schedule import RECONCILE_JOB
 from jobs_app.services import lease_acquire
 from redis_fallback import get_redis
 from sessions_app.admission import SEEDED_MARKER, admission_count, admission_key
 from sessions_app.models import CheckIn
 from sessions_app.selectors import reconcile_last_success_at
 from sessions_app.services import counters_reconcile, session_check_in
-from sessions_app.services.reconcile import LEASE_NAME
 from tests.factories import (
     participants_make,
     session_counter,
@@ -123,7 +123,7 @@ def _redis_members(session):
 
 
 def test_second_run_at_once_is_refused_by_the_lease(session_with_three_inside):
-    assert lease_acquire(name=LEASE_NAME, ttl_seconds=60, holder="someone-else")
+    assert lease_acquire(name=RECONCILE_JOB, ttl_seconds=60, holder="someone-else")
     summary = counters_reconcile()
     assert summary.lease_busy
     assert summary.sessions == 0

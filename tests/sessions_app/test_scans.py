@@ -6,9 +6,9 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from core.exceptions import NotFoundError
 from sessions_app.models import Scan
 from sessions_app.services import session_check_in, session_check_out
-from sessions_app.verdicts import NotFoundError
 from tests.factories import participant_make, participants_make, session_make
 
 pytestmark = pytest.mark.django_db

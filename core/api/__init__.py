@@ -1,0 +1,1 @@
+"""API plumbing shared by the apps' APIs: fields, permissions, schema helpers."""

@@ -1,0 +1,48 @@
+"""OpenAPI building blocks shared by the apps' APIs (drf-spectacular)."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+
+from core.exceptions import NotFoundReason
+
+
+class NotFoundReasonSerializer(serializers.Serializer):
+    """404: DRF's error shape plus the reason code."""
+
+    detail = serializers.CharField()
+    reason = serializers.ChoiceField(choices=[reason.value for reason in NotFoundReason])
+
+
+NOT_AUTHENTICATED = OpenApiResponse(OpenApiTypes.OBJECT, description="Not authenticated.")
+# Responses of the plain CRUD endpoints (sessions and participants).
+VALIDATION_ERROR = OpenApiResponse(
+    OpenApiTypes.OBJECT,
+    description="Bad input: field errors in DRF's shape, e.g. "
+    '`{"capacity": ["Ensure this value is greater than or equal to 0."]}`.',
+)
+STAFF_ONLY = OpenApiResponse(OpenApiTypes.OBJECT, description="Only staff may write.")
+CONFLICT = OpenApiResponse(
+    OpenApiTypes.OBJECT,
+    description="The object has check-in history and cannot be deleted.",
+)
+
+
+def not_found(reason: str) -> OpenApiResponse:
+    """Document a 404 carrying ``reason`` (also answered for a malformed id in the URL)."""
+    return OpenApiResponse(
+        NotFoundReasonSerializer,
+        description=f'Unknown or malformed id: `{{"detail": ..., "reason": "{reason}"}}`.',
+    )
+
+
+def crud_responses(action: str, output, reason: str) -> dict:
+    """Return the documented responses of a CRUD ``action``."""
+    by_action = {
+        "list": {200: output, 400: VALIDATION_ERROR},
+        "retrieve": {200: output, 404: not_found(reason)},
+        "create": {201: output, 400: VALIDATION_ERROR, 403: STAFF_ONLY},
+        "update": {200: output, 400: VALIDATION_ERROR, 403: STAFF_ONLY, 404: not_found(reason)},
+        "destroy": {204: None, 403: STAFF_ONLY, 404: not_found(reason), 409: CONFLICT},
+    }
+    return {**by_action[action], 401: NOT_AUTHENTICATED}
