@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 help:
 	@echo "make run    - install into .venv and run the whole system (web, worker, beat, embedded servers)"
 	@echo "make test   - install into .venv and run linters and the test suite on real servers"
-	@echo "make lint   - ruff and hadolint only"
+	@echo "make lint   - ruff, hadolint and the import-linter architecture contracts"
 	@echo "make format - ruff format + import sort"
 	@echo "make chaos  - the chaos suite, full form (real stack, faults on a schedule, ~5 min)"
 	@echo "make bench  - the benchmark: JSON, chart and docs/benchmarks.md table (~10 min)"
@@ -26,6 +26,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/hadolint Dockerfile
+	$(VENV)/bin/lint-imports
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
