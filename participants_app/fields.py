@@ -3,6 +3,11 @@
 from django.db import models
 
 
+def email_normalize(value):
+    """The one e-mail rule: compare and store addresses trimmed and in lower case."""
+    return value.strip().lower() if isinstance(value, str) else value
+
+
 class LowercaseEmailField(models.EmailField):
     """Store, validate and look up e-mail addresses in lower case.
 
@@ -12,12 +17,10 @@ class LowercaseEmailField(models.EmailField):
     """
 
     def to_python(self, value):
-        value = super().to_python(value)
-        return value.strip().lower() if isinstance(value, str) else value
+        return email_normalize(super().to_python(value))
 
     def get_prep_value(self, value):
-        value = super().get_prep_value(value)
-        return value.strip().lower() if isinstance(value, str) else value
+        return email_normalize(super().get_prep_value(value))
 
     def pre_save(self, model_instance, add):
         value = self.to_python(getattr(model_instance, self.attname))

@@ -192,16 +192,10 @@ class FallbackRedisCache(BaseCache):
         with contextlib.suppress(*CONNECTION_ERRORS):
             self._redis.close(**kwargs)
 
-    aadd = _async_twin("add")
-    aget = _async_twin("get")
-    aset = _async_twin("set")
-    atouch = _async_twin("touch")
-    adelete = _async_twin("delete")
     aget_many = _async_twin("get_many")
     aset_many = _async_twin("set_many")
     adelete_many = _async_twin("delete_many")
     ahas_key = _async_twin("has_key")
     aincr = _async_twin("incr")
     adecr = _async_twin("decr")
-    aclear = _async_twin("clear")
     aclose = _async_twin("close")

@@ -8,7 +8,7 @@ from jobs_app.schedule import RECONCILE_TASK
 from jobs_app.services import task_publish
 
 from . import services
-from .models import CheckIn, Scan, Session
+from .models import CheckIn, Scan, Session, capacity_below_count_error
 from .services.sessions import EDITABLE_FIELDS
 
 
@@ -27,10 +27,7 @@ class SessionAdminForm(forms.ModelForm):
                 .first()
             )
             if current is not None and capacity < current:
-                raise ValidationError(
-                    f"Capacity cannot be lower than the number of participants checked in now "
-                    f"({current}). Check people out first."
-                )
+                raise ValidationError(capacity_below_count_error(current).message_dict["capacity"])
         return capacity
 
 

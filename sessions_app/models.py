@@ -14,6 +14,24 @@ from core.models import ServiceFieldsMixin
 from participants_app.models import Participant
 
 
+def session_times_check(starts_at, ends_at) -> None:
+    """The one rule on a session's times: it ends after it starts (``ValidationError`` on ends_at)."""
+    if starts_at and ends_at and ends_at <= starts_at:
+        raise ValidationError({"ends_at": "The end must be after the start."})
+
+
+def capacity_below_count_error(count: int) -> ValidationError:
+    """The error for a capacity lower than the number inside (admin form and service alike)."""
+    return ValidationError(
+        {
+            "capacity": (
+                f"Capacity cannot be lower than the number of participants checked in now "
+                f"({count}). Check people out first."
+            )
+        }
+    )
+
+
 class Session(ServiceFieldsMixin, models.Model):
     """A session with a door: participants check in while it is open, up to its capacity."""
 
@@ -55,8 +73,7 @@ class Session(ServiceFieldsMixin, models.Model):
     SERVICE_FIELDS = frozenset({"check_in_count", "epoch", "deleting"})
 
     def clean(self):
-        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
-            raise ValidationError({"ends_at": "The end must be after the start."})
+        session_times_check(self.starts_at, self.ends_at)
 
     @property
     def fill_percent(self) -> float:

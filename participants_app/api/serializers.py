@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from core.api.fields import RejectUnknownFieldsMixin
 
+from ..fields import email_normalize
 from ..models import Participant, ticket_code_validator
 
 
@@ -17,7 +18,7 @@ class ParticipantInputSerializer(RejectUnknownFieldsMixin, serializers.Serialize
     )  # fmt: skip
 
     def validate_email(self, value):
-        return value.strip().lower()
+        return email_normalize(value)
 
 
 class ParticipantOutputSerializer(serializers.ModelSerializer):

@@ -1,10 +1,11 @@
 """Input and output serializers of the sessions API (sessions, check-ins, stats)."""
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from core.api.fields import RejectUnknownFieldsMixin
 
-from ..models import CheckIn, Scan, Session
+from ..models import CheckIn, Scan, Session, session_times_check
 
 
 class SessionInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
@@ -26,8 +27,10 @@ class SessionInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
         instance = self.instance
         starts_at = attrs.get("starts_at", getattr(instance, "starts_at", None))
         ends_at = attrs.get("ends_at", getattr(instance, "ends_at", None))
-        if starts_at and ends_at and ends_at <= starts_at:
-            raise serializers.ValidationError({"ends_at": ["The end must be after the start."]})
+        try:
+            session_times_check(starts_at, ends_at)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from exc
         return attrs
 
 

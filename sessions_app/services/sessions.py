@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
 from django.db.models import ProtectedError
 from django.utils import timezone
 
@@ -10,26 +9,10 @@ from core.exceptions import NotFoundError, NotFoundReason
 
 from ..admission import admission_forget
 from ..caching import session_cache_invalidate
-from ..models import Session
+from ..models import Session, capacity_below_count_error, session_times_check
 from .admission_sync import session_admission_sync
 
 EDITABLE_FIELDS = ("title", "description", "location", "starts_at", "ends_at", "capacity", "status")
-
-
-def _capacity_error(count: int) -> ValidationError:
-    return ValidationError(
-        {
-            "capacity": (
-                f"Capacity cannot be lower than the number of participants checked in now "
-                f"({count}). Check people out first."
-            )
-        }
-    )
-
-
-def _check_times(starts_at, ends_at) -> None:
-    if ends_at <= starts_at:
-        raise ValidationError({"ends_at": "The end must be after the start."})
 
 
 def session_create(
@@ -43,7 +26,7 @@ def session_create(
     status: str = Session.Status.DRAFT,
 ) -> Session:
     """Create a session (nobody checked in) and prepare its Redis admission set if open."""
-    _check_times(starts_at, ends_at)
+    session_times_check(starts_at, ends_at)
     session = Session(
         title=title,
         description=description,
@@ -70,7 +53,9 @@ def session_update(*, session: Session, data: dict) -> Session:
     unknown = set(data) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
-    _check_times(data.get("starts_at", session.starts_at), data.get("ends_at", session.ends_at))
+    session_times_check(
+        data.get("starts_at", session.starts_at), data.get("ends_at", session.ends_at)
+    )
     if not data:
         return session
     candidate = Session(**{f: getattr(session, f) for f in EDITABLE_FIELDS} | data)
@@ -84,7 +69,7 @@ def session_update(*, session: Session, data: dict) -> Session:
     if fresh is None:
         raise NotFoundError(NotFoundReason.SESSION_NOT_FOUND)
     if not updated:
-        raise _capacity_error(fresh.check_in_count)
+        raise capacity_below_count_error(fresh.check_in_count)
     session_cache_invalidate(fresh.pk)
     if fresh.status != session.status:
         # Opened: seed its Redis set; no longer open: drop it. Other edits leave the set alone

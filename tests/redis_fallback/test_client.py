@@ -17,44 +17,22 @@ EXPECTED_NULLS = {
     "get": None,
     "set": False,
     "delete": 0,
-    "exists": 0,
-    "incr": 0,
-    "incrby": 0,
-    "decr": 0,
-    "decrby": 0,
-    "expire": False,
     "sadd": 0,
     "srem": 0,
     "sismember": False,
     "scard": 0,
     "smembers": set(),
-    "hget": None,
-    "hset": 0,
-    "hdel": 0,
-    "hincrby": 0,
-    "hgetall": {},
     "ping": False,
 }
 NULL_CALLS = {
     "get": ("k",),
     "set": ("k", 1),
     "delete": ("k",),
-    "exists": ("k",),
-    "incr": ("n",),
-    "incrby": ("n", 2),
-    "decr": ("n",),
-    "decrby": ("n", 2),
-    "expire": ("k", 10),
     "sadd": ("s", "a"),
     "srem": ("s", "a"),
     "sismember": ("s", "a"),
     "scard": ("s",),
     "smembers": ("s",),
-    "hget": ("h", "f"),
-    "hset": ("h", "f", "v"),
-    "hdel": ("h", "f"),
-    "hincrby": ("h", "f", 1),
-    "hgetall": ("h",),
     "ping": (),
 }
 
@@ -63,27 +41,18 @@ def test_real_client_forwards_to_redis(raw):
     client = get_redis()
     assert client.set("k", "v") is True
     assert client.get("k") == b"v"
-    assert client.mget(["k", "nope"]) == [b"v", None]
-    assert client.incr("n") == 1
-    assert client.incrby("n", 4) == 5
-    assert client.decr("n") == 4
     assert client.sadd("s", "a", "b") == 2
     assert client.sismember("s", "a") == 1  # redis-py returns the integer reply
     assert client.scard("s") == 2
     assert client.smembers("s") == {b"a", b"b"}
-    assert client.hset("h", "f", 1) == 1
-    assert client.hgetall("h") == {b"f": b"1"}
-    assert client.expire("k", 30) is True
-    assert client.exists("k") == 1
+    assert client.srem("s", "a") == 1
     assert client.delete("k") == 1
-    with client.pipeline() as pipe:
-        assert pipe.incr("p").incr("p").sadd("ps", "x").execute() == [1, 2, 1]
     assert ping() is True
     assert is_redis_available() is True
 
 
 def test_null_client_during_outage_needs_no_network(redis_server, raw):
-    assert set(EXPECTED_NULLS) | {"mget"} == set(NULL_RESULTS)
+    assert set(EXPECTED_NULLS) == set(NULL_RESULTS)
     redis_server.kill()
     client = get_redis()
     assert client.get("k") is None  # discovers the outage
@@ -91,11 +60,6 @@ def test_null_client_during_outage_needs_no_network(redis_server, raw):
     started = time.perf_counter()
     for name, expected in EXPECTED_NULLS.items():
         assert getattr(client, name)(*NULL_CALLS[name]) == expected, name
-    assert client.mget(["a", "b", "c"]) == [None, None, None]
-    assert client.mget("a", "b") == [None, None]
-    pipe = client.pipeline()
-    pipe.incr("p").sadd("s", "x").get("k")
-    assert pipe.execute() == [0, 0, None]
     assert ping() is False
     assert time.perf_counter() - started < 0.05
     client.smembers("s").add("mutated")
