@@ -159,15 +159,3 @@ def admission_reseed_lock(*, session_id) -> bool:
         return bool(get_redis().set(_lock_key(session_id), "1", nx=True, px=2000))
     except redis.ResponseError:
         return False
-
-
-def admission_count(*, session_id) -> int | None:
-    """Return Redis's count of participants inside, or None when unseeded or unavailable."""
-    client = get_redis()
-    key = admission_key(session_id)
-    try:
-        if not client.sismember(key, SEEDED_MARKER):
-            return None
-        return max(int(client.scard(key)) - 1, 0)
-    except redis.ResponseError:
-        return None

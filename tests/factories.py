@@ -5,9 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
+from django.db import connection
 from django.utils import timezone
 
 from participants_app.models import Participant
+from redis_fallback import get_redis
+from sessions_app.admission import SEEDED_MARKER, admission_key
 from sessions_app.models import Session
 
 _seq = itertools.count(1)
@@ -50,8 +53,12 @@ def session_counter(session: Session) -> int:
 
 def session_counter_corrupt(session: Session, value) -> None:
     """Write the counter behind the ORM's back, as a bug or a manual edit would."""
-    from django.db import connection
-
     connection.database[Session._meta.db_table].update_one(
         {"_id": session.pk}, {"$set": {"check_in_count": value}}
     )
+
+
+def admission_count(session: Session) -> int | None:
+    """Return Redis's count of a session's place holders (None when unseeded)."""
+    members = get_redis().smembers(admission_key(session.pk))
+    return len(members) - 1 if SEEDED_MARKER.encode() in members else None

@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from redis_fallback import is_redis_available
-from sessions_app.admission import SEEDED_MARKER, admission_count, admission_key
+from sessions_app.admission import SEEDED_MARKER, admission_key
 from sessions_app.models import CheckIn, Session
 from sessions_app.services import (
     session_check_in,
@@ -22,6 +22,7 @@ from sessions_app.services import (
 )
 from sessions_app.verdicts import Reason
 from tests.factories import (
+    admission_count,
     participant_make,
     participants_make,
     session_counter_corrupt,
@@ -69,13 +70,13 @@ def _open_session(capacity):
 
 def test_open_session_is_seeded_and_redis_follows_check_ins():
     session = _open_session(capacity=3)
-    assert admission_count(session_id=session.pk) == 0
+    assert admission_count(session) == 0
     first, second = participants_make(2)
     _fill(session, [first, second])
     assert _members(session) == {str(first.pk), str(second.pk)}
     session_check_out(session_id=session.pk, participant_id=first.pk)
     assert _members(session) == {str(second.pk)}
-    assert admission_count(session_id=session.pk) == 1
+    assert admission_count(session) == 1
 
 
 def test_redis_turns_away_full_and_duplicate_without_writing_the_door_state():
@@ -246,6 +247,6 @@ def test_status_changes_seed_and_drop_the_set(raw, staff_client):
     url = f"/api/sessions/{session.pk}/"
     assert not raw.exists(admission_key(session.pk))
     staff_client.patch(url, {"status": "open"}, format="json")
-    assert admission_count(session_id=session.pk) == 0
+    assert admission_count(session) == 0
     staff_client.patch(url, {"status": "closed"}, format="json")
     assert not raw.exists(admission_key(session.pk))

@@ -13,11 +13,11 @@ import redis
 from django.conf import settings
 from django.db import connection
 
-from sessions_app.admission import SEEDED_MARKER, admission_count, admission_key
+from sessions_app.admission import SEEDED_MARKER, admission_key
 from sessions_app.models import CheckIn, Session
 from sessions_app.services import session_check_in, session_create
 from sessions_app.verdicts import Reason
-from tests.factories import participants_make, session_make
+from tests.factories import admission_count, participants_make, session_make
 
 pytestmark = pytest.mark.django_db
 
@@ -89,7 +89,7 @@ def test_concurrent_check_ins_with_redis_up():
     verdicts = _run(session, people)
     _assert_invariant(session, verdicts)
     admitted = {v.participant for v in verdicts if v.reason == Reason.CHECKED_IN}
-    assert admission_count(session_id=session.pk) == CAPACITY  # Redis took part and agrees
+    assert admission_count(session) == CAPACITY  # Redis took part and agrees
     client = redis.Redis.from_url(settings.REDIS_URL, decode_responses=True)
     with client:
         assert client.smembers(admission_key(session.pk)) - {SEEDED_MARKER} == admitted

@@ -22,6 +22,7 @@ import pytest
 import redis
 from django.conf import settings as django_settings
 from django.db import connection
+from pymongo.errors import PyMongoError
 from pymongo.read_concern import ReadConcern
 
 from core import failpoints
@@ -67,15 +68,28 @@ def _pause(name: str) -> None:
 
 
 def _snapshot(session_id) -> tuple[int, int, int]:
-    """Return (capacity, counter, records inside) read at one point in time."""
+    """Return (capacity, counter, records inside) read at one point in time.
+
+    One snapshot transaction; a transient error of the server (the label MongoDB puts on a
+    transaction to retry) is retried, a few times.
+    """
     connection.ensure_connection()
     client, db = connection.connection, connection.database
-    with client.start_session() as s, s.start_transaction(read_concern=ReadConcern("snapshot")):
-        doc = db[Session._meta.db_table].find_one({"_id": session_id}, session=s)
-        inside = db[CheckIn._meta.db_table].count_documents(
-            {"session_id": session_id, "state": "inside"}, session=s
-        )
-    return int(doc["capacity"]), int(doc["check_in_count"]), inside
+    for attempt in range(5):
+        try:
+            with (
+                client.start_session() as s,
+                s.start_transaction(read_concern=ReadConcern("snapshot")),
+            ):
+                doc = db[Session._meta.db_table].find_one({"_id": session_id}, session=s)
+                inside = db[CheckIn._meta.db_table].count_documents(
+                    {"session_id": session_id, "state": "inside"}, session=s
+                )
+            return int(doc["capacity"]), int(doc["check_in_count"]), inside
+        except PyMongoError as exc:
+            if attempt == 4 or not exc.has_error_label("TransientTransactionError"):
+                raise
+    raise AssertionError("unreachable")
 
 
 class Door(Request):

@@ -11,11 +11,12 @@ from jobs_app.models import JobRun
 from jobs_app.schedule import RECONCILE_JOB
 from jobs_app.services import lease_acquire
 from redis_fallback import get_redis
-from sessions_app.admission import SEEDED_MARKER, admission_count, admission_key
+from sessions_app.admission import SEEDED_MARKER, admission_key
 from sessions_app.models import CheckIn
 from sessions_app.selectors import reconcile_last_success_at
 from sessions_app.services import counters_reconcile, session_check_in
 from tests.factories import (
+    admission_count,
     participants_make,
     session_counter,
     session_counter_corrupt,
@@ -43,7 +44,7 @@ def test_repairs_counters_too_high_and_too_low_in_mongodb_and_redis(session_with
     summary = counters_reconcile()
 
     assert session_counter(session) == 3
-    assert admission_count(session_id=session.pk) == 3
+    assert admission_count(session) == 3
     assert summary.sessions == 2
     assert summary.repaired == 1
     assert summary.reseeded >= 1
@@ -91,7 +92,7 @@ def test_redis_wrong_type_under_a_session_key_fails_only_that_session(session_wi
     get_redis().set(admission_key(other.pk), "not a set")
     summary = counters_reconcile()
     assert summary.failed == 1 and str(other.pk) in summary.failed_sessions[0]
-    assert admission_count(session_id=session_with_three_inside.pk) == 3
+    assert admission_count(session_with_three_inside) == 3
 
 
 def test_an_operation_in_flight_is_counted_and_a_stale_one_is_ended(session_with_three_inside):

@@ -7,11 +7,11 @@ import pytest
 from jobs_app.models import OutboxMessage
 from jobs_app.schedule import RECONCILE_TASK, periodic_tasks_ensure
 from redis_fallback import reset_for_tests
-from sessions_app.admission import admission_count
 from sessions_app.selectors import reconcile_last_success_at
 from sessions_app.services import session_check_in
 from tests.celery_support import wait_until
 from tests.factories import (
+    admission_count,
     participants_make,
     session_counter,
     session_counter_corrupt,
@@ -106,7 +106,7 @@ def test_beat_and_worker_reconcile_on_schedule(celery_worker_factory, worker_env
     )  # fmt: skip
     try:
         repaired = wait_until(
-            lambda: session_counter(session) == 3 and admission_count(session_id=session.pk) == 3,
+            lambda: session_counter(session) == 3 and admission_count(session) == 3,
             timeout=45,
         )
         assert repaired, (tmp_path / "beat.log").read_text()[-2000:]
