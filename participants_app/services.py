@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
-from django.db.models import ProtectedError
+
+from core.deletes import delete_with_tombstone
 
 from .caching import participant_cache_invalidate
 from .models import Participant
@@ -93,10 +94,5 @@ def participant_delete(*, participant: Participant) -> None:
     record. One of the two sees the other: the delete stops, or the check-in gives up its claim.
     """
     participant_id = participant.pk
-    Participant.objects.filter(pk=participant_id).update(deleting=True)
-    try:
-        participant.delete()
-    except ProtectedError:
-        Participant.objects.filter(pk=participant_id).update(deleting=False)
-        raise
+    delete_with_tombstone(participant)
     participant_cache_invalidate(participant_id)

@@ -12,6 +12,19 @@ from .models import CheckIn, Scan, Session, capacity_below_count_error
 from .services.sessions import EDITABLE_FIELDS
 
 
+class ReadOnlyAdminMixin:
+    """Records that change only through the door services: viewable, never edited by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class SessionAdminForm(forms.ModelForm):
     class Meta:
         model = Session
@@ -96,7 +109,7 @@ class SessionAdmin(admin.ModelAdmin):
 
 
 @admin.register(CheckIn)
-class CheckInAdmin(admin.ModelAdmin):
+class CheckInAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The check-in records, read-only: they change only through check-in and check-out."""
 
     list_display = ["participant", "session", "state", "checked_in_at", "checked_out_at", "source"]
@@ -105,18 +118,9 @@ class CheckInAdmin(admin.ModelAdmin):
     search_fields = ["participant__full_name", "participant__email", "participant__ticket_code"]
     date_hierarchy = "checked_in_at"
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Scan)
-class ScanAdmin(admin.ModelAdmin):
+class ScanAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The scan log, read-only: every check-in and check-out attempt and its verdict."""
 
     list_display = [
@@ -134,12 +138,3 @@ class ScanAdmin(admin.ModelAdmin):
     list_select_related = ["session"]
     search_fields = ["ticket_code", "participant_name"]
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

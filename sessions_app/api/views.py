@@ -172,13 +172,9 @@ class SessionViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["get"], url_path="check-ins")
     def check_ins(self, request, pk=None):
         session = self.get_object()
-        filterset = CheckInFilter(
-            request.query_params, queryset=session_check_in_list(session_id=session.pk)
+        return self._filtered_page(
+            CheckInFilter, session_check_in_list(session_id=session.pk), CheckInRecordSerializer
         )
-        if not filterset.is_valid():
-            raise ValidationError(filterset.errors)
-        page = self.paginate_queryset(filterset.qs)
-        return self.get_paginated_response(CheckInRecordSerializer(page, many=True).data)
 
     @check_in_schema
     @action(detail=True, methods=["post"], url_path="check-in")
@@ -230,22 +226,20 @@ class SessionViewSet(viewsets.GenericViewSet):
             404: not_found("session_not_found"),
         },
     )
-    @action(
-        detail=True,
-        methods=["get"],
-        filterset_class=ScanFilter,
-        search_fields=[],
-        ordering_fields=[],
-    )
+    @action(detail=True, methods=["get"])
     def scans(self, request, pk=None):
         session = self.get_object()
-        filterset = ScanFilter(
-            request.query_params, queryset=session_scan_list(session_id=session.pk)
+        return self._filtered_page(
+            ScanFilter, session_scan_list(session_id=session.pk), ScanSerializer
         )
+
+    def _filtered_page(self, filterset_class, queryset, serializer_class) -> Response:
+        """Filter ``queryset`` by the query string (400 on bad values), paginate, serialize."""
+        filterset = filterset_class(self.request.query_params, queryset=queryset)
         if not filterset.is_valid():
             raise ValidationError(filterset.errors)
         page = self.paginate_queryset(filterset.qs)
-        return self.get_paginated_response(ScanSerializer(page, many=True).data)
+        return self.get_paginated_response(serializer_class(page, many=True).data)
 
 
 def _verdict_response(verdict) -> Response:

@@ -43,6 +43,7 @@ from .scans import (
     scan_claim_finish,
     scan_claim_release,
     scan_record,
+    scan_record_verdict,
 )
 
 _CLAIM_ATTEMPTS = 3  # another request's operation may finish between two tries
@@ -278,12 +279,7 @@ def session_check_in(
     if claim is not None:
         scan_claim_finish(claim, verdict)
     else:
-        scan_record(
-            attempt=attempt,
-            participant=participant,
-            reason=verdict.reason,
-            check_in_count=verdict.check_in_count,
-        )
+        scan_record_verdict(attempt=attempt, participant=participant, verdict=verdict)
     return verdict
 
 
@@ -353,10 +349,5 @@ def session_check_out(
     attempt = Attempt(session, Scan.Direction.OUT, source, actor, ticket_code or "")
     participant = _resolve(attempt, participant_id, ticket_code)
     verdict = _decide_check_out(session, participant)
-    scan_record(
-        attempt=attempt,
-        participant=participant,
-        reason=verdict.reason,
-        check_in_count=verdict.check_in_count,
-    )
+    scan_record_verdict(attempt=attempt, participant=participant, verdict=verdict)
     return verdict

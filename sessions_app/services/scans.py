@@ -64,6 +64,16 @@ def scan_record(*, attempt: Attempt, participant: Participant | None, reason: st
         logger.error("scan log write failed (%s): %s", reason, type(exc).__name__)
 
 
+def scan_record_verdict(*, attempt: Attempt, participant: Participant, verdict: Verdict) -> None:
+    """Write a decided attempt with its verdict (never raises)."""
+    scan_record(
+        attempt=attempt,
+        participant=participant,
+        reason=verdict.reason,
+        check_in_count=verdict.check_in_count,
+    )
+
+
 def _current(verdict_reason: str, session: Session, participant: Participant) -> Verdict:
     """The original verdict of a replayed request, with today's count and presence."""
     fresh = door.session_door_read(session.pk)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import ProtectedError
 from django.utils import timezone
 
+from core.deletes import delete_with_tombstone
 from core.exceptions import NotFoundError, NotFoundReason
 
 from ..admission import admission_forget
@@ -87,11 +87,6 @@ def session_delete(*, session: Session) -> None:
     finds the session deleting and waits for the outcome.
     """
     session_id = session.pk
-    Session.objects.filter(pk=session_id).update(deleting=True)
-    try:
-        session.delete()
-    except ProtectedError:
-        Session.objects.filter(pk=session_id).update(deleting=False)
-        raise
+    delete_with_tombstone(session)
     session_cache_invalidate(session_id)
     admission_forget(session_id=session_id)

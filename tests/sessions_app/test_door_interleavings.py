@@ -195,50 +195,34 @@ def test_an_older_nonce_never_readmits():
 # --- 4. a delete racing a check-in ----------------------------------------------------------------
 
 
-def test_deleting_a_participant_whose_check_in_holds_a_place_is_refused():
-    session = session_make(capacity=2)
-    (p,) = participants_make(1)
-    with gate_at("check_in.after_increment", "R") as gate:
-        request = started("R", _check_in(session, p))
-        gate.wait_for("R")
-        with pytest.raises(ProtectedError):
-            participant_delete(participant=p)
-    assert request.outcome().reason == "checked_in"
-    assert (_inside(session), session_counter(session)) == (1, 1)
-
-
-def test_deleting_a_session_whose_check_in_holds_a_place_is_refused():
-    session = session_make(capacity=2)
-    (p,) = participants_make(1)
-    with gate_at("check_in.after_increment", "R") as gate:
-        request = started("R", _check_in(session, p))
-        gate.wait_for("R")
-        with pytest.raises(ProtectedError):
-            session_delete(session=session)
-    assert request.outcome().reason == "checked_in"
-    assert (_inside(session), session_counter(session)) == (1, 1)
-
-
-def test_a_check_in_of_a_participant_deleted_meanwhile_leaves_nothing_behind():
-    session = session_make(capacity=2)
-    (p,) = participants_make(1)
-    with gate_at("check_in.resolved", "R") as gate:
-        request = started("R", _check_in(session, p))
-        gate.wait_for("R")  # resolved the participant; nothing written yet
-        participant_delete(participant=p)
-    with pytest.raises(NotFoundError):
-        request.outcome()
-    assert session_check_in_list(session_id=session.pk).count() == 0
-    assert session_counter(session) == 0
-
-
-def test_a_check_in_to_a_session_deleted_meanwhile_leaves_nothing_behind():
-    session = session_make(capacity=2)
-    (p,) = participants_make(1)
-    with gate_at("check_in.resolved", "R") as gate:
-        request = started("R", _check_in(session, p))
-        gate.wait_for("R")
+def _delete(what: str, session, person) -> None:
+    if what == "participant":
+        participant_delete(participant=person)
+    else:
         session_delete(session=session)
+
+
+@pytest.mark.parametrize("what", ["participant", "session"])
+def test_deleting_what_a_check_in_holds_a_place_for_is_refused(what):
+    session = session_make(capacity=2)
+    (p,) = participants_make(1)
+    with gate_at("check_in.after_increment", "R") as gate:
+        request = started("R", _check_in(session, p))
+        gate.wait_for("R")
+        with pytest.raises(ProtectedError):
+            _delete(what, session, p)
+    assert request.outcome().reason == "checked_in"
+    assert (_inside(session), session_counter(session)) == (1, 1)
+
+
+@pytest.mark.parametrize("what", ["participant", "session"])
+def test_a_check_in_whose_participant_or_session_is_deleted_meanwhile_leaves_nothing(what):
+    session = session_make(capacity=2)
+    (p,) = participants_make(1)
+    with gate_at("check_in.resolved", "R") as gate:
+        request = started("R", _check_in(session, p))
+        gate.wait_for("R")  # resolved both; nothing written yet
+        _delete(what, session, p)
     with pytest.raises(NotFoundError):
         request.outcome()
     assert session_check_in_list(session_id=session.pk).count() == 0
