@@ -108,8 +108,9 @@ DATABASES = {
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 REDIS_SOCKET_CONNECT_TIMEOUT = env.float("REDIS_SOCKET_CONNECT_TIMEOUT", default=0.25)
 REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.25)
-# Seconds an open circuit breaker serves from the fallback before it lets one probe through.
-REDIS_BREAKER_RESET_SECONDS = env.float("REDIS_BREAKER_RESET_SECONDS", default=5.0)
+# Seconds between two probes of an unavailable Redis by the process's background prober (requests
+# never probe: while the breaker is open they use the fallback at once).
+REDIS_BREAKER_RESET_SECONDS = env.float("REDIS_BREAKER_RESET_SECONDS", default=1.0)
 # django-redis wrapped by the project's fallback backend (LocMemCache while Redis is down).
 # DJANGO_REDIS_IGNORE_EXCEPTIONS stays off: redis_fallback handles connection errors itself.
 CACHES = {
