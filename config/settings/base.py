@@ -129,6 +129,14 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # --- Celery -------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
+# kombu's Redis transport with acknowledgements that cannot wedge the worker (see
+# config/celery_broker.py); "redis" selects kombu's own. Other brokers: their URL decides.
+CELERY_BROKER_TRANSPORT = env(
+    "CELERY_BROKER_TRANSPORT",
+    default="config.celery_broker:Transport"
+    if CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
+    else None,
+)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]

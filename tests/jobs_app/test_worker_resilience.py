@@ -3,12 +3,14 @@
 import uuid
 
 import pytest
+import redis
 from celery import current_app
+from django.conf import settings
 
 from config.celery_consumer import backoff_delay
 from tests.celery_support import wait_until
 
-from .probe_tasks import probe_events
+from .probe_tasks import probe_events, probe_release
 
 pytestmark = pytest.mark.django_db
 
@@ -53,3 +55,34 @@ def test_worker_reconnects_by_itself_after_redis_restart(redis_server, celery_wo
     current_app.send_task("tests.probe_sleep", args=[token])
     assert wait_until(lambda: _finished(token), timeout=30), worker.log()[-3000:]
     assert worker.proc.poll() is None  # the same worker process, still running
+
+
+@pytest.mark.parametrize("pool", ["solo", "prefork"])
+def test_worker_consumes_again_after_an_ack_timed_out(redis_server, celery_worker_factory, pool):
+    """Redis hangs exactly while the worker acknowledges a task (acks_late): the ack times out.
+
+    The issue's defect: kombu's Redis QoS kept the unacknowledged delivery tag in its prefetch
+    window, so with prefetch 1 the worker never asked Redis for another message.
+    """
+    worker = celery_worker_factory(pool).start(pool=pool)
+    token = uuid.uuid4().hex
+    current_app.send_task("tests.probe_gate", args=[token])
+    assert wait_until(lambda: probe_events(token), timeout=30), worker.log()[-3000:]
+
+    redis_server.pause()
+    try:
+        probe_release(token)  # the task returns now; its ack meets a Redis that does not answer
+        assert wait_until(lambda: _finished(token), timeout=10)
+        assert wait_until(lambda: "Couldn't ack" in worker.log(), timeout=20), worker.log()[-3000:]
+    finally:
+        redis_server.resume()
+
+    after = uuid.uuid4().hex
+    current_app.send_task("tests.probe_sleep", args=[after])
+    assert wait_until(lambda: _finished(after), timeout=15), worker.log()[-3000:]
+    assert worker.proc.poll() is None  # recovered in place, not by a restart
+    # The ack reached the paused Redis and ran when it resumed (only its reply was lost): nothing
+    # is left in kombu's unacked index that would run the finished task again.
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    assert wait_until(lambda: broker.zcard("unacked_index") == 0, timeout=5), worker.log()[-3000:]
+    assert broker.hlen("unacked") == 0
