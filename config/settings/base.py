@@ -173,6 +173,9 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_step": 0.3,
     "interval_max": 3.0,
 }
+# Liveness: a worker that has a free slot while tasks wait in its queues, and takes none for this
+# long, exits (code 70) so its supervisor restarts it (jobs_app/liveness.py); 0 switches it off.
+CELERY_WORKER_STUCK_SECONDS = env.float("CELERY_WORKER_STUCK_SECONDS", default=30.0)
 # Publishing from a web request: bounded (at most ~0.3 s of retries), then the MongoDB outbox.
 CELERY_WEB_PUBLISH_RETRY_POLICY = {
     "max_retries": 1,

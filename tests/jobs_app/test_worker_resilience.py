@@ -86,3 +86,44 @@ def test_worker_consumes_again_after_an_ack_timed_out(redis_server, celery_worke
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
     assert wait_until(lambda: broker.zcard("unacked_index") == 0, timeout=5), worker.log()[-3000:]
     assert broker.hlen("unacked") == 0
+
+
+def test_stuck_worker_exits_so_that_its_supervisor_restarts_it(
+    redis_server, celery_worker_factory, worker_env
+):
+    """The watchdog, against a real hang: kombu's own transport and an ack Redis missed."""
+    worker_env.update(CELERY_BROKER_TRANSPORT="redis", CELERY_WORKER_STUCK_SECONDS="4")
+    worker = celery_worker_factory("stock-kombu").start(pool="prefork")
+    token = uuid.uuid4().hex
+    current_app.send_task("tests.probe_gate", args=[token])
+    assert wait_until(lambda: probe_events(token), timeout=30), worker.log()[-3000:]
+    redis_server.pause()
+    try:
+        probe_release(token)
+        assert wait_until(lambda: "Couldn't ack" in worker.log(), timeout=20), worker.log()[-3000:]
+    finally:
+        redis_server.resume()
+
+    waiting = uuid.uuid4().hex
+    current_app.send_task("tests.probe_sleep", args=[waiting])
+    # Hung: alive, but it never takes the task. The watchdog ends it with code 70.
+    assert wait_until(lambda: worker.proc.poll() is not None, timeout=40), worker.log()[-3000:]
+    assert worker.proc.returncode == 70
+    assert "took no task for" in worker.log()
+    assert not _finished(waiting)
+
+    celery_worker_factory("restarted").start(pool="prefork")  # what the supervisor does
+    assert wait_until(lambda: _finished(waiting), timeout=30)
+
+
+def test_busy_worker_is_not_taken_for_a_stuck_one(redis_server, celery_worker_factory, worker_env):
+    """Tasks waiting while the only slot runs a long task is normal: the watchdog keeps quiet."""
+    worker_env.update(CELERY_WORKER_STUCK_SECONDS="2")
+    worker = celery_worker_factory().start(pool="prefork")
+    long, queued = uuid.uuid4().hex, uuid.uuid4().hex
+    current_app.send_task("tests.probe_sleep", args=[long, 8])
+    assert wait_until(lambda: probe_events(long), timeout=30), worker.log()[-3000:]
+    current_app.send_task("tests.probe_sleep", args=[queued])
+    assert wait_until(lambda: _finished(queued), timeout=30), worker.log()[-3000:]
+    assert worker.proc.poll() is None
+    assert "took no task for" not in worker.log()
