@@ -90,6 +90,11 @@ MONGODB_URI = env("MONGODB_URI", default="mongodb://127.0.0.1:27017/")
 MONGODB_NAME = env("MONGODB_NAME", default="checkin")
 # Short server-selection and socket timeouts: a hung MongoDB must not hang a request for 30 s.
 MONGODB_TIMEOUT_MS = env.int("MONGODB_TIMEOUT_MS", default=3000)
+# One deadline for all MongoDB work of one web request (pymongo's client-side operation timeout,
+# config/middleware.py): a hung MongoDB answers a door scanner 503 in about this long. Jobs outside
+# requests keep the client timeouts above. 0 switches it off; the admin (bulk actions) is exempt.
+MONGODB_REQUEST_TIMEOUT_SECONDS = env.float("MONGODB_REQUEST_TIMEOUT_SECONDS", default=1.5)
+MONGODB_REQUEST_TIMEOUT_EXEMPT = ["/admin/"]
 DATABASES = {
     "default": {
         "ENGINE": "django_mongodb_backend",
