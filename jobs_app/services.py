@@ -125,8 +125,28 @@ def lease_holder_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def lease_holder_gone(holder: str) -> bool:
+    """Tell whether a holder id (host:pid) names a process of this host that no longer exists.
+
+    Unknowable for another host (False: wait for the expiry). A pid that was reused counts as
+    alive, which only means waiting for the expiry too: never taken from a live holder.
+    """
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # exists, owned by someone else
+        return False
+    return False
+
+
 def lease_acquire(*, name: str, ttl_seconds: float, holder: str | None = None) -> bool:
-    """Take the named lease if it is free or expired; return whether this caller holds it."""
+    """Take the named lease if it is free, expired, or held by a process that died (a Celery
+    pool child killed in the middle of a reconcile would otherwise block every run until the
+    expiry); return whether this caller holds it."""
     holder = holder or lease_holder_id()
     now = timezone.now()
     expires = now + timedelta(seconds=ttl_seconds)
@@ -135,8 +155,17 @@ def lease_acquire(*, name: str, ttl_seconds: float, holder: str | None = None) -
     )
     if taken:
         return True
-    if Lease.objects.filter(name=name).exists():
-        return False
+    current = Lease.objects.filter(name=name).values_list("holder", flat=True).first()
+    if current is not None:
+        if not lease_holder_gone(current):
+            return False
+        # Conditional on the dead holder: of two processes taking over, one wins.
+        if not Lease.objects.filter(name=name, holder=current).update(
+            holder=holder, expires_at=expires
+        ):
+            return False
+        logger.warning("Lease %s taken over from %s, which no longer runs", name, current)
+        return True
     try:
         Lease.objects.create(name=name, holder=holder, expires_at=expires)
     except IntegrityError:
