@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -121,17 +122,22 @@ def outbox_flush(*, limit: int = 100, claim_seconds: int = 60) -> dict[str, int]
 
 
 def lease_holder_id() -> str:
-    """Return an id for this process (host:pid) to put in leases."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """Return an id for this thread of this process (host:pid:thread) to put in leases."""
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
 
 
 def lease_holder_gone(holder: str) -> bool:
-    """Tell whether a holder id (host:pid) names a process of this host that no longer exists.
+    """Tell whether a holder id cannot be running the leased work any more.
 
-    Unknowable for another host (False: wait for the expiry). A pid that was reused counts as
-    alive, which only means waiting for the expiry too: never taken from a live holder.
+    True for a process of this host that no longer exists, and for the calling thread itself (it
+    runs one thing at a time, so its earlier run is over: one whose release failed, e.g. because
+    MongoDB went away in the middle of it). Unknowable for another host (False: wait for the
+    expiry). A pid that was reused counts as alive: never taken from a live holder.
     """
-    host, _, pid = holder.rpartition(":")
+    if holder == lease_holder_id():
+        return True
+    host, _, rest = holder.partition(":")
+    pid = rest.split(":", 1)[0]
     if host != socket.gethostname() or not pid.isdigit():
         return False
     try:
@@ -144,8 +150,9 @@ def lease_holder_gone(holder: str) -> bool:
 
 
 def lease_acquire(*, name: str, ttl_seconds: float, holder: str | None = None) -> bool:
-    """Take the named lease if it is free, expired, or held by a process that died (a Celery
-    pool child killed in the middle of a reconcile would otherwise block every run until the
+    """Take the named lease if it is free, expired, or its holder cannot be running any more
+    (``lease_holder_gone``: a Celery pool child killed in the middle of a reconcile, or an earlier
+    run of this thread that could not release it, would otherwise block every run until the
     expiry); return whether this caller holds it."""
     holder = holder or lease_holder_id()
     now = timezone.now()

@@ -48,3 +48,18 @@ def test_lease_of_a_killed_process_is_taken_over_not_of_a_live_one(worker_env):
         proc.wait(timeout=10)
     assert lease_acquire(name="job", ttl_seconds=60)  # dead: taken over long before the expiry
     assert Lease.objects.get(name="job").holder == lease_holder_id()
+
+
+def test_a_thread_takes_back_its_own_unreleased_lease_but_not_anothers():
+    """An earlier run of this thread that could not release (MongoDB gone) does not block it."""
+    import threading
+
+    assert lease_acquire(name="job", ttl_seconds=300)  # never released
+    assert lease_acquire(name="job", ttl_seconds=300)  # the same thread: its earlier run is over
+    other = []
+    thread = threading.Thread(
+        target=lambda: other.append(lease_acquire(name="job", ttl_seconds=300))
+    )
+    thread.start()
+    thread.join()
+    assert other == [False]  # a live thread of a live process holds it
