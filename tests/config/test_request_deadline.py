@@ -36,6 +36,7 @@ def _timed_get(client, path):
 
 def test_paused_mongodb_answers_503_within_the_request_deadline(staff_client, own_mongo, settings):
     settings.MONGODB_REQUEST_TIMEOUT_SECONDS = 1.5
+    settings.MONGODB_FAIL_FAST_SECONDS = 0  # this test is about the deadline alone
     response, _ = _timed_get(staff_client, "/api/sessions/")
     assert response.status_code == 200  # the server works; its database is simply empty
 
@@ -55,6 +56,7 @@ def test_paused_mongodb_answers_503_within_the_request_deadline(staff_client, ow
 
 def test_killed_mongodb_answers_503_within_the_request_deadline(staff_client, own_mongo, settings):
     settings.MONGODB_REQUEST_TIMEOUT_SECONDS = 1.5
+    settings.MONGODB_FAIL_FAST_SECONDS = 0
     own_mongo.kill()
     response, seconds = _timed_get(staff_client, "/api/sessions/")
     assert (response.status_code, response.json()["reason"]) == (503, "database_unavailable")
@@ -75,6 +77,7 @@ def test_without_the_deadline_a_paused_mongodb_holds_the_request_longer(
 ):
     """The control: the deadline is what makes the difference (client timeouts: 3 s)."""
     settings.MONGODB_REQUEST_TIMEOUT_SECONDS = 0
+    settings.MONGODB_FAIL_FAST_SECONDS = 0
     options = connection.settings_dict["OPTIONS"]
     original = options["socketTimeoutMS"]
     connection.close_pool()
@@ -91,3 +94,24 @@ def test_without_the_deadline_a_paused_mongodb_holds_the_request_longer(
         connection.close_pool()
     assert response.status_code == 503
     assert seconds > 2.9
+
+
+def test_after_a_failure_requests_fail_fast_for_a_moment_then_try_again(
+    staff_client, client, own_mongo, settings
+):
+    """Requests arriving while MongoDB hangs do not each hold a web worker for the deadline."""
+    settings.MONGODB_REQUEST_TIMEOUT_SECONDS = 1.5
+    settings.MONGODB_FAIL_FAST_SECONDS = 1.0
+    own_mongo.pause()
+    try:
+        first, slow = _timed_get(staff_client, "/api/sessions/")
+        second, fast = _timed_get(staff_client, "/api/sessions/")
+        health = client.get("/health/live")  # health endpoints are never failed fast
+    finally:
+        own_mongo.resume()
+    assert (first.status_code, second.status_code) == (503, 503)
+    assert second.json()["reason"] == "database_unavailable"
+    assert slow > 1.4 and fast < 0.2
+    assert health.status_code == 200
+    time.sleep(1.0)  # the moment is over: the next request tries MongoDB, which answers again
+    assert staff_client.get("/api/sessions/").status_code == 200
