@@ -1,7 +1,8 @@
 """Run the chaos suite: ``python -m chaos [--short]``; exit 0 only if every invariant holds.
 
 1. Start the real stack (devtools.stack): SecantusDB, redis-server, gunicorn (2 workers), Celery
-   worker and beat; migrate; a staff token for the driver.
+   worker and beat under a supervisor; migrate; a staff token for the driver. With targeted
+   stalls, a second gunicorn (1 worker) whose failpoints stop it between two writes.
 2. Create sessions (small capacities) and more participants than places, over the API.
 3. Run door traffic, the fault schedule and a MongoDB sampler at the same time.
 4. Reconcile counters once (``manage.py reconcile_counters`` when it exists), check the invariants
@@ -20,10 +21,11 @@ from pathlib import Path
 from chaos.api import RecordingClient
 from chaos.checks import RunData, run_checks
 from chaos.driver import LoadDriver, SetupError
-from chaos.faults import FaultInjector
+from chaos.faults import CELERY_KINDS, FaultContext, FaultInjector
 from chaos.mongo import MongoView, Sampler, admission_sets
-from chaos.profiles import PROFILES
+from chaos.profiles import TARGETED_STALLS, chaos_form
 from chaos.report import print_report, write_json
+from chaos.stalls import STALL_SERVER_ENV
 from devtools.stack import ROOT, Stack, handle_signals_in_loop, install_signal_handlers
 
 RECONCILE_COMMAND = "reconcile_counters"
@@ -42,9 +44,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-faults", action="store_true", help="traffic only (a control run)")
     parser.add_argument("--duration", type=float, help="override the traffic seconds")
     parser.add_argument(
+        "--targeted-stalls",
+        action=argparse.BooleanOptionalAction,
+        default=TARGETED_STALLS,
+        help="stall web workers at the failpoints between two writes (default: %(default)s)",
+    )
+    parser.add_argument(
         "--logdir", type=Path, help="where logs and JSON go (default var/chaos/...)"
     )
     return parser.parse_args(argv)
+
+
+SETTLE_SECONDS = 2.0  # RECONCILE_SETTLE_SECONDS of the stack (the settings' default)
+RECONCILE_INTERVAL = 15  # beat's reconcile every 15 s (not 30): more runs land during faults
 
 
 async def _traffic(stack: Stack, web, args, profile, schedule) -> RunData:
@@ -68,7 +80,16 @@ async def _traffic(stack: Stack, web, args, profile, schedule) -> RunData:
             f"places) and {len(driver.participants)} participants in {time.monotonic() - started:.1f} s"
         )
         client.t0 = time.monotonic()  # the run clock starts with the traffic
-        injector = FaultInjector(stack, web, [] if args.no_faults else schedule, clock=client.now)
+        context = FaultContext(
+            stack=stack,
+            web=web,
+            clock=client.now,
+            settle_seconds=SETTLE_SECONDS,
+            reconcile_interval=RECONCILE_INTERVAL,
+            stall_web=stack.webs.get("web-stall"),
+            driver=driver,
+        )
+        injector = FaultInjector(context, [] if args.no_faults else schedule)
         sampler = Sampler(view, clock=client.now)
         tasks = [
             asyncio.create_task(injector.run(stop)),
@@ -98,6 +119,7 @@ def _settle(stack, web, view, client, driver, injector, sampler) -> RunData:  # 
     reconcile_ran, reconciled = _reconcile_once(stack)
     after = view.snapshot()
     redis_sets = admission_sets(stack.redis.port)
+    worker = stack.celery_process("celery-worker")
     return RunData(
         records=client.records,
         plans=driver.sessions,
@@ -110,6 +132,11 @@ def _settle(stack, web, view, client, driver, injector, sampler) -> RunData:  # 
         workers=(len(web.worker_pids()), web.workers),
         redis_sets=redis_sets,
         reconcile_ran=reconcile_ran,
+        wall0=time.time() - client.now(),
+        worker_log=worker.log_path if worker else None,
+        settle_seconds=SETTLE_SECONDS,
+        reconcile_interval=RECONCILE_INTERVAL,
+        restarts=list(stack.supervisor.restarts),
     )
 
 
@@ -126,7 +153,7 @@ def _celery_after_faults(stack: Stack, interrupted) -> tuple[int, float | None] 
     if worker is None or not any(p.name == "celery-beat" for p in stack.celery):
         return None
     during = worker.log_count(RECONCILED)
-    limit = 2 * float(stack.extra_env.get("RECONCILE_INTERVAL_SECONDS", 30)) + 5
+    limit = 2 * RECONCILE_INTERVAL + 5
     started = time.monotonic()
     while time.monotonic() - started < limit and not interrupted():
         if worker.log_count(RECONCILED) > during:
@@ -150,18 +177,27 @@ def _reconcile_once(stack: Stack) -> tuple[bool, str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    profile, schedule = PROFILES["short" if args.short else "full"]
+    profile, schedule = chaos_form("short" if args.short else "full", targeted=args.targeted_stalls)
+    if args.no_celery:
+        schedule = [fault for fault in schedule if fault.kind not in CELERY_KINDS]
     if args.duration:
         profile.duration = args.duration
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     logdir = args.logdir or ROOT / "var" / "chaos" / f"{stamp}-{profile.name}"
     install_signal_handlers()
     started = time.monotonic()
-    # Beat's reconcile every 15 s (not 30): more of its runs land during faults.
-    stack = Stack(logdir=logdir, extra_env={"RECONCILE_INTERVAL_SECONDS": "15"})
+    stack = Stack(
+        logdir=logdir,
+        extra_env={
+            "RECONCILE_INTERVAL_SECONDS": str(RECONCILE_INTERVAL),
+            "RECONCILE_SETTLE_SECONDS": str(SETTLE_SECONDS),
+        },
+    )
     try:
         stack.start_servers()
         web = stack.start_web(workers=args.workers)
+        if any(f.kind == "web_stall_targeted" for f in schedule):
+            stack.start_web("web-stall", workers=1, **STALL_SERVER_ENV)
         if not args.no_celery:
             stack.start_celery()
         data = asyncio.run(_traffic(stack, web, args, profile, schedule))
@@ -181,9 +217,14 @@ def main(argv: list[str] | None = None) -> int:
     results = run_checks(data)
     if args.no_faults:
         results = [r for r in results if r.name not in _FAULT_ONLY]
-    title = f"{profile.name} form"
+    title = f"{profile.name} form" + (" (targeted stalls)" if args.targeted_stalls else "")
     print_report(data, results, title=title)
-    meta = {"profile": profile.name, "seed": args.seed, "seconds": time.monotonic() - started}
+    meta = {
+        "profile": profile.name,
+        "seed": args.seed,
+        "targeted_stalls": args.targeted_stalls,
+        "seconds": time.monotonic() - started,
+    }
     path = write_json(logdir, data, results, meta)
     _log(f"total {time.monotonic() - started:.0f} s; requests and summary in {path.parent}")
     return 0 if all(r.ok is not False for r in results) else 1

@@ -2,16 +2,25 @@
 
 Sized for a 2-core machine running everything at once (SecantusDB, redis-server, gunicorn with two
 workers, a Celery worker and beat, and the driver): the short form, start-up included, stays under
-three minutes; the full form takes about five.
+two minutes; the full form takes about eight.
+
+``TARGETED_STALLS``: also stall a web worker exactly between the counter write and the record
+write of a check-in (and between the record and counter writes of a check-out), through the
+failpoints of core.failpoints, on a second gunicorn that receives only those requests. With the
+reconcile's settle logic of today this makes the run fail (counter below its records, then over
+capacity), as it should: switch it on (or pass ``--targeted-stalls``) once the admission holds
+under stalls.
 """
 
 from chaos.driver import Profile
 from chaos.faults import Fault
 
+TARGETED_STALLS = False
+
 SHORT = Profile(
     name="short",
     doors=6,
-    duration=66.0,
+    duration=62.0,
     max_requests=15_000,
     sessions_per_wave=3,
     waves=7,
@@ -20,55 +29,81 @@ SHORT = Profile(
     capacities=(2, 3, 4, 1, 5, 3, 6),
 )
 
-SHORT_FAULTS = [
-    Fault(5, "redis_kill", down=2.0),
-    Fault(12, "redis_pause", down=5.0),
-    Fault(22, "redis_restart"),
-    Fault(28, "redis_flushall"),
-    Fault(33, "redis_script_flush"),
-    Fault(38, "worker_term"),
-    Fault(44, "worker_kill"),
-    # A longer outage: the breaker's half-open probes fail and it re-opens before Redis returns.
-    Fault(50, "redis_kill", down=7.0),
-    Fault(52, "worker_kill"),
-]
+
+def _short_schedule(targeted: bool) -> list[Fault]:
+    faults = [
+        Fault(3, "redis_kill", down=2.0),
+        # A web worker stopped mid-request until a reconcile has run (beat: every 15 s).
+        Fault(7, "web_stall"),
+        Fault(28, "mongo_pause", down=3.0),
+        Fault(33, "redis_restart"),
+        Fault(36, "redis_flushall"),
+        Fault(39, "celery_beat_kill"),
+        Fault(41, "worker_term"),
+        Fault(44, "redis_script_flush"),
+        Fault(46, "worker_kill"),
+        # A longer outage: the breaker's half-open probes fail and it re-opens before Redis returns.
+        Fault(48, "redis_kill", down=7.0),
+        Fault(50, "worker_kill"),
+    ]
+    if targeted:
+        faults.append(Fault(12, "web_stall_targeted", target="check_in"))
+    return faults
+
 
 FULL = Profile(
     name="full",
     doors=8,
-    duration=230.0,
-    max_requests=60_000,
+    duration=365.0,
+    max_requests=100_000,
     sessions_per_wave=3,
-    waves=20,
+    waves=34,
     wave_seconds=11.0,
     participants=150,
     capacities=(2, 3, 4, 1, 5, 3, 6, 8, 2, 4),
 )
+ROUND = 120.0
 
 
-def _full_schedule() -> list[Fault]:
-    """Three rounds of every fault, with overlaps (workers killed during an outage)."""
+def _full_schedule(targeted: bool) -> list[Fault]:
+    """Three rounds of every fault, with overlaps (web workers killed during a Redis outage,
+    Redis down while a web worker is stalled)."""
     faults: list[Fault] = []
-    for offset in (5.0, 80.0, 155.0):
+    for number in range(3):
+        offset = 5.0 + number * ROUND
         faults += [
             Fault(offset + 0, "redis_kill", down=2.0),
-            Fault(offset + 8, "redis_pause", down=5.0),
-            Fault(offset + 18, "redis_restart"),
-            Fault(offset + 24, "redis_flushall"),
-            Fault(offset + 30, "redis_script_flush"),
-            Fault(offset + 36, "worker_term"),
-            Fault(offset + 42, "worker_kill"),
-            Fault(offset + 48, "redis_kill", down=12.0),
-            Fault(offset + 52, "worker_kill"),
-            # A burst: both workers die in turn while Redis is down, mid check-in with luck.
-            Fault(offset + 55, "worker_kill"),
-            Fault(offset + 56.5, "worker_kill"),
-            Fault(offset + 62, "redis_pause", down=5.0),
-            Fault(offset + 64, "worker_term"),
+            Fault(offset + 4, "web_stall"),
+            Fault(offset + 26, "redis_pause", down=5.0),
+            Fault(offset + 33, "redis_restart"),
+            Fault(offset + 36, "redis_flushall"),
+            Fault(offset + 39, "redis_script_flush"),
+            Fault(offset + 41, "worker_term"),
+            # Waits for the next reconcile and kills the pool child that runs it.
+            Fault(offset + 44, "celery_child_kill"),
+            Fault(
+                offset + 64,
+                ("celery_worker_kill", "celery_beat_kill", "celery_worker_kill")[number],
+            ),
+            Fault(offset + 70, "mongo_pause", down=(2.0, 3.5, 5.0)[number]),
+            Fault(offset + 78, "mongo_kill", down=1.0),
+            Fault(offset + 84, "stall_redis_down", down=5.0),
+            Fault(offset + 106, "redis_kill", down=10.0),
+            # A burst: web workers die in turn while Redis is down, mid check-in with luck.
+            Fault(offset + 108, "worker_kill"),
+            Fault(offset + 111, "worker_kill"),
+            Fault(offset + 112.5, "worker_kill"),
         ]
+        if number == 2:
+            faults.append(Fault(offset + 67, "celery_beat_kill"))
+        if targeted:
+            target = ("check_in", "check_out", "check_in")[number]
+            faults.append(Fault(offset + 14, "web_stall_targeted", target=target))
     return faults
 
 
-FULL_FAULTS = _full_schedule()
-
-PROFILES = {"short": (SHORT, SHORT_FAULTS), "full": (FULL, FULL_FAULTS)}
+def chaos_form(name: str, *, targeted: bool = TARGETED_STALLS) -> tuple[Profile, list[Fault]]:
+    """Return the traffic profile and fault schedule of the short or full form."""
+    if name == "short":
+        return SHORT, _short_schedule(targeted)
+    return FULL, _full_schedule(targeted)
