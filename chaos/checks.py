@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 from chaos.api import Record
-from chaos.fault_checks import MONGO_GRACE, fault_checks
+from chaos.fault_checks import MONGO_GRACE, fault_checks, held_by_a_stall
 from chaos.mongo import record_is_inside
 from chaos.run_data import CheckResult, RunData, traffic
 
@@ -280,29 +280,6 @@ def check_redis_sets(data: RunData) -> CheckResult:
             else ""
         ),
     )
-
-
-def held_by_a_stall(data: RunData, fives: list[Record]) -> list[Record]:
-    """Return the 503s of requests caught on a stopped web worker (at most one per stall).
-
-    A sync worker serves one request at a time; stopped past the request's MongoDB deadline, it
-    resumes with no time left and answers 503 database_unavailable (pymongo sends nothing).
-    """
-    held = []
-    for fault in data.faults:
-        if not fault.stall:
-            continue
-        start, end = fault.stall
-        caught = [
-            r
-            for r in fives
-            if (r.status, r.reason) == (503, "database_unavailable")
-            and r.t_start <= start + 0.5
-            and r.t_end >= end - 0.2
-            and r not in held
-        ]
-        held += caught[:1]
-    return held
 
 
 def check_no_5xx(data: RunData) -> CheckResult:

@@ -19,11 +19,37 @@ def _in(record: Record, start: float, end: float) -> bool:
     return record.t_start <= end and record.t_end >= start
 
 
+def held_by_a_stall(data: RunData, fives: list[Record]) -> list[Record]:
+    """Return the 503s of requests caught on a stopped web worker (at most one per stall).
+
+    A sync worker serves one request at a time; stopped past the request's MongoDB deadline, it
+    resumes with no time left and answers 503 database_unavailable (pymongo sends nothing).
+    """
+    held = []
+    for fault in data.faults:
+        if not fault.stall:
+            continue
+        start, end = fault.stall
+        caught = [
+            r
+            for r in fives
+            if (r.status, r.reason) == (503, "database_unavailable")
+            and r.t_start <= start + 0.5
+            and r.t_end >= end - 0.2
+            and r not in held
+        ]
+        held += caught[:1]
+    return held
+
+
 def mongo_fault_stats(data: RunData, fault: FaultEvent) -> dict:
     """Measure the traffic around one MongoDB fault (run clock)."""
     start, end = fault.mongo_outage
     window = [r for r in traffic(data) if _in(r, start, end + MONGO_GRACE)]
     fives = [r for r in window if r.status is not None and r.status >= 500 and r.op != "health"]
+    # A request held on a stopped web worker waited for the stall, not for MongoDB.
+    held = held_by_a_stall(data, [r for r in traffic(data) if r.status == 503])
+    fives = [r for r in fives if r not in held]
     bad = [r for r in fives if (r.status, r.reason) != (503, "database_unavailable")]
     health_error = next(
         (r for r in window if r.op == "health" and r.health == "error"),

@@ -45,6 +45,7 @@ def _short_schedule(targeted: bool) -> list[Fault]:
         # A longer outage: the breaker's half-open probes fail and it re-opens before Redis returns.
         Fault(48, "redis_kill", down=7.0),
         Fault(50, "worker_kill"),
+        Fault(57, "redis_pause", down=3.0),
     ]
     if targeted:
         faults.append(Fault(12, "web_stall_targeted", target="check_in"))
