@@ -56,7 +56,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 SETTLE_SECONDS = 2.0  # RECONCILE_SETTLE_SECONDS of the stack (the settings' default)
-RECONCILE_INTERVAL = 15  # beat's reconcile every 15 s (not 30): more runs land during faults
 
 
 async def _traffic(stack: Stack, web, args, profile, schedule) -> RunData:
@@ -85,7 +84,7 @@ async def _traffic(stack: Stack, web, args, profile, schedule) -> RunData:
             web=web,
             clock=client.now,
             settle_seconds=SETTLE_SECONDS,
-            reconcile_interval=RECONCILE_INTERVAL,
+            reconcile_interval=profile.reconcile_interval,
             stall_web=stack.webs.get("web-stall"),
             driver=driver,
         )
@@ -102,7 +101,9 @@ async def _traffic(stack: Stack, web, args, profile, schedule) -> RunData:
             stop.set()
             await asyncio.gather(*tasks)
         _log(f"traffic done: {len(client.records)} requests in {client.now():.1f} s")
-        celery_after = await asyncio.to_thread(_celery_after_faults, stack, interrupted)
+        celery_after = await asyncio.to_thread(
+            _celery_after_faults, stack, profile.reconcile_interval, interrupted
+        )
         if interrupted():
             raise KeyboardInterrupt
         data = await asyncio.to_thread(_settle, stack, web, view, client, driver, injector, sampler)
@@ -135,7 +136,7 @@ def _settle(stack, web, view, client, driver, injector, sampler) -> RunData:  # 
         wall0=time.time() - client.now(),
         worker_log=worker.log_path if worker else None,
         settle_seconds=SETTLE_SECONDS,
-        reconcile_interval=RECONCILE_INTERVAL,
+        reconcile_interval=driver.profile.reconcile_interval,
         restarts=list(stack.supervisor.restarts),
     )
 
@@ -143,7 +144,9 @@ def _settle(stack, web, view, client, driver, injector, sampler) -> RunData:  # 
 RECONCILED = r"reconcile_counters\[[^\]]+\] succeeded"
 
 
-def _celery_after_faults(stack: Stack, interrupted) -> tuple[int, float | None] | None:
+def _celery_after_faults(
+    stack: Stack, interval: float, interrupted
+) -> tuple[int, float | None] | None:
     """Wait (bounded) for beat's next reconcile to succeed on the worker, now that faults are over.
 
     Return (runs that succeeded during the traffic, seconds until the next one; None if none came),
@@ -153,7 +156,7 @@ def _celery_after_faults(stack: Stack, interrupted) -> tuple[int, float | None] 
     if worker is None or not any(p.name == "celery-beat" for p in stack.celery):
         return None
     during = worker.log_count(RECONCILED)
-    limit = 2 * RECONCILE_INTERVAL + 5
+    limit = 2 * interval + 5
     started = time.monotonic()
     while time.monotonic() - started < limit and not interrupted():
         if worker.log_count(RECONCILED) > during:
@@ -189,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     stack = Stack(
         logdir=logdir,
         extra_env={
-            "RECONCILE_INTERVAL_SECONDS": str(RECONCILE_INTERVAL),
+            "RECONCILE_INTERVAL_SECONDS": str(profile.reconcile_interval),
             "RECONCILE_SETTLE_SECONDS": str(SETTLE_SECONDS),
         },
     )

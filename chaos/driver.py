@@ -40,6 +40,7 @@ class Profile:
     wave_seconds: float
     participants: int
     capacities: tuple[int, ...]
+    reconcile_interval: int = 15  # beat's reconcile (not 30): more runs land during faults
 
 
 @dataclass

@@ -7,7 +7,7 @@ from __future__ import annotations
 from chaos.api import Record
 from chaos.faults import FaultEvent
 from chaos.run_data import CheckResult, RunData, traffic
-from chaos.worker_log import RECONCILE_TASK, reconcile_runs, task_events
+from chaos.worker_log import RECONCILE_TASK, reconcile_runs, starts, task_events
 
 DEADLINE_LIMIT_MS = 2500.0  # a door request must give up on a hung MongoDB within about 2 s
 RECOVERY_LIMIT = 15.0  # seconds after MongoDB returns by which the app answers 2xx again
@@ -142,7 +142,9 @@ def _stall_checks(data: RunData) -> list[CheckResult]:
 
 
 def _celery_checks(data: RunData) -> list[CheckResult]:
-    faults = [f for f in data.faults if f.kind.startswith("celery_")]
+    faults = [
+        f for f in data.faults if f.kind.startswith("celery_") or f.kind == "redis_pause_at_ack"
+    ]
     if not faults or data.worker_log is None:
         return []
     results = []
@@ -174,6 +176,41 @@ def _celery_checks(data: RunData) -> list[CheckResult]:
                 "; ".join(lines),
             )
         )
+    at_ack = [f for f in faults if f.kind == "redis_pause_at_ack" and "resumed_at" in f.notes]
+    if at_ack:
+        lines, ok = [], True
+        restarts = starts(data.worker_log)
+        for fault in at_ack:
+            resumed, consumed = fault.notes["resumed_at"], fault.notes.get("consumed_after")
+            restarted = [t for t in restarts if resumed <= t <= resumed + (consumed or 0)]
+            # A "Couldn't ack" is what the fault aims at; whether the main process got to the ack
+            # while Redis was paused is reported, not required.
+            good = consumed is not None and not restarted
+            ok = ok and good
+            lines.append(
+                f"t={fault.t_start:.0f}s: {fault.notes['couldnt_ack']} x Couldn't ack; "
+                + (
+                    f"next task taken {consumed:.1f} s after Redis resumed"
+                    if consumed is not None
+                    else "no task taken afterwards"
+                )
+                + (", by a restarted worker" if restarted else ", by the same worker")
+            )
+        results.append(
+            CheckResult(
+                "an ack Redis missed (paused): the same worker takes a task again within 8 s",
+                ok,
+                "; ".join(lines),
+            )
+        )
+    watchdog = _log_count(data.worker_log, "took no task for")
+    results.append(
+        CheckResult(
+            "the worker never hung (its liveness watchdog never had to end it)",
+            watchdog == 0,
+            f"{watchdog} watchdog exit(s) in the worker log",
+        )
+    )
     late = []
     for fault in faults:
         limit = data.wall0 + fault.t_end + 2 * data.reconcile_interval + 10
@@ -189,6 +226,13 @@ def _celery_checks(data: RunData) -> list[CheckResult]:
         )
     )
     return results
+
+
+def _log_count(path, text: str) -> int:
+    try:
+        return path.read_text(errors="replace").count(text)
+    except FileNotFoundError:
+        return 0
 
 
 def fault_checks(data: RunData) -> list[CheckResult]:

@@ -44,6 +44,7 @@ CELERY_KINDS = (
     "celery_worker_kill",  # SIGKILL the worker's main process; the supervisor starts it again
     "celery_child_kill",  # SIGKILL the pool child while it runs a reconcile (acks_late: redelivered)
     "celery_beat_kill",  # SIGKILL beat; the supervisor starts it again
+    "redis_pause_at_ack",  # SIGSTOP Redis from a reconcile's receipt until after its ack
 )
 KINDS = REDIS_KINDS + WEB_KINDS + STALL_KINDS + MONGO_KINDS + CELERY_KINDS
 __all__ = ["KINDS", "Fault", "FaultContext", "FaultEvent", "FaultInjector"]

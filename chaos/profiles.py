@@ -20,32 +20,35 @@ TARGETED_STALLS = False
 SHORT = Profile(
     name="short",
     doors=6,
-    duration=62.0,
+    duration=58.0,
     max_requests=15_000,
     sessions_per_wave=3,
     waves=7,
     wave_seconds=9.0,
     participants=60,
     capacities=(2, 3, 4, 1, 5, 3, 6),
+    reconcile_interval=10,  # short stalls and a short wait for the run after the faults
 )
 
 
 def _short_schedule(targeted: bool) -> list[Fault]:
     faults = [
         Fault(3, "redis_kill", down=2.0),
-        # A web worker stopped mid-request until a reconcile has run (beat: every 15 s).
+        # A web worker stopped mid-request until a reconcile has run (beat: every 10 s here).
         Fault(7, "web_stall"),
-        Fault(28, "mongo_pause", down=3.0),
-        Fault(33, "redis_restart"),
-        Fault(36, "redis_flushall"),
-        Fault(39, "celery_beat_kill"),
-        Fault(41, "worker_term"),
-        Fault(44, "redis_script_flush"),
-        Fault(46, "worker_kill"),
+        Fault(22, "mongo_pause", down=3.0),
+        # Redis paused from a reconcile's receipt until after its acknowledgement.
+        Fault(27, "redis_pause_at_ack"),
+        Fault(40, "redis_restart"),
+        Fault(42, "redis_flushall"),
+        Fault(43, "celery_beat_kill"),
+        Fault(44, "worker_term"),
+        Fault(45, "redis_script_flush"),
         # A longer outage: the breaker's half-open probes fail and it re-opens before Redis returns.
-        Fault(48, "redis_kill", down=7.0),
-        Fault(50, "worker_kill"),
-        Fault(57, "redis_pause", down=3.0),
+        Fault(47, "redis_kill", down=5.0),
+        Fault(48, "worker_kill"),
+        Fault(51, "worker_kill"),
+        Fault(54, "redis_pause", down=2.0),
     ]
     if targeted:
         faults.append(Fault(12, "web_stall_targeted", target="check_in"))
@@ -55,15 +58,15 @@ def _short_schedule(targeted: bool) -> list[Fault]:
 FULL = Profile(
     name="full",
     doors=8,
-    duration=365.0,
+    duration=410.0,
     max_requests=100_000,
     sessions_per_wave=3,
-    waves=34,
+    waves=38,
     wave_seconds=11.0,
     participants=150,
     capacities=(2, 3, 4, 1, 5, 3, 6, 8, 2, 4),
 )
-ROUND = 120.0
+ROUND = 135.0
 
 
 def _full_schedule(targeted: bool) -> list[Fault]:
@@ -75,28 +78,30 @@ def _full_schedule(targeted: bool) -> list[Fault]:
         faults += [
             Fault(offset + 0, "redis_kill", down=2.0),
             Fault(offset + 4, "web_stall"),
-            Fault(offset + 26, "redis_pause", down=5.0),
-            Fault(offset + 33, "redis_restart"),
-            Fault(offset + 36, "redis_flushall"),
-            Fault(offset + 39, "redis_script_flush"),
-            Fault(offset + 41, "worker_term"),
+            # Redis paused from a reconcile's receipt until after its acknowledgement.
+            Fault(offset + 26, "redis_pause_at_ack"),
+            Fault(offset + 44, "redis_restart"),
+            Fault(offset + 46, "redis_flushall"),
+            Fault(offset + 48, "redis_script_flush"),
+            Fault(offset + 49, "worker_term"),
             # Waits for the next reconcile and kills the pool child that runs it.
-            Fault(offset + 44, "celery_child_kill"),
+            Fault(offset + 51, "celery_child_kill"),
             Fault(
-                offset + 64,
+                offset + 75,
                 ("celery_worker_kill", "celery_beat_kill", "celery_worker_kill")[number],
             ),
-            Fault(offset + 70, "mongo_pause", down=(2.0, 3.5, 5.0)[number]),
-            Fault(offset + 78, "mongo_kill", down=1.0),
-            Fault(offset + 84, "stall_redis_down", down=5.0),
-            Fault(offset + 106, "redis_kill", down=10.0),
+            Fault(offset + 81, "mongo_pause", down=(2.0, 3.5, 5.0)[number]),
+            Fault(offset + 89, "mongo_kill", down=1.0),
+            Fault(offset + 95, "stall_redis_down", down=5.0),
+            Fault(offset + 117, "redis_kill", down=10.0),
             # A burst: web workers die in turn while Redis is down, mid check-in with luck.
-            Fault(offset + 108, "worker_kill"),
-            Fault(offset + 111, "worker_kill"),
-            Fault(offset + 112.5, "worker_kill"),
+            Fault(offset + 119, "worker_kill"),
+            Fault(offset + 122, "worker_kill"),
+            Fault(offset + 123.5, "worker_kill"),
+            Fault(offset + 128, "redis_pause", down=4.0),
         ]
         if number == 2:
-            faults.append(Fault(offset + 67, "celery_beat_kill"))
+            faults.append(Fault(offset + 78, "celery_beat_kill"))
         if targeted:
             target = ("check_in", "check_out", "check_in")[number]
             faults.append(Fault(offset + 14, "web_stall_targeted", target=target))
