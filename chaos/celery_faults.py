@@ -98,18 +98,27 @@ def _kill_child_mid_reconcile(ctx: FaultContext, event: FaultEvent) -> None:
     event.ok = True  # applied; whether it ran once to completion is an invariant of the run
 
 
-def _request_reconcile(ctx: FaultContext) -> None:
+def _request_reconcile(ctx: FaultContext) -> str:
     """Publish a reconcile task straight to the broker (not through a web process, whose Redis
-    breaker may still be open after the pause and would keep it in the outbox for a while)."""
+    breaker may still be open after the pause and would keep it in the outbox for a while);
+    return its id."""
     app = Celery("chaos", broker=ctx.stack.redis.url, set_as_current=False)
     try:
-        app.send_task(
+        return app.send_task(
             RECONCILE_TASK,
             retry=True,
             retry_policy={"max_retries": 10, "interval_start": 0.1, "interval_step": 0.2},
-        )
+        ).id
     finally:
         app.close()
+
+
+def _task_received(tail: LogTail, task_id: str, deadline: float) -> bool:
+    while time.monotonic() < deadline:
+        if any(e.id == task_id and e.event == "received" for e in tail.new_task_events()):
+            return True
+        time.sleep(0.02)
+    return False
 
 
 def _pause_redis_at_ack(ctx: FaultContext, event: FaultEvent) -> None:
@@ -121,7 +130,7 @@ def _pause_redis_at_ack(ctx: FaultContext, event: FaultEvent) -> None:
         raise RuntimeError("no celery-worker in this run")
     tail = LogTail(worker.log_path)
     acks_before = worker.log_count(r"Couldn't ack")
-    _request_reconcile(ctx)
+    event.notes["first_probe"] = _request_reconcile(ctx)
     task_id = _next_reconcile_received(tail, time.monotonic() + 2 * ctx.reconcile_interval + 10)
     if task_id is None:
         raise RuntimeError("the worker received no reconcile")
@@ -150,8 +159,8 @@ def _pause_redis_at_ack(ctx: FaultContext, event: FaultEvent) -> None:
     resumed = time.monotonic()
     acks = worker.log_count(r"Couldn't ack") - acks_before
     event.notes.update(task_id=task_id, resumed_at=time.time(), couldnt_ack=acks)
-    _request_reconcile(ctx)  # published as soon as the web process finds Redis again
-    taken = _next_reconcile_received(tail, resumed + CONSUME_WAIT)
+    probe = event.notes["probe"] = _request_reconcile(ctx)
+    taken = _task_received(tail, probe, resumed + CONSUME_WAIT)
     event.notes["consumed_after"] = round(time.monotonic() - resumed, 1) if taken else None
     event.outcome = (
         f"Redis SIGSTOP while reconcile {task_id[:8]} ran and was acknowledged "

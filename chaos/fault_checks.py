@@ -183,9 +183,8 @@ def _celery_checks(data: RunData) -> list[CheckResult]:
         for fault in at_ack:
             resumed, consumed = fault.notes["resumed_at"], fault.notes.get("consumed_after")
             restarted = [t for t in restarts if resumed <= t <= resumed + (consumed or 0)]
-            # A "Couldn't ack" is what the fault aims at; whether the main process got to the ack
-            # while Redis was paused is reported, not required.
-            good = consumed is not None and not restarted
+            # The ack must have met the paused Redis, or the fault did not test what it claims.
+            good = fault.notes["couldnt_ack"] >= 1 and consumed is not None and not restarted
             ok = ok and good
             lines.append(
                 f"t={fault.t_start:.0f}s: {fault.notes['couldnt_ack']} x Couldn't ack; "

@@ -344,6 +344,7 @@ class Stack:
                     "1",
                     "--without-gossip",
                     "--without-mingle",
+                    "--without-heartbeat",
                 ],
                 env=self.env(),
                 log_path=self.logdir / "celery-worker.log",

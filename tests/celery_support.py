@@ -27,7 +27,7 @@ class WorkerProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "INFO",
              *pool_args, "-I", "tests.jobs_app.probe_tasks", "--without-mingle",
-             "--without-gossip", *extra],
+             "--without-gossip", "--without-heartbeat", *extra],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         return self
