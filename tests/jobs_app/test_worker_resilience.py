@@ -1,5 +1,6 @@
 """The worker survives broker outages and a task whose worker died is redelivered."""
 
+import time
 import uuid
 
 import pytest
@@ -127,3 +128,24 @@ def test_busy_worker_is_not_taken_for_a_stuck_one(redis_server, celery_worker_fa
     assert wait_until(lambda: _finished(queued), timeout=30), worker.log()[-3000:]
     assert worker.proc.poll() is None
     assert "took no task for" not in worker.log()
+
+
+@pytest.mark.parametrize("seconds", [1, 20])
+def test_worker_consumes_within_seconds_after_redis_was_paused(
+    redis_server, celery_worker_factory, seconds
+):
+    """SIGSTOP Redis for 1 s and for 20 s under an idle worker (its BRPOP in flight), SIGCONT."""
+    worker = celery_worker_factory(f"paused-{seconds}").start(pool="prefork")
+    warmup = uuid.uuid4().hex
+    current_app.send_task("tests.probe_sleep", args=[warmup])
+    assert wait_until(lambda: _finished(warmup), timeout=30), worker.log()[-3000:]
+
+    redis_server.pause()
+    time.sleep(seconds)
+    redis_server.resume()
+    answered = time.monotonic()
+    token = uuid.uuid4().hex
+    current_app.send_task("tests.probe_sleep", args=[token])
+    assert wait_until(lambda: _finished(token), timeout=20), worker.log()[-3000:]
+    assert time.monotonic() - answered < 5.0, worker.log()[-3000:]
+    assert worker.proc.poll() is None
