@@ -209,7 +209,9 @@ def check_counted_once(data: RunData) -> CheckResult:
             admitted_nonces[pair].add(r.nonce)
         elif r.op == "check_out" and r.reason == "checked_out":
             checked_out[pair] += 1
-        elif r.op == "check_out" and not r.answered:
+        elif r.op == "check_out" and (not r.answered or r.status >= 500):
+            # No verdict: it may have taken effect (e.g. its first write landed before a stall
+            # or an outage made it answer 503).
             lost_checkouts[pair] += 1
     admitted = Counter({pair: len(nonces) for pair, nonces in admitted_nonces.items()})
     fill_twice = [p for p, n in admitted.items() if kinds.get(p[0]) == "fill" and n > 1]

@@ -91,7 +91,7 @@ def _full_schedule(targeted: bool) -> list[Fault]:
                 ("celery_worker_kill", "celery_beat_kill", "celery_worker_kill")[number],
             ),
             Fault(offset + 81, "mongo_pause", down=(2.0, 3.5, 5.0)[number]),
-            Fault(offset + 89, "mongo_kill", down=1.0),
+            Fault(offset + 89, "mongo_kill", down=2.5),
             Fault(offset + 95, "stall_redis_down", down=5.0),
             Fault(offset + 117, "redis_kill", down=10.0),
             # A burst: web workers die in turn while Redis is down, mid check-in with luck.

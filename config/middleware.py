@@ -54,13 +54,18 @@ def request_timeout_seconds(request) -> float | None:
     return seconds
 
 
+# The ping that decides whether MongoDB answers again after a failure (pymongo's server selection
+# checks its deadline every 0.5 s, so a ping to a hung MongoDB takes up to 1 s).
+PROBE_SECONDS = 0.5
+
+
 class _FailFast:
     """Per process: after MongoDB failed a request, answer the next ones 503 at once for a moment.
 
     Without it, every request that arrives while MongoDB hangs holds a sync web worker for the
     whole deadline, requests queue behind each other, and the door waits several deadlines. Once
-    the moment is over, the next request tries MongoDB again (with its deadline): success closes,
-    failure reopens.
+    the moment is over, the next request first pings MongoDB (``PROBE_SECONDS``): an answer
+    closes it and the request goes on; none reopens it and the request answers 503 at once.
     """
 
     def __init__(self) -> None:
@@ -69,6 +74,9 @@ class _FailFast:
 
     def is_open(self) -> bool:
         return time.monotonic() < self._open_until
+
+    def needs_probe(self) -> bool:
+        return self._open_until > 0.0
 
     def trip(self) -> None:
         seconds = settings.MONGODB_FAIL_FAST_SECONDS
@@ -82,6 +90,19 @@ class _FailFast:
 
 
 fail_fast = _FailFast()
+
+
+def _mongodb_answers() -> bool:
+    """Ping MongoDB through the request's own connection, bounded by ``PROBE_SECONDS``."""
+    from django.db import DatabaseError, connection
+
+    try:
+        with pymongo.timeout(PROBE_SECONDS):
+            connection.ensure_connection()
+            connection.database.command("ping")
+    except (PyMongoError, DatabaseError):
+        return False
+    return True
 
 
 def database_unavailable_response() -> JsonResponse:
@@ -105,7 +126,8 @@ class DatabaseUnavailableMiddleware:
     it, so a hung MongoDB costs a door scanner (and a sync web worker) about that long, not the
     client's 10 s socket timeout. Work outside a request (reconcile, imports, Celery tasks, the
     admin, which is exempt) keeps the client's longer timeouts. After such a failure, requests
-    are answered 503 at once for ``MONGODB_FAIL_FAST_SECONDS`` (health endpoints excepted).
+    are answered 503 at once for ``MONGODB_FAIL_FAST_SECONDS``, then one short ping decides
+    (health endpoints excepted).
 
     The data lives in MongoDB, so there is nothing to degrade to: say so clearly, let the load
     balancer and the door scanner retry, and log one line without the URI (pymongo's message names
@@ -116,8 +138,13 @@ class DatabaseUnavailableMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if fail_fast.is_open() and not request.path.startswith(FAIL_FAST_EXEMPT):
-            return database_unavailable_response()
+        if fail_fast.needs_probe() and not request.path.startswith(FAIL_FAST_EXEMPT):
+            if fail_fast.is_open():
+                return database_unavailable_response()
+            if not _mongodb_answers():
+                fail_fast.trip()
+                return database_unavailable_response()
+            fail_fast.reset()
         seconds = request_timeout_seconds(request)
         if seconds is None:
             return self.get_response(request)

@@ -96,8 +96,8 @@ MONGODB_TIMEOUT_MS = env.int("MONGODB_TIMEOUT_MS", default=3000)
 MONGODB_REQUEST_TIMEOUT_SECONDS = env.float("MONGODB_REQUEST_TIMEOUT_SECONDS", default=1.5)
 MONGODB_REQUEST_TIMEOUT_EXEMPT = ["/admin/"]
 # After MongoDB failed a request, a web process answers 503 at once for this long (then the next
-# request tries again), so requests do not queue behind each other's deadlines. 0: off.
-MONGODB_FAIL_FAST_SECONDS = env.float("MONGODB_FAIL_FAST_SECONDS", default=1.0)
+# request pings MongoDB briefly first), so requests do not queue behind each other's deadlines.
+MONGODB_FAIL_FAST_SECONDS = env.float("MONGODB_FAIL_FAST_SECONDS", default=2.0)
 DATABASES = {
     "default": {
         "ENGINE": "django_mongodb_backend",

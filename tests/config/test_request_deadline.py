@@ -96,10 +96,12 @@ def test_without_the_deadline_a_paused_mongodb_holds_the_request_longer(
     assert seconds > 2.9
 
 
-def test_after_a_failure_requests_fail_fast_for_a_moment_then_try_again(
+def test_after_a_failure_requests_fail_fast_for_a_moment_then_ping_first(
     staff_client, client, own_mongo, settings
 ):
     """Requests arriving while MongoDB hangs do not each hold a web worker for the deadline."""
+    from config.middleware import PROBE_SECONDS
+
     settings.MONGODB_REQUEST_TIMEOUT_SECONDS = 1.5
     settings.MONGODB_FAIL_FAST_SECONDS = 1.0
     own_mongo.pause()
@@ -107,11 +109,15 @@ def test_after_a_failure_requests_fail_fast_for_a_moment_then_try_again(
         first, slow = _timed_get(staff_client, "/api/sessions/")
         second, fast = _timed_get(staff_client, "/api/sessions/")
         health = client.get("/health/live")  # health endpoints are never failed fast
+        time.sleep(1.0)  # the moment is over: the next request pings first, briefly
+        third, probed = _timed_get(staff_client, "/api/sessions/")
     finally:
         own_mongo.resume()
-    assert (first.status_code, second.status_code) == (503, 503)
+    assert (first.status_code, second.status_code, third.status_code) == (503, 503, 503)
     assert second.json()["reason"] == "database_unavailable"
     assert slow > 1.4 and fast < 0.2
+    # The ping, not the deadline (pymongo's server selection wakes every 0.5 s: up to 1 s).
+    assert PROBE_SECONDS - 0.1 < probed < 1.2
     assert health.status_code == 200
-    time.sleep(1.0)  # the moment is over: the next request tries MongoDB, which answers again
+    time.sleep(1.0)  # MongoDB answers the next ping again: the request goes on
     assert staff_client.get("/api/sessions/").status_code == 200
