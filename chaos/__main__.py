@@ -135,6 +135,7 @@ def _settle(stack, web, view, client, driver, injector, sampler) -> RunData:  # 
         reconcile_ran=reconcile_ran,
         wall0=time.time() - client.now(),
         worker_log=worker.log_path if worker else None,
+        access_log=web.access_log,
         settle_seconds=SETTLE_SECONDS,
         reconcile_interval=driver.profile.reconcile_interval,
         restarts=list(stack.supervisor.restarts),

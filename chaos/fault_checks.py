@@ -4,14 +4,21 @@ recovery), stalled web workers (held past the settle time, a reconcile meanwhile
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
+
 from chaos.api import Record
 from chaos.faults import FaultEvent
 from chaos.run_data import CheckResult, RunData, traffic
 from chaos.worker_log import RECONCILE_TASK, reconcile_runs, starts, task_events
 
-DEADLINE_LIMIT_MS = 2500.0  # a door request must give up on a hung MongoDB within about 2 s
+DEADLINE_LIMIT_MS = 2000.0  # a request must give up on a hung MongoDB within about 2 s
 RECOVERY_LIMIT = 15.0  # seconds after MongoDB returns by which the app answers 2xx again
 MONGO_GRACE = 5.0  # after MongoDB returns, a pooled connection may still be found dead
+
+
+def _ms(value: float | None) -> str:
+    return f"{value:.0f} ms" if value is not None else "-"
 
 
 def _in(record: Record, start: float, end: float) -> bool:
@@ -42,6 +49,31 @@ def held_by_a_stall(data: RunData, fives: list[Record]) -> list[Record]:
     return held
 
 
+_ACCESS = re.compile(r'^\[([^\]]+)\] pid=<?(\d+)>? "(\S+) (\S+) [^"]*" (\d+) (\d+)ms', re.M)
+
+
+def server_503s(data: RunData, fault: FaultEvent) -> list[int]:
+    """Return how long the web workers took (server side, ms) for each 503 they answered in the
+    fault's window: the request's own give-up time, without its wait for a free worker."""
+    if data.access_log is None or not data.access_log.exists():
+        return []
+    start, end = (data.wall0 + t for t in fault.mongo_outage)
+    resumed = {  # a stopped worker's first answers after its stall are the stall's, not MongoDB's
+        (f.worker_pid, data.wall0 + f.stall[1]) for f in data.faults if f.stall and f.worker_pid
+    }
+    durations = []
+    for m in _ACCESS.finditer(data.access_log.read_text(errors="replace")):
+        logged = datetime.strptime(m[1], "%d/%b/%Y:%H:%M:%S %z").timestamp()  # when it ended
+        if not (start - 1 <= logged <= end + MONGO_GRACE + 1) or m[5] != "503":
+            continue
+        if m[4].startswith("/health") or any(
+            int(m[2]) == pid and abs(logged - t) <= 2 for pid, t in resumed
+        ):
+            continue
+        durations.append(int(m[6]))
+    return durations
+
+
 def mongo_fault_stats(data: RunData, fault: FaultEvent) -> dict:
     """Measure the traffic around one MongoDB fault (run clock)."""
     start, end = fault.mongo_outage
@@ -66,6 +98,7 @@ def mongo_fault_stats(data: RunData, fault: FaultEvent) -> dict:
     return {
         "n503": sum(1 for r in fives if r.status == 503),
         "worst_503_ms": max((r.latency_ms for r in fives if r.status == 503), default=None),
+        "worst_server_503_ms": max(server_503s(data, fault), default=None),
         "bad": bad,
         "health_error_after": max(0.0, health_error.t_end - start) if health_error else None,
         "back_after": back.t_end - end if back else None,
@@ -78,19 +111,21 @@ def _mongo_checks(data: RunData) -> list[CheckResult]:
         return []
     stats = [(f, mongo_fault_stats(data, f)) for f in faults]
     bad = [r for _, st in stats for r in st["bad"]]
-    slow = [(f, st) for f, st in stats if (st["worst_503_ms"] or 0) > DEADLINE_LIMIT_MS]
+    # Judged on the web worker's own time; the door's also includes waiting for a free worker
+    # while the others give up (2 sync workers, 8 doors), and is reported.
+    slow = [(f, st) for f, st in stats if (st["worst_server_503_ms"] or 0) > DEADLINE_LIMIT_MS]
     no_error = [f for f, st in stats if st["health_error_after"] is None]
     not_back = [
         f for f, st in stats if st["back_after"] is None or st["back_after"] > RECOVERY_LIMIT
     ]
     worst = "; ".join(
-        f"t={f.t_start:.0f}s {f.kind}: {st['n503']} x 503, worst "
-        + (f"{st['worst_503_ms']:.0f} ms" if st["worst_503_ms"] is not None else "-")
+        f"t={f.t_start:.0f}s {f.kind}: {st['n503']} x 503, worst {_ms(st['worst_server_503_ms'])} "
+        f"in the web worker, {_ms(st['worst_503_ms'])} at the door"
         for f, st in stats
     )
     return [
         CheckResult(
-            "MongoDB down: 503 database_unavailable (never another 5xx), within the deadline",
+            "MongoDB down: 503 database_unavailable (never another 5xx), given up within 2 s",
             not bad and not slow,
             f"{len(faults)} MongoDB faults: {worst}; {len(bad)} other 5xx"
             + (f" (first: seq {bad[0].seq} {bad[0].status} {bad[0].reason})" if bad else "")
@@ -243,7 +278,7 @@ def fault_measure(data: RunData, fault: FaultEvent) -> str:
     """Describe what one fault measured, for the fault table."""
     if fault.mongo_outage:
         st = mongo_fault_stats(data, fault)
-        worst = f"{st['worst_503_ms']:.0f} ms" if st["worst_503_ms"] is not None else "-"
+        worst = f"{_ms(st['worst_server_503_ms'])} (web worker), {_ms(st['worst_503_ms'])} (door)"
         health = (
             f"+{st['health_error_after']:.1f} s"
             if st["health_error_after"] is not None

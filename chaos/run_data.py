@@ -34,6 +34,7 @@ class RunData:
     celery_after: tuple[int, float | None] | None = None  # see chaos.__main__._celery_after_faults
     wall0: float = 0.0  # epoch seconds at run-clock 0 (to compare with process logs)
     worker_log: Path | None = None  # the Celery worker's log (all its restarts)
+    access_log: Path | None = None  # the main gunicorn's access log (pid and duration per request)
     settle_seconds: float = 2.0
     reconcile_interval: float = 30.0
     restarts: list = field(default_factory=list)  # devtools.supervisor.Restart
