@@ -195,6 +195,10 @@ def main(argv: list[str] | None = None) -> int:
         extra_env={
             "RECONCILE_INTERVAL_SECONDS": str(profile.reconcile_interval),
             "RECONCILE_SETTLE_SECONDS": str(SETTLE_SECONDS),
+            # The stand-in MongoDB, on two cores shared with the whole stack under chaos load,
+            # has missed the default 0.4 s ping budget while up (a /health 503 that was none).
+            "HEALTH_PROBE_TIMEOUT_MS": "700",
+            "HEALTH_CHECK_TIMEOUT_SECONDS": "1.0",
         },
     )
     try:

@@ -70,6 +70,7 @@ def _kill_child_mid_reconcile(ctx: FaultContext, event: FaultEvent) -> None:
     tail = LogTail(worker.log_path)
     wait = 2 * ctx.reconcile_interval + 10
     for _ in range(CHILD_KILL_TRIES):
+        _request_reconcile(ctx)  # one to kill now, rather than waiting for beat's next
         task_id = _next_reconcile_received(tail, time.monotonic() + wait)
         child = _pool_child(worker.pid) if task_id else None
         if child is None:

@@ -58,15 +58,15 @@ def _short_schedule(targeted: bool) -> list[Fault]:
 FULL = Profile(
     name="full",
     doors=8,
-    duration=410.0,
+    duration=425.0,
     max_requests=100_000,
     sessions_per_wave=3,
-    waves=38,
+    waves=39,
     wave_seconds=11.0,
     participants=150,
     capacities=(2, 3, 4, 1, 5, 3, 6, 8, 2, 4),
 )
-ROUND = 135.0
+ROUND = 140.0
 
 
 def _full_schedule(targeted: bool) -> list[Fault]:
@@ -84,24 +84,24 @@ def _full_schedule(targeted: bool) -> list[Fault]:
             Fault(offset + 46, "redis_flushall"),
             Fault(offset + 48, "redis_script_flush"),
             Fault(offset + 49, "worker_term"),
-            # Waits for the next reconcile and kills the pool child that runs it.
+            # Kills the pool child while it runs a reconcile; redelivered, it must run again.
             Fault(offset + 51, "celery_child_kill"),
             Fault(
-                offset + 75,
+                offset + 78,
                 ("celery_worker_kill", "celery_beat_kill", "celery_worker_kill")[number],
             ),
-            Fault(offset + 81, "mongo_pause", down=(2.0, 3.5, 5.0)[number]),
-            Fault(offset + 89, "mongo_kill", down=2.5),
-            Fault(offset + 95, "stall_redis_down", down=5.0),
-            Fault(offset + 117, "redis_kill", down=10.0),
+            Fault(offset + 84, "mongo_pause", down=(2.0, 3.5, 5.0)[number]),
+            Fault(offset + 92, "mongo_kill", down=2.5),
+            Fault(offset + 99, "stall_redis_down", down=5.0),
+            Fault(offset + 121, "redis_kill", down=10.0),
             # A burst: web workers die in turn while Redis is down, mid check-in with luck.
-            Fault(offset + 119, "worker_kill"),
-            Fault(offset + 122, "worker_kill"),
-            Fault(offset + 123.5, "worker_kill"),
-            Fault(offset + 128, "redis_pause", down=4.0),
+            Fault(offset + 123, "worker_kill"),
+            Fault(offset + 126, "worker_kill"),
+            Fault(offset + 127.5, "worker_kill"),
+            Fault(offset + 133, "redis_pause", down=4.0),
         ]
         if number == 2:
-            faults.append(Fault(offset + 78, "celery_beat_kill"))
+            faults.append(Fault(offset + 81, "celery_beat_kill"))
         if targeted:
             target = ("check_in", "check_out", "check_in")[number]
             faults.append(Fault(offset + 14, "web_stall_targeted", target=target))
