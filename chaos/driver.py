@@ -283,12 +283,16 @@ class LoadDriver:
         return check_in()
 
     async def _health_poller(self, interval: float = 0.5) -> None:
-        """Poll /health like a load balancer would (it must answer 200 while MongoDB is up)."""
+        """Poll /health like a load balancer would (it must answer 200 while MongoDB is up): on a
+        fixed interval, whether or not the previous probe has been answered yet (a probe queued
+        behind busy web workers must not hide the ones after it)."""
+        probes = []
         while self._budget_left():
             self.issued += 1
-            await self.client.health()
+            probes.append(asyncio.create_task(self.client.health()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stop.wait(), timeout=interval)
+        await asyncio.gather(*probes)
 
     async def run(self) -> None:
         """Run all doors (and a /health poller) until the request budget or the deadline is spent."""
