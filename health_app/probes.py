@@ -18,6 +18,8 @@ from urllib.parse import unquote
 from django.conf import settings
 from django.utils import timezone
 
+from jobs_app.selectors import broker_is_redis
+
 _STARTED_AT = time.monotonic()  # a reconcile that never ran is only late after a grace period
 _URL = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s'\"<>]+")
 _HOST_PORT = re.compile(r"(?i)(\[[0-9a-f:.]+\]|\b[a-z0-9_.-]+):(\d{2,5})\b")
@@ -168,14 +170,9 @@ def redis_status() -> dict[str, Any]:
 
 
 # --- Celery broker --------------------------------------------------------------------------------
-def broker_is_redis() -> bool:
-    """Tell whether the Celery broker is the Redis that redis_ping() already checks."""
-    return settings.CELERY_BROKER_URL == settings.REDIS_URL
-
-
 def broker_ping(*, redis: Observation | None = None) -> Observation:
     """Check the Celery broker: reuse the Redis PING when it is the same server, else use kombu."""
-    if broker_is_redis():
+    if broker_is_redis():  # the Redis that redis_ping() already checks
         return redis if redis is not None else redis_ping()
     from kombu import Connection
 

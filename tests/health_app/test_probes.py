@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from devtools.servers import RedisServer
 from health_app import probes
+from jobs_app.selectors import broker_is_redis
 
 
 @pytest.mark.parametrize(
@@ -50,7 +51,7 @@ def separate_broker(settings):
 
 
 def test_separate_broker_is_checked_with_kombu(client, separate_broker):
-    assert not probes.broker_is_redis()
+    assert not broker_is_redis()
     body = client.get("/health").json()
     assert (body["status"], body["celery"]["broker"]) == ("ok", "connected")
 
