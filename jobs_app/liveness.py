@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterable
 
 logger = logging.getLogger(__name__)
 
-HEARTBEAT_JOB = "celery_worker"
 HEARTBEAT_EVERY_SECONDS = 5.0
 EXIT_STUCK = 70  # EX_SOFTWARE: the supervisor restarts the worker
 # kombu's Redis transport keeps priorities 3, 6 and 9 in lists named queue + "\x06\x16" + priority.
@@ -54,6 +53,7 @@ def worker_heartbeat_record() -> None:
     _last_heartbeat = now
     import pymongo
 
+    from .schedule import HEARTBEAT_JOB
     from .services import job_run_record
 
     try:

@@ -4,8 +4,8 @@ from datetime import datetime
 
 from django.conf import settings
 
-from .liveness import HEARTBEAT_JOB
 from .models import JobRun
+from .schedule import HEARTBEAT_JOB
 
 
 def broker_is_redis() -> bool:

@@ -10,9 +10,8 @@ from celery import current_app
 from django.utils import timezone
 
 from health_app import probes
-from jobs_app.liveness import HEARTBEAT_JOB
 from jobs_app.models import JobRun
-from jobs_app.schedule import OUTBOX_TASK, RECONCILE_TASK
+from jobs_app.schedule import HEARTBEAT_JOB, OUTBOX_TASK, RECONCILE_TASK
 from tests.celery_support import ROOT, wait_until
 from tests.jobs_app.probe_tasks import probe_events, probe_release
 

@@ -18,6 +18,7 @@ def outbox_pending_count() -> int:
     """How many tasks wait in the outbox for the broker."""
     return OutboxMessage.objects.filter(published_at__isnull=True).count()
 
+
 pytestmark = pytest.mark.django_db
 
 
