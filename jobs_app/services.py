@@ -18,6 +18,8 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from redis_fallback import is_redis_available
+
 from .models import JobRun, Lease, OutboxMessage
 from .selectors import broker_is_redis
 
@@ -52,7 +54,6 @@ def _redis_known_down() -> bool:
     # The broker is the same Redis the breaker watches: while it is open, do not even try.
     if not broker_is_redis():
         return False
-    from redis_fallback import is_redis_available
 
     return not is_redis_available()
 

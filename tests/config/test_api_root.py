@@ -3,6 +3,8 @@
 import pytest
 from bson import ObjectId
 
+from config.renderers import ObjectIdJSONRenderer
+
 pytestmark = pytest.mark.django_db
 
 
@@ -18,7 +20,6 @@ def test_api_root_is_browsable(client, staff_user):
 
 
 def test_object_ids_render_as_strings():
-    from config.renderers import ObjectIdJSONRenderer
 
     oid = ObjectId()
     assert ObjectIdJSONRenderer().render({"id": oid}) == f'{{"id":"{oid}"}}'.encode()

@@ -1,6 +1,9 @@
 """Request middleware: liveness touches nothing, a MongoDB outage is a clean 503."""
 
 import pytest
+from django.db import connection as conn
+
+from devtools.servers import SecantusServer
 
 pytestmark = pytest.mark.django_db
 
@@ -13,9 +16,6 @@ def test_liveness_touches_nothing(client):
 
 def test_database_outage_is_a_clean_503(client, staff_user, mongo_server):
     """With MongoDB gone, a DB-backed page answers 503 in DRF's shape, not a 500."""
-    from django.db import connection as conn
-
-    from devtools.servers import SecantusServer
 
     client.force_login(staff_user)
     dead = SecantusServer().start()

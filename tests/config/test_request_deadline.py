@@ -5,6 +5,7 @@ import time
 import pytest
 from django.db import connection
 
+from config.middleware import PROBE_SECONDS
 from devtools.servers import SecantusServer
 
 pytestmark = pytest.mark.django_db
@@ -100,7 +101,6 @@ def test_after_a_failure_requests_fail_fast_for_a_moment_then_ping_first(
     staff_client, client, own_mongo, settings
 ):
     """Requests arriving while MongoDB hangs do not each hold a web worker for the deadline."""
-    from config.middleware import PROBE_SECONDS
 
     settings.MONGODB_REQUEST_TIMEOUT_SECONDS = 1.5
     settings.MONGODB_FAIL_FAST_SECONDS = 1.0

@@ -9,6 +9,8 @@ from django.utils import timezone
 
 from devtools.servers import RedisServer
 from health_app import probes
+from jobs_app.models import JobRun
+from jobs_app.schedule import RECONCILE_JOB
 from jobs_app.selectors import broker_is_redis
 
 
@@ -78,8 +80,6 @@ class ReconcileRecord:
     """The real JobRun record of the reconcile job, set to a chosen time (None: never ran)."""
 
     def __setitem__(self, key, when):
-        from jobs_app.models import JobRun
-        from jobs_app.schedule import RECONCILE_JOB
 
         when = when.replace(microsecond=0) if when else None  # MongoDB keeps milliseconds
         JobRun.objects.update_or_create(name=RECONCILE_JOB, defaults={"last_success_at": when})

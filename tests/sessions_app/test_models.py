@@ -1,15 +1,16 @@
 """Session and CheckIn models: the counter a save never overwrites, fill percent, uniqueness."""
 
 import pytest
+from django.db import IntegrityError
 
 from sessions_app.models import CheckIn, Session
+from sessions_app.services import session_check_in
 from tests.factories import participants_make, session_make
 
 pytestmark = pytest.mark.django_db
 
 
 def test_a_full_save_never_overwrites_the_counter():
-    from sessions_app.services import session_check_in
 
     session = session_make()
     stale = Session.objects.get(pk=session.pk)
@@ -27,7 +28,6 @@ def test_fill_percent():
 
 
 def test_unique_per_session_and_participant_in_the_database():
-    from django.db import IntegrityError
 
     session, (person,) = session_make(), participants_make(1)
     CheckIn.objects.create(session=session, participant=person)
