@@ -6,27 +6,8 @@ import pytest
 from django.db import connection
 
 from config.middleware import PROBE_SECONDS
-from devtools.servers import SecantusServer
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def own_mongo(settings):
-    """Point the app's MongoDB connection at a server of this test's own, which it may break."""
-    server = SecantusServer().start()
-    settings_dict = connection.settings_dict
-    original = settings_dict["HOST"]
-    connection.close_pool()
-    settings_dict["HOST"] = server.uri
-    try:
-        yield server
-    finally:
-        server.resume()
-        connection.close_pool()
-        settings_dict["HOST"] = original
-        server.kill()
-        server.stop()
 
 
 def _timed_get(client, path):
