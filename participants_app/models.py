@@ -44,6 +44,11 @@ class Participant(ServiceFieldsMixin, models.Model):
 
     class Meta:
         ordering = ["full_name"]
+        # A plain index for the door's ticket lookup: the unique constraint's index is partial
+        # (ticket_code of type string), and the stand-in - like MongoDB's planner for an equality
+        # that does not spell out the partial filter - scans instead (176 ms at 10,000
+        # participants, 3 ms with this one).
+        indexes = [models.Index(fields=["ticket_code"], name="participant_ticket_idx")]
 
     def __str__(self) -> str:
         return f"{self.full_name} <{self.email}>"

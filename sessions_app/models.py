@@ -126,7 +126,11 @@ class CheckIn(models.Model):
                 fields=["session", "participant"], name="checkin_unique_session_participant"
             )
         ]
-        indexes = [models.Index(fields=["session", "state"], name="checkin_session_state_idx")]
+        indexes = [
+            models.Index(fields=["session", "state"], name="checkin_session_state_idx"),
+            # The door's lookup of a pair (the unique constraint's index is partial: not used).
+            models.Index(fields=["session", "participant"], name="checkin_pair_idx"),
+        ]
         permissions = [("check_in", "Can check participants in and out of sessions")]
 
     def __str__(self) -> str:
@@ -181,6 +185,8 @@ class Scan(models.Model):
             models.Index(fields=["session", "-created_at"], name="scan_session_time_idx"),
             models.Index(fields=["participant", "-created_at"], name="scan_participant_time_idx"),
             models.Index(fields=["ticket_code"], name="scan_ticket_idx"),
+            # A nonce's lookup (the unique constraint's index is partial: not used).
+            models.Index(fields=["session", "nonce"], name="scan_session_nonce_idx"),
         ]
 
     def __str__(self) -> str:

@@ -77,23 +77,6 @@ def session_scan_list(*, session_id: ObjectId) -> QuerySet[Scan]:
     return Scan.objects.filter(session_id=session_id).order_by("-created_at")
 
 
-def session_holder_participant_ids(*, session_ids: list[ObjectId]) -> dict[str, list[str]]:
-    """Return, per session id, the ids of the participants holding a place now.
-
-    Those inside, and those whose admission or check-out is in flight (the CheckIn records in
-    ``CheckIn.HOLDING_STATES``): what Redis's admission set must hold.
-    """
-    holders: dict[str, list[str]] = {str(pk): [] for pk in session_ids}
-    if not session_ids:
-        return holders
-    rows = CheckIn.objects.filter(
-        session_id__in=session_ids, state__in=CheckIn.HOLDING_STATES
-    ).values_list("session_id", "participant_id")
-    for session_id, participant_id in rows:
-        holders[str(session_id)].append(str(participant_id))
-    return holders
-
-
 def session_stats() -> dict:
     """Return totals: sessions by status, participants, people inside, and each open session's fill."""
     by_status = {status: 0 for status in Session.Status.values}

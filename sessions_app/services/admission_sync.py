@@ -7,9 +7,15 @@ import time
 
 from ..admission import admission_forget, admission_reseed, admission_reseed_lock
 from ..models import Session
-from ..selectors import session_holder_participant_ids
+from . import door
 
 logger = logging.getLogger(__name__)
+
+
+def _holder_ids(session_id) -> list[str]:
+    """The participants holding a place: one indexed query per session (an ``$in`` over several
+    sessions, as the ORM writes it, makes the stand-in scan every CheckIn record)."""
+    return [participant for participant, _ in door.holders(session_id)]
 
 
 def session_admission_sync(*, session: Session, lock: bool = False) -> int | None:
@@ -23,8 +29,7 @@ def session_admission_sync(*, session: Session, lock: bool = False) -> int | Non
         return None
     if lock and not admission_reseed_lock(session_id=session.pk):
         return None
-    holders = session_holder_participant_ids(session_ids=[session.pk])[str(session.pk)]
-    return admission_reseed(session_id=session.pk, participant_ids=holders)
+    return admission_reseed(session_id=session.pk, participant_ids=_holder_ids(session.pk))
 
 
 def sessions_admission_reseed_all(client=None) -> int:
@@ -38,10 +43,9 @@ def sessions_admission_reseed_all(client=None) -> int:
     session_ids = list(
         Session.objects.filter(status=Session.Status.OPEN).values_list("pk", flat=True)
     )
-    holders = session_holder_participant_ids(session_ids=session_ids)
     for session_id in session_ids:
         admission_reseed(
-            session_id=session_id, participant_ids=holders[str(session_id)], client=client
+            session_id=session_id, participant_ids=_holder_ids(session_id), client=client
         )
     logger.info(
         "reseeded Redis admission sets of %d open sessions from MongoDB in %.0f ms",
