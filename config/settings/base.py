@@ -32,6 +32,9 @@ THIRD_PARTY_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    # Swagger UI's files, served from this app's static files (no CDN: venue networks may not
+    # reach one).
+    "drf_spectacular_sidecar",
     "config.apps.MongoBeatConfig",
     "health_check",
 ]
@@ -227,6 +230,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Sessions, participants and capacity-safe check-in at the door.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Logging ------------------------------------------------------------------------------------
