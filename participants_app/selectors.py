@@ -5,6 +5,7 @@ from django.db.models import QuerySet
 
 from core.exceptions import NotFoundError, NotFoundReason
 
+from .fields import ticket_code_normalize
 from .models import Participant
 
 
@@ -27,8 +28,13 @@ def participant_get(*, participant_id: str | ObjectId) -> Participant:
 
 
 def participant_get_by_ticket(*, ticket_code: str) -> Participant:
-    """Return the participant holding this ticket code or raise ``NotFoundError`` (``ticket_not_found``)."""
-    participant = Participant.objects.filter(ticket_code=ticket_code).first()
+    """Return the participant holding this ticket code or raise ``NotFoundError`` (``ticket_not_found``).
+
+    Case and surrounding spaces do not matter: codes are stored normalised, and the lookup is an
+    equality on the normalised code (the unique index answers it).
+    """
+    code = ticket_code_normalize(ticket_code)
+    participant = Participant.objects.filter(ticket_code=code).first() if code else None
     if participant is None:
         raise NotFoundError(NotFoundReason.TICKET_NOT_FOUND)
     return participant
