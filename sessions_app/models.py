@@ -95,6 +95,7 @@ class CheckIn(models.Model):
     class Source(models.TextChoices):
         API = "api", "API"
         ADMIN = "admin", "Admin"
+        DOOR = "door", "Door page"
 
     class State(models.TextChoices):
         ENTERING = "entering", "Entering (admission in progress)"
