@@ -44,6 +44,7 @@ LOCAL_APPS = [
     "participants_app",
     "health_app",
     "jobs_app",
+    "door_app",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
