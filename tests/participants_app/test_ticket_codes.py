@@ -60,14 +60,29 @@ def test_data_migration_normalises_existing_codes_and_refuses_case_clashes():
     collection = connection.database[Participant._meta.db_table]
     collection.insert_many(
         [
-            {"full_name": "Old", "email": "old@example.com", "ticket_code": "x7Kp-q2", "deleting": False},
-            {"full_name": "New", "email": "new@example.com", "ticket_code": "ABCD-2", "deleting": False},
+            {
+                "full_name": "Old",
+                "email": "old@example.com",
+                "ticket_code": "x7Kp-q2",
+                "deleting": False,
+            },
+            {
+                "full_name": "New",
+                "email": "new@example.com",
+                "ticket_code": "ABCD-2",
+                "deleting": False,
+            },
         ]
     )
     migration.ticket_codes_normalise(apps, None)
     assert sorted(d["ticket_code"] for d in collection.find()) == ["ABCD-2", "X7KP-Q2"]
     collection.insert_one(
-        {"full_name": "Clash", "email": "clash@example.com", "ticket_code": "abcd-2", "deleting": False}
+        {
+            "full_name": "Clash",
+            "email": "clash@example.com",
+            "ticket_code": "abcd-2",
+            "deleting": False,
+        }
     )
     with pytest.raises(RuntimeError, match="differ only in case"):
         migration.ticket_codes_normalise(apps, None)

@@ -141,7 +141,9 @@ def test_check_in_list_filters_by_session_and_says_inside_now(admin_client, busy
     assert inside.content.decode().count("Person ") >= 3
 
 
-def test_session_list_shows_the_end_time_in_the_event_time_zone(admin_client, busy_session, settings):
+def test_session_list_shows_the_end_time_in_the_event_time_zone(
+    admin_client, busy_session, settings
+):
     settings.TIME_ZONE = "Asia/Kolkata"  # +05:30 all year
     html = admin_client.get("/admin/sessions_app/session/").content.decode()
     assert "Asia/Kolkata" in html
