@@ -11,7 +11,7 @@ help:
 	@echo "make test   - install into .venv and run linters and the test suite on real servers"
 	@echo "make lint   - ruff, hadolint and the import-linter architecture contracts"
 	@echo "make format - ruff format + import sort"
-	@echo "make chaos  - the chaos suite, full form (real stack, faults on a schedule, ~5 min)"
+	@echo "make chaos  - the chaos suite, full form (real stack, faults on a schedule, ~7 min)"
 	@echo "make bench  - the benchmark: JSON, chart and docs/benchmarks.md table (~10 min)"
 
 $(STAMP): requirements.txt requirements-dev.txt

@@ -1,7 +1,8 @@
 """Run the chaos suite: ``python -m chaos [--short]``; exit 0 only if every invariant holds.
 
 1. Start the real stack (devtools.stack): SecantusDB, redis-server, gunicorn (2 workers), Celery
-   worker and beat; migrate; a staff token for the driver.
+   worker and beat under a supervisor; migrate; a staff token for the driver. With targeted
+   stalls, a second gunicorn (1 worker) whose failpoints stop it between two writes.
 2. Create sessions (small capacities) and more participants than places, over the API.
 3. Run door traffic, the fault schedule and a MongoDB sampler at the same time.
 4. Reconcile counters once (``manage.py reconcile_counters`` when it exists), check the invariants
@@ -20,10 +21,11 @@ from pathlib import Path
 from chaos.api import RecordingClient
 from chaos.checks import RunData, run_checks
 from chaos.driver import LoadDriver, SetupError
-from chaos.faults import FaultInjector
+from chaos.faults import CELERY_KINDS, FaultContext, FaultInjector
 from chaos.mongo import MongoView, Sampler, admission_sets
-from chaos.profiles import PROFILES
+from chaos.profiles import TARGETED_STALLS, chaos_form
 from chaos.report import print_report, write_json
+from chaos.stalls import STALL_SERVER_ENV
 from devtools.stack import ROOT, Stack, handle_signals_in_loop, install_signal_handlers
 
 RECONCILE_COMMAND = "reconcile_counters"
@@ -42,9 +44,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-faults", action="store_true", help="traffic only (a control run)")
     parser.add_argument("--duration", type=float, help="override the traffic seconds")
     parser.add_argument(
+        "--targeted-stalls",
+        action=argparse.BooleanOptionalAction,
+        default=TARGETED_STALLS,
+        help="stall web workers at the failpoints between two writes (default: %(default)s)",
+    )
+    parser.add_argument(
         "--logdir", type=Path, help="where logs and JSON go (default var/chaos/...)"
     )
     return parser.parse_args(argv)
+
+
+# CHECKIN_STALE_OP_SECONDS of the stack: 4 s, not the default 60, so that a stalled request's
+# half-done admission or check-out is ended by a reconcile while it is stopped, and its resumption
+# must be fenced off by the session's epoch (the hardest interleaving the door protocol has).
+STALE_OP_SECONDS = 4.0
 
 
 async def _traffic(stack: Stack, web, args, profile, schedule) -> RunData:
@@ -68,7 +82,16 @@ async def _traffic(stack: Stack, web, args, profile, schedule) -> RunData:
             f"places) and {len(driver.participants)} participants in {time.monotonic() - started:.1f} s"
         )
         client.t0 = time.monotonic()  # the run clock starts with the traffic
-        injector = FaultInjector(stack, web, [] if args.no_faults else schedule, clock=client.now)
+        context = FaultContext(
+            stack=stack,
+            web=web,
+            clock=client.now,
+            stale_op_seconds=STALE_OP_SECONDS,
+            reconcile_interval=profile.reconcile_interval,
+            stall_web=stack.webs.get("web-stall"),
+            driver=driver,
+        )
+        injector = FaultInjector(context, [] if args.no_faults else schedule)
         sampler = Sampler(view, clock=client.now)
         tasks = [
             asyncio.create_task(injector.run(stop)),
@@ -81,7 +104,9 @@ async def _traffic(stack: Stack, web, args, profile, schedule) -> RunData:
             stop.set()
             await asyncio.gather(*tasks)
         _log(f"traffic done: {len(client.records)} requests in {client.now():.1f} s")
-        celery_after = await asyncio.to_thread(_celery_after_faults, stack, interrupted)
+        celery_after = await asyncio.to_thread(
+            _celery_after_faults, stack, profile.reconcile_interval, interrupted
+        )
         if interrupted():
             raise KeyboardInterrupt
         data = await asyncio.to_thread(_settle, stack, web, view, client, driver, injector, sampler)
@@ -98,6 +123,7 @@ def _settle(stack, web, view, client, driver, injector, sampler) -> RunData:  # 
     reconcile_ran, reconciled = _reconcile_once(stack)
     after = view.snapshot()
     redis_sets = admission_sets(stack.redis.port)
+    worker = stack.celery_process("celery-worker")
     return RunData(
         records=client.records,
         plans=driver.sessions,
@@ -110,13 +136,21 @@ def _settle(stack, web, view, client, driver, injector, sampler) -> RunData:  # 
         workers=(len(web.worker_pids()), web.workers),
         redis_sets=redis_sets,
         reconcile_ran=reconcile_ran,
+        wall0=time.time() - client.now(),
+        worker_log=worker.log_path if worker else None,
+        access_log=web.access_log,
+        stale_op_seconds=STALE_OP_SECONDS,
+        reconcile_interval=driver.profile.reconcile_interval,
+        restarts=list(stack.supervisor.restarts),
     )
 
 
 RECONCILED = r"reconcile_counters\[[^\]]+\] succeeded"
 
 
-def _celery_after_faults(stack: Stack, interrupted) -> tuple[int, float | None] | None:
+def _celery_after_faults(
+    stack: Stack, interval: float, interrupted
+) -> tuple[int, float | None] | None:
     """Wait (bounded) for beat's next reconcile to succeed on the worker, now that faults are over.
 
     Return (runs that succeeded during the traffic, seconds until the next one; None if none came),
@@ -126,7 +160,7 @@ def _celery_after_faults(stack: Stack, interrupted) -> tuple[int, float | None] 
     if worker is None or not any(p.name == "celery-beat" for p in stack.celery):
         return None
     during = worker.log_count(RECONCILED)
-    limit = 2 * float(stack.extra_env.get("RECONCILE_INTERVAL_SECONDS", 30)) + 5
+    limit = 2 * interval + 5
     started = time.monotonic()
     while time.monotonic() - started < limit and not interrupted():
         if worker.log_count(RECONCILED) > during:
@@ -151,18 +185,31 @@ def _reconcile_once(stack: Stack) -> tuple[bool, str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    profile, schedule = PROFILES["short" if args.short else "full"]
+    profile, schedule = chaos_form("short" if args.short else "full", targeted=args.targeted_stalls)
+    if args.no_celery:
+        schedule = [fault for fault in schedule if fault.kind not in CELERY_KINDS]
     if args.duration:
         profile.duration = args.duration
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     logdir = args.logdir or ROOT / "var" / "chaos" / f"{stamp}-{profile.name}"
     install_signal_handlers()
     started = time.monotonic()
-    # Beat's reconcile every 15 s (not 30): more of its runs land during faults.
-    stack = Stack(logdir=logdir, extra_env={"RECONCILE_INTERVAL_SECONDS": "15"})
+    stack = Stack(
+        logdir=logdir,
+        extra_env={
+            "RECONCILE_INTERVAL_SECONDS": str(profile.reconcile_interval),
+            "CHECKIN_STALE_OP_SECONDS": str(STALE_OP_SECONDS),
+            # The stand-in MongoDB, on two cores shared with the whole stack under chaos load,
+            # has missed the default 0.4 s ping budget while up (a /health 503 that was none).
+            "HEALTH_PROBE_TIMEOUT_MS": "700",
+            "HEALTH_CHECK_TIMEOUT_SECONDS": "1.0",
+        },
+    )
     try:
         stack.start_servers()
         web = stack.start_web(workers=args.workers)
+        if any(f.kind == "web_stall_targeted" for f in schedule):
+            stack.start_web("web-stall", workers=1, **STALL_SERVER_ENV)
         if not args.no_celery:
             stack.start_celery()
         data = asyncio.run(_traffic(stack, web, args, profile, schedule))
@@ -182,9 +229,14 @@ def main(argv: list[str] | None = None) -> int:
     results = run_checks(data)
     if args.no_faults:
         results = [r for r in results if r.name not in _FAULT_ONLY]
-    title = f"{profile.name} form"
+    title = f"{profile.name} form" + (" (targeted stalls)" if args.targeted_stalls else "")
     print_report(data, results, title=title)
-    meta = {"profile": profile.name, "seed": args.seed, "seconds": time.monotonic() - started}
+    meta = {
+        "profile": profile.name,
+        "seed": args.seed,
+        "targeted_stalls": args.targeted_stalls,
+        "seconds": time.monotonic() - started,
+    }
     path = write_json(logdir, data, results, meta)
     _log(f"total {time.monotonic() - started:.0f} s; requests and summary in {path.parent}")
     return 0 if all(r.ok is not False for r in results) else 1

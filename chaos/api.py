@@ -13,8 +13,9 @@ from dataclasses import asdict, dataclass
 
 import httpx
 
-# A request gets this long in total; a door scanner would give up too.
-REQUEST_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+# A request gets this long in total. Longer than a door scanner would wait, on purpose: a request
+# caught on a stalled web worker (up to 20 s) is answered after the stall, and its verdict counts.
+REQUEST_TIMEOUT = httpx.Timeout(30.0, connect=3.0)
 
 
 @dataclass
@@ -38,6 +39,9 @@ class Record:
     duplicate: bool = False  # sent on purpose as a replay of an earlier request
     count: int | None = None  # the session's count in the verdict
     capacity: int | None = None
+    server: str = "web"  # which gunicorn answered: "web", or "web-stall" (targeted stalls)
+    retry_after: float | None = None  # the Retry-After header of the answer, if any
+    health: str | None = None  # /health: the overall status (ok, degraded, error)
 
     @property
     def latency_ms(self) -> float:
@@ -75,16 +79,29 @@ class RecordingClient:
         await self._client.aclose()
 
     async def send(
-        self, op: str, method: str, path: str, *, json: dict | None = None, **fields
+        self,
+        op: str,
+        method: str,
+        path: str,
+        *,
+        json: dict | None = None,
+        server: tuple[str, str] | None = None,
+        **fields,
     ) -> tuple[Record, dict | None]:
-        """Send one request; return its Record and the decoded JSON body (None if none)."""
+        """Send one request; return its Record and the decoded JSON body (None if none).
+
+        ``server`` is (name, base URL) of another gunicorn of the stack (default: the main one).
+        """
         record = Record(seq=next(self._seq), op=op, method=method, path=path, t_start=self.now())
         for key, value in fields.items():
             setattr(record, key, value)
+        url = path
+        if server is not None:
+            record.server, url = server[0], server[1] + path
         self.records.append(record)
         body = None
         try:
-            response = await self._client.request(method, path, json=json)
+            response = await self._client.request(method, url, json=json)
         except (httpx.HTTPError, OSError) as exc:
             record.error = f"{type(exc).__name__}: {exc}"[:300]
         except asyncio.CancelledError:
@@ -93,6 +110,9 @@ class RecordingClient:
             raise
         else:
             record.status = response.status_code
+            retry_after = response.headers.get("retry-after", "")
+            if retry_after.replace(".", "", 1).isdigit():
+                record.retry_after = float(retry_after)
             try:
                 body = response.json()
             except ValueError:
@@ -142,6 +162,7 @@ class RecordingClient:
         nonce: str,
         attempt: int = 1,
         duplicate: bool = False,
+        server: tuple[str, str] | None = None,
     ):
         """Check in by ticket code when one is given, else by participant id."""
         payload = {"ticket_code": ticket_code} if ticket_code else {"participant": participant}
@@ -151,6 +172,7 @@ class RecordingClient:
             "POST",
             f"/api/sessions/{session}/check-in/",
             json=payload,
+            server=server,
             session=session,
             participant=participant,
             via="ticket" if ticket_code else "id",
@@ -159,12 +181,20 @@ class RecordingClient:
             duplicate=duplicate,
         )
 
-    async def check_out(self, *, session: str, participant: str, attempt: int = 1):
+    async def check_out(
+        self,
+        *,
+        session: str,
+        participant: str,
+        attempt: int = 1,
+        server: tuple[str, str] | None = None,
+    ):
         return await self.send(
             "check_out",
             "POST",
             f"/api/sessions/{session}/check-out/",
             json={"participant": participant},
+            server=server,
             session=session,
             participant=participant,
             attempt=attempt,
@@ -181,6 +211,8 @@ class RecordingClient:
     async def health(self):
         """GET /health; the record's reason is the answering process's view of Redis."""
         record, body = await self.send("health", "GET", "/health")
-        if isinstance(body, dict) and isinstance(body.get("redis"), dict):
-            record.reason = f"redis {body['redis'].get('status')}"
+        if isinstance(body, dict):
+            record.health = body.get("status")
+            if isinstance(body.get("redis"), dict):
+                record.reason = f"redis {body['redis'].get('status')}"
         return record, body

@@ -9,12 +9,13 @@ those must have been answered when the door retried it with the same nonce.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
 
 from chaos.api import Record
-from chaos.driver import SessionPlan
-from chaos.faults import FaultEvent
-from chaos.mongo import HOLDING_STATES, Sampler, Snapshot, record_inside
+from chaos.fault_checks import MONGO_GRACE, fault_checks, held_by_a_stall
+from chaos.mongo import HOLDING_STATES, record_inside
+from chaos.run_data import CheckResult, RunData, traffic
+
+__all__ = ["CheckResult", "RunData", "run_checks"]
 
 # What a correct server may answer, per operation: (status, reason) pairs; reason None = any.
 EXPECTED = {
@@ -31,44 +32,17 @@ EXPECTED = {
     "check_out": {(200, "checked_out"), (200, "not_checked_in"), (409, "check_in_in_progress")},
     "session_detail": {(200, None)},
     "stats": {(200, None)},
-    "health": {(200, None)},  # 503 only when MongoDB is unreachable, which never happens here
+    "health": {(200, None)},  # 503 only while MongoDB is unreachable (judged with the 5xx)
 }
 # An error the client sees when the worker serving it dies mid-request.
 LOST_ON_KILL = ("RemoteProtocolError", "ReadError")
 KILL_WINDOW = 3.0  # seconds after the SIGKILL in which such an error is attributed to it
 
 
-@dataclass
-class CheckResult:
-    name: str
-    ok: bool | None  # None: reported, not judged (the means to judge it are not there yet)
-    detail: str
-
-
-@dataclass
-class RunData:
-    records: list[Record]
-    plans: list[SessionPlan]
-    faults: list[FaultEvent]
-    sampler: Sampler
-    before: Snapshot  # MongoDB after traffic stopped
-    after: Snapshot  # MongoDB after the reconcile (same as before when there is none)
-    reconciled: str  # how counters were reconciled, for the report
-    processes: dict[str, bool]
-    workers: tuple[int, int]  # (live worker processes, configured)
-    redis_sets: dict[str, set[str]] | None = None  # seeded admission sets; None: Redis silent
-    reconcile_ran: bool = False
-    celery_after: tuple[int, float | None] | None = None  # see chaos.__main__._celery_after_faults
-
-
-def _traffic(data: RunData) -> list[Record]:
-    return [r for r in data.records if r.op != "setup"]
-
-
 def attribute_lost(data: RunData) -> tuple[list[Record], list[Record]]:
     """Split unanswered requests into (lost on a SIGKILLed worker, unexplained)."""
     kills = [f.t_start for f in data.faults if f.kind == "worker_kill" and f.worker_pid]
-    unanswered = sorted((r for r in _traffic(data) if not r.answered), key=lambda r: r.t_end)
+    unanswered = sorted((r for r in traffic(data) if not r.answered), key=lambda r: r.t_end)
     attributed: list[Record] = []
     used: set[float] = set()
     for record in unanswered:
@@ -117,7 +91,7 @@ def door_occupancy(data: RunData) -> dict[str, tuple[int, float]]:
     capacity is a proven overbooking, however short, and whatever the sampler saw.
     """
     by_pair: dict[tuple, list[Record]] = defaultdict(list)
-    for r in _traffic(data):
+    for r in traffic(data):
         if r.op in ("check_in", "check_out") and r.session:
             by_pair[(r.session, r.participant)].append(r)
     events: dict[str, list[tuple[float, int]]] = defaultdict(list)
@@ -147,7 +121,7 @@ def check_capacity(data: RunData) -> list[CheckResult]:
         + (f": {worst}" if worst else "")
         + (f"; {len(sampler.errors)} sampling errors" if sampler.errors else ""),
     )
-    verdicts = [r for r in _traffic(data) if r.count is not None and r.capacity is not None]
+    verdicts = [r for r in traffic(data) if r.count is not None and r.capacity is not None]
     over = [r for r in verdicts if r.count > r.capacity]
     in_verdicts = CheckResult(
         "no session over capacity in any verdict",
@@ -184,6 +158,25 @@ def check_capacity(data: RunData) -> list[CheckResult]:
     return [sampled, by_doors, in_verdicts, at_end]
 
 
+def check_counter_not_below(data: RunData) -> CheckResult:
+    """No counter below its records, at any sample or at the end (before the final reconcile)."""
+    sampler = data.sampler
+    at_end = [s for s in data.before.sessions.values() if s.counter < s.inside]
+    first = sampler.below[0] if sampler.below else None
+    return CheckResult(
+        "no session's counter ever below its records (MongoDB samples)",
+        sampler.samples > 0 and not sampler.below and not at_end,
+        f"{sampler.samples} snapshots; {len(sampler.below)} samples with a counter below its "
+        f"records in {len({v.session for v in sampler.below})} session(s); {len(at_end)} at the end"
+        + (
+            f"; first t={first.t:.1f}s session {first.session}: counter {first.counter}, "
+            f"{first.inside} inside, capacity {first.capacity}"
+            if first
+            else ""
+        ),
+    )
+
+
 def check_acknowledged(data: RunData) -> CheckResult:
     """Every 2xx check-in has its record; in fill sessions (no check-outs) it is still inside."""
     kinds = {p.id: p.kind for p in data.plans}
@@ -192,7 +185,7 @@ def check_acknowledged(data: RunData) -> CheckResult:
         for r in data.after.records
         if record_inside(r)
     }
-    acked = [r for r in _traffic(data) if r.op == "check_in" and r.status in (200, 201)]
+    acked = [r for r in traffic(data) if r.op == "check_in" and r.status in (200, 201)]
     pairs = {(r.session, r.participant) for r in acked}
     missing = sorted(p for p in pairs if p not in data.after.pairs)
     not_inside = sorted(p for p in pairs if kinds.get(p[0]) == "fill" and p not in inside)
@@ -209,17 +202,21 @@ def check_counted_once(data: RunData) -> CheckResult:
     kinds = {p.id: p.kind for p in data.plans}
     capacity = {p.id: p.capacity for p in data.plans}
     dup_records = {pair: n for pair, n in data.after.pairs.items() if n > 1}
-    admitted: Counter = Counter()
+    # One admission per nonce: a replay of a request may repeat its original 201 verdict.
+    admitted_nonces: dict[tuple, set] = defaultdict(set)
     checked_out: Counter = Counter()
     lost_checkouts: Counter = Counter()
-    for r in _traffic(data):
+    for r in traffic(data):
         pair = (r.session, r.participant)
         if r.op == "check_in" and r.status == 201:
-            admitted[pair] += 1
+            admitted_nonces[pair].add(r.nonce)
         elif r.op == "check_out" and r.reason == "checked_out":
             checked_out[pair] += 1
-        elif r.op == "check_out" and not r.answered:
+        elif r.op == "check_out" and (not r.answered or r.status >= 500):
+            # No verdict: it may have taken effect (e.g. its first write landed before a stall
+            # or an outage made it answer 503).
             lost_checkouts[pair] += 1
+    admitted = Counter({pair: len(nonces) for pair, nonces in admitted_nonces.items()})
     fill_twice = [p for p, n in admitted.items() if kinds.get(p[0]) == "fill" and n > 1]
     churn_twice = [
         p
@@ -236,7 +233,7 @@ def check_counted_once(data: RunData) -> CheckResult:
         "nobody counted twice",
         ok,
         f"{len(data.after.pairs)} CheckIn pairs, {len(dup_records)} with >1 record; "
-        f"{sum(admitted.values())} x 201: {len(fill_twice)} fill pairs admitted twice, "
+        f"{sum(admitted.values())} admissions (201, one per nonce): {len(fill_twice)} fill pairs admitted twice, "
         f"{len(churn_twice)} churn pairs admitted more than check-outs+1, "
         f"{len(fill_over)} fill sessions with more distinct 201s than capacity",
     )
@@ -291,14 +288,21 @@ def check_redis_sets(data: RunData) -> CheckResult:
 
 
 def check_no_5xx(data: RunData) -> CheckResult:
-    down = data.sampler.mongo_down_windows()
-    fives = [r for r in _traffic(data) if r.status is not None and r.status >= 500]
-    counted = [r for r in fives if not any(a <= r.t_start <= b for a, b in down)]
+    down = data.mongo_windows(grace=MONGO_GRACE)
+    fives = [r for r in traffic(data) if r.status is not None and r.status >= 500]
+    held = held_by_a_stall(data, fives)
+    # In flight at any moment of a faulted window (a request sent just before a pause waits too).
+    counted = [
+        r
+        for r in fives
+        if not any(r.t_start <= b and r.t_end >= a for a, b in down) and r not in held
+    ]
     first = counted[0] if counted else None
     return CheckResult(
-        "no 5xx while MongoDB was up",
+        "no 5xx while MongoDB was up (faulted windows + 5 s excepted)",
         not counted,
-        f"{len(fives)} x 5xx, {len(counted)} while MongoDB answered the sampler"
+        f"{len(fives)} x 5xx, {len(held)} held past their deadline on a stopped web worker, "
+        f"{len(counted)} while MongoDB answered"
         + (
             f"; first: seq {first.seq} {first.method} {first.path} {first.status} at t={first.t_start:.1f}s"
             if first
@@ -308,7 +312,7 @@ def check_no_5xx(data: RunData) -> CheckResult:
 
 
 def check_answered(data: RunData) -> CheckResult:
-    traffic = _traffic(data)
+    requests = traffic(data)
     attributed, unexplained = attribute_lost(data)
     # A request lost on a killed worker is fine only if its retry (same nonce) got an answer.
     unretried = []
@@ -320,7 +324,7 @@ def check_answered(data: RunData) -> CheckResult:
             and r.participant == lost.participant
             and r.nonce == lost.nonce
             and r.attempt > lost.attempt
-            for r in traffic
+            for r in requests
         )
         if lost.op in ("check_in", "check_out") and not retried:
             unretried.append(lost)
@@ -331,7 +335,7 @@ def check_answered(data: RunData) -> CheckResult:
     return CheckResult(
         "every request got an answer",
         not unexplained and not unretried,
-        f"{len(traffic)} requests; {len(attributed)} lost on {kills} SIGKILLed worker(s) "
+        f"{len(requests)} requests; {len(attributed)} lost on {kills} SIGKILLed worker(s) "
         f"(<=1 per kill, all retried: {'yes' if not unretried else 'NO'}); "
         f"{len(unexplained)} unexplained" + (f": {examples}" if examples else ""),
     )
@@ -339,7 +343,7 @@ def check_answered(data: RunData) -> CheckResult:
 
 def check_verdicts(data: RunData) -> CheckResult:
     unexpected: Counter = Counter()
-    for r in _traffic(data):
+    for r in traffic(data):
         if not r.answered or r.status >= 500:
             continue  # judged by the two checks above
         allowed = EXPECTED.get(r.op, set())
@@ -355,15 +359,17 @@ def check_verdicts(data: RunData) -> CheckResult:
 
 def check_fallback_admits(data: RunData) -> CheckResult:
     outages = [
-        f.outage for f in data.faults if f.outage and f.kind in ("redis_kill", "redis_pause")
+        f.outage
+        for f in data.faults
+        if f.outage and f.kind in ("redis_kill", "redis_pause", "stall_redis_down")
     ]
     admitted = [
         r
-        for r in _traffic(data)
+        for r in traffic(data)
         if r.op == "check_in" and r.status == 201 and any(a <= r.t_start <= b for a, b in outages)
     ]
     answered = [
-        r for r in _traffic(data) if r.answered and any(a <= r.t_start <= b for a, b in outages)
+        r for r in traffic(data) if r.answered and any(a <= r.t_start <= b for a, b in outages)
     ]
     return CheckResult(
         "admission continues while Redis is down or hung",
@@ -412,6 +418,7 @@ def run_checks(data: RunData) -> list[CheckResult]:
     """Run every invariant check; return their results in report order."""
     return [
         *check_capacity(data),
+        check_counter_not_below(data),
         check_acknowledged(data),
         check_counted_once(data),
         check_counters(data),
@@ -422,4 +429,5 @@ def run_checks(data: RunData) -> list[CheckResult]:
         check_fallback_admits(data),
         *check_processes(data),
         *check_celery(data),
+        *fault_checks(data),
     ]

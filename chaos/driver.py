@@ -20,6 +20,11 @@ from chaos.api import RecordingClient
 
 RETRY_ATTEMPTS = 3  # a request that got no answer is sent again with the same nonce
 RETRY_PAUSE = 0.3
+# 409 check_in_in_progress (the same check-in is still in flight elsewhere): the door sends it
+# again with the same nonce after Retry-After (at most IN_PROGRESS_PAUSE s), this many times.
+IN_PROGRESS = "check_in_in_progress"
+IN_PROGRESS_RETRIES = 5
+IN_PROGRESS_PAUSE = 2.0
 
 
 @dataclass
@@ -35,6 +40,7 @@ class Profile:
     wave_seconds: float
     participants: int
     capacities: tuple[int, ...]
+    reconcile_interval: int = 15  # beat's reconcile (not 30): more runs land during faults
 
 
 @dataclass
@@ -142,9 +148,12 @@ class LoadDriver:
         *,
         duplicate: bool,
     ):
-        """Send a check-in; without an answer, send it again with the same nonce (bounded)."""
+        """Send a check-in; send it again with the same nonce (bounded) without an answer, or
+        when the answer is 409 check_in_in_progress (after its Retry-After)."""
         record = None
-        for attempt in range(1, RETRY_ATTEMPTS + 1):
+        attempt = lost = in_progress = 0
+        while lost < RETRY_ATTEMPTS and in_progress <= IN_PROGRESS_RETRIES:
+            attempt += 1
             self.issued += 1
             record, _ = await self.client.check_in(
                 session=plan.id,
@@ -154,9 +163,14 @@ class LoadDriver:
                 attempt=attempt,
                 duplicate=duplicate,
             )
-            if record.answered:
+            if not record.answered:
+                lost += 1
+                await asyncio.sleep(RETRY_PAUSE)
+            elif record.status == 409 and record.reason == IN_PROGRESS:
+                in_progress += 1
+                await asyncio.sleep(min(record.retry_after or 1.0, IN_PROGRESS_PAUSE))
+            else:
                 break
-            await asyncio.sleep(RETRY_PAUSE)
         self._note_check_in(plan, record)
         return record
 
@@ -215,13 +229,70 @@ class LoadDriver:
                 self.issued += 1
                 await self.client.stats()
 
+    # --- targeted stalls (chaos.stalls) ----------------------------------------------------------
+    def stall_request(self, target: str, server: tuple[str, str]):
+        """Return a coroutine sending one ``target`` request ("check_in" | "check_out") to
+        ``server``, chosen so it reaches the gap between the two writes; None if none fits now.
+
+        A check-in goes preferably to a fill session with exactly one place left (as the doors'
+        answers tell), so the stalled admission takes the last place: if the reconcile then
+        lowers the counter, the next admission overbooks. A check-out goes to a churn session,
+        for someone the doors saw admitted.
+        """
+        if target == "check_out":
+            churn = [p for p in self.sessions if p.kind == "churn" and p.inside]
+            if not churn:
+                return None
+            plan = self.rng.choice(churn)
+            participant = self.rng.choice(sorted(plan.inside))
+
+            async def check_out():
+                self.issued += 1
+                record, _ = await self.client.check_out(
+                    session=plan.id, participant=participant, server=server
+                )
+                if record.status == 200:
+                    plan.inside.discard(participant)
+                return record
+
+            return check_out()
+        wave = int(self.client.now() / self.profile.wave_seconds) % self.profile.waves
+        open_plans = [p for p in self.sessions if len(p.inside) < p.capacity]
+        last_place = [p for p in open_plans if p.kind == "fill" and len(p.inside) == p.capacity - 1]
+        pool = [p for p in last_place if p.wave == wave] or last_place or open_plans
+        if not pool:
+            return None
+        plan = self.rng.choice(pool)
+        outside = [p for p in plan.candidates if p.id not in plan.inside]
+        if not outside:
+            return None
+        person = self.rng.choice(outside)
+
+        async def check_in():
+            self.issued += 1
+            record, _ = await self.client.check_in(
+                session=plan.id,
+                participant=person.id,
+                ticket_code=None,
+                nonce=uuid.uuid4().hex,
+                server=server,
+            )
+            self._note_check_in(plan, record)
+            return record
+
+        return check_in()
+
     async def _health_poller(self, interval: float = 0.5) -> None:
-        """Poll /health like a load balancer would (it must answer 200 while MongoDB is up)."""
+        """Poll /health like a load balancer would (it must answer 200 while MongoDB is up): on a
+        fixed interval, whether or not the previous probe has been answered yet (a probe queued
+        behind busy web workers must not hide the ones after it)."""
+        probes = []
         while self._budget_left():
             self.issued += 1
-            await self.client.health()
+            probes.append(asyncio.create_task(self.client.health()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stop.wait(), timeout=interval)
+        await asyncio.gather(*probes)
 
     async def run(self) -> None:
         """Run all doors (and a /health poller) until the request budget or the deadline is spent."""

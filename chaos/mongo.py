@@ -22,6 +22,8 @@ ADMISSION_PATTERN = "checkin:adm:{*}"
 SEEDED_MARKER = "~seeded"
 # CheckIn states holding a place (sessions_app.models.CheckIn.HOLDING_STATES): Redis's set holds them.
 HOLDING_STATES = ("entering", "inside", "leaving")
+# The CheckIn fields the suite reads.
+RECORD_FIELDS = {"session_id": 1, "participant_id": 1, "state": 1}
 
 
 def admission_sets(port: int) -> dict[str, set[str]] | None:
@@ -86,13 +88,7 @@ class MongoView:
             self.client.start_session() as session,
             session.start_transaction(read_concern=ReadConcern("snapshot")),
         ):
-            records = list(
-                self.db[CHECKINS].find(
-                    {},
-                    {"session_id": 1, "participant_id": 1, "state": 1},
-                    session=session,
-                )
-            )
+            records = list(self.db[CHECKINS].find({}, RECORD_FIELDS, session=session))
             session_docs = list(
                 self.db[SESSIONS].find({}, {"capacity": 1, "check_in_count": 1}, session=session)
             )
@@ -129,7 +125,8 @@ class Sampler:
     max_samples: int = 4000
     samples: int = 0
     errors: list[tuple[float, str]] = field(default_factory=list)
-    violations: list[Violation] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)  # over capacity
+    below: list[Violation] = field(default_factory=list)  # counter below the records inside
     max_fill: dict[str, int] = field(default_factory=dict)
 
     def sample_once(self) -> None:
@@ -146,6 +143,12 @@ class Sampler:
             )
             if state.counter > state.capacity or state.inside > state.capacity:
                 self.violations.append(
+                    Violation(now, state.id, state.capacity, state.counter, state.inside)
+                )
+            # Each write pair moves the counter first on the way in and last on the way out, so a
+            # correct counter is never below the records; below them, it admits too many later.
+            if state.counter < state.inside:
+                self.below.append(
                     Violation(now, state.id, state.capacity, state.counter, state.inside)
                 )
 

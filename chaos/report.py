@@ -9,7 +9,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from chaos.api import Record
-from chaos.checks import CheckResult, RunData
+from chaos.fault_checks import fault_measure
+from chaos.run_data import CheckResult, RunData
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> str:
@@ -47,6 +48,20 @@ def traffic_table(records: list[Record]) -> str:
                 ", ".join(f"{k}: {v}" for k, v in outcomes.most_common()),
             ]
         )
+    every = [r for r in records if r.op != "setup"]
+    answered = [r for r in every if r.answered]
+    lat = [r.latency_ms for r in answered]
+    by_class = Counter(f"{r.status // 100}xx" for r in answered)
+    rows.append(
+        [
+            "TOTAL",
+            str(len(every)),
+            f"{_pct(lat, 50):.0f}",
+            f"{_pct(lat, 99):.0f}",
+            ", ".join(f"{k}: {v}" for k, v in sorted(by_class.items()))
+            + f", no answer: {len(every) - len(answered)}",
+        ]
+    )
     return _table(["request", "n", "p50 ms", "p99 ms", "answers"], rows)
 
 
@@ -88,10 +103,19 @@ def fault_table(data: RunData) -> str:
                 "ok" if f.ok else "FAILED",
                 f.outcome,
                 _window_traffic(data.records, f.t_start, window_end),
-                _health_view(data.records, f) if f.kind.startswith("redis") else "",
+                _health_view(data.records, f) if f.outage else "",
+                fault_measure(data, f),
             ]
         )
-    headers = ["t (s)", "fault", "", "outcome", "traffic from fault start to end + 2 s", "/health"]
+    headers = [
+        "t (s)",
+        "fault",
+        "",
+        "outcome",
+        "traffic from fault start to end + 2 s",
+        "/health (Redis)",
+        "measured",
+    ]
     return _table(headers, rows)
 
 
@@ -110,7 +134,13 @@ def print_report(data: RunData, results: list[CheckResult], *, title: str) -> No
     print(check_table(results))
     failed = sum(1 for r in results if r.ok is False)
     verdict = "PASSED" if not failed else f"FAILED ({failed} of {len(results)} invariants)"
-    print(f"\nchaos {title}: {verdict}", flush=True)
+    requests = [r for r in data.records if r.op != "setup"]
+    print(
+        f"\nchaos {title}: {verdict} — {len(requests)} requests, {len(data.faults)} faults "
+        f"({sum(1 for f in data.faults if f.ok)} applied), "
+        f"{sum(1 for r in results if r.ok)} of {len(results)} invariants held",
+        flush=True,
+    )
 
 
 def write_json(logdir: Path, data: RunData, results: list[CheckResult], meta: dict) -> Path:
@@ -129,7 +159,9 @@ def write_json(logdir: Path, data: RunData, results: list[CheckResult], meta: di
             "samples": data.sampler.samples,
             "errors": data.sampler.errors,
             "violations": [asdict(v) for v in data.sampler.violations],
+            "below": [asdict(v) for v in data.sampler.below],
         },
+        "restarts": [asdict(r) for r in data.restarts],
         "passed": all(r.ok is not False for r in results),
     }
     path = logdir / "summary.json"

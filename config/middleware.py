@@ -1,31 +1,133 @@
-"""Answer 503 (not a 500 with a stack trace) when MongoDB cannot be reached."""
+"""Bound a request's MongoDB work by one deadline, answer 503 (never a 500) without MongoDB, and
+stop tying up web workers on a MongoDB that just failed."""
 
 import logging
+import threading
+import time
 
+import pymongo
+from django.conf import settings
 from django.http import JsonResponse
-from pymongo.errors import ConnectionFailure
+from pymongo.errors import ConnectionFailure, PyMongoError
 
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
+# Health endpoints report MongoDB's state with their own probes and must always answer.
+FAIL_FAST_EXEMPT = ("/health",)
+
+
+def _pymongo_cause(exception: BaseException | None) -> PyMongoError | None:
+    """Return the pymongo error an exception is or wraps (django-mongodb-backend re-raises
+    pymongo errors as django.db.DatabaseError, chained), or None."""
+    seen = 0
+    while exception is not None and seen < 5:
+        if isinstance(exception, PyMongoError):
+            return exception
+        exception = exception.__cause__ or exception.__context__
+        seen += 1
+    return None
 
 
 def is_database_unavailable(exception: BaseException) -> bool:
-    """Tell whether an exception (or what it wraps) is a MongoDB connection failure.
+    """Tell whether an exception means MongoDB could not serve this request in time.
 
-    django-mongodb-backend re-raises pymongo errors as django.db.DatabaseError, chained.
+    A connection failure (refused, reset, no answer within the deadline: ``NetworkTimeout``), or
+    any other pymongo timeout: the request's deadline may also run out before an operation is
+    sent (``ExecutionTimeout``: "operation would exceed time limit"; pymongo then does not send
+    it), e.g. when the web process itself was stalled.
     """
-    seen = 0
-    while exception is not None and seen < 5:
-        if isinstance(exception, ConnectionFailure):
-            return True
-        exception = exception.__cause__ or exception.__context__
-        seen += 1
-    return False
+    cause = _pymongo_cause(exception)
+    return cause is not None and (isinstance(cause, ConnectionFailure) or cause.timeout)
+
+
+def is_database_unreachable(exception: BaseException) -> bool:
+    """Tell whether MongoDB itself failed (not merely this request's clock running out)."""
+    return isinstance(_pymongo_cause(exception), ConnectionFailure)
+
+
+def request_timeout_seconds(request) -> float | None:
+    """Return the MongoDB deadline of this request (None: the client's own timeouts apply)."""
+    seconds = settings.MONGODB_REQUEST_TIMEOUT_SECONDS
+    if not seconds or request.path.startswith(tuple(settings.MONGODB_REQUEST_TIMEOUT_EXEMPT)):
+        return None
+    return seconds
+
+
+# The ping that decides whether MongoDB answers again after a failure (pymongo's server selection
+# checks its deadline every 0.5 s, so a ping to a hung MongoDB takes up to 1 s).
+PROBE_SECONDS = 0.5
+
+
+class _FailFast:
+    """Per process: after MongoDB failed a request, answer the next ones 503 at once for a moment.
+
+    Without it, every request that arrives while MongoDB hangs holds a sync web worker for the
+    whole deadline, requests queue behind each other, and the door waits several deadlines. Once
+    the moment is over, the next request first pings MongoDB (``PROBE_SECONDS``): an answer
+    closes it and the request goes on; none reopens it and the request answers 503 at once.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open_until = 0.0
+
+    def is_open(self) -> bool:
+        return time.monotonic() < self._open_until
+
+    def needs_probe(self) -> bool:
+        return self._open_until > 0.0
+
+    def trip(self) -> None:
+        seconds = settings.MONGODB_FAIL_FAST_SECONDS
+        if seconds > 0:
+            with self._lock:
+                self._open_until = max(self._open_until, time.monotonic() + seconds)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._open_until = 0.0
+
+
+fail_fast = _FailFast()
+
+
+def _mongodb_answers() -> bool:
+    """Ping MongoDB through the request's own connection, bounded by ``PROBE_SECONDS``."""
+    from django.db import DatabaseError, connection
+
+    try:
+        with pymongo.timeout(PROBE_SECONDS):
+            connection.ensure_connection()
+            connection.database.command("ping")
+    except (PyMongoError, DatabaseError):
+        return False
+    return True
+
+
+def database_unavailable_response() -> JsonResponse:
+    """Return the 503 that says MongoDB is unavailable, in DRF's error shape."""
+    response = JsonResponse(
+        {
+            "detail": "The database is unavailable. Retry shortly.",
+            "reason": "database_unavailable",
+        },
+        status=503,
+    )
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 class DatabaseUnavailableMiddleware:
-    """Turn MongoDB connection failures into a 503 in DRF's error shape.
+    """Give the view one MongoDB deadline; turn MongoDB failures into a 503 in DRF's error shape.
+
+    The deadline (``MONGODB_REQUEST_TIMEOUT_SECONDS``) is pymongo's client-side operation timeout
+    (``pymongo.timeout``), scoped to this request: every MongoDB operation the view runs shares
+    it, so a hung MongoDB costs a door scanner (and a sync web worker) about that long, not the
+    client's 10 s socket timeout. Work outside a request (reconcile, imports, Celery tasks, the
+    admin, which is exempt) keeps the client's longer timeouts. After such a failure, requests
+    are answered 503 at once for ``MONGODB_FAIL_FAST_SECONDS``, then one short ping decides
+    (health endpoints excepted).
 
     The data lives in MongoDB, so there is nothing to degrade to: say so clearly, let the load
     balancer and the door scanner retry, and log one line without the URI (pymongo's message names
@@ -36,23 +138,28 @@ class DatabaseUnavailableMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        return self.get_response(request)
+        if fail_fast.needs_probe() and not request.path.startswith(FAIL_FAST_EXEMPT):
+            if fail_fast.is_open():
+                return database_unavailable_response()
+            if not _mongodb_answers():
+                fail_fast.trip()
+                return database_unavailable_response()
+            fail_fast.reset()
+        seconds = request_timeout_seconds(request)
+        if seconds is None:
+            return self.get_response(request)
+        with pymongo.timeout(seconds):
+            return self.get_response(request)
 
     def process_exception(self, request, exception):
         if not is_database_unavailable(exception):
             return None
+        if is_database_unreachable(exception):  # not a request that was itself held up
+            fail_fast.trip()
         logger.error(
             "MongoDB unavailable on %s %s: %s",
             request.method,
             request.path,
             type(exception).__name__,
         )
-        response = JsonResponse(
-            {
-                "detail": "The database is unavailable. Retry shortly.",
-                "reason": "database_unavailable",
-            },
-            status=503,
-        )
-        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        return response
+        return database_unavailable_response()

@@ -2,8 +2,11 @@
 
 Starts SecantusDB (data under var/mongo, kept across runs) unless MONGODB_URI is set, and a
 redis-server unless REDIS_URL is set; migrates; bootstraps (staff user once, demo data, periodic
-tasks); then runs the web server, a Celery worker and Celery beat until Ctrl-C or until one of
-them dies, and stops every process it started.
+tasks); then runs the web server, a Celery worker and Celery beat until Ctrl-C, and stops every
+process it started. It supervises the Celery worker and beat: one that exits (a crash, kill -9,
+or the worker's own liveness watchdog, exit code 70) is started again at once, up to
+``RESTART_LIMIT`` times a minute; the web server exiting stops everything (usually a set-up
+error, such as its port being taken).
 """
 
 from __future__ import annotations
@@ -14,12 +17,16 @@ import signal
 import subprocess
 import sys
 import time
+from collections import deque
 from pathlib import Path
 
 from devtools.servers import RedisServer, SecantusServer
 
 ROOT = Path(__file__).resolve().parents[1]
 VAR = Path(os.environ.get("RUN_DATA_DIR", ROOT / "var"))
+RESTARTED = ("worker", "beat")  # supervised: started again when they exit
+RESTART_LIMIT = 5  # restarts per process within RESTART_WINDOW seconds, then give up
+RESTART_WINDOW = 60.0
 
 
 def _log(message: str) -> None:
@@ -50,6 +57,60 @@ def _stop_all(procs: list[subprocess.Popen], *, timeout: float = 15.0) -> None:
             proc.wait(timeout=5)
 
 
+def _may_restart(history: deque[float]) -> bool:
+    """Record a restart now; False if there were already RESTART_LIMIT within the window."""
+    now = time.monotonic()
+    while history and now - history[0] > RESTART_WINDOW:
+        history.popleft()
+    if len(history) >= RESTART_LIMIT:
+        return False
+    history.append(now)
+    return True
+
+
+def _start_servers(env: dict[str, str], servers: list) -> None:
+    """Start the embedded MongoDB and Redis unless their URLs are set; point ``env`` at them.
+
+    Each server goes into ``servers`` as soon as it runs, so a later failure still stops it.
+    """
+    if not env.get("MONGODB_URI"):
+        port = int(env.get("EMBEDDED_MONGODB_PORT", "27017"))
+        mongo = SecantusServer(
+            port=port, storage_path=VAR / "mongo", log_path=VAR / "log" / "secantus.log"
+        )
+        _log(f"starting embedded MongoDB-compatible server on 127.0.0.1:{port} (data: var/mongo)")
+        servers.append(mongo.start())
+        env["MONGODB_URI"] = mongo.uri
+    if not env.get("REDIS_URL"):
+        port = int(env.get("EMBEDDED_REDIS_PORT", "6379"))
+        redis = RedisServer(port=port, log_path=VAR / "log" / "redis.log")
+        _log(f"starting embedded redis-server on 127.0.0.1:{port}")
+        servers.append(redis.start())
+        env["REDIS_URL"] = redis.url
+
+
+def _supervise(
+    children: list[tuple[str, subprocess.Popen]], commands: dict[str, list[str]], env: dict
+) -> int:
+    """Watch the children until one that is not restarted exits; return the exit code.
+
+    ``children`` is updated in place, so the caller's clean-up stops the current processes.
+    """
+    restarts: dict[str, deque[float]] = {name: deque() for name in RESTARTED}
+    while True:
+        for index, (name, proc) in enumerate(children):
+            if proc.poll() is None:
+                continue
+            if name not in restarts or not _may_restart(restarts[name]):
+                _log(f"{name} exited with code {proc.returncode}; stopping everything")
+                return 1
+            _log(f"{name} exited with code {proc.returncode}; starting it again")
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)  # leftovers of its group (pool children)
+            children[index] = (name, _spawn(name, commands[name], env))
+        time.sleep(0.5)
+
+
 def main() -> int:
     """Run the system; return the exit code."""
     VAR.mkdir(parents=True, exist_ok=True)
@@ -70,22 +131,7 @@ def main() -> int:
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, on_signal)
     try:
-        if not env.get("MONGODB_URI"):
-            port = int(env.get("EMBEDDED_MONGODB_PORT", "27017"))
-            mongo = SecantusServer(
-                port=port, storage_path=VAR / "mongo", log_path=VAR / "log" / "secantus.log"
-            )
-            _log(
-                f"starting embedded MongoDB-compatible server on 127.0.0.1:{port} (data: var/mongo)"
-            )
-            servers.append(mongo.start())
-            env["MONGODB_URI"] = mongo.uri
-        if not env.get("REDIS_URL"):
-            port = int(env.get("EMBEDDED_REDIS_PORT", "6379"))
-            redis = RedisServer(port=port, log_path=VAR / "log" / "redis.log")
-            _log(f"starting embedded redis-server on 127.0.0.1:{port}")
-            servers.append(redis.start())
-            env["REDIS_URL"] = redis.url
+        _start_servers(env, servers)
 
         manage = [python, "manage.py"]
         subprocess.run([*manage, "migrate", "--noinput"], cwd=ROOT, env=env, check=True)
@@ -93,36 +139,18 @@ def main() -> int:
 
         web_addr = env.get("RUN_ADDR", "127.0.0.1:8000")
         celery = [python, "-m", "celery", "-A", "config"]
-        children = [
-            ("web", _spawn("web", [*manage, "runserver", "--noreload", web_addr], env)),
+        commands = {
+            "web": [*manage, "runserver", "--noreload", web_addr],
             # Gossip and mingle coordinate worker clusters we do not use; without them a broker
-            # outage also skips a Celery shutdown error in the Gossip step.
-            (
-                "worker",
-                _spawn(
-                    "worker",
-                    [
-                        *celery,
-                        "worker",
-                        "-l",
-                        "INFO",
-                        "-c",
-                        "2",
-                        "--without-gossip",
-                        "--without-mingle",
-                    ],
-                    env,
-                ),
-            ),
-            ("beat", _spawn("beat", [*celery, "beat", "-l", "INFO"], env)),
-        ]
+            # outage also skips a Celery shutdown error in the Gossip step. Worker heartbeats
+            # (events nobody reads here) are published from the consumer's own loop with retries:
+            # while Redis hangs they held up acknowledgements and consumption, so they are off.
+            "worker": [*celery, "worker", "-l", "INFO", "-c", "2", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            "beat": [*celery, "beat", "-l", "INFO"],
+        }  # fmt: skip
+        children = [(name, _spawn(name, argv, env)) for name, argv in commands.items()]
         _log(f"ready: http://{web_addr}/admin/  http://{web_addr}/api/  (Ctrl-C stops everything)")
-        while True:
-            for name, proc in children:
-                if proc.poll() is not None:
-                    _log(f"{name} exited with code {proc.returncode}; stopping everything")
-                    return 1
-            time.sleep(0.5)
+        return _supervise(children, commands, env)
     except KeyboardInterrupt:
         stopping = True
         return 0

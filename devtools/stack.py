@@ -27,6 +27,7 @@ import httpx
 import psutil
 
 from devtools.servers import RedisServer, SecantusServer, free_port, wait_for_port
+from devtools.supervisor import Supervisor
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAOS_SETTINGS = "config.settings.chaos"
@@ -60,8 +61,10 @@ class Process:
         self._log = None
 
     def start(self) -> Process:
-        """Start the process (does not wait for readiness)."""
+        """Start the process (does not wait for readiness); again after an exit, same log."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        if self._log is not None:
+            self._log.close()
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - open for the process's lifetime
         self.proc = subprocess.Popen(
             self.argv,
@@ -81,6 +84,9 @@ class Process:
     @property
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
+
+    def returncode(self) -> int | None:
+        return self.proc.poll() if self.proc is not None else None
 
     def log_count(self, pattern: str) -> int:
         """Return how many lines of the process's log match the regular expression."""
@@ -173,6 +179,30 @@ class Gunicorn(Process):
                     alive.append(child.pid)
         return sorted(alive)
 
+    def stopped_worker_pids(self) -> list[int]:
+        """Return the workers that are stopped (SIGSTOP: process state 'T')."""
+        stopped = []
+        for pid in self.worker_pids():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                if psutil.Process(pid).status() == psutil.STATUS_STOPPED:
+                    stopped.append(pid)
+        return stopped
+
+    def serving_worker_pid(self, *, timeout: float = 2.0) -> int | None:
+        """Return a running worker that holds a client connection now (serving a request)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            stopped = set(self.stopped_worker_pids())
+            for pid in self.worker_pids():
+                if pid in stopped:
+                    continue
+                with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+                    for conn in psutil.Process(pid).net_connections(kind="tcp"):
+                        if conn.status == psutil.CONN_ESTABLISHED and conn.laddr.port == self.port:
+                            return pid
+            time.sleep(0.005)
+        return None
+
     def wait_ready(self, *, timeout: float = 60.0) -> float:
         """Wait until all workers run and /health/live answers 200; return seconds waited."""
         started = time.monotonic()
@@ -190,9 +220,11 @@ class Gunicorn(Process):
     def restart_worker(self, sig: int, *, timeout: float = 30.0) -> tuple[int, int | None, float]:
         """Send ``sig`` to one worker; return (old pid, new pid, seconds until replaced)."""
         before = self.worker_pids()
-        if not before:
-            raise RuntimeError(f"{self.name}: no worker to signal")
-        victim = before[0]
+        stopped = set(self.stopped_worker_pids())
+        candidates = [pid for pid in before if pid not in stopped]  # a stalled one is someone's
+        if not candidates:
+            raise RuntimeError(f"{self.name}: no running worker to signal")
+        victim = candidates[0]
         started = time.monotonic()
         os.kill(victim, sig)
         while time.monotonic() - started < timeout:
@@ -217,6 +249,7 @@ class Stack:
     webs: dict[str, Gunicorn] = field(default_factory=dict)
     celery: list[Process] = field(default_factory=list)
     token: str | None = None
+    supervisor: Supervisor = field(default_factory=Supervisor)
     _stopped: bool = False
 
     def env(self, **overrides: str) -> dict[str, str]:
@@ -294,7 +327,10 @@ class Stack:
         return web
 
     def start_celery(self, *, worker: bool = True, beat: bool = True) -> None:
-        """Start a Celery worker and/or beat (DatabaseScheduler) and wait until they run."""
+        """Start a Celery worker and/or beat (DatabaseScheduler), wait until they run, supervise.
+
+        The supervisor starts either again when it exits (as compose's ``restart:`` would).
+        """
         celery = [sys.executable, "-m", "celery", "-A", "config"]
         if worker:
             proc = Process(
@@ -308,12 +344,14 @@ class Stack:
                     "1",
                     "--without-gossip",
                     "--without-mingle",
+                    "--without-heartbeat",
                 ],
                 env=self.env(),
                 log_path=self.logdir / "celery-worker.log",
             ).start()
             self.celery.append(proc)
             _log(f"celery worker ready ({proc.wait_for_log('ready.', timeout=60):.1f} s)")
+            self.supervisor.watch(proc)
         if beat:
             scheduler = "django_celery_beat.schedulers:DatabaseScheduler"
             proc = Process(
@@ -324,6 +362,11 @@ class Stack:
             ).start()
             self.celery.append(proc)
             _log(f"celery beat ready ({proc.wait_for_log('beat: Starting', timeout=60):.1f} s)")
+            self.supervisor.watch(proc)
+
+    def celery_process(self, name: str) -> Process | None:
+        """Return the supervised Celery process named ``celery-worker`` or ``celery-beat``."""
+        return next((proc for proc in self.celery if proc.name == name), None)
 
     def processes_alive(self) -> dict[str, bool]:
         """Return whether each long-lived process of the stack still runs."""
@@ -338,6 +381,7 @@ class Stack:
         if self._stopped:
             return
         self._stopped = True
+        self.supervisor.stop()  # what is stopped now must stay stopped
         for proc in reversed(self.celery):
             proc.stop()
         for web in reversed(list(self.webs.values())):

@@ -83,4 +83,12 @@ class ReconcileFreshness(_ProjectCheck):
         self._verdict(probes.reconcile_freshness(), ServiceWarning)
 
 
-ALL_CHECKS = (MongoDB, Redis, RedisCache, CeleryBroker, ReconcileFreshness)
+@dataclasses.dataclass
+class WorkerFreshness(_ProjectCheck):
+    """Check that a Celery worker started a task within the last two reconcile intervals."""
+
+    def run(self) -> None:
+        self._verdict(probes.worker_freshness(), ServiceWarning)
+
+
+ALL_CHECKS = (MongoDB, Redis, RedisCache, CeleryBroker, ReconcileFreshness, WorkerFreshness)

@@ -118,6 +118,7 @@ def health_rows(report: HealthReport) -> list[HealthRow]:
     """Turn a health report (``health_app.selectors.health_report``) into lines a person reads."""
     observed = report.observations
     database, broker, reconcile = observed["database"], observed["broker"], observed["reconcile"]
+    worker = observed["worker"]
     redis = report.redis
     redis_since = probes.redis_status().get("outage_since")
 
@@ -146,6 +147,17 @@ def health_rows(report: HealthReport) -> list[HealthRow]:
             broker.ok,
             "connected" if broker.ok else "unreachable",
             latency(broker) if broker.ok else error_text(broker.error) or "",
+        ),
+        HealthRow(
+            "Celery worker",
+            worker.ok,
+            "consuming" if worker.ok else "not consuming",
+            (
+                f"last task started {worker.value.isoformat(timespec='seconds')}"
+                if worker.value
+                else ""
+            )
+            + (f"; {error_text(worker.error)}" if worker.error else ""),
         ),
         HealthRow(
             "Counter reconcile",

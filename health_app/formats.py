@@ -30,6 +30,7 @@ def report_body(report: HealthReport) -> dict[str, Any]:
     database = report.observations["database"]
     broker = report.observations["broker"]
     reconcile = report.observations["reconcile"]
+    worker = report.observations["worker"]
     return {
         "status": report.status,
         "database": {
@@ -43,6 +44,8 @@ def report_body(report: HealthReport) -> dict[str, Any]:
             "brokerError": error_text(broker.error),
             "lastReconcile": _iso(reconcile.value),
             "reconcileStale": not reconcile.ok,
+            "lastTaskStarted": _iso(worker.value),
+            "workerStale": not worker.ok,
         },
         "version": settings.APP_VERSION,
         "time": _iso(report.time),
@@ -68,8 +71,8 @@ def _check(
 
 def health_json_body(report: HealthReport) -> dict[str, Any]:
     """Return the report in the draft's application/health+json shape."""
-    database, redis, broker, reconcile = (
-        report.observations[name] for name in ("database", "redis", "broker", "reconcile")
+    database, redis, broker, reconcile, worker = (
+        report.observations[name] for name in ("database", "redis", "broker", "reconcile", "worker")
     )
     checks = {
         "mongodb:responseTime": _check(
@@ -93,6 +96,13 @@ def health_json_body(report: HealthReport) -> dict[str, Any]:
             age = round((report.time - reconcile.value).total_seconds(), 1)
         checks["celery-beat:reconcileAge"] = _check(
             reconcile, component_type="component", value=age, unit="s"
+        )
+    if worker.value is not None or not worker.ok:
+        age = None
+        if worker.value is not None:
+            age = round((report.time - worker.value).total_seconds(), 1)
+        checks["celery-worker:lastTaskAge"] = _check(
+            worker, component_type="component", value=age, unit="s"
         )
     body: dict[str, Any] = {
         "status": _DRAFT_STATUS[report.status],

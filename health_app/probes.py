@@ -196,25 +196,40 @@ def broker_ping(*, redis: Observation | None = None) -> Observation:
     return Observation(ok=True, latency_ms=_elapsed_ms(start))
 
 
-# --- Reconcile (Celery beat) freshness ------------------------------------------------------------
-def reconcile_freshness() -> Observation:
-    """Check that the periodic reconcile succeeded within the last two intervals.
+# --- Reconcile (Celery beat) and worker freshness -------------------------------------------------
+def _freshness(read_last, *, what: str) -> Observation:
+    """Judge a "last happened at" record against two reconcile intervals.
 
-    ``value`` is the last success time (or None). Until ``sessions_app.selectors`` provides
-    ``reconcile_last_success_at`` the check passes with ``value=None`` and ``error=None``.
-    A reconcile that never ran counts as late only once the process is older than two intervals.
+    ``value`` is the last time (or None). One that never happened counts as late only once the
+    process is older than two intervals (a fresh deployment has had no chance yet).
     """
-    from sessions_app.selectors import reconcile_last_success_at
-
     limit = 2 * settings.RECONCILE_INTERVAL_SECONDS
     try:
-        last = reconcile_last_success_at()
+        last = read_last()
     except Exception as exc:  # whatever it reads may be down; that is reported elsewhere
         return Observation(ok=False, error=mask_error(exc))
     if last is None:
         late = time.monotonic() - _STARTED_AT > limit
-        return Observation(ok=not late, error="no reconcile recorded yet" if late else None)
+        return Observation(ok=not late, error=f"no {what} recorded yet" if late else None)
     age = (timezone.now() - last).total_seconds()
     if age > limit:
-        return Observation(ok=False, value=last, error=f"last reconcile {age:.0f} s ago")
+        return Observation(ok=False, value=last, error=f"last {what} {age:.0f} s ago")
     return Observation(ok=True, value=last)
+
+
+def reconcile_freshness() -> Observation:
+    """Check that the periodic reconcile (beat + worker) succeeded within the last two intervals."""
+    from sessions_app.selectors import reconcile_last_success_at
+
+    return _freshness(reconcile_last_success_at, what="reconcile")
+
+
+def worker_freshness() -> Observation:
+    """Check that a Celery worker started a task within the last two reconcile intervals.
+
+    Beat queues the reconcile and the outbox flush every interval, so a worker that consumes
+    starts at least two tasks per interval; one that stays up without consuming shows here.
+    """
+    from jobs_app.selectors import worker_last_task_at
+
+    return _freshness(worker_last_task_at, what="task started by a worker")

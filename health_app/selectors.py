@@ -51,7 +51,7 @@ def _guarded(probe: Callable[[], Observation]) -> Callable[[], Observation]:
 def health_observations(*, timeout: float | None = None) -> dict[str, Observation]:
     """Run every probe concurrently; a probe that misses the budget counts as failed.
 
-    Keys: ``database``, ``redis``, ``broker``, ``reconcile``. When the broker is REDIS_URL, the
+    Keys: ``database``, ``redis``, ``broker``, ``reconcile``, ``worker``. When the broker is REDIS_URL, the
     Redis PING result stands for the broker too (one PING, not two).
     """
     budget = settings.HEALTH_CHECK_TIMEOUT_SECONDS if timeout is None else timeout
@@ -59,6 +59,7 @@ def health_observations(*, timeout: float | None = None) -> dict[str, Observatio
         "database": probes.mongodb_ping,
         "redis": probes.redis_ping,
         "reconcile": probes.reconcile_freshness,
+        "worker": probes.worker_freshness,
     }
     if not probes.broker_is_redis():
         tasks["broker"] = probes.broker_ping
@@ -108,6 +109,7 @@ def health_status(*, observations: dict[str, Observation], redis: dict[str, Any]
         redis["status"] != "connected"
         or not observations["broker"].ok
         or not observations["reconcile"].ok
+        or not observations["worker"].ok
     ):
         return STATUS_DEGRADED
     return STATUS_OK

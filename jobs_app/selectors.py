@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from .liveness import HEARTBEAT_JOB
 from .models import JobRun, OutboxMessage
 
 
@@ -14,3 +15,8 @@ def job_last_success_at(*, name: str) -> datetime | None:
 def outbox_pending_count() -> int:
     """Return how many tasks wait in the outbox for the broker."""
     return OutboxMessage.objects.filter(published_at__isnull=True).count()
+
+
+def worker_last_task_at() -> datetime | None:
+    """Return when a Celery worker last started a task (its heartbeat), or None if never."""
+    return job_last_success_at(name=HEARTBEAT_JOB)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -121,12 +122,38 @@ def outbox_flush(*, limit: int = 100, claim_seconds: int = 60) -> dict[str, int]
 
 
 def lease_holder_id() -> str:
-    """Return an id for this process (host:pid) to put in leases."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """Return an id for this thread of this process (host:pid:thread) to put in leases."""
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def lease_holder_gone(holder: str) -> bool:
+    """Tell whether a holder id cannot be running the leased work any more.
+
+    True for a process of this host that no longer exists, and for the calling thread itself (it
+    runs one thing at a time, so its earlier run is over: one whose release failed, e.g. because
+    MongoDB went away in the middle of it). Unknowable for another host (False: wait for the
+    expiry). A pid that was reused counts as alive: never taken from a live holder.
+    """
+    if holder == lease_holder_id():
+        return True
+    host, _, rest = holder.partition(":")
+    pid = rest.split(":", 1)[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # exists, owned by someone else
+        return False
+    return False
 
 
 def lease_acquire(*, name: str, ttl_seconds: float, holder: str | None = None) -> bool:
-    """Take the named lease if it is free or expired; return whether this caller holds it."""
+    """Take the named lease if it is free, expired, or its holder cannot be running any more
+    (``lease_holder_gone``: a Celery pool child killed in the middle of a reconcile, or an earlier
+    run of this thread that could not release it, would otherwise block every run until the
+    expiry); return whether this caller holds it."""
     holder = holder or lease_holder_id()
     now = timezone.now()
     expires = now + timedelta(seconds=ttl_seconds)
@@ -135,8 +162,17 @@ def lease_acquire(*, name: str, ttl_seconds: float, holder: str | None = None) -
     )
     if taken:
         return True
-    if Lease.objects.filter(name=name).exists():
-        return False
+    current = Lease.objects.filter(name=name).values_list("holder", flat=True).first()
+    if current is not None:
+        if not lease_holder_gone(current):
+            return False
+        # Conditional on the dead holder: of two processes taking over, one wins.
+        if not Lease.objects.filter(name=name, holder=current).update(
+            holder=holder, expires_at=expires
+        ):
+            return False
+        logger.warning("Lease %s taken over from %s, which no longer runs", name, current)
+        return True
     try:
         Lease.objects.create(name=name, holder=holder, expires_at=expires)
     except IntegrityError:

@@ -1,8 +1,11 @@
 """A thread-safe circuit breaker: closed -> open -> half-open (one probe) -> closed or open.
 
 The breaker is a pure state machine: it never talks to Redis. Callers ask ``acquire()`` before a
-call and report what happened. Time comes from injectable clocks so unit tests can run it on a
-fake clock. Every state transition writes exactly one log line; nothing is logged per call.
+call and report what happened: a closed breaker lets them through, an open one denies them at
+once. Callers never probe: the process's background prober (``prober.py``) asks
+``begin_probe()`` once the reset interval has passed. Time comes from injectable clocks so unit
+tests can run it on a fake clock. Every state transition writes exactly one log line; nothing is
+logged per call.
 """
 
 from __future__ import annotations
@@ -29,8 +32,7 @@ class Permit(enum.Enum):
     """What ``acquire()`` allows the caller to do."""
 
     PASS = "pass"  # breaker closed: call Redis
-    PROBE = "probe"  # this caller is the one probe of the half-open state
-    DENY = "deny"  # breaker open (or another caller is probing): use the fallback
+    DENY = "deny"  # breaker open or probing: use the fallback
 
 
 @dataclass(frozen=True)
@@ -82,12 +84,14 @@ class CircuitBreaker:
     def _probe_due(self) -> bool:
         return self._clock() - self._opened_at >= self.reset_interval()
 
+    def seconds_until_probe(self) -> float:
+        """Return how long an open breaker waits before its next probe (0 when due)."""
+        with self._lock:
+            return max(0.0, self._opened_at + self.reset_interval() - self._clock())
+
     def is_available(self) -> bool:
         """Tell, without side effects, whether a call now would be let through to Redis."""
-        with self._lock:
-            if self._state is State.CLOSED:
-                return True
-            return self._state is State.OPEN and self._probe_due()
+        return self._state is State.CLOSED
 
     def snapshot(self) -> Snapshot:
         """Return a consistent copy of the state for status reports."""
@@ -103,17 +107,19 @@ class CircuitBreaker:
 
     # --- transitions -----------------------------------------------------------------------------
     def acquire(self) -> Permit:
-        """Decide whether the caller may use Redis now; at most one caller gets ``PROBE``."""
+        """Decide, without waiting, whether the caller may use Redis now."""
+        return Permit.PASS if self._state is State.CLOSED else Permit.DENY
+
+    def begin_probe(self) -> bool:
+        """Move an open breaker whose interval has passed to half-open; True for the one prober."""
         with self._lock:
-            if self._state is State.CLOSED:
-                return Permit.PASS
-            if self._state is State.HALF_OPEN or not self._probe_due():
-                return Permit.DENY
+            if self._state is not State.OPEN or not self._probe_due():
+                return False
             self._reconnect_attempts += 1
             self._move(State.HALF_OPEN)
             attempt = self._reconnect_attempts
         logger.info("%s breaker half-open: probing (attempt %d)", self.name, attempt)
-        return Permit.PROBE
+        return True
 
     def record_failure(self, error: str) -> bool:
         """Record a connection failure of a normal call; return True if it opened the breaker.

@@ -3,8 +3,9 @@
 The cache backend, the client provider and Lua scripts all call ``call_redis()``. While the
 breaker is closed the call runs; a connection error or timeout opens the breaker and the caller
 gets ``UNAVAILABLE`` (a private sentinel, never confused with a cached ``None``). While open,
-callers get ``UNAVAILABLE`` at once. After the reset interval exactly one caller probes: a PING,
-then every recovery callback with the raw client, and only then the breaker closes.
+callers get ``UNAVAILABLE`` at once. After each reset interval the process's background prober
+(``prober.py``) probes: a PING, then every recovery callback with the raw client, and only then
+the breaker closes. No request ever probes or runs a recovery callback.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
 import redis
+from django.db import connections
 
 from .breaker import Permit
 from .connection import CONNECTION_ERRORS, drop_raw_redis, raw_redis, redis_url
 from .masking import describe_error, mask_text
+from .prober import Prober, register_prober_fork_handler
 from .restarts import forget_run_ids
 from .state import _breaker
 
@@ -85,10 +88,8 @@ def call_redis(op: Callable[[], T], *, source: Source, url: str | None = None) -
     ``url`` is the URL ``op`` talks to (for masking errors); it defaults to ``REDIS_URL``.
     Errors other than connection errors and timeouts propagate and leave the breaker alone.
     """
-    permit = _breaker.acquire()
-    if permit is Permit.DENY:
-        return UNAVAILABLE
-    if permit is Permit.PROBE and not _probe():
+    if _breaker.acquire() is Permit.DENY:
+        _prober.ensure_running()  # a child forked during an outage starts its own
         return UNAVAILABLE
     try:
         result = op()
@@ -96,6 +97,7 @@ def call_redis(op: Callable[[], T], *, source: Source, url: str | None = None) -
         connected[source] = False
         if _breaker.record_failure(describe_error(error, url=url or redis_url())):
             _reset_fallbacks()
+            _prober.ensure_running()
         return UNAVAILABLE
     connected[source] = True
     return result
@@ -132,13 +134,23 @@ def _probe() -> bool:
     return True
 
 
+def _after_probe() -> None:
+    # The recovery callbacks read MongoDB from the prober thread: give back its connections.
+    connections.close_all()
+
+
+_prober = Prober(_breaker, _probe, _after_probe)
+register_prober_fork_handler(_prober)
+
+
 def is_redis_available() -> bool:
     """Tell, without network I/O, whether a Redis call now would be attempted."""
     return _breaker.is_available()
 
 
 def reset_for_tests() -> None:
-    """Close the breaker, clear status and fallback copies, drop the raw client; keep callbacks."""
+    """Stop the prober, close the breaker, clear status, fallbacks and the raw client; keep callbacks."""
+    _prober.stop()
     _breaker.reset()
     connected.update(cache=True, client=True)
     forget_run_ids()

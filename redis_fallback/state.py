@@ -6,7 +6,7 @@ from django.conf import settings
 
 from .breaker import CircuitBreaker, register_fork_handler
 
-DEFAULT_RESET_SECONDS = 5.0
+DEFAULT_RESET_SECONDS = 1.0
 
 
 def _reset_seconds() -> float:

@@ -20,12 +20,14 @@ class WorkerProcess:
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None
 
-    def start(self, *extra: str) -> "WorkerProcess":
+    def start(self, *extra: str, pool: str = "solo") -> "WorkerProcess":
+        """Start the worker (``pool``: "solo", or "prefork" with one child, as deployed)."""
         log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the process
+        pool_args = ["-P", pool, "-c", "1"]
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "INFO",
-             "-P", "solo", "-I", "tests.jobs_app.probe_tasks", "--without-mingle",
-             "--without-gossip", *extra],
+             *pool_args, "-I", "tests.jobs_app.probe_tasks", "--without-mingle",
+             "--without-gossip", "--without-heartbeat", *extra],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         return self

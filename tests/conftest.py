@@ -20,6 +20,16 @@ def redis_server(redis_server_process):
     reset_for_tests()
 
 
+@pytest.fixture(autouse=True)
+def _mongodb_fail_fast_closed():
+    """A MongoDB failure a test caused must not answer the next test's requests 503."""
+    from config.middleware import fail_fast
+
+    fail_fast.reset()
+    yield
+    fail_fast.reset()
+
+
 @pytest.fixture
 def staff_user(django_user_model):
     return django_user_model.objects.create_user(

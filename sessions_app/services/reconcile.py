@@ -67,8 +67,7 @@ def _redis_in_sync(session_id: ObjectId, holders: list[str]) -> bool:
 
 
 def _reseed_redis(session_id: ObjectId, holders: list[str], summary: ReconcileSummary) -> None:
-    # Once Redis failed in this run, skip it for the rest; the first call may be the breaker's
-    # probe, so do not ask is_redis_available() first (that would never probe).
+    # Once Redis failed in this run, skip it for the rest of the run.
     if summary.redis_skipped or _redis_in_sync(session_id, holders):
         return
     if admission_reseed(session_id=session_id, participant_ids=holders) is None:

@@ -9,11 +9,15 @@ from chaos.checks import (
     check_answered,
     check_capacity,
     check_counted_once,
+    check_counter_not_below,
+    check_no_5xx,
+    check_verdicts,
     door_occupancy,
 )
 from chaos.driver import SessionPlan
+from chaos.fault_checks import fault_checks, mongo_fault_stats
 from chaos.faults import FaultEvent
-from chaos.mongo import Sampler, SessionState, Snapshot
+from chaos.mongo import Sampler, SessionState, Snapshot, Violation
 
 
 def _record(seq, *, t0, t1, status=None, error=None, op="check_in", attempt=1, **kw) -> Record:
@@ -31,10 +35,11 @@ def _record(seq, *, t0, t1, status=None, error=None, op="check_in", attempt=1, *
         participant=kw.get("participant", "p1"),
         nonce=kw.get("nonce", f"n{seq}"),
         reason=kw.get("reason"),
+        health=kw.get("health"),
     )
 
 
-def _data(records, *, faults=(), pairs=None, kind="fill", capacity=2) -> RunData:
+def _data(records, *, faults=(), pairs=None, kind="fill", capacity=2, sampler=None) -> RunData:
     snap = Snapshot(
         sessions={"s1": SessionState("s1", capacity, 1, 1)},
         pairs=Counter(pairs or {("s1", "p1"): 1}),
@@ -44,7 +49,7 @@ def _data(records, *, faults=(), pairs=None, kind="fill", capacity=2) -> RunData
         records=list(records),
         plans=[SessionPlan(id="s1", capacity=capacity, kind=kind, wave=0)],
         faults=list(faults),
-        sampler=Sampler(view=None, clock=lambda: 0.0),
+        sampler=sampler or Sampler(view=None, clock=lambda: 0.0),
         before=snap,
         after=snap,
         reconciled="test",
@@ -130,3 +135,73 @@ def test_door_occupancy_gives_no_proof_while_a_check_out_was_in_flight():
     c = _record(4, t0=1, t1=1.3, status=201, reason="checked_in", participant="p3")
     data = _data([out, a, b, c], kind="churn", capacity=2)
     assert door_occupancy(data)["s1"][0] == 2
+
+
+def test_a_replay_repeating_its_201_counts_as_one_admission():
+    records = [
+        _record(1, t0=1, t1=1.1, status=201, reason="checked_in", nonce="same"),
+        _record(2, t0=2, t1=2.1, status=201, reason="checked_in", nonce="same", attempt=2),
+    ]
+    assert check_counted_once(_data(records)).ok
+
+
+def test_check_in_in_progress_is_an_expected_verdict():
+    busy = _record(1, t0=1, t1=1.1, status=409, reason="check_in_in_progress")
+    assert check_verdicts(_data([busy])).ok
+
+
+def test_a_counter_below_its_records_in_any_sample_fails():
+    sampler = Sampler(view=None, clock=lambda: 0.0, samples=3)
+    assert check_counter_not_below(_data([], sampler=sampler)).ok
+    sampler.below.append(Violation(t=5.0, session="s1", capacity=2, counter=0, inside=1))
+    result = check_counter_not_below(_data([], sampler=sampler))
+    assert not result.ok
+    assert "counter 0, 1 inside" in result.detail
+
+
+STALL = FaultEvent(kind="web_stall", t_start=10.0, t_end=25.0, ok=True, stall=(10.1, 24.0))
+HELD = "database_unavailable"
+
+
+def test_one_503_held_past_its_deadline_on_a_stopped_worker_is_excused():
+    held = _record(1, t0=10.0, t1=24.1, status=503, reason=HELD)
+    other = _record(2, t0=10.05, t1=24.2, status=503, reason=HELD)
+    sampler = Sampler(view=None, clock=lambda: 0.0, samples=3)
+    assert check_no_5xx(_data([held], faults=[STALL], sampler=sampler)).ok
+    assert not check_no_5xx(_data([held, other], faults=[STALL], sampler=sampler)).ok
+    assert not check_no_5xx(_data([held], sampler=sampler)).ok  # no stall: unexplained
+
+
+MONGO = FaultEvent(kind="mongo_pause", t_start=30.0, t_end=33.0, ok=True, mongo_outage=(30, 33))
+
+
+def _access_log(path, *lines):
+    """Write gunicorn access-log lines: (epoch seconds, status, milliseconds)."""
+    from datetime import UTC, datetime
+
+    text = ""
+    for at, status, ms in lines:
+        stamp = datetime.fromtimestamp(at, UTC).strftime("%d/%b/%Y:%H:%M:%S +0000")
+        text += f'[{stamp}] pid=<7> "GET /api/sessions/ HTTP/1.1" {status} {ms}ms\n'
+    path.write_text(text)
+    return path
+
+
+def test_mongodb_fault_needs_503_database_unavailable_in_time_and_health_error(tmp_path):
+    fast = _record(1, t0=30.2, t1=31.8, status=503, reason=HELD)
+    health = _record(2, t0=30.5, t1=31.0, status=503, op="health", health="error")
+    back = _record(3, t0=33.5, t1=33.6, status=200, op="session_detail")
+    data = _data([fast, health, back], faults=[MONGO])
+    data.wall0 = 1_000_000.0
+    data.access_log = _access_log(tmp_path / "ok.log", (1_000_031, 503, 1510), (1_000_032, 503, 2))
+    stats = mongo_fault_stats(data, MONGO)
+    assert (stats["n503"], round(stats["worst_503_ms"])) == (1, 1600)
+    assert stats["worst_server_503_ms"] == 1510
+    assert all(result.ok for result in fault_checks(data))
+
+    data.access_log = _access_log(tmp_path / "slow.log", (1_000_031, 503, 2600))
+    assert not fault_checks(data)[0].ok  # a web worker held a request 2.6 s before its 503
+    crash = _record(5, t0=30.3, t1=30.4, status=500)
+    assert not fault_checks(_data([fast, health, back, crash], faults=[MONGO]))[0].ok
+    no_error = fault_checks(_data([fast, back], faults=[MONGO]))
+    assert not no_error[1].ok  # /health never said error

@@ -43,7 +43,7 @@ def test_readable_health_page(boss, redis_server):
     page = boss.get("/admin/health/")
     assert page.status_code == 200
     html = page.content.decode()
-    for name in ("MongoDB", "Redis", "Celery broker", "Counter reconcile"):
+    for name in ("MongoDB", "Redis", "Celery broker", "Celery worker", "Counter reconcile"):
         assert name in html
     redis_server.kill()
     assert "unreachable" in boss.get("/admin/health/").content.decode()

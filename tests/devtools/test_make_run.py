@@ -1,5 +1,7 @@
-"""`make run` end to end: the whole system starts, serves admin and API, and Ctrl-C leaves nothing."""
+"""`make run` end to end: the whole system starts, serves admin and API, restarts a killed Celery
+worker or beat, and Ctrl-C leaves nothing."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -26,6 +28,15 @@ def _wait_for_line(log: Path, needle: str, proc: subprocess.Popen, timeout: floa
         assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
         time.sleep(0.3)
     raise AssertionError(f"{needle!r} not seen:\n" + log.read_text(errors="replace")[-3000:])
+
+
+def _celery_process(run: subprocess.Popen, role: str) -> psutil.Process | None:
+    """Return the live Celery ``role`` ("worker" or "beat") main process that make run started."""
+    for child in psutil.Process(run.pid).children():
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if role in child.cmdline() and "celery" in " ".join(child.cmdline()):
+                return child
+    return None
 
 
 def test_run_starts_everything_and_ctrl_c_stops_every_process(tmp_path):
@@ -67,6 +78,17 @@ def test_run_starts_everything_and_ctrl_c_stops_every_process(tmp_path):
             assert login_page.status_code == 200
             api_root = client.get("/api/", headers={**headers, "Accept": "text/html"})
             assert api_root.status_code == 200 and b"Api Root" in api_root.content
+        # The supervisor: a Celery worker or beat killed with SIGKILL is started again.
+        for role in ("worker", "beat"):
+            victim = _celery_process(proc, role)
+            os.kill(victim.pid, signal.SIGKILL)
+            _wait_for_line(log, f"{role} exited with code -9; starting it again", proc, timeout=10)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and _celery_process(proc, role) is None:
+                time.sleep(0.3)
+            assert _celery_process(proc, role) not in (None, victim), role
+        _wait_for_line(log, "celery@", proc, timeout=60)
+
         family = [proc.pid] + [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
         assert len(family) >= 5  # run.py, web, worker (+ its pool), beat; servers are own groups
         servers = [p for p in psutil.process_iter(["cmdline"]) if str(env["EMBEDDED_REDIS_PORT"]) in " ".join(p.info["cmdline"] or []) or str(env["EMBEDDED_MONGODB_PORT"]) in " ".join(p.info["cmdline"] or [])]  # fmt: skip

@@ -18,7 +18,7 @@ def clean_redis_layer(redis_server):
 
 @pytest.fixture(autouse=True)
 def reconcile_is_fresh(request, monkeypatch):
-    """Report a fresh reconcile run: these tests are about MongoDB and Redis, not beat.
+    """Report a fresh reconcile run and worker: these tests are about MongoDB and Redis, not Celery.
 
     Beat freshness is tested against real JobRun records in tests/sessions_app/test_reconcile.py;
     here reading them would need the database fixture in every test (and the grace period for a
@@ -29,9 +29,11 @@ def reconcile_is_fresh(request, monkeypatch):
         return
     from django.utils import timezone
 
+    import jobs_app.selectors
     import sessions_app.selectors
 
     monkeypatch.setattr(sessions_app.selectors, "reconcile_last_success_at", timezone.now)
+    monkeypatch.setattr(jobs_app.selectors, "worker_last_task_at", timezone.now)
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,7 @@ def test_library_view_lists_the_project_checks(client):
         "RedisCache()": "OK",
         "CeleryBroker()": "OK",
         "ReconcileFreshness()": "OK",
+        "WorkerFreshness()": "OK",
     }
     assert client.get("/health/checks", headers={"accept": "text/html"}).status_code == 200
 

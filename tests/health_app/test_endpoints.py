@@ -140,6 +140,11 @@ def test_mongodb_killed_is_error_within_a_second(client, spare_mongo):
 
 
 def test_mongodb_paused_is_error_within_a_second(client, spare_mongo):
+    # The spare server may have just been restarted by the previous test: the health client's
+    # first ping after that may miss its 0.4 s budget (measured: once, late in the full suite).
+    deadline = time.monotonic() + 10
+    while client.get("/health").json()["status"] != "ok" and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert client.get("/health").json()["status"] == "ok"
     spare_mongo.pause()
 

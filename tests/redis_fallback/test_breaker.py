@@ -61,15 +61,17 @@ def test_first_failure_opens_and_denies_without_waiting(breaker, clock):
     assert snap.since == clock.wall - timedelta(seconds=1)
 
 
-def test_exactly_one_probe_after_the_reset_interval(breaker, clock):
+def test_exactly_one_probe_after_the_reset_interval_and_callers_never_probe(breaker, clock):
     breaker.record_failure("ConnectionError: refused")
     clock.advance(4.9)
-    assert breaker.acquire() is Permit.DENY
+    assert breaker.seconds_until_probe() == pytest.approx(0.1)
+    assert breaker.begin_probe() is False
     clock.advance(0.1)
-    assert breaker.is_available()  # no side effect: the probe is still available
-    assert breaker.acquire() is Permit.PROBE
-    assert breaker.state is State.HALF_OPEN
+    assert breaker.acquire() is Permit.DENY  # a caller never probes, even when one is due
     assert not breaker.is_available()
+    assert breaker.begin_probe() is True
+    assert breaker.state is State.HALF_OPEN
+    assert breaker.begin_probe() is False
     assert [breaker.acquire() for _ in range(100)] == [Permit.DENY] * 100
     assert breaker.snapshot().reconnect_attempts == 1
 
@@ -77,15 +79,15 @@ def test_exactly_one_probe_after_the_reset_interval(breaker, clock):
 def test_failed_probe_reopens_and_restarts_the_interval(breaker, clock):
     breaker.record_failure("ConnectionError: refused")
     clock.advance(5)
-    assert breaker.acquire() is Permit.PROBE
+    assert breaker.begin_probe()
     clock.advance(2)
     breaker.probe_failed("ConnectionError: still refused")
     assert breaker.state is State.OPEN
     assert breaker.snapshot().since == clock.wall
     clock.advance(4.9)
-    assert breaker.acquire() is Permit.DENY
+    assert not breaker.begin_probe()
     clock.advance(0.1)
-    assert breaker.acquire() is Permit.PROBE
+    assert breaker.begin_probe()
     assert breaker.snapshot().reconnect_attempts == 2
 
 
@@ -93,10 +95,10 @@ def test_successful_probe_closes_and_keeps_attempts_until_next_outage(breaker, c
     breaker.record_failure("ConnectionError: refused")
     for _ in range(3):
         clock.advance(5)
-        assert breaker.acquire() is Permit.PROBE
+        assert breaker.begin_probe()
         breaker.probe_failed("ConnectionError: refused")
     clock.advance(5)
-    assert breaker.acquire() is Permit.PROBE
+    assert breaker.begin_probe()
     breaker.probe_succeeded()
     assert breaker.state is State.CLOSED
     assert breaker.acquire() is Permit.PASS
@@ -108,7 +110,7 @@ def test_successful_probe_closes_and_keeps_attempts_until_next_outage(breaker, c
 def test_failures_of_other_calls_do_not_end_the_half_open_state(breaker, clock):
     breaker.record_failure("ConnectionError: refused")
     clock.advance(5)
-    assert breaker.acquire() is Permit.PROBE
+    assert breaker.begin_probe()
     assert breaker.record_failure("TimeoutError: stale call") is False
     assert breaker.state is State.HALF_OPEN
     breaker.probe_succeeded()
@@ -131,15 +133,15 @@ def test_reset_interval_is_read_on_each_decision(clock):
     )
     breaker.record_failure("ConnectionError: refused")
     clock.advance(1)
-    assert breaker.acquire() is Permit.DENY
+    assert not breaker.begin_probe()
     interval["value"] = 0.5
-    assert breaker.acquire() is Permit.PROBE
+    assert breaker.begin_probe()
 
 
 def test_reset_closes_and_forgets(breaker, clock):
     breaker.record_failure("ConnectionError: refused")
     clock.advance(5)
-    breaker.acquire()
+    breaker.begin_probe()
     breaker.reset()
     snap = breaker.snapshot()
     assert (snap.state, snap.last_error, snap.reconnect_attempts) == (State.CLOSED, None, 0)
@@ -150,22 +152,21 @@ def test_many_threads_get_exactly_one_probe(breaker, clock):
     clock.advance(5)
     threads_count = 32
     barrier = threading.Barrier(threads_count)
-    permits: list[Permit] = []
+    probes: list[bool] = []
     lock = threading.Lock()
 
     def worker() -> None:
         barrier.wait()
-        permit = breaker.acquire()
+        took = breaker.begin_probe()
         with lock:
-            permits.append(permit)
+            probes.append(took)
 
     threads = [threading.Thread(target=worker) for _ in range(threads_count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert permits.count(Permit.PROBE) == 1
-    assert permits.count(Permit.DENY) == threads_count - 1
+    assert probes.count(True) == 1
     assert breaker.snapshot().reconnect_attempts == 1
 
 
@@ -176,10 +177,10 @@ def test_one_log_line_per_transition_never_per_call(breaker, clock, caplog):
         breaker.acquire()
         breaker.record_failure("ConnectionError: refused")
     clock.advance(5)
-    breaker.acquire()
+    breaker.begin_probe()
     breaker.probe_failed("ConnectionError: refused")
     clock.advance(5)
-    breaker.acquire()
+    breaker.begin_probe()
     breaker.probe_succeeded()
     for _ in range(1000):
         breaker.acquire()
@@ -198,11 +199,11 @@ def test_outage_since_is_when_the_outage_began_whatever_the_probes_do(breaker, c
     began = clock.wall
     for _ in range(2):
         clock.advance(5)
-        assert breaker.acquire() is Permit.PROBE
+        assert breaker.begin_probe()
         breaker.probe_failed("ConnectionError: refused")
     snap = breaker.snapshot()
     assert (snap.outage_since, snap.since) == (began, clock.wall)
     clock.advance(5)
-    breaker.acquire()
+    assert breaker.begin_probe()
     breaker.probe_succeeded()
     assert breaker.snapshot().outage_since is None

@@ -66,14 +66,20 @@ def test_null_client_during_outage_needs_no_network(redis_server, raw):
     assert client.smembers("s") == set()
 
 
-def test_is_redis_available_turns_true_when_a_probe_is_due(redis_server, raw):
+def test_redis_comes_back_by_itself_with_no_call_at_all(redis_server, raw):
+    """The background prober closes the breaker; is_redis_available() never probes."""
     with override_settings(REDIS_BREAKER_RESET_SECONDS=0.1):
         redis_server.kill()
         assert ping() is False
         assert is_redis_available() is False
         time.sleep(0.15)
-        assert is_redis_available() is True  # a probe would be let through
-        assert connection_status()["reconnect_attempts"] == 0  # asking did not probe
+        assert is_redis_available() is False  # due or not: callers never probe
+        redis_server.start()
+        deadline = time.monotonic() + 2
+        while not is_redis_available():  # no Redis call is made here
+            assert time.monotonic() < deadline, "the prober did not close the breaker"
+            time.sleep(0.01)
+        assert connection_status()["reconnect_attempts"] >= 1
 
 
 def test_nothing_touches_redis_until_the_first_call():

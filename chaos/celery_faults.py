@@ -1,0 +1,189 @@
+"""Celery faults: the worker's main process, a pool child in the middle of a reconcile, and beat,
+each killed with SIGKILL (the stack's supervisor starts a dead worker or beat again; a task whose
+pool child died is rejected back to the queue, acks_late + reject_on_worker_lost, and must run
+again, once, to completion); and Redis paused exactly while the worker acknowledges a task (the
+issue's "Couldn't ack": the worker must consume again once Redis answers, without a restart)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import psutil
+from celery import Celery
+
+from chaos.fault_base import Fault, FaultContext, FaultEvent
+from chaos.worker_log import RECONCILE_TASK, LogTail, starts, task_events
+
+RESTART_WAIT = 60.0
+REDELIVERY_WAIT = 45.0
+CHILD_KILL_TRIES = 3
+ACK_WAIT = 6.0  # seconds Redis stays paused after the task finished, waiting for its ack
+CONSUME_WAIT = 8.0  # after Redis resumes, the worker must take a task within this long
+
+
+def _kill_and_wait_restart(ctx: FaultContext, event: FaultEvent, name: str) -> None:
+    proc = ctx.stack.celery_process(name)
+    if proc is None:
+        raise RuntimeError(f"no {name} in this run")
+    beat = name == "celery-beat"
+    before = len(starts(proc.log_path, beat=beat))
+    old = proc.pid
+    os.kill(old, signal.SIGKILL)
+    killed = time.monotonic()
+    event.notes["killed_at"] = time.time()
+    while time.monotonic() - killed < RESTART_WAIT:
+        if len(starts(proc.log_path, beat=beat)) > before:
+            break
+        time.sleep(0.2)
+    else:
+        raise RuntimeError(f"{name} not up again {RESTART_WAIT:.0f} s after the kill")
+    event.notes["restarted_in"] = round(time.monotonic() - killed, 1)
+    event.outcome = (
+        f"{name} pid {old} killed; the supervisor started pid {proc.pid}, up "
+        f"{event.notes['restarted_in']:.1f} s after the kill"
+    )
+    event.ok = True
+
+
+def _pool_child(worker_pid: int) -> int | None:
+    for child in psutil.Process(worker_pid).children():
+        if child.status() != psutil.STATUS_ZOMBIE:
+            return child.pid
+    return None
+
+
+def _next_reconcile_received(tail: LogTail, deadline: float) -> str | None:
+    while time.monotonic() < deadline:
+        for event in tail.new_task_events():
+            if event.task == RECONCILE_TASK and event.event == "received":
+                return event.id
+        time.sleep(0.02)
+    return None
+
+
+def _kill_child_mid_reconcile(ctx: FaultContext, event: FaultEvent) -> None:
+    worker = ctx.stack.celery_process("celery-worker")
+    if worker is None:
+        raise RuntimeError("no celery-worker in this run")
+    tail = LogTail(worker.log_path)
+    wait = 2 * ctx.reconcile_interval + 10
+    for _ in range(CHILD_KILL_TRIES):
+        _request_reconcile(ctx)  # one to kill now, rather than waiting for beat's next
+        task_id = _next_reconcile_received(tail, time.monotonic() + wait)
+        child = _pool_child(worker.pid) if task_id else None
+        if child is None:
+            raise RuntimeError(f"no reconcile received (or no pool child) within {wait:.0f} s")
+        os.kill(child, signal.SIGKILL)
+        killed_at = time.time()
+        done = [e for e in task_events(worker.log_path) if e.id == task_id]
+        if not any(e.event == "succeeded" and e.at <= killed_at for e in done):
+            break  # killed in the middle of it
+    else:
+        raise RuntimeError(f"each of {CHILD_KILL_TRIES} reconciles finished before the kill")
+    event.notes.update(task_id=task_id, child_pid=child, killed_at=killed_at)
+    deadline = time.monotonic() + REDELIVERY_WAIT
+    succeeded = []
+    while time.monotonic() < deadline and not succeeded:
+        time.sleep(0.5)
+        succeeded = [
+            e for e in task_events(worker.log_path) if e.id == task_id and e.event == "succeeded"
+        ]
+    event.notes["succeeded"] = len(succeeded)
+    event.outcome = f"pool child {child} killed while running reconcile task {task_id[:8]}; " + (
+        f"redelivered and succeeded {succeeded[0].at - killed_at:.1f} s after the kill"
+        if succeeded
+        else f"not run again within {REDELIVERY_WAIT:.0f} s"
+    )
+    event.ok = True  # applied; whether it ran once to completion is an invariant of the run
+
+
+def _request_reconcile(ctx: FaultContext) -> str:
+    """Publish a reconcile task straight to the broker (not through a web process, whose Redis
+    breaker may still be open after the pause and would keep it in the outbox for a while);
+    return its id."""
+    app = Celery("chaos", broker=ctx.stack.redis.url, set_as_current=False)
+    try:
+        return app.send_task(
+            RECONCILE_TASK,
+            retry=True,
+            retry_policy={"max_retries": 10, "interval_start": 0.1, "interval_step": 0.2},
+        ).id
+    finally:
+        app.close()
+
+
+def _any_task_received(tail: LogTail, deadline: float) -> bool:
+    """Wait for the worker to take any task (a busy worker takes the probe after its task)."""
+    while time.monotonic() < deadline:
+        if any(e.event == "received" for e in tail.new_task_events()):
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def _pause_redis_at_ack(ctx: FaultContext, event: FaultEvent) -> None:
+    """Ask for a reconcile, pause Redis as soon as the worker has it, keep Redis paused until the
+    task has finished and its acknowledgement has met the paused Redis, then resume; then ask for
+    another reconcile and measure how soon the worker takes it (it must, within seconds)."""
+    worker = ctx.stack.celery_process("celery-worker")
+    if worker is None:
+        raise RuntimeError("no celery-worker in this run")
+    tail = LogTail(worker.log_path)
+    acks_before = worker.log_count(r"Couldn't ack")
+    event.notes["first_probe"] = _request_reconcile(ctx)
+    task_id = _next_reconcile_received(tail, time.monotonic() + 2 * ctx.reconcile_interval + 10)
+    if task_id is None:
+        raise RuntimeError("the worker received no reconcile")
+    ctx.stack.redis.pause()
+    paused_at = ctx.clock()
+    deadline = time.monotonic() + 30
+    try:
+        while time.monotonic() < deadline:
+            if any(e.id == task_id and e.event == "succeeded" for e in tail.new_task_events()):
+                break
+            time.sleep(0.05)
+        # The main process acknowledges once its loop gets to it (other calls to the paused Redis
+        # may hold it up to a socket timeout each): keep Redis paused until the ack has failed.
+        deadline = time.monotonic() + ACK_WAIT
+        while time.monotonic() < deadline:
+            if worker.log_count(r"Couldn't ack") > acks_before:
+                break
+            time.sleep(0.1)
+        else:
+            # Where is the main process instead? Celery logs every thread's stack on SIGUSR1.
+            os.kill(worker.pid, signal.SIGUSR1)
+            time.sleep(0.5)
+    finally:
+        ctx.stack.redis.resume()
+    event.outage = (paused_at, ctx.clock())
+    resumed = time.monotonic()
+    acks = worker.log_count(r"Couldn't ack") - acks_before
+    event.notes.update(task_id=task_id, resumed_at=time.time(), couldnt_ack=acks)
+    event.notes["probe"] = _request_reconcile(ctx)  # so that there is a task to take
+    taken = _any_task_received(tail, resumed + CONSUME_WAIT)
+    event.notes["consumed_after"] = round(time.monotonic() - resumed, 1) if taken else None
+    event.outcome = (
+        f"Redis SIGSTOP while reconcile {task_id[:8]} ran and was acknowledged "
+        f"({acks} x 'Couldn't ack'); SIGCONT after {event.outage[1] - paused_at:.1f} s; "
+        + (
+            f"the worker took the next task {event.notes['consumed_after']:.1f} s after that"
+            if taken
+            else f"the worker took no task within {CONSUME_WAIT:.0f} s"
+        )
+    )
+    event.ok = True
+
+
+def apply(ctx: FaultContext, fault: Fault, event: FaultEvent) -> None:
+    if fault.kind == "celery_worker_kill":
+        _kill_and_wait_restart(ctx, event, "celery-worker")
+    elif fault.kind == "celery_beat_kill":
+        _kill_and_wait_restart(ctx, event, "celery-beat")
+    elif fault.kind == "celery_child_kill":
+        _kill_child_mid_reconcile(ctx, event)
+    elif fault.kind == "redis_pause_at_ack":
+        _pause_redis_at_ack(ctx, event)
+    else:
+        raise ValueError(fault.kind)

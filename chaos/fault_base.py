@@ -1,0 +1,71 @@
+"""What a fault is, what became of it, and what applying one needs (shared by chaos.faults and
+the modules that implement the fault kinds)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+
+from devtools.stack import Gunicorn, Stack
+
+
+@dataclass
+class Fault:
+    at: float  # seconds after traffic starts
+    kind: str
+    down: float = 0.0  # redis_kill / redis_pause / stall_redis_down / mongo_*: seconds down
+    target: str = "check_in"  # web_stall_targeted: "check_in" | "check_out"
+
+
+@dataclass
+class FaultEvent:
+    kind: str
+    t_start: float
+    t_end: float = 0.0
+    ok: bool = False
+    outcome: str = ""
+    outage: tuple[float, float] | None = None  # Redis unusable from..to (run clock)
+    worker_pid: int | None = None
+    mongo_outage: tuple[float, float] | None = None  # MongoDB unusable from..to (run clock)
+    stall: tuple[float, float] | None = None  # a web worker stopped from..to (run clock)
+    reconciles_during: int | None = None  # reconcile runs begun and ended within the stall
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class FaultContext:
+    """What the fault implementations need besides the stack."""
+
+    stack: Stack
+    web: Gunicorn
+    clock: Callable[[], float]  # the run clock (seconds since traffic started)
+    stale_op_seconds: float  # CHECKIN_STALE_OP_SECONDS of the stack
+    reconcile_interval: float  # RECONCILE_INTERVAL_SECONDS of the stack
+    stall_web: Gunicorn | None = None  # the failpoint-armed gunicorn (targeted stalls)
+    driver: Any = None  # chaos.driver.LoadDriver (targeted stalls send its requests)
+
+    def wall(self, t_run: float) -> float:
+        """Convert a run-clock time to epoch seconds (to compare with process logs)."""
+        return time.time() - (self.clock() - t_run)
+
+
+def redis_client(ctx: FaultContext) -> redis.Redis:
+    return redis.Redis(
+        host="127.0.0.1", port=ctx.stack.redis.port, socket_timeout=2, socket_connect_timeout=2
+    )
+
+
+def redis_down(ctx: FaultContext, event: FaultEvent, seconds: float) -> str:
+    """Kill Redis, start it again (empty) after ``seconds``; record the outage; describe it."""
+    server = ctx.stack.redis
+    old = server.proc.pid
+    server.kill()
+    down_from = ctx.clock()
+    time.sleep(seconds)
+    server.start()
+    event.outage = (down_from, ctx.clock())
+    return f"Redis pid {old} killed; down {seconds:.1f} s; restarted empty as pid {server.proc.pid}"

@@ -1,0 +1,293 @@
+"""Invariants of the chaos v2 faults: MongoDB faults (503 within the deadline, health error,
+recovery), stalled web workers (held past the settle time, a reconcile meanwhile), Celery crashes
+(restarted, the killed reconcile run again once to completion, the schedule kept)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from chaos.api import Record
+from chaos.faults import FaultEvent
+from chaos.run_data import CheckResult, RunData, traffic
+from chaos.worker_log import RECONCILE_TASK, reconcile_runs, starts, task_events
+
+DEADLINE_LIMIT_MS = 2000.0  # a request must give up on a hung MongoDB within about 2 s
+RECOVERY_LIMIT = 15.0  # seconds after MongoDB returns by which the app answers 2xx again
+MONGO_GRACE = 5.0  # after MongoDB returns, a pooled connection may still be found dead
+
+
+def _ms(value: float | None) -> str:
+    return f"{value:.0f} ms" if value is not None else "-"
+
+
+def _in(record: Record, start: float, end: float) -> bool:
+    """Tell whether the request was in flight at some moment between ``start`` and ``end``."""
+    return record.t_start <= end and record.t_end >= start
+
+
+def held_by_a_stall(data: RunData, fives: list[Record]) -> list[Record]:
+    """Return the 503s of requests caught on a stopped web worker (at most one per stall).
+
+    A sync worker serves one request at a time; stopped past the request's MongoDB deadline, it
+    resumes with no time left and answers 503 database_unavailable (pymongo sends nothing).
+    """
+    held = []
+    for fault in data.faults:
+        if not fault.stall:
+            continue
+        start, end = fault.stall
+        caught = [
+            r
+            for r in fives
+            if (r.status, r.reason) == (503, "database_unavailable")
+            and r.t_start <= start + 0.5
+            and r.t_end >= end - 0.2
+            and r not in held
+        ]
+        held += caught[:1]
+    return held
+
+
+_ACCESS = re.compile(r'^\[([^\]]+)\] pid=<?(\d+)>? "(\S+) (\S+) [^"]*" (\d+) (\d+)ms', re.M)
+
+
+def server_503s(data: RunData, fault: FaultEvent) -> list[int]:
+    """Return how long the web workers took (server side, ms) for each 503 they answered in the
+    fault's window: the request's own give-up time, without its wait for a free worker."""
+    if data.access_log is None or not data.access_log.exists():
+        return []
+    start, end = (data.wall0 + t for t in fault.mongo_outage)
+    resumed = {  # a stopped worker's first answers after its stall are the stall's, not MongoDB's
+        (f.worker_pid, data.wall0 + f.stall[1]) for f in data.faults if f.stall and f.worker_pid
+    }
+    durations = []
+    for m in _ACCESS.finditer(data.access_log.read_text(errors="replace")):
+        logged = datetime.strptime(m[1], "%d/%b/%Y:%H:%M:%S %z").timestamp()  # when it ended
+        if not (start - 1 <= logged <= end + MONGO_GRACE + 1) or m[5] != "503":
+            continue
+        if m[4].startswith("/health") or any(
+            int(m[2]) == pid and abs(logged - t) <= 2 for pid, t in resumed
+        ):
+            continue
+        durations.append(int(m[6]))
+    return durations
+
+
+def mongo_fault_stats(data: RunData, fault: FaultEvent) -> dict:
+    """Measure the traffic around one MongoDB fault (run clock)."""
+    start, end = fault.mongo_outage
+    window = [r for r in traffic(data) if _in(r, start, end + MONGO_GRACE)]
+    fives = [r for r in window if r.status is not None and r.status >= 500 and r.op != "health"]
+    # A request held on a stopped web worker waited for the stall, not for MongoDB.
+    held = held_by_a_stall(data, [r for r in traffic(data) if r.status == 503])
+    fives = [r for r in fives if r not in held]
+    bad = [r for r in fives if (r.status, r.reason) != (503, "database_unavailable")]
+    health_error = next(
+        (r for r in window if r.op == "health" and r.health == "error"),
+        None,
+    )
+    back = next(
+        (
+            r
+            for r in traffic(data)
+            if r.t_start >= end and r.op != "health" and r.status and 200 <= r.status < 300
+        ),
+        None,
+    )
+    return {
+        "n503": sum(1 for r in fives if r.status == 503),
+        "worst_503_ms": max((r.latency_ms for r in fives if r.status == 503), default=None),
+        "worst_server_503_ms": max(server_503s(data, fault), default=None),
+        "bad": bad,
+        "health_error_after": max(0.0, health_error.t_end - start) if health_error else None,
+        "back_after": back.t_end - end if back else None,
+    }
+
+
+def _mongo_checks(data: RunData) -> list[CheckResult]:
+    faults = [f for f in data.faults if f.mongo_outage]
+    if not faults:
+        return []
+    stats = [(f, mongo_fault_stats(data, f)) for f in faults]
+    bad = [r for _, st in stats for r in st["bad"]]
+    # Judged on the web worker's own time; the door's also includes waiting for a free worker
+    # while the others give up (2 sync workers, 8 doors), and is reported.
+    slow = [(f, st) for f, st in stats if (st["worst_server_503_ms"] or 0) > DEADLINE_LIMIT_MS]
+    no_error = [f for f, st in stats if st["health_error_after"] is None]
+    not_back = [
+        f for f, st in stats if st["back_after"] is None or st["back_after"] > RECOVERY_LIMIT
+    ]
+    worst = "; ".join(
+        f"t={f.t_start:.0f}s {f.kind}: {st['n503']} x 503, worst {_ms(st['worst_server_503_ms'])} "
+        f"in the web worker, {_ms(st['worst_503_ms'])} at the door"
+        for f, st in stats
+    )
+    return [
+        CheckResult(
+            "MongoDB down: 503 database_unavailable (never another 5xx), given up within 2 s",
+            not bad and not slow,
+            f"{len(faults)} MongoDB faults: {worst}; {len(bad)} other 5xx"
+            + (f" (first: seq {bad[0].seq} {bad[0].status} {bad[0].reason})" if bad else "")
+            + (f"; over {DEADLINE_LIMIT_MS:.0f} ms: {len(slow)} fault(s)" if slow else ""),
+        ),
+        CheckResult(
+            "MongoDB down: /health says error",
+            not no_error,
+            "; ".join(
+                f"t={f.t_start:.0f}s "
+                + (
+                    f"error at +{st['health_error_after']:.1f} s"
+                    if st["health_error_after"] is not None
+                    else "never error"
+                )
+                for f, st in stats
+            ),
+        ),
+        CheckResult(
+            f"MongoDB back: 2xx again within {RECOVERY_LIMIT:.0f} s, no app restart",
+            not not_back,
+            "; ".join(
+                f"t={f.t_start:.0f}s "
+                + (f"+{st['back_after']:.1f} s" if st["back_after"] is not None else "never")
+                for f, st in stats
+            ),
+        ),
+    ]
+
+
+def _stall_checks(data: RunData) -> list[CheckResult]:
+    stalls = [f for f in data.faults if f.stall]
+    if not stalls:
+        return []
+    short = [f for f in stalls if f.stall[1] - f.stall[0] <= data.stale_op_seconds]
+    # With Redis down meanwhile the Celery worker may not run one: reported, not required.
+    idle = [f for f in stalls if f.kind != "stall_redis_down" and not f.reconciles_during]
+    return [
+        CheckResult(
+            "stalled web workers: held past the stale-op time, a reconcile begun after it ran meanwhile",
+            not short and not idle,
+            "; ".join(
+                f"t={f.t_start:.0f}s {f.kind} {f.stall[1] - f.stall[0]:.1f} s, "
+                f"{f.reconciles_during} reconcile(s)"
+                for f in stalls
+            ),
+        )
+    ]
+
+
+def _celery_checks(data: RunData) -> list[CheckResult]:
+    faults = [
+        f for f in data.faults if f.kind.startswith("celery_") or f.kind == "redis_pause_at_ack"
+    ]
+    if not faults or data.worker_log is None:
+        return []
+    results = []
+    runs = reconcile_runs(data.worker_log)
+    children = [f for f in faults if f.kind == "celery_child_kill" and "task_id" in f.notes]
+    if children:
+        events = task_events(data.worker_log)
+        lines = []
+        ok = True
+        for fault in children:
+            killed_at, task_id = fault.notes["killed_at"], fault.notes["task_id"]
+            done = [
+                e
+                for e in events
+                if e.id == task_id and e.event == "succeeded" and e.task == RECONCILE_TASK
+            ]
+            completed = done and any(
+                killed_at <= run.ended <= done[0].at + 1.0 for run in runs
+            )  # a full run, not "skipped: another run holds the lease"
+            ok = ok and len(done) == 1 and bool(completed)
+            lines.append(
+                f"task {task_id[:8]}: succeeded {len(done)} time(s) after the kill, "
+                + ("a complete reconcile" if completed else "NOT a complete reconcile")
+            )
+        results.append(
+            CheckResult(
+                "reconcile whose pool child was killed: redelivered, run once to completion",
+                ok,
+                "; ".join(lines),
+            )
+        )
+    at_ack = [f for f in faults if f.kind == "redis_pause_at_ack" and "resumed_at" in f.notes]
+    if at_ack:
+        lines, ok = [], True
+        restarts = starts(data.worker_log)
+        for fault in at_ack:
+            resumed, consumed = fault.notes["resumed_at"], fault.notes.get("consumed_after")
+            restarted = [t for t in restarts if resumed <= t <= resumed + (consumed or 0)]
+            # The ack must have met the paused Redis, or the fault did not test what it claims.
+            good = fault.notes["couldnt_ack"] >= 1 and consumed is not None and not restarted
+            ok = ok and good
+            lines.append(
+                f"t={fault.t_start:.0f}s: {fault.notes['couldnt_ack']} x Couldn't ack; "
+                + (
+                    f"next task taken {consumed:.1f} s after Redis resumed"
+                    if consumed is not None
+                    else "no task taken afterwards"
+                )
+                + (", by a restarted worker" if restarted else ", by the same worker")
+            )
+        results.append(
+            CheckResult(
+                "an ack Redis missed (paused): the same worker takes a task again within 8 s",
+                ok,
+                "; ".join(lines),
+            )
+        )
+    watchdog = _log_count(data.worker_log, "took no task for")
+    results.append(
+        CheckResult(
+            "the worker never hung (its liveness watchdog never had to end it)",
+            watchdog == 0,
+            f"{watchdog} watchdog exit(s) in the worker log",
+        )
+    )
+    late = []
+    for fault in faults:
+        limit = data.wall0 + fault.t_end + 2 * data.reconcile_interval + 10
+        if not any(data.wall0 + fault.t_end <= run.started and run.ended <= limit for run in runs):
+            late.append(fault)
+    results.append(
+        CheckResult(
+            "reconcile on schedule after each Celery crash (within two intervals + 10 s)",
+            not late,
+            f"{len(faults)} Celery faults ({', '.join(sorted({f.kind for f in faults}))}); "
+            f"supervisor restarts: {len(data.restarts)}; {len(late)} without a reconcile after"
+            + (f": first t={late[0].t_start:.0f}s {late[0].kind}" if late else ""),
+        )
+    )
+    return results
+
+
+def _log_count(path, text: str) -> int:
+    try:
+        return path.read_text(errors="replace").count(text)
+    except FileNotFoundError:
+        return 0
+
+
+def fault_checks(data: RunData) -> list[CheckResult]:
+    """Run the checks of the MongoDB, stall and Celery faults that the run injected."""
+    return [*_mongo_checks(data), *_stall_checks(data), *_celery_checks(data)]
+
+
+def fault_measure(data: RunData, fault: FaultEvent) -> str:
+    """Describe what one fault measured, for the fault table."""
+    if fault.mongo_outage:
+        st = mongo_fault_stats(data, fault)
+        worst = f"{_ms(st['worst_server_503_ms'])} (web worker), {_ms(st['worst_503_ms'])} (door)"
+        health = (
+            f"+{st['health_error_after']:.1f} s"
+            if st["health_error_after"] is not None
+            else "never"
+        )
+        back = f"+{st['back_after']:.1f} s" if st["back_after"] is not None else "never"
+        return f"worst 503 {worst} ({st['n503']} x 503); /health error {health}; 2xx again {back}"
+    if fault.stall:
+        return f"stopped {fault.stall[1] - fault.stall[0]:.1f} s; {fault.reconciles_during} reconcile(s) meanwhile"
+    if "restarted_in" in fault.notes:
+        return f"up again after {fault.notes['restarted_in']:.1f} s"
+    return ""

@@ -1,0 +1,146 @@
+"""Stalled web workers: a gunicorn worker stopped (SIGSTOP) in the middle of a request, held until
+a reconcile begun after its operation turned stale (CHECKIN_STALE_OP_SECONDS) has run meanwhile (at
+most 20 s), then resumed.
+
+- ``web_stall``: blind, a worker of the main server caught holding a client connection;
+- ``web_stall_targeted``: exact, a worker of the failpoint-armed server (``STALL_FAILPOINTS``)
+  stops itself between the counter write and the record write of a check-in, or between the
+  record write and the counter write of a check-out (core.failpoints); the driver sends it one
+  request chosen for the purpose, finds the stopped worker (process state 'T'), holds and resumes;
+- ``stall_redis_down``: a blind stall, and Redis killed and restarted while the worker is stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import time
+
+from chaos.fault_base import Fault, FaultContext, FaultEvent, redis_down
+from chaos.worker_log import reconciles_started_within
+from devtools.stack import Gunicorn
+
+HOLD_MAX = 20.0  # seconds a worker stays stopped at most
+# The stall server: armed failpoints (it receives nothing but the targeted requests), and no
+# request deadline. With one, a request stopped longer than the deadline finds no time left when
+# it resumes and pymongo refuses its second write: the deadline happens to fence this race for
+# requests, but not for the admin (exempt), jobs, or a write already sent to a hung MongoDB.
+# The admission must hold without it.
+STALL_SERVER_ENV = {
+    "CHECKIN_FAILPOINTS": "check_in.after_increment=sigstop:1,check_out.after_record=sigstop:1",
+    "MONGODB_REQUEST_TIMEOUT_SECONDS": "0",
+}
+TARGET_TRIES = 12  # requests sent before giving up on reaching the failpoint (full sessions...)
+
+
+def _reconciles_since(ctx: FaultContext, since_run: float) -> int:
+    worker = ctx.stack.celery_process("celery-worker")
+    if worker is None:
+        return 0
+    return len(reconciles_started_within(worker.log_path, ctx.wall(since_run), time.time()))
+
+
+def hold_and_resume(ctx: FaultContext, event: FaultEvent, *, pid: int, stopped_at: float) -> None:
+    """Keep ``pid`` stopped until a reconcile begun after its operation turned stale
+    (CHECKIN_STALE_OP_SECONDS after the stop) has completed, so the reconcile may end the stopped
+    request's half-done operation; at most HOLD_MAX. Then SIGCONT it. Record the window."""
+    stale_at = stopped_at + ctx.stale_op_seconds
+    while True:
+        held = ctx.clock() - stopped_at
+        if held >= HOLD_MAX or (ctx.clock() > stale_at and _reconciles_since(ctx, stale_at)):
+            break
+        time.sleep(0.2)
+    os.kill(pid, signal.SIGCONT)
+    event.stall = (stopped_at, ctx.clock())
+    event.reconciles_during = _reconciles_since(ctx, stopped_at)
+    event.worker_pid = pid
+
+
+def _stop_serving_worker(web: Gunicorn) -> tuple[int, bool]:
+    pid = web.serving_worker_pid(timeout=3.0)
+    serving = pid is not None
+    if pid is None:
+        stopped = set(web.stopped_worker_pids())
+        running = [p for p in web.worker_pids() if p not in stopped]
+        if not running:
+            raise RuntimeError(f"{web.name}: no running worker to stop")
+        pid = running[0]
+    os.kill(pid, signal.SIGSTOP)
+    return pid, serving
+
+
+def _blind(ctx: FaultContext, fault: Fault, event: FaultEvent) -> None:
+    pid, serving = _stop_serving_worker(ctx.web)
+    stopped_at = ctx.clock()
+    redis_text = ""
+    if fault.kind == "stall_redis_down":
+        time.sleep(0.5)
+        redis_text = "; " + redis_down(ctx, event, fault.down) + " meanwhile"
+    hold_and_resume(ctx, event, pid=pid, stopped_at=stopped_at)
+    held = event.stall[1] - event.stall[0]
+    event.outcome = (
+        f"worker {pid} stopped {'while serving a request' if serving else '(idle)'}{redis_text}; "
+        f"resumed after {held:.1f} s, {event.reconciles_during} reconcile(s) ran meanwhile"
+    )
+    event.ok = True
+
+
+def _wait_stopped(web: Gunicorn, task: asyncio.Task, timeout: float = 5.0) -> int | None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not task.done():
+        stopped = web.stopped_worker_pids()
+        if stopped:
+            return stopped[0]
+        time.sleep(0.01)
+    return None
+
+
+async def _targeted(ctx: FaultContext, fault: Fault, event: FaultEvent) -> None:
+    server = (ctx.stall_web.name, ctx.stall_web.url)
+    tried = []
+    for _ in range(TARGET_TRIES):
+        request = ctx.driver.stall_request(fault.target, server)
+        if request is None:  # nothing fits now (no one inside a churn session yet...)
+            await asyncio.sleep(0.5)
+            continue
+        task = asyncio.create_task(request)
+        pid = await asyncio.to_thread(_wait_stopped, ctx.stall_web, task)
+        if pid is not None:
+            break
+        record = await task  # answered without reaching the failpoint (full, not inside...)
+        tried.append(f"{record.status} {record.reason}")
+    else:
+        raise RuntimeError(f"no {fault.target} reached the failpoint: {tried}")
+    stopped_at = ctx.clock()
+    await asyncio.to_thread(hold_and_resume, ctx, event, pid=pid, stopped_at=stopped_at)
+    record = await asyncio.wait_for(task, timeout=40)
+    point = "after_increment" if fault.target == "check_in" else "after_record"
+    event.notes.update(session=record.session, participant=record.participant, seq=record.seq)
+    event.outcome = (
+        f"{fault.target} (seq {record.seq}, session {record.session}) stopped worker {pid} at "
+        f"{fault.target}.{point}; resumed after {event.stall[1] - event.stall[0]:.1f} s, "
+        f"{event.reconciles_during} reconcile(s) ran meanwhile; answered {record.status} {record.reason}"
+    )
+    event.ok = True
+
+
+async def apply(ctx: FaultContext, fault: Fault, event: FaultEvent) -> None:
+    """Apply one stall fault (the blocking parts run in a thread)."""
+    if fault.kind == "web_stall_targeted":
+        await _targeted(ctx, fault, event)
+    else:
+        await asyncio.to_thread(_blind, ctx, fault, event)
+
+
+def resume_all(ctx: FaultContext) -> None:
+    """SIGCONT every stopped web worker and server of the stack (after the schedule, whatever
+    happened: nothing may stay stopped)."""
+    for web in ctx.stack.webs.values():
+        for pid in web.stopped_worker_pids():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+    for server in (ctx.stack.redis, ctx.stack.mongo):
+        if server is not None:
+            server.resume()

@@ -1,0 +1,93 @@
+"""Read what the Celery worker did from its log (one file across restarts): task receipts, task
+outcomes, reconcile runs, start-ups. Times are epoch seconds (the log's local wall clock)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+_STAMP = r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) "
+_TASK = re.compile(
+    _STAMP + r".*Task ([\w.]+)\[([0-9a-f-]+)\] (received|succeeded|failed|retry)", re.M
+)
+_RECONCILE = re.compile(_STAMP + r".*Reconcile: (.*?) duration_ms=(\d+)", re.M)
+_READY = re.compile(_STAMP + r".*celery@\S+ ready\.", re.M)
+_BEAT_START = re.compile(_STAMP + r".*beat: Starting", re.M)
+RECONCILE_TASK = "sessions_app.reconcile_counters"
+
+
+def _epoch(stamp: str) -> float:
+    return datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f").timestamp()
+
+
+@dataclass(frozen=True)
+class TaskEvent:
+    at: float
+    task: str
+    id: str
+    event: str  # received | succeeded | failed | retry
+
+
+@dataclass(frozen=True)
+class ReconcileRun:
+    started: float
+    ended: float
+    summary: str
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except FileNotFoundError:
+        return ""
+
+
+def task_events(path: Path) -> list[TaskEvent]:
+    """Return every task receipt and outcome in the log, oldest first."""
+    return [TaskEvent(_epoch(m[1]), m[2], m[3], m[4]) for m in _TASK.finditer(_read(path))]
+
+
+def reconcile_runs(path: Path) -> list[ReconcileRun]:
+    """Return every completed reconcile run (its start is its end minus its duration)."""
+    runs = []
+    for m in _RECONCILE.finditer(_read(path)):
+        ended = _epoch(m[1])
+        runs.append(ReconcileRun(ended - int(m[3]) / 1000, ended, m[2]))
+    return runs
+
+
+def starts(path: Path, *, beat: bool = False) -> list[float]:
+    """Return when the worker (or beat) logged that it was up, each time it started."""
+    pattern = _BEAT_START if beat else _READY
+    return [_epoch(m[1]) for m in pattern.finditer(_read(path))]
+
+
+def reconciles_started_within(path: Path, start: float, end: float) -> list[ReconcileRun]:
+    """Return the reconcile runs that began after ``start`` and completed before ``end``."""
+    return [run for run in reconcile_runs(path) if run.started >= start and run.ended <= end]
+
+
+class LogTail:
+    """Follow a growing log: each ``new_task_events()`` returns only what was appended since."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = path.stat().st_size if path.exists() else 0
+        self._partial = ""
+
+    def _new_text(self) -> str:
+        try:
+            with open(self.path, "rb") as log:
+                log.seek(self.offset)
+                data = log.read()
+        except FileNotFoundError:
+            return ""
+        self.offset += len(data)
+        text = self._partial + data.decode(errors="replace")
+        complete, _, self._partial = text.rpartition("\n")
+        return complete + "\n" if complete else ""
+
+    def new_task_events(self) -> list[TaskEvent]:
+        return [TaskEvent(_epoch(m[1]), m[2], m[3], m[4]) for m in _TASK.finditer(self._new_text())]

@@ -1,0 +1,123 @@
+"""A request gives up on a hung or dead MongoDB within its deadline and answers 503 (real server)."""
+
+import time
+
+import pytest
+from django.db import connection
+
+from devtools.servers import SecantusServer
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def own_mongo(settings):
+    """Point the app's MongoDB connection at a server of this test's own, which it may break."""
+    server = SecantusServer().start()
+    settings_dict = connection.settings_dict
+    original = settings_dict["HOST"]
+    connection.close_pool()
+    settings_dict["HOST"] = server.uri
+    try:
+        yield server
+    finally:
+        server.resume()
+        connection.close_pool()
+        settings_dict["HOST"] = original
+        server.kill()
+        server.stop()
+
+
+def _timed_get(client, path):
+    started = time.monotonic()
+    response = client.get(path)
+    return response, time.monotonic() - started
+
+
+def test_paused_mongodb_answers_503_within_the_request_deadline(staff_client, own_mongo, settings):
+    settings.MONGODB_REQUEST_TIMEOUT_SECONDS = 1.5
+    settings.MONGODB_FAIL_FAST_SECONDS = 0  # this test is about the deadline alone
+    response, _ = _timed_get(staff_client, "/api/sessions/")
+    assert response.status_code == 200  # the server works; its database is simply empty
+
+    own_mongo.pause()
+    try:
+        response, seconds = _timed_get(staff_client, "/api/sessions/")
+    finally:
+        own_mongo.resume()
+    assert response.status_code == 503
+    assert response.json()["reason"] == "database_unavailable"
+    assert response["Retry-After"]
+    assert 1.4 < seconds < 2.5  # the deadline, not the client's 10 s socket timeout
+
+    response, _ = _timed_get(staff_client, "/api/sessions/")  # recovered, nothing restarted
+    assert response.status_code == 200
+
+
+def test_killed_mongodb_answers_503_within_the_request_deadline(staff_client, own_mongo, settings):
+    settings.MONGODB_REQUEST_TIMEOUT_SECONDS = 1.5
+    settings.MONGODB_FAIL_FAST_SECONDS = 0
+    own_mongo.kill()
+    response, seconds = _timed_get(staff_client, "/api/sessions/")
+    assert (response.status_code, response.json()["reason"]) == (503, "database_unavailable")
+    assert seconds < 2.5  # was 3 s (server selection) before the deadline
+
+    own_mongo.start()  # same port, as a restarted server would be
+    ok = None
+    for _ in range(30):
+        ok = staff_client.get("/api/sessions/")
+        if ok.status_code == 200:
+            break
+        time.sleep(0.2)
+    assert ok.status_code == 200
+
+
+def test_without_the_deadline_a_paused_mongodb_holds_the_request_longer(
+    staff_client, own_mongo, settings
+):
+    """The control: the deadline is what makes the difference (client timeouts: 3 s)."""
+    settings.MONGODB_REQUEST_TIMEOUT_SECONDS = 0
+    settings.MONGODB_FAIL_FAST_SECONDS = 0
+    options = connection.settings_dict["OPTIONS"]
+    original = options["socketTimeoutMS"]
+    connection.close_pool()
+    options["socketTimeoutMS"] = 3000
+    try:
+        staff_client.get("/api/sessions/")
+        own_mongo.pause()
+        try:
+            response, seconds = _timed_get(staff_client, "/api/sessions/")
+        finally:
+            own_mongo.resume()
+    finally:
+        options["socketTimeoutMS"] = original
+        connection.close_pool()
+    assert response.status_code == 503
+    assert seconds > 2.9
+
+
+def test_after_a_failure_requests_fail_fast_for_a_moment_then_ping_first(
+    staff_client, client, own_mongo, settings
+):
+    """Requests arriving while MongoDB hangs do not each hold a web worker for the deadline."""
+    from config.middleware import PROBE_SECONDS
+
+    settings.MONGODB_REQUEST_TIMEOUT_SECONDS = 1.5
+    settings.MONGODB_FAIL_FAST_SECONDS = 1.0
+    own_mongo.pause()
+    try:
+        first, slow = _timed_get(staff_client, "/api/sessions/")
+        second, fast = _timed_get(staff_client, "/api/sessions/")
+        health = client.get("/health/live")  # health endpoints are never failed fast
+        time.sleep(1.0)  # the moment is over: the next request pings first, briefly
+        third, probed = _timed_get(staff_client, "/api/sessions/")
+    finally:
+        own_mongo.resume()
+    assert (first.status_code, second.status_code, third.status_code) == (503, 503, 503)
+    assert second.json()["reason"] == "database_unavailable"
+    assert slow > 1.4 and fast < 0.2
+    # The ping, not the deadline (pymongo's server selection wakes every 0.5 s: up to 1 s).
+    assert PROBE_SECONDS - 0.1 < probed < 1.2
+    assert health.status_code == 200
+    time.sleep(1.0)  # MongoDB answers the next ping again: the request goes on
+    assert staff_client.get("/api/sessions/").status_code == 200
