@@ -16,6 +16,15 @@ def door_sessions() -> QuerySet[Session]:
     return session_list().filter(status=Session.Status.OPEN)
 
 
-def door_recent_scans(*, session_id: ObjectId, limit: int = RECENT_SCANS) -> list[Scan]:
-    """Return the last decided scans at a session's door (from every door), newest first."""
-    return list(session_scan_list(session_id=session_id).exclude(reason="")[:limit])
+def door_recent_scans(
+    *, session_id: ObjectId, actor: str | None = None, limit: int = RECENT_SCANS
+) -> list[Scan]:
+    """Return the last decided scans at a session, newest first: by ``actor`` only, if given.
+
+    The scan log names participants and carries ticket codes; whoever may not read it (no
+    ``view_scan`` permission: door staff) sees the scans they made themselves, not everyone's.
+    """
+    scans = session_scan_list(session_id=session_id).exclude(reason="")
+    if actor is not None:
+        scans = scans.filter(actor=actor)
+    return list(scans[:limit])

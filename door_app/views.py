@@ -26,6 +26,7 @@ from .answers import Answer, RecentScan
 from .forms import MODE_IN, MODE_OUT, ChooseSessionForm, ScanForm
 from .selectors import door_recent_scans, door_sessions
 
+SCAN_VIEW_PERMISSION = "sessions_app.view_scan"
 SESSION_KEY = "door_session_id"  # the chosen session, remembered in the Django session
 FETCH_HEADER = "X-Door-Fetch"  # the page's script asks for the live part only
 
@@ -60,6 +61,16 @@ def _chosen(request) -> Session | None:
         return None
 
 
+def _own_scans_only(request) -> str | None:
+    """Return the user name whose scans the page lists, or None for every door's scans.
+
+    Reading the scan log (names, ticket codes) needs its ``view`` permission, as in the API
+    and the admin; door staff without it see their own scans only.
+    """
+    user = request.user
+    return None if user.has_perm(SCAN_VIEW_PERMISSION) else user.get_username()
+
+
 def _chooser(request, *, form: ChooseSessionForm | None = None, answer=None, status=200):
     context = {"sessions": door_sessions(), "form": form, "answer": answer}
     return render(request, "door/choose.html", context, status=status)
@@ -73,7 +84,11 @@ def _page(request, *, session: Session, mode: str, answer=None, count=None, capa
         "answer": answer,
         "count": session.check_in_count if count is None else count,
         "capacity": session.capacity if capacity is None else capacity,
-        "recent": [RecentScan.of(scan) for scan in door_recent_scans(session_id=session.pk)],
+        "recent": [
+            RecentScan.of(scan)
+            for scan in door_recent_scans(session_id=session.pk, actor=_own_scans_only(request))
+        ],
+        "every_door": _own_scans_only(request) is None,
         "nonce": _nonce(),
     }
     fetch = request.headers.get(FETCH_HEADER)

@@ -110,3 +110,28 @@ def test_bad_input_is_answered_never_a_500(door):
     gone = door.post("/door/scan/", {"code": "ANY-0001"})
     assert gone.status_code == 200 and _reason(gone) == "session_not_found"
     assert b"Choose the session" in door.get("/door/").content  # back to choosing
+
+
+def test_door_staff_see_their_own_scans_organisers_every_door(door, django_user_model):
+    from django.contrib.auth.models import Group
+
+    from sessions_app.groups import DOOR_STAFF_GROUP
+
+    session = session_make(title="Opening keynote")
+    participant_make(full_name="Uma Ortiz", ticket_code="UMA-0001")
+    participant_make(full_name="Vic Park", ticket_code="VIC-0002")
+    other = django_user_model.objects.create_user(username="door2", password="x")
+    other.groups.add(Group.objects.get(name=DOOR_STAFF_GROUP))
+    second = Client()
+    second.force_login(other)
+    for client, code in ((door, "UMA-0001"), (second, "VIC-0002")):
+        _choose(client, session)
+        _scan(client, code)
+    # The scan log names people: door staff (no view permission on it) see only their own scans.
+    mine = door.get("/door/").content.decode().split('id="recent"', 1)[1]
+    assert "Uma Ortiz" in mine and "Vic Park" not in mine
+    boss = Client()
+    boss.force_login(django_user_model.objects.create_superuser(username="boss", password="x"))
+    _choose(boss, session)
+    every = boss.get("/door/").content.decode().split('id="recent"', 1)[1]
+    assert "Uma Ortiz" in every and "Vic Park" in every
