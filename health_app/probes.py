@@ -17,6 +17,12 @@ from urllib.parse import unquote
 
 from django.conf import settings
 from django.utils import timezone
+from kombu import Connection
+from pymongo import MongoClient
+
+import redis_fallback
+from jobs_app.selectors import broker_is_redis, worker_last_task_at
+from sessions_app.selectors import reconcile_last_success_at
 
 _STARTED_AT = time.monotonic()  # a reconcile that never ran is only late after a grace period
 _URL = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s'\"<>]+")
@@ -117,7 +123,6 @@ def _mongo_params() -> dict[str, Any]:
 def _mongo() -> Any:
     """Return this process's health-check MongoClient, built on first use (never at import)."""
     global _mongo_client  # noqa: PLW0603 - one lazily built client per process and configuration
-    from pymongo import MongoClient
 
     params = _mongo_params()
     key = (os.getpid(), repr(sorted(params.items())))
@@ -144,7 +149,6 @@ def mongodb_ping() -> Observation:
 # --- Redis ----------------------------------------------------------------------------------------
 def redis_ping() -> Observation:
     """PING Redis through the circuit breaker (not through the cache, whose fallback hides outages)."""
-    import redis_fallback
 
     start = time.perf_counter()
     try:
@@ -159,7 +163,6 @@ def redis_ping() -> Observation:
 
 def redis_status() -> dict[str, Any]:
     """Return the Redis layer's per-process connection status (no network I/O)."""
-    import redis_fallback
 
     try:
         return redis_fallback.connection_status()
@@ -168,16 +171,10 @@ def redis_status() -> dict[str, Any]:
 
 
 # --- Celery broker --------------------------------------------------------------------------------
-def broker_is_redis() -> bool:
-    """Tell whether the Celery broker is the Redis that redis_ping() already checks."""
-    return settings.CELERY_BROKER_URL == settings.REDIS_URL
-
-
 def broker_ping(*, redis: Observation | None = None) -> Observation:
     """Check the Celery broker: reuse the Redis PING when it is the same server, else use kombu."""
-    if broker_is_redis():
+    if broker_is_redis():  # the Redis that redis_ping() already checks
         return redis if redis is not None else redis_ping()
-    from kombu import Connection
 
     timeout = settings.HEALTH_PROBE_TIMEOUT_MS / 1000
     start = time.perf_counter()
@@ -219,7 +216,6 @@ def _freshness(read_last, *, what: str) -> Observation:
 
 def reconcile_freshness() -> Observation:
     """Check that the periodic reconcile (beat + worker) succeeded within the last two intervals."""
-    from sessions_app.selectors import reconcile_last_success_at
 
     return _freshness(reconcile_last_success_at, what="reconcile")
 
@@ -230,6 +226,5 @@ def worker_freshness() -> Observation:
     Beat queues the reconcile and the outbox flush every interval, so a worker that consumes
     starts at least two tasks per interval; one that stays up without consuming shows here.
     """
-    from jobs_app.selectors import worker_last_task_at
 
     return _freshness(worker_last_task_at, what="task started by a worker")

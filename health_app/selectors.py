@@ -13,6 +13,8 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from jobs_app.selectors import broker_is_redis
+
 from . import probes
 from .probes import Observation, error_text
 
@@ -61,7 +63,7 @@ def health_observations(*, timeout: float | None = None) -> dict[str, Observatio
         "reconcile": probes.reconcile_freshness,
         "worker": probes.worker_freshness,
     }
-    if not probes.broker_is_redis():
+    if not broker_is_redis():
         tasks["broker"] = probes.broker_ping
     pool = probe_executor()
     futures: dict[str, Future] = {name: pool.submit(_guarded(fn)) for name, fn in tasks.items()}

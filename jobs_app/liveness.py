@@ -23,9 +23,18 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
+import pymongo
+import redis
+from celery.worker import state as worker_state
+from django.conf import settings
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from .schedule import HEARTBEAT_JOB
+from .services import job_run_record
+
 logger = logging.getLogger(__name__)
 
-HEARTBEAT_JOB = "celery_worker"
 HEARTBEAT_EVERY_SECONDS = 5.0
 EXIT_STUCK = 70  # EX_SOFTWARE: the supervisor restarts the worker
 # kombu's Redis transport keeps priorities 3, 6 and 9 in lists named queue + "\x06\x16" + priority.
@@ -44,7 +53,6 @@ def task_received_mark() -> None:
 def worker_heartbeat_record() -> None:
     """Record that this worker starts a task (throttled; never fails or delays the task long)."""
     global _last_heartbeat  # noqa: PLW0603 - one throttle per process
-    from django.conf import settings
 
     now = time.monotonic()
     # Well inside the two intervals after which /health calls the worker stale.
@@ -52,9 +60,6 @@ def worker_heartbeat_record() -> None:
     if now - _last_heartbeat < every:
         return
     _last_heartbeat = now
-    import pymongo
-
-    from .services import job_run_record
 
     try:
         with pymongo.timeout(1.0):  # MongoDB down or hung: the task learns soon enough itself
@@ -140,9 +145,6 @@ class ConsumptionWatchdog(threading.Thread):
 
 def redis_queue_length(broker_url: str, queues: Iterable[str]) -> Callable[[], int]:
     """Return a function counting the messages waiting in ``queues`` on the Redis broker."""
-    import redis
-    from redis.backoff import NoBackoff
-    from redis.retry import Retry
 
     client = redis.Redis.from_url(
         broker_url, socket_timeout=1.0, socket_connect_timeout=1.0, retry=Retry(NoBackoff(), 0)
@@ -164,8 +166,6 @@ _watchdog: ConsumptionWatchdog | None = None
 def watchdog_start(consumer) -> ConsumptionWatchdog | None:
     """Start the watchdog for this worker (main process, once); None if it is switched off."""
     global _watchdog  # noqa: PLW0603 - one per worker process
-    from celery.worker import state as worker_state
-    from django.conf import settings
 
     stuck_seconds = float(getattr(settings, "CELERY_WORKER_STUCK_SECONDS", 0) or 0)
     broker_url = settings.CELERY_BROKER_URL

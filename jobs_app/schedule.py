@@ -12,6 +12,8 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 RECONCILE_TASK = "sessions_app.reconcile_counters"
 OUTBOX_TASK = "jobs_app.outbox_flush"
 RECONCILE_JOB = "reconcile_counters"
+# The JobRun a Celery worker touches as it starts each task (its heartbeat).
+HEARTBEAT_JOB = "celery_worker"
 
 
 def _every(seconds: int) -> IntervalSchedule:

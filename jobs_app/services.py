@@ -18,7 +18,10 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from redis_fallback import is_redis_available
+
 from .models import JobRun, Lease, OutboxMessage
+from .selectors import broker_is_redis
 
 logger = logging.getLogger(__name__)
 
@@ -35,10 +38,6 @@ class PublishResult:
     outbox_id: str | None = None
 
 
-def _broker_is_redis() -> bool:
-    return settings.CELERY_BROKER_URL == settings.REDIS_URL
-
-
 def _send(task_name: str, args: list, kwargs: dict) -> str:
     """Publish to the broker within the bounded web retry policy; return the task id."""
     result = current_app.send_task(
@@ -53,9 +52,8 @@ def _send(task_name: str, args: list, kwargs: dict) -> str:
 
 def _redis_known_down() -> bool:
     # The broker is the same Redis the breaker watches: while it is open, do not even try.
-    if not _broker_is_redis():
+    if not broker_is_redis():
         return False
-    from redis_fallback import is_redis_available
 
     return not is_redis_available()
 

@@ -5,6 +5,7 @@ import logging
 from celery.signals import task_prerun, task_received, worker_ready, worker_shutting_down
 
 from . import liveness
+from .services import outbox_flush
 
 logger = logging.getLogger(__name__)
 
@@ -12,7 +13,6 @@ logger = logging.getLogger(__name__)
 @worker_ready.connect
 def flush_outbox_on_worker_ready(sender=None, **kwargs):
     """Publish outbox messages left from a broker outage (a failure here must not stop the worker)."""
-    from .services import outbox_flush
 
     try:
         outbox_flush()

@@ -24,20 +24,6 @@ class Reason(enum.StrEnum):
     TICKET_NOT_FOUND = NotFoundReason.TICKET_NOT_FOUND.value
 
 
-HTTP_STATUS = {
-    Reason.CHECKED_IN: 201,
-    Reason.ALREADY_CHECKED_IN: 200,
-    Reason.SESSION_FULL: 409,
-    Reason.SESSION_NOT_OPEN: 409,
-    Reason.CHECK_IN_IN_PROGRESS: 409,
-    Reason.NONCE_REUSED: 409,
-    Reason.CHECKED_OUT: 200,
-    Reason.NOT_CHECKED_IN: 200,
-    Reason.SESSION_NOT_FOUND: 404,
-    Reason.PARTICIPANT_NOT_FOUND: 404,
-    Reason.TICKET_NOT_FOUND: 404,
-}
-
 DETAILS = {
     Reason.CHECKED_IN: "Checked in.",
     Reason.ALREADY_CHECKED_IN: "The participant is checked in to this session already.",
@@ -96,13 +82,6 @@ class Verdict:
     def __post_init__(self):
         if not self.detail:
             object.__setattr__(self, "detail", DETAILS[self.reason])
-
-    @property
-    def http_status(self) -> int:
-        # A replay created nothing: its check-in answers 200, not 201.
-        if self.replayed and self.reason == Reason.CHECKED_IN:
-            return 200
-        return HTTP_STATUS[self.reason]
 
     @property
     def ok(self) -> bool:

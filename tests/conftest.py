@@ -3,6 +3,8 @@
 import pytest
 from rest_framework.test import APIClient
 
+from config.middleware import fail_fast
+from redis_fallback import reset_for_tests
 from tests.celery_support import celery_worker_factory, worker_env  # noqa: F401 - fixtures
 
 
@@ -15,7 +17,6 @@ def redis_server(redis_server_process):
     else:
         redis_server_process.resume()
     # The outage the test caused must not leave this process's breaker open for the next test.
-    from redis_fallback import reset_for_tests
 
     reset_for_tests()
 
@@ -23,7 +24,6 @@ def redis_server(redis_server_process):
 @pytest.fixture(autouse=True)
 def _mongodb_fail_fast_closed():
     """A MongoDB failure a test caused must not answer the next test's requests 503."""
-    from config.middleware import fail_fast
 
     fail_fast.reset()
     yield

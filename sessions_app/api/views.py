@@ -41,6 +41,7 @@ from .serializers import (
     SessionOutputSerializer,
     StatsSerializer,
 )
+from .verdict_status import verdict_http_status
 
 
 def _responses(action):
@@ -264,7 +265,7 @@ class SessionViewSet(viewsets.GenericViewSet):
 
 
 def _verdict_response(verdict) -> Response:
-    response = Response(VerdictSerializer(verdict).data, status=verdict.http_status)
+    response = Response(VerdictSerializer(verdict).data, status=verdict_http_status(verdict))
     if verdict.reason == Reason.CHECK_IN_IN_PROGRESS:
         response["Retry-After"] = str(IN_PROGRESS_RETRY_AFTER)
     return response

@@ -132,5 +132,12 @@ def counters_reconcile(*, stale_seconds: float | None = None) -> ReconcileSummar
         "skipped" if summary.redis_skipped else "ok", summary.duration_ms,
         f" failed_sessions={summary.failed_sessions}" if summary.failed_sessions else "",
     )  # fmt: skip
-    job_run_record(name=RECONCILE_JOB, success=True, summary=summary.as_dict())
+    # A run in which a session failed is no success: health's "last reconcile" stays on the last
+    # complete run (and turns stale if sessions keep failing), the admin's job list names them.
+    job_run_record(
+        name=RECONCILE_JOB,
+        success=not summary.failed,
+        summary=summary.as_dict(),
+        error=f"{summary.failed} session(s) failed: {', '.join(summary.failed_sessions)}",
+    )
     return summary

@@ -16,6 +16,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
 
 OPT_OUT = "CHECKIN_BROWSER_TESTS"
 CHROMIUM_FLAGS = [
@@ -54,9 +56,6 @@ def browser():
         if os.environ.get(OPT_OUT) == "skip" and not os.environ.get("CI"):
             pytest.skip(f"{message} Skipped: {OPT_OUT}=skip.")
         pytest.fail(f"{message} To skip them locally (never in CI), set {OPT_OUT}=skip.")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
     profile = tempfile.mkdtemp(prefix="checkin-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = chromium

@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from django.test import Client
+from selenium.webdriver.support.ui import WebDriverWait
+
 WAIT_SECONDS = 10
 
 
 def sign_in(browser, live_server, user) -> None:
     """Give the browser a signed-in session for ``user`` (the sign-in form has its own test)."""
-    from django.test import Client
-
     client = Client()
     client.force_login(user)
     cookie = client.cookies["sessionid"]
@@ -28,6 +29,4 @@ def screenshot(browser, name: str) -> None:
 
 
 def wait_for(browser, condition, message: str = ""):
-    from selenium.webdriver.support.ui import WebDriverWait
-
     return WebDriverWait(browser, WAIT_SECONDS).until(condition, message)

@@ -1,6 +1,7 @@
 """Unit tests of the chaos checks' judgement on hand-made run data (pure functions, no servers)."""
 
 from collections import Counter
+from datetime import UTC, datetime
 
 from chaos.api import Record
 from chaos.checks import (
@@ -177,7 +178,6 @@ MONGO = FaultEvent(kind="mongo_pause", t_start=30.0, t_end=33.0, ok=True, mongo_
 
 def _access_log(path, *lines):
     """Write gunicorn access-log lines: (epoch seconds, status, milliseconds)."""
-    from datetime import UTC, datetime
 
     text = ""
     for at, status, ms in lines:

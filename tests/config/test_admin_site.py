@@ -3,6 +3,8 @@
 import pytest
 from django.contrib.auth.models import Group
 
+from devtools.servers import free_port
+from health_app.degraded import degraded_components
 from sessions_app.groups import DOOR_STAFF_GROUP, door_staff_group_ensure
 
 pytestmark = pytest.mark.django_db
@@ -61,9 +63,6 @@ def test_door_staff_in_the_admin_see_the_door_link_and_no_participants(client, d
 
 
 def test_broker_outage_alone_is_named_with_its_start(settings):
-    from devtools.servers import free_port
-    from health_app.degraded import degraded_components
-
     settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{free_port()}/0"
     first = degraded_components()
     assert [c.name for c in first] == ["Celery broker"]

@@ -3,29 +3,11 @@
 import pytest
 from django.db import connection
 
-from devtools.servers import SecantusServer
 from sessions_app.models import CheckIn
 from sessions_app.services import session_check_in
 from tests.factories import participants_make, session_make
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def own_mongo():
-    """The app's MongoDB connection on a server of this test's own, which it kills."""
-    server = SecantusServer().start()
-    settings_dict = connection.settings_dict
-    original = settings_dict["HOST"]
-    connection.close_pool()
-    settings_dict["HOST"] = server.uri
-    try:
-        yield server
-    finally:
-        connection.close_pool()
-        settings_dict["HOST"] = original
-        server.kill()
-        server.stop()
 
 
 def test_acknowledged_check_ins_survive_a_kill_of_mongodb(own_mongo):

@@ -5,27 +5,9 @@ import time
 import pytest
 from django.db import connection
 
-from devtools.servers import SecantusServer
+from config.middleware import PROBE_SECONDS
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def own_mongo(settings):
-    """Point the app's MongoDB connection at a server of this test's own, which it may break."""
-    server = SecantusServer().start()
-    settings_dict = connection.settings_dict
-    original = settings_dict["HOST"]
-    connection.close_pool()
-    settings_dict["HOST"] = server.uri
-    try:
-        yield server
-    finally:
-        server.resume()
-        connection.close_pool()
-        settings_dict["HOST"] = original
-        server.kill()
-        server.stop()
 
 
 def _timed_get(client, path):
@@ -100,7 +82,6 @@ def test_after_a_failure_requests_fail_fast_for_a_moment_then_ping_first(
     staff_client, client, own_mongo, settings
 ):
     """Requests arriving while MongoDB hangs do not each hold a web worker for the deadline."""
-    from config.middleware import PROBE_SECONDS
 
     settings.MONGODB_REQUEST_TIMEOUT_SECONDS = 1.5
     settings.MONGODB_FAIL_FAST_SECONDS = 1.0

@@ -1,9 +1,9 @@
 """Start-up touches neither Redis nor MongoDB: check passes and gunicorn serves with both gone."""
 
 import os
+import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -23,18 +23,42 @@ def _env_without_backends() -> dict[str, str]:
     return env
 
 
-def test_manage_check_passes_with_redis_and_mongodb_down():
-    env = _env_without_backends()
-    env["DJANGO_SETTINGS_MODULE"] = "config.settings.dev"
-    started = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    assert "no issues" in result.stdout
-    # Well under MongoDB's 3 s server-selection timeout: nothing tried to connect.
-    assert time.monotonic() - started < 15
+def _listener() -> socket.socket:
+    """A socket that listens but never answers: it shows whether anyone tried to connect."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    sock.setblocking(False)
+    return sock
+
+
+def _was_connected(sock: socket.socket) -> bool:
+    try:
+        sock.accept()[0].close()
+    except BlockingIOError:
+        return False
+    return True
+
+
+def test_manage_check_touches_neither_redis_nor_mongodb():
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="config.settings.dev")
+    mongo, redis = _listener(), _listener()
+    env["MONGODB_URI"] = f"mongodb://127.0.0.1:{mongo.getsockname()[1]}/"
+    env["REDIS_URL"] = f"redis://127.0.0.1:{redis.getsockname()[1]}/0"
+    env["CELERY_BROKER_URL"] = env["REDIS_URL"]
+    try:
+        result = subprocess.run(
+            [sys.executable, "manage.py", "check"],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert "no issues" in result.stdout
+        # Not a connection attempt to either server (a timing bound could not tell).
+        assert not _was_connected(mongo), "manage.py check connected to MongoDB"
+        assert not _was_connected(redis), "manage.py check connected to Redis"
+    finally:
+        mongo.close()
+        redis.close()
 
 
 def test_gunicorn_serves_liveness_with_redis_and_mongodb_down():

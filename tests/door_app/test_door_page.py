@@ -3,8 +3,10 @@
 import re
 
 import pytest
+from django.contrib.auth.models import Group
 from django.test import Client
 
+from sessions_app.groups import DOOR_STAFF_GROUP
 from sessions_app.models import CheckIn, Scan, Session
 from tests.factories import participant_make, session_make
 
@@ -113,10 +115,6 @@ def test_bad_input_is_answered_never_a_500(door):
 
 
 def test_door_staff_see_their_own_scans_organisers_every_door(door, django_user_model):
-    from django.contrib.auth.models import Group
-
-    from sessions_app.groups import DOOR_STAFF_GROUP
-
     session = session_make(title="Opening keynote")
     participant_make(full_name="Uma Ortiz", ticket_code="UMA-0001")
     participant_make(full_name="Vic Park", ticket_code="VIC-0002")

@@ -1,8 +1,11 @@
 """Fixtures for the health tests: a clean Redis breaker, spare MongoDB servers to break."""
 
 import pytest
+from django.utils import timezone
 
+import redis_fallback
 from devtools.servers import SecantusServer
+from health_app import probes
 
 
 @pytest.fixture(autouse=True)
@@ -11,7 +14,6 @@ def clean_redis_layer(redis_server):
 
     ``redis_server`` restarts or resumes Redis and resets the breaker again afterwards.
     """
-    import redis_fallback
 
     redis_fallback.reset_for_tests()
 
@@ -27,13 +29,9 @@ def reconcile_is_fresh(request, monkeypatch):
     """
     if request.node.get_closest_marker("real_reconcile_freshness"):
         return
-    from django.utils import timezone
 
-    import jobs_app.selectors
-    import sessions_app.selectors
-
-    monkeypatch.setattr(sessions_app.selectors, "reconcile_last_success_at", timezone.now)
-    monkeypatch.setattr(jobs_app.selectors, "worker_last_task_at", timezone.now)
+    monkeypatch.setattr(probes, "reconcile_last_success_at", timezone.now)
+    monkeypatch.setattr(probes, "worker_last_task_at", timezone.now)
 
 
 @pytest.fixture(scope="session")

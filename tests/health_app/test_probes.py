@@ -9,6 +9,9 @@ from django.utils import timezone
 
 from devtools.servers import RedisServer
 from health_app import probes
+from jobs_app.models import JobRun
+from jobs_app.schedule import RECONCILE_JOB
+from jobs_app.selectors import broker_is_redis
 
 
 @pytest.mark.parametrize(
@@ -50,7 +53,7 @@ def separate_broker(settings):
 
 
 def test_separate_broker_is_checked_with_kombu(client, separate_broker):
-    assert not probes.broker_is_redis()
+    assert not broker_is_redis()
     body = client.get("/health").json()
     assert (body["status"], body["celery"]["broker"]) == ("ok", "connected")
 
@@ -77,8 +80,6 @@ class ReconcileRecord:
     """The real JobRun record of the reconcile job, set to a chosen time (None: never ran)."""
 
     def __setitem__(self, key, when):
-        from jobs_app.models import JobRun
-        from jobs_app.schedule import RECONCILE_JOB
 
         when = when.replace(microsecond=0) if when else None  # MongoDB keeps milliseconds
         JobRun.objects.update_or_create(name=RECONCILE_JOB, defaults={"last_success_at": when})

@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 from celery import current_app
 from django.utils import timezone
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from health_app import probes
-from jobs_app.liveness import HEARTBEAT_JOB
 from jobs_app.models import JobRun
-from jobs_app.schedule import OUTBOX_TASK, RECONCILE_TASK
+from jobs_app.schedule import HEARTBEAT_JOB, OUTBOX_TASK, RECONCILE_TASK, periodic_tasks_ensure
 from tests.celery_support import ROOT, wait_until
 from tests.jobs_app.probe_tasks import probe_events, probe_release
 
@@ -41,9 +41,6 @@ def test_worker_freshness_fresh_stale_and_never(settings, monkeypatch):
 @pytest.fixture
 def fast_beat(settings, worker_env, tmp_path):
     """Beat queueing the reconcile and the outbox flush every 2 s; /health: stale after 4 s."""
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
-
-    from jobs_app.schedule import periodic_tasks_ensure
 
     periodic_tasks_ensure()
     fast, _ = IntervalSchedule.objects.get_or_create(every=2, period=IntervalSchedule.SECONDS)

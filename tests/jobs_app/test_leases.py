@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from datetime import timedelta
 
 import pytest
@@ -52,7 +53,6 @@ def test_lease_of_a_killed_process_is_taken_over_not_of_a_live_one(worker_env):
 
 def test_a_thread_takes_back_its_own_unreleased_lease_but_not_anothers():
     """An earlier run of this thread that could not release (MongoDB gone) does not block it."""
-    import threading
 
     assert lease_acquire(name="job", ttl_seconds=300)  # never released
     assert lease_acquire(name="job", ttl_seconds=300)  # the same thread: its earlier run is over

@@ -7,12 +7,17 @@ import pytest
 from django.test import override_settings
 
 from jobs_app.models import OutboxMessage
-from jobs_app.selectors import outbox_pending_count
 from jobs_app.services import outbox_flush, task_publish
 from redis_fallback import reset_for_tests
 from tests.celery_support import wait_until
 
 from .probe_tasks import probe_events
+
+
+def outbox_pending_count() -> int:
+    """How many tasks wait in the outbox for the broker."""
+    return OutboxMessage.objects.filter(published_at__isnull=True).count()
+
 
 pytestmark = pytest.mark.django_db
 

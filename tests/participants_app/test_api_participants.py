@@ -4,11 +4,13 @@ import re
 import threading
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 
 from participants_app.models import Participant
 from participants_app.services import participant_create
-from tests.factories import participant_make
+from sessions_app.services import session_check_in
+from tests.factories import participant_make, session_make
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +75,6 @@ def test_update_to_a_duplicate_email_400(staff_client):
 
 def test_concurrent_duplicate_emails_one_wins_the_other_gets_a_field_error():
     """The unique index is the real guard; losing the race is a ValidationError, not a 500."""
-    from django.core.exceptions import ValidationError
 
     outcomes = []
     barrier = threading.Barrier(4)
@@ -134,8 +135,6 @@ def test_delete(staff_client):
 
 
 def test_delete_with_check_ins_409(staff_client):
-    from sessions_app.services import session_check_in
-    from tests.factories import session_make
 
     session, person = session_make(), participant_make()
     session_check_in(session_id=session.pk, participant_id=person.pk)

@@ -3,6 +3,7 @@
 import contextlib
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
@@ -23,7 +24,6 @@ def clean_redis_layer():
 @pytest.fixture
 def door_user(django_user_model, db):
     """A non-staff user in the "Door staff" group (the group the migration creates)."""
-    from django.contrib.auth.models import Group
 
     door_staff_group_ensure()  # collections are flushed between tests: recreate it
     user = django_user_model.objects.create_user(username="door", password="door-pass-123")

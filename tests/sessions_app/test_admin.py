@@ -3,10 +3,11 @@
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
-from sessions_app.models import Session
-from sessions_app.services import session_check_in
-from tests.factories import participants_make, session_make
+from sessions_app.models import CheckIn, Scan, Session
+from sessions_app.services import session_check_in, session_check_out
+from tests.factories import participant_make, participants_make, session_make
 
 pytestmark = pytest.mark.django_db
 
@@ -104,9 +105,6 @@ def test_check_in_records_are_listed_read_only(admin_client, busy_session):
 
 
 def test_records_read_who_in_what():
-    from sessions_app.models import CheckIn, Scan
-    from tests.factories import participant_make
-
     keynote = session_make(title="Opening keynote")
     uma = participant_make(full_name="Uma Ortiz")
     session_check_in(session_id=keynote.pk, participant_id=uma.pk)
@@ -115,8 +113,6 @@ def test_records_read_who_in_what():
 
 
 def test_session_page_lists_who_is_inside_and_links_to_its_scans(admin_client, busy_session):
-    from sessions_app.services import session_check_out
-
     inside = list(busy_session.check_ins.select_related("participant"))
     session_check_out(session_id=busy_session.pk, participant_id=inside[0].participant_id)
     html = admin_client.get(f"/admin/sessions_app/session/{busy_session.pk}/change/").content
@@ -147,8 +143,6 @@ def test_session_list_shows_the_end_time_in_the_event_time_zone(
     settings.TIME_ZONE = "Asia/Kolkata"  # +05:30 all year
     html = admin_client.get("/admin/sessions_app/session/").content.decode()
     assert "Asia/Kolkata" in html
-    from django.utils import timezone
-
     local_end = timezone.localtime(busy_session.ends_at).strftime("%H:%M")
     utc_end = busy_session.ends_at.astimezone(dt.UTC).strftime("%H:%M")
     assert local_end in html and utc_end not in html

@@ -18,9 +18,11 @@ from sessions_app.models import CheckIn, Session
 from sessions_app.services import (
     session_check_in,
     session_check_out,
+    session_create,
     sessions_admission_reseed_all,
 )
 from sessions_app.verdicts import Reason
+from tests.celery_support import wait_until
 from tests.factories import (
     admission_count,
     participant_make,
@@ -59,7 +61,6 @@ def _inside(session) -> int:
 
 def _open_session(capacity):
     """An open session created through the service, so its Redis set is seeded."""
-    from sessions_app.services import session_create
 
     base = session_make(status="draft")
     return session_create(
@@ -121,11 +122,13 @@ def test_redis_restarted_empty_does_not_lead_to_overbooking(redis_server, settin
     assert (Session.objects.get(pk=session.pk).check_in_count, _inside(session)) == (2, 2)
     # Whether Redis was bypassed for a while (breaker) or used at once (unseeded, then
     # reseeded), once it is trusted again its set is rebuilt from MongoDB.
-    time.sleep(0.3)
+    # (The background prober closes the breaker and reseeds: bounded wait, not a fixed sleep.)
+    inside = {str(people[0].pk), str(people[1].pk)}
+    assert wait_until(lambda: _members(session) == inside, timeout=5), _members(session)
     assert session_check_in(session_id=session.pk, participant_id=people[4].pk).reason == (
         Reason.SESSION_FULL
     )
-    assert _members(session) == {str(people[0].pk), str(people[1].pk)}
+    assert _members(session) == inside
 
 
 def test_script_flush_is_survived(raw):

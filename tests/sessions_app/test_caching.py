@@ -52,8 +52,12 @@ def test_a_broken_cache_entry_does_not_fail_the_request(staff_client):
     assert response.json()["id"] == str(session.pk)
     assert staff_client.get("/api/sessions/stats/").status_code == 200
     person = participant_make()
-    verdict = session_check_in(session_id=session.pk, participant_id=person.pk)  # invalidates
+    verdict = session_check_in(session_id=session.pk, participant_id=person.pk)
     assert verdict.reason == "checked_in"
+    # The check-in's invalidation removed the broken entry: the next read caches a fresh one.
+    assert get_redis().scard(key) == 0  # the set written above is gone
+    assert staff_client.get(f"/api/sessions/{session.pk}/").json()["check_in_count"] == 1
+    assert cache.get(session_detail_key(session.pk))["check_in_count"] == 1
 
 
 def test_reads_and_writes_work_with_redis_killed(staff_client, redis_server):

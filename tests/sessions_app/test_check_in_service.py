@@ -4,6 +4,7 @@ import pytest
 from django.db.models import F
 
 from core.exceptions import NotFoundError
+from sessions_app.api.verdict_status import verdict_http_status
 from sessions_app.models import CheckIn, Session
 from sessions_app.services import session_check_in, session_check_out
 from sessions_app.verdicts import Reason
@@ -20,7 +21,7 @@ def test_check_in_admits_and_counts_once():
     session, person = session_make(capacity=2), participant_make()
     verdict = session_check_in(session_id=str(session.pk), participant_id=str(person.pk))
     assert verdict.reason == Reason.CHECKED_IN
-    assert verdict.http_status == 201
+    assert verdict_http_status(verdict) == 201
     assert (verdict.check_in_count, verdict.capacity) == (1, 2)
     assert verdict.session == str(session.pk) and verdict.participant == str(person.pk)
     record = CheckIn.objects.get(session=session, participant=person)
@@ -40,7 +41,7 @@ def test_retry_same_nonce_answers_the_original_verdict_and_counts_once():
     for _ in range(3):
         verdict = session_check_in(session_id=session.pk, participant_id=person.pk, nonce="n-1")
         assert (verdict.reason, verdict.replayed, verdict.inside) == (Reason.CHECKED_IN, True, True)
-        assert verdict.http_status == 200
+        assert verdict_http_status(verdict) == 200
         assert "same nonce" in verdict.detail
     assert _count(session) == 1
     assert CheckIn.objects.filter(session=session).count() == 1
@@ -68,7 +69,7 @@ def test_full_session_refuses_with_counts():
     session_check_in(session_id=session.pk, participant_id=first.pk)
     verdict = session_check_in(session_id=session.pk, participant_id=second.pk)
     assert verdict.reason == Reason.SESSION_FULL
-    assert verdict.http_status == 409
+    assert verdict_http_status(verdict) == 409
     assert (verdict.check_in_count, verdict.capacity) == (1, 1)
     assert not CheckIn.objects.filter(participant=second).exists()
 
@@ -86,7 +87,7 @@ def test_only_open_sessions_admit(status):
     session, person = session_make(status=status), participant_make()
     verdict = session_check_in(session_id=session.pk, participant_id=person.pk)
     assert verdict.reason == Reason.SESSION_NOT_OPEN
-    assert verdict.http_status == 409
+    assert verdict_http_status(verdict) == 409
     assert _count(session) == 0
 
 

@@ -11,11 +11,12 @@ from collections import Counter
 import pytest
 import redis
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import connection
 
 from sessions_app.admission import SEEDED_MARKER, admission_key
 from sessions_app.models import CheckIn, Session
-from sessions_app.services import session_check_in, session_create
+from sessions_app.services import session_check_in, session_create, session_update
 from sessions_app.verdicts import Reason
 from tests.factories import admission_count, participants_make, session_make
 
@@ -110,9 +111,6 @@ def test_concurrent_check_ins_with_redis_killed_in_the_middle(redis_server):
 
 def test_lowering_capacity_races_safely_with_check_ins():
     """Capacity edits and check-ins are each one conditional update: the count never exceeds it."""
-    from django.core.exceptions import ValidationError
-
-    from sessions_app.services import session_update
 
     session, people = _seeded_session(), participants_make(40)
     lowered = []

@@ -13,6 +13,7 @@ from core.exceptions import NotFoundError
 from participants_app.services import participant_delete
 from redis_fallback import get_redis
 from sessions_app.admission import admission_key
+from sessions_app.api.verdict_status import verdict_http_status
 from sessions_app.selectors import session_check_in_list
 from sessions_app.services import (
     counters_reconcile,
@@ -188,7 +189,7 @@ def test_an_older_nonce_never_readmits():
     )
     session_check_out(session_id=session.pk, participant_id=p.pk)
     replay = session_check_in(session_id=session.pk, participant_id=p.pk, nonce="n1")
-    assert replay.http_status != 201
+    assert verdict_http_status(replay) != 201
     assert (_inside(session), session_counter(session)) == (0, 0)
 
 

@@ -1,6 +1,7 @@
 """Who may do what: anonymous, signed-in without rights, door staff, staff; session and token auth."""
 
 import pytest
+from django.contrib.auth.models import Permission
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -105,7 +106,6 @@ def test_session_auth_for_staff_in_the_browser(client, staff_user):
 
 
 def test_check_in_permission_given_to_a_user_directly(django_user_model):
-    from django.contrib.auth.models import Permission
 
     user = django_user_model.objects.create_user(username="scanner-3", password="x")
     door_staff_group_ensure()

@@ -84,6 +84,11 @@ def test_a_failing_session_is_reported_and_the_others_are_reconciled(session_wit
     assert str(broken.pk) in summary.failed_sessions[0]
     assert session_counter(session_with_three_inside) == 3
     assert summary.repaired == 1
+    # Not a success for health; the job record names the failed session.
+    assert reconcile_last_success_at() is None
+    run = JobRun.objects.get()
+    assert run.last_failure_at is not None
+    assert str(broken.pk) in run.last_error
 
 
 def test_redis_wrong_type_under_a_session_key_fails_only_that_session(session_with_three_inside):

@@ -1,15 +1,19 @@
 """Reconcile now (API and admin) stays prompt with the broker down; beat runs reconcile for real."""
 
+import subprocess
+import sys
 import time
 
 import pytest
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from jobs_app.models import OutboxMessage
 from jobs_app.schedule import RECONCILE_TASK, periodic_tasks_ensure
-from redis_fallback import reset_for_tests
+from redis_fallback import get_redis, reset_for_tests
+from sessions_app.admission import admission_key
 from sessions_app.selectors import reconcile_last_success_at
 from sessions_app.services import session_check_in
-from tests.celery_support import wait_until
+from tests.celery_support import ROOT, wait_until
 from tests.factories import (
     admission_count,
     participants_make,
@@ -76,18 +80,11 @@ def test_admin_action_reconcile_now(client, staff_user, redis_server):
 
 def test_beat_and_worker_reconcile_on_schedule(celery_worker_factory, worker_env, tmp_path):
     """A real beat (DatabaseScheduler, 2 s interval) and worker repair MongoDB and Redis."""
-    import subprocess
-    import sys
-
-    from redis_fallback import get_redis
-    from sessions_app.admission import admission_key
-    from tests.celery_support import ROOT
 
     session = session_make(capacity=5)
     for person in participants_make(3):
         session_check_in(session_id=session.pk, participant_id=person.pk)
     periodic_tasks_ensure()  # RECONCILE_INTERVAL_SECONDS is 2 in worker_env, 30 here: fix it up
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
     fast, _ = IntervalSchedule.objects.get_or_create(every=2, period=IntervalSchedule.SECONDS)
     PeriodicTask.objects.filter(task=RECONCILE_TASK).update(interval=fast)
