@@ -1,9 +1,15 @@
 """Reads of participants."""
 
+import re
+
 from bson import ObjectId
+from django.conf import settings
 from django.db.models import QuerySet
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 
 from core.exceptions import NotFoundError, NotFoundReason
+from core.process_cache import process_cache_drop, process_cache_get_or_load
 
 from .fields import ticket_code_normalize
 from .models import Participant
@@ -38,3 +44,50 @@ def participant_get_by_ticket(*, ticket_code: str) -> Participant:
     if participant is None:
         raise NotFoundError(NotFoundReason.TICKET_NOT_FOUND)
     return participant
+
+
+# --- the door's copies (core/process_cache.py) -----------------------------------------------------
+
+
+_CACHE_KEY_SAFE = re.compile(r"[A-Za-z0-9-]{1,64}")
+
+
+def _copy_key(participant_id) -> str:
+    return f"participant:{participant_id}"
+
+
+def _ticket_key(ticket_code: str) -> str:
+    return f"participant:ticket:{ticket_code}"
+
+
+def participant_get_for_door(
+    *, participant_id: str | ObjectId | None = None, ticket_code: str | None = None
+) -> Participant:
+    """Return the participant by id or ticket code, from this process's copy when it has one.
+
+    The copy is at most ``DOOR_READ_CACHE_SECONDS`` old. An admission re-reads the participant
+    after its claim anyway (a delete, or a ticket code given to someone else since, is seen there);
+    a refusal or an "already inside" needs no more than a name. Unknown ones are not kept.
+    """
+    seconds = settings.DOOR_READ_CACHE_SECONDS
+    if participant_id is not None:
+        if not ObjectId.is_valid(participant_id):
+            return participant_get(participant_id=participant_id)  # raises: not found
+        return process_cache_get_or_load(
+            _copy_key(participant_id),
+            lambda: participant_get(participant_id=participant_id),
+            seconds=seconds,
+        )
+    if not _CACHE_KEY_SAFE.fullmatch(ticket_code or ""):
+        return participant_get_by_ticket(ticket_code=ticket_code)  # odd input: no copy kept
+    return process_cache_get_or_load(
+        _ticket_key(ticket_code),
+        lambda: participant_get_by_ticket(ticket_code=ticket_code),
+        seconds=seconds,
+    )
+
+
+@receiver([post_save, post_delete], sender=Participant, dispatch_uid="participant_copy_drop")
+def _participant_copy_drop(sender, instance: Participant, **kwargs) -> None:
+    """A participant saved or deleted in this process: its copies go at once."""
+    process_cache_drop(_copy_key(instance.pk), _ticket_key(instance.ticket_code))

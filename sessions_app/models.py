@@ -57,6 +57,10 @@ class Session(ServiceFieldsMixin, models.Model):
     # cancelled admission) applies only if no repair happened since it read the epoch, so a repair
     # that already accounted for it is never counted twice.
     epoch = models.PositiveIntegerField(default=0, editable=False)
+    # Bumped by every increment and decrement of the counter: a repair applies only if no door
+    # write happened since the reconcile read the counter. (The counter's value alone cannot tell:
+    # a check-out and a check-in meanwhile leave it as it was, with other people inside.)
+    moves = models.PositiveBigIntegerField(default=0, editable=False)
     # Set while a delete is deciding: admissions stop (their increment requires False).
     deleting = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -70,7 +74,7 @@ class Session(ServiceFieldsMixin, models.Model):
         return self.title
 
     # Written only by conditional updates of the door services and the reconcile.
-    SERVICE_FIELDS = frozenset({"check_in_count", "epoch", "deleting"})
+    SERVICE_FIELDS = frozenset({"check_in_count", "epoch", "moves", "deleting"})
 
     def clean(self):
         session_times_check(self.starts_at, self.ends_at)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from bson import ObjectId
+from django.conf import settings
 from django.db.models import Count, QuerySet, Sum
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
 
 from core.exceptions import NotFoundError, NotFoundReason
+from core.process_cache import process_cache_drop, process_cache_get_or_load
 from jobs_app.schedule import RECONCILE_JOB
 from jobs_app.selectors import job_last_success_at
 from participants_app.models import Participant
@@ -27,6 +31,31 @@ def session_get(*, session_id: str | ObjectId) -> Session:
     if session is None:
         raise NotFoundError(NotFoundReason.SESSION_NOT_FOUND)
     return session
+
+
+def _copy_key(session_id) -> str:
+    return f"session:{session_id}"
+
+
+def session_get_for_door(*, session_id: str | ObjectId) -> Session:
+    """Return the session from this process's copy (at most ``DOOR_READ_CACHE_SECONDS`` old).
+
+    For the door only: its conditional writes re-check status, capacity and epoch in MongoDB, a
+    "not open" is confirmed by a fresh read, and a "full" by the session's current count.
+    """
+    if not ObjectId.is_valid(session_id):
+        return session_get(session_id=session_id)  # raises: not found
+    return process_cache_get_or_load(
+        _copy_key(session_id),
+        lambda: session_get(session_id=session_id),
+        seconds=settings.DOOR_READ_CACHE_SECONDS,
+    )
+
+
+@receiver([post_save, post_delete], sender=Session, dispatch_uid="session_copy_drop")
+def _session_copy_drop(sender, instance: Session, **kwargs) -> None:
+    """A session saved or deleted in this process: its copy goes at once."""
+    process_cache_drop(_copy_key(instance.pk))
 
 
 def session_check_in_list(*, session_id: ObjectId, inside: bool | None = None) -> QuerySet[CheckIn]:

@@ -4,6 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from config.middleware import fail_fast
+from core.process_cache import process_cache_clear
 from redis_fallback import reset_for_tests
 from tests.celery_support import celery_worker_factory, worker_env  # noqa: F401 - fixtures
 
@@ -19,6 +20,12 @@ def redis_server(redis_server_process):
     # The outage the test caused must not leave this process's breaker open for the next test.
 
     reset_for_tests()
+
+
+@pytest.fixture(autouse=True)
+def _no_process_copies():
+    """Each test starts with no per-process copies of tokens, sessions or participants."""
+    process_cache_clear()
 
 
 @pytest.fixture(autouse=True)

@@ -141,7 +141,22 @@ CACHES = {
             "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,
         },
     },
+    # Per-process copies of hot MongoDB reads (core/process_cache.py): tokens, sessions,
+    # participants, each for a few seconds; no network, so a Redis outage does not touch it.
+    "process": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "process-copies",
+        "TIMEOUT": 5,
+        "OPTIONS": {"MAX_ENTRIES": 20_000},
+    },
 }
+# How long a process keeps its copy of an API token and its user (with the user's permissions):
+# a deleted token, a deactivated user or changed permissions take effect at once in the process
+# that saved the change, and within this many seconds in the others. 0 turns the copy off.
+API_TOKEN_CACHE_SECONDS = env.float("API_TOKEN_CACHE_SECONDS", default=5.0)
+# How long a process keeps its copy of a session and of a participant for the door (see
+# core/process_cache.py for why a stale copy never changes a decision). 0 turns it off.
+DOOR_READ_CACHE_SECONDS = env.float("DOOR_READ_CACHE_SECONDS", default=2.0)
 # Django sessions live in MongoDB, not in the cache: staff stay logged in through a Redis outage.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
@@ -234,7 +249,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an anonymous API call gets 401 with `WWW-Authenticate: Token`, which tells
         # a door scanner what to send; staff in the browser still sign in with the session.
-        "rest_framework.authentication.TokenAuthentication",
+        "config.authentication.CachedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -27,12 +27,12 @@ from django.conf import settings
 from core.exceptions import NotFoundError, NotFoundReason
 from core.failpoints import failpoint
 from participants_app.models import Participant
-from participants_app.selectors import participant_get, participant_get_by_ticket
+from participants_app.selectors import participant_get_for_door
 
 from ..admission import Admission, admission_add, admission_remove, admission_reserve
 from ..caching import session_cache_invalidate
 from ..models import CheckIn, Scan, Session
-from ..selectors import session_get
+from ..selectors import session_get, session_get_for_door
 from ..verdicts import Reason, Verdict
 from . import door
 from .admission_sync import session_admission_sync
@@ -75,9 +75,7 @@ def _verdict(
 def _resolve(attempt: Attempt, participant_id, ticket_code) -> Participant:
     """Return the participant at the door; an unknown one is logged and raises ``NotFoundError``."""
     try:
-        if participant_id is not None:
-            return participant_get(participant_id=participant_id)
-        return participant_get_by_ticket(ticket_code=ticket_code)
+        return participant_get_for_door(participant_id=participant_id, ticket_code=ticket_code)
     except NotFoundError as exc:
         scan_record(attempt=attempt, participant=None, reason=exc.reason)
         raise
@@ -97,9 +95,10 @@ def _inside_or(reason: Reason, session, participant: Participant) -> Verdict:
 def _redis_precheck(session: Session, participant: Participant) -> tuple[Admission, Verdict | None]:
     """Ask Redis first; return its answer and an early verdict, or None to let MongoDB decide.
 
-    Redis's "member" and "full" are confirmed in MongoDB before they are answered: a Redis that
-    missed a check-out, or counts a reservation of a request still in flight, costs a read, never
-    a wrong verdict.
+    Redis's "member" is confirmed by the participant's record (a member may be a reservation of
+    a request still deciding), its "full" by the session's current count (the set may count such
+    reservations, or a check-out Redis missed): one read, never a wrong verdict. That a
+    participant who is not a member of a seeded set is not inside is taken from Redis.
     """
     admission = admission_reserve(
         session_id=session.pk, participant_id=participant.pk, capacity=session.capacity
@@ -108,8 +107,12 @@ def _redis_precheck(session: Session, participant: Participant) -> tuple[Admissi
         record = door.record_read(session.pk, participant.pk)
         if record is not None and record["state"] in (door.INSIDE, door.LEAVING):
             return admission, _verdict(Reason.ALREADY_CHECKED_IN, session, participant, inside=True)
-    elif admission is Admission.FULL and session.check_in_count >= session.capacity:
-        return admission, _inside_or(Reason.SESSION_FULL, session, participant)
+    elif admission is Admission.FULL:
+        now = door.session_door_read(session.pk)
+        if now is not None and now.full:
+            return admission, _verdict(
+                Reason.SESSION_FULL, session, participant, inside=False, now=now
+            )
     return admission, None
 
 
@@ -142,19 +145,23 @@ def _await_tombstone(read, *, gone, deleting) -> bool:
     return gone(current)
 
 
-def _participant_remains(participant: Participant) -> bool:
+def _participant_remains(participant: Participant, *, by_ticket: bool) -> bool:
     """Re-read the participant after the claim: a delete that missed the claim must be seen here.
 
     The delete marks the participant first and looks for records second; the check-in claims
-    first and looks at the participant second, so at least one of them sees the other.
+    first and looks at the participant second, so at least one of them sees the other. The read
+    also sees, for a scanned ticket, a code given to someone else since this process's copy of
+    the participant was made.
     """
 
     def read():
-        return Participant.objects.filter(pk=participant.pk).only("deleting").first()
+        return Participant.objects.filter(pk=participant.pk).only("deleting", "ticket_code").first()
 
     return not _await_tombstone(
         read,
-        gone=lambda p: p is None or p.deleting,
+        gone=lambda p: (
+            p is None or p.deleting or (by_ticket and p.ticket_code != participant.ticket_code)
+        ),
         deleting=lambda p: p.deleting,
     )
 
@@ -188,16 +195,18 @@ def _increment(claim: door.Claim, session: Session, participant: Participant):
     return _verdict(Reason.CHECK_IN_IN_PROGRESS, session, participant, inside=False)
 
 
-def _admit(session: Session, participant: Participant, source: str) -> Verdict:
+def _admit(session: Session, participant: Participant, source: str, *, by_ticket: bool) -> Verdict:
     """Decide in MongoDB by the door protocol (``door.py``)."""
     claimed = _claim(session, participant, source)
     if isinstance(claimed, Verdict):
         return claimed
     claim = claimed
     failpoint("check_in.after_claim")
-    if not _participant_remains(participant):
+    if not _participant_remains(participant, by_ticket=by_ticket):
         door.claim_revert(claim)
-        raise NotFoundError(NotFoundReason.PARTICIPANT_NOT_FOUND)
+        raise NotFoundError(
+            NotFoundReason.TICKET_NOT_FOUND if by_ticket else NotFoundReason.PARTICIPANT_NOT_FOUND
+        )
     incremented = _increment(claim, session, participant)
     if isinstance(incremented, Verdict):
         return incremented
@@ -227,14 +236,18 @@ def _redis_after(
         session_admission_sync(session=session, lock=True)
 
 
-def _decide_check_in(session: Session, participant: Participant, source: str) -> Verdict:
+def _decide_check_in(
+    session: Session, participant: Participant, source: str, *, by_ticket: bool
+) -> Verdict:
     if session.status != Session.Status.OPEN:
-        return _inside_or(Reason.SESSION_NOT_OPEN, session, participant)
+        session = session_get(session_id=session.pk)  # the copy may predate a reopening
+        if session.status != Session.Status.OPEN:
+            return _inside_or(Reason.SESSION_NOT_OPEN, session, participant)
     admission, early = _redis_precheck(session, participant)
     if early is not None:
         return early
     try:
-        verdict = _admit(session, participant, source)
+        verdict = _admit(session, participant, source, by_ticket=by_ticket)
     except NotFoundError:
         if admission is Admission.RESERVED:
             admission_remove(session_id=session.pk, participant_id=participant.pk)
@@ -260,7 +273,7 @@ def session_check_in(
     with the same ``nonce`` answers the original verdict (``replayed``), whatever happened since;
     a retry without one answers ``already_checked_in``. Every attempt is in the scan log.
     """
-    session = session_get(session_id=session_id)
+    session = session_get_for_door(session_id=session_id)
     attempt = Attempt(session, Scan.Direction.IN, source, actor, ticket_code or "", nonce)
     participant = _resolve(attempt, participant_id, ticket_code)
     failpoint("check_in.resolved")
@@ -271,7 +284,7 @@ def session_check_in(
             return claimed
         claim = claimed
     try:
-        verdict = _decide_check_in(session, participant, source)
+        verdict = _decide_check_in(session, participant, source, by_ticket=participant_id is None)
     except BaseException:
         if claim is not None:
             scan_claim_release(claim)
@@ -345,7 +358,7 @@ def session_check_out(
     actor: str = "",
 ) -> Verdict:
     """Check a participant out of a session, freeing the place; idempotent (``not_checked_in``)."""
-    session = session_get(session_id=session_id)
+    session = session_get_for_door(session_id=session_id)
     attempt = Attempt(session, Scan.Direction.OUT, source, actor, ticket_code or "")
     participant = _resolve(attempt, participant_id, ticket_code)
     verdict = _decide_check_out(session, participant)

@@ -98,6 +98,7 @@ class SessionDoor:
     count: int
     epoch: int
     deleting: bool
+    moves: int = 0
 
     @classmethod
     def of(cls, session: Session) -> SessionDoor:
@@ -108,6 +109,7 @@ class SessionDoor:
             session.check_in_count,
             session.epoch,
             session.deleting,
+            session.moves,
         )
 
     @property
@@ -122,7 +124,7 @@ def session_door_read(session_id: ObjectId) -> SessionDoor | None:
     """Read the session's door fields, or None if the session is gone."""
     doc = _sessions().find_one(
         {"_id": session_id},
-        {"status": 1, "capacity": 1, "check_in_count": 1, "epoch": 1, "deleting": 1},
+        {"status": 1, "capacity": 1, "check_in_count": 1, "epoch": 1, "deleting": 1, "moves": 1},
     )
     if doc is None:
         return None
@@ -133,6 +135,7 @@ def session_door_read(session_id: ObjectId) -> SessionDoor | None:
         int(doc.get("check_in_count", 0)),
         int(doc.get("epoch", 0)),
         bool(doc.get("deleting", False)),
+        int(doc.get("moves", 0)),
     )
 
 
@@ -250,7 +253,7 @@ def session_increment(door: SessionDoor) -> bool:
             "epoch": door.epoch,
             "check_in_count": {"$lt": door.capacity},
         },
-        {"$inc": {"check_in_count": 1}},
+        {"$inc": {"check_in_count": 1, "moves": 1}},
     )
     return result.modified_count == 1
 
@@ -263,7 +266,7 @@ def session_increment_undo(door: SessionDoor) -> bool:
     """
     result = _sessions().update_one(
         {"_id": door.id, "epoch": door.epoch, "check_in_count": {"$gt": 0}},
-        {"$inc": {"check_in_count": -1}},
+        {"$inc": {"check_in_count": -1, "moves": 1}},
     )
     return result.modified_count == 1
 
@@ -333,7 +336,7 @@ def session_decrement(*, session_id: ObjectId, epoch: int) -> bool:
     """Step 2: free the place, if no repair ran since ``epoch`` was read."""
     result = _sessions().update_one(
         {"_id": session_id, "epoch": epoch, "check_in_count": {"$gt": 0}},
-        {"$inc": {"check_in_count": -1}},
+        {"$inc": {"check_in_count": -1, "moves": 1}},
     )
     return result.modified_count == 1
 
@@ -367,9 +370,19 @@ def op_end(record: dict) -> bool:
 
 
 def counter_repair(*, session_id: ObjectId, observed: SessionDoor, truth: int) -> bool:
-    """Set the counter to ``truth`` if it and the epoch are unchanged since ``observed``."""
+    """Set the counter to ``truth`` if no door write and no repair happened since ``observed``.
+
+    ``moves`` (bumped by every increment and decrement), not the counter's value: a check-out and
+    a check-in between the reconcile's two reads leave the value as it was, and ``truth`` (read
+    in between) then misses the one who came in.
+    """
     result = _sessions().update_one(
-        {"_id": session_id, "check_in_count": observed.count, "epoch": observed.epoch},
+        {
+            "_id": session_id,
+            "check_in_count": observed.count,
+            "epoch": observed.epoch,
+            "moves": observed.moves,
+        },
         {"$set": {"check_in_count": truth}, "$inc": {"epoch": 1}},
     )
     return result.modified_count == 1

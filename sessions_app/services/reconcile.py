@@ -83,6 +83,7 @@ def _reconcile_session(session_id: ObjectId, *, stale_before, summary: Reconcile
     observed = door.session_door_read(session_id)
     if observed is None:  # deleted since the list was read
         return
+    failpoint("reconcile.after_session_read")
     holders = door.holders(session_id)
     failpoint("reconcile.after_observe")
     truth = len(holders)

@@ -104,6 +104,31 @@ def test_a_stalled_check_out_ended_by_the_reconcile_does_not_free_its_place_twic
     assert admitted == ["checked_in", "session_full"]
 
 
+def test_a_check_out_and_a_check_in_between_the_reconciles_reads_cannot_fool_its_repair():
+    """The counter goes 1 -> 0 -> 1 while the reconcile reads: the same value, other people.
+
+    The reconcile read the counter (1: A inside); A checks out before it reads the records (none
+    inside: truth 0); B checks in before it writes. A repair conditional on the counter's value
+    alone would set 0 with B inside.
+    """
+    session = session_make(capacity=3)
+    a, b = participants_make(2)
+    session_check_in(session_id=session.pk, participant_id=a.pk)
+    with (
+        gate_at("reconcile.after_session_read", "R") as read_session,
+        gate_at("reconcile.after_observe", "R") as read_records,
+    ):
+        reconcile = started("R", counters_reconcile)
+        read_session.wait_for("R")
+        assert session_check_out(session_id=session.pk, participant_id=a.pk).reason == "checked_out"
+        read_session.open()
+        read_records.wait_for("R")
+        assert session_check_in(session_id=session.pk, participant_id=b.pk).reason == "checked_in"
+    assert reconcile.outcome().repaired == 0
+    _assert_safe(session)
+    assert (_inside(session), session_counter(session)) == (1, 1)
+
+
 @pytest.mark.parametrize("point", ["check_in.after_claim", "check_in.after_increment"])
 def test_a_stalled_check_in_ended_by_the_reconcile_holds_no_place(point):
     session = session_make(capacity=2)

@@ -42,6 +42,7 @@ FAILPOINTS = [
     "check_in.after_admit",
     "check_out.after_record",
     "check_out.after_decrement",
+    "reconcile.after_session_read",
     "reconcile.after_observe",
 ]
 THREADS = 3

@@ -1,0 +1,101 @@
+"""MongoDB commands per door request, pinned: they cannot grow without this test saying so.
+
+Counted with a pymongo CommandListener on the app's own connection, one request at a time through
+DRF's test client with a real API token, Redis up and the session's admission set seeded. What
+each command is for (README, "The door's hot path"):
+
+- check-in 201: claim the record, re-read the participant (the fence against a delete), increment
+  the counter, admit the record, read the count for the answer, write the scan log; plus the
+  participant's first read in this process (their first scan here);
+- already inside: the record (Redis's "member" is confirmed), the scan log;
+- full: the session's current count (Redis's "full" is confirmed), the scan log; plus the
+  participant's first read;
+- check-out: the record, leave, decrement, finish, the count for the answer, the scan log;
+- session detail: nothing once cached (the token and its user are this process's copy).
+"""
+
+import pytest
+from django.db import connections
+from pymongo import monitoring
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests.factories import participants_make, session_make
+
+pytestmark = pytest.mark.django_db
+
+
+class _Commands(monitoring.CommandListener):
+    def __init__(self):
+        self.names: list[str] = []
+        self.counting = False
+
+    def started(self, event):
+        if self.counting:
+            self.names.append(f"{event.command_name} {event.command.get(event.command_name)}")
+
+    def succeeded(self, event):
+        pass
+
+    def failed(self, event):
+        pass
+
+
+@pytest.fixture
+def commands():
+    listener = _Commands()
+    monitoring.register(listener)  # applies to clients created from now on
+    connections["default"].close_pool()
+    yield listener
+    listener.counting = False
+    connections["default"].close_pool()
+
+
+def _count(commands, request):
+    commands.names.clear()
+    commands.counting = True
+    try:
+        response = request()
+    finally:
+        commands.counting = False
+    return response, list(commands.names)
+
+
+def test_commands_per_door_request(staff_user, commands):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=staff_user).key}")
+    session = session_make(capacity=2)
+    first, second, third = participants_make(3)
+    url = f"/api/sessions/{session.pk}/"
+
+    def check_in(person):
+        return lambda: client.post(
+            f"{url}check-in/", {"participant": str(person.pk)}, format="json"
+        )
+
+    assert client.post(f"{url}check-in/", {"participant": str(first.pk)}).status_code == 201
+    # (the first check-in seeded Redis's admission set; the token is this process's copy now)
+
+    response, admitted = _count(commands, check_in(second))
+    assert response.status_code == 201
+    assert len(admitted) == 7, admitted
+
+    response, again = _count(commands, check_in(second))
+    assert (response.status_code, response.json()["reason"]) == (200, "already_checked_in")
+    assert len(again) == 2, again
+
+    response, full = _count(commands, check_in(third))
+    assert (response.status_code, response.json()["reason"]) == (409, "session_full")
+    assert len(full) == 3, full
+
+    client.get(url)
+    response, detail = _count(commands, lambda: client.get(url))
+    assert response.status_code == 200
+    assert detail == []
+
+    response, out = _count(
+        commands,
+        lambda: client.post(f"{url}check-out/", {"participant": str(second.pk)}, format="json"),
+    )
+    assert (response.status_code, response.json()["reason"]) == (200, "checked_out")
+    assert len(out) == 6, out
