@@ -78,6 +78,9 @@ def participant_get_for_door(
             lambda: participant_get(participant_id=participant_id),
             seconds=seconds,
         )
+    # One copy per ticket, however it was typed (the lookup ignores case and spaces too), so the
+    # drop on save below reaches it.
+    ticket_code = ticket_code_normalize(ticket_code)
     if not _CACHE_KEY_SAFE.fullmatch(ticket_code or ""):
         return participant_get_by_ticket(ticket_code=ticket_code)  # odd input: no copy kept
     return process_cache_get_or_load(
