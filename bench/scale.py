@@ -1,0 +1,164 @@
+"""Does a check-in cost the same as the event grows? ``python -m bench.scale``
+
+Starts its own MongoDB stand-in (SecantusDB) and redis-server, migrates, and measures check-ins
+through DRF's test client with a real API token (the whole request: authentication, the door
+protocol, the scan log), by participant id and by ticket code, at 100, 10,000 and 100,000
+participants with 0 and 50,000 CheckIn records of other sessions in the collection. Prints per
+size the median latency (and its spread over ``--rounds`` rounds of ``--per-round`` check-ins per
+kind) and the ratio to the smallest size: a hot path made of index lookups stays flat.
+Documents are written with raw pymongo ``insert_many`` (fast set-up); every check-in goes through
+the app.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+from bson import ObjectId
+from pymongo import MongoClient
+
+from devtools.servers import RedisServer, SecantusServer
+
+BATCH = 5_000
+
+
+def _setup_django(mongo_uri: str, redis_url: str) -> None:
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="config.settings.dev",
+        MONGODB_URI=mongo_uri,
+        REDIS_URL=redis_url,
+        CELERY_BROKER_URL=redis_url,
+        MONGODB_NAME="bench_scale",
+    )
+    import django  # noqa: PLC0415 - configured with this run's servers first
+
+    django.setup()
+    from django.core.management import call_command  # noqa: PLC0415 - after setup
+
+    call_command("migrate", verbosity=0)
+
+
+def _participants_to(db, target: int, have: list[ObjectId]) -> None:
+    """Grow the participant collection to ``target`` documents (raw writes)."""
+    while len(have) < target:
+        docs = []
+        for _ in range(min(BATCH, target - len(have))):
+            oid = ObjectId()
+            docs.append(
+                {
+                    "_id": oid,
+                    "full_name": f"Bench Person {oid}",
+                    "email": f"{oid}@bench.example",
+                    "organization": "",
+                    "ticket_code": f"B{str(oid).upper()}",
+                    "deleting": False,
+                }
+            )
+        db.participants_app_participant.insert_many(docs, ordered=False)
+        have.extend(d["_id"] for d in docs)
+
+
+def _other_check_ins(db, count: int) -> None:
+    sessions = [ObjectId() for _ in range(50)]
+    for start in range(0, count, BATCH):
+        db.sessions_app_checkin.insert_many(
+            [
+                {
+                    "session_id": sessions[i % len(sessions)],
+                    "participant_id": ObjectId(),
+                    "state": "inside" if i % 2 else "out",
+                    "op": "",
+                    "op_started_at": None,
+                    "source": "api",
+                }
+                for i in range(start, min(count, start + BATCH))
+            ],
+            ordered=False,
+        )
+
+
+def _measure(client, participants: list, per_round: int) -> dict[str, float]:
+    """Median ms of ``per_round`` check-ins by id and by ticket into a fresh session."""
+    from participants_app.models import Participant  # noqa: PLC0415 - after django.setup()
+    from tests.factories import session_make  # noqa: PLC0415 - after django.setup()
+
+    session = session_make(capacity=10 * per_round)
+    picked = participants[: 2 * per_round]
+    tickets = dict(
+        Participant.objects.filter(pk__in=picked[per_round:]).values_list("pk", "ticket_code")
+    )
+    out = {}
+    for kind, people in (("id", picked[:per_round]), ("ticket", picked[per_round:])):
+        times = []
+        for pk in people:
+            body = {"participant": str(pk)} if kind == "id" else {"ticket_code": tickets[pk]}
+            started = time.perf_counter()
+            response = client.post(f"/api/sessions/{session.pk}/check-in/", body, format="json")
+            times.append(1000 * (time.perf_counter() - started))
+            if response.status_code != 201:
+                raise SystemExit(f"check-in answered {response.status_code}: {response.content!r}")
+        out[kind] = statistics.median(times)
+    participants[:] = participants[2 * per_round :] + participants[: 2 * per_round]
+    return out
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.scale")
+    parser.add_argument("--sizes", default="100,10000,100000", help="participant counts")
+    parser.add_argument("--check-ins", type=int, default=50_000, help="other CheckIn records")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--per-round", type=int, default=20)
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    mongo, redis = SecantusServer().start(), RedisServer().start()
+    try:
+        _setup_django(mongo.uri, f"redis://127.0.0.1:{redis.port}/0")
+        from django.contrib.auth import get_user_model  # noqa: PLC0415 - after django.setup()
+        from django.db import connection  # noqa: PLC0415 - after django.setup()
+        from rest_framework.authtoken.models import Token  # noqa: PLC0415 - after django.setup()
+        from rest_framework.test import APIClient  # noqa: PLC0415 - after django.setup()
+
+        # Set-up writes go through a client of their own, without the app's socket timeout.
+        db = MongoClient(mongo.uri)[connection.settings_dict["NAME"]]
+        user = get_user_model().objects.create_superuser("bench", "bench@example.com", "x")
+        client = APIClient(HTTP_HOST="localhost")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+        have: list[ObjectId] = []
+        rows = []
+        plan = [(n, 0) for n in sizes] + [(n, args.check_ins) for n in sizes]
+        for participants, check_ins in plan:
+            if check_ins and db.sessions_app_checkin.estimated_document_count() < check_ins:
+                _other_check_ins(db, check_ins)
+                db.participants_app_participant.delete_many({})  # grow again from the smallest
+                have.clear()
+            _participants_to(db, participants + 4 * args.per_round * args.rounds, have)
+            pool = list(have)
+            rounds = [_measure(client, pool, args.per_round) for _ in range(args.rounds)]
+            rows.append((participants, check_ins, rounds))
+            print(f"measured {participants} participants, {check_ins} check-ins", file=sys.stderr)
+        base = {k: statistics.median(r[k] for r in rows[0][2]) for k in ("id", "ticket")}
+        print(
+            f"check-in latency through the test client, ms: median (min-max) of {args.rounds} "
+            f"round medians of {args.per_round} check-ins; x = ratio to the smallest size"
+        )
+        print(f"{'participants':>12} {'check-ins':>10} {'by id':>24} {'by ticket':>24}")
+        for participants, check_ins, rounds in rows:
+            cells = []
+            for kind in ("id", "ticket"):
+                values = [r[kind] for r in rounds]
+                med = statistics.median(values)
+                cells.append(
+                    f"{med:6.1f} ({min(values):.1f}-{max(values):.1f}) {med / base[kind]:4.2f}x"
+                )
+            print(f"{participants:>12} {check_ins:>10} {cells[0]:>24} {cells[1]:>24}")
+    finally:
+        redis.stop()
+        mongo.stop()
+
+
+if __name__ == "__main__":
+    main()
