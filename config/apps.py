@@ -14,6 +14,7 @@ OBJECT_ID_AUTO_FIELD = "django_mongodb_backend.fields.ObjectIdAutoField"
 
 class MongoAdminConfig(AdminConfig):
     default_auto_field = OBJECT_ID_AUTO_FIELD
+    default_site = "config.admin_site.CheckinAdminSite"
 
 
 class MongoAuthConfig(AuthConfig):

@@ -1,4 +1,4 @@
-"""Root URLconf: admin, the API under /api/ with its schema and docs, health URLs."""
+"""Root URLconf: admin, the door page, the API under /api/ with its schema and docs, health URLs."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -7,6 +7,7 @@ from rest_framework.authtoken.views import obtain_auth_token
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("door/", include("door_app.urls")),
     path("api/", include("config.api_router")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

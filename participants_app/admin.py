@@ -1,6 +1,6 @@
 """Staff UI for participants: search, their check-ins (read-only), door actions."""
 
-from collections import Counter
+from collections import defaultdict
 
 from django import forms
 from django.contrib import admin, messages
@@ -8,9 +8,11 @@ from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 
+from core.exceptions import NotFoundError, NotFoundReason
 from sessions_app.groups import user_can_check_in
 from sessions_app.models import CheckIn, Session
 from sessions_app.services import session_check_in, session_check_out
+from sessions_app.verdicts import LABELS, Reason
 
 from . import services
 from .models import Participant
@@ -35,16 +37,72 @@ class CheckInInline(admin.TabularInline):
 
 
 class ChooseSessionForm(forms.Form):
+    """Offer the open sessions; accept any session that still exists.
+
+    What the organiser chose stays chosen: a session that closed while the form was open is
+    answered by the check-in service (``not open``: nobody is checked in, anywhere), never swapped
+    for another one. A session deleted meanwhile is a form error, and nothing is preselected.
+    """
+
     session = forms.ModelChoiceField(
-        queryset=Session.objects.filter(status=Session.Status.OPEN),
-        empty_label=None,
+        queryset=Session.objects.all(),
+        empty_label="— choose a session —",
         help_text="Only open sessions accept check-ins.",
+        error_messages={
+            "invalid_choice": "This session no longer exists. Nobody was checked in; choose again."
+        },
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["session"]
+        open_sessions = Session.objects.filter(status=Session.Status.OPEN)
+        field.widget.choices = [("", field.empty_label)] + [
+            (str(s.pk), str(s)) for s in open_sessions
+        ]
 
-def _summary(verdicts) -> str:
-    counts = Counter(verdict.reason.value.replace("_", " ") for verdict in verdicts)
-    return ", ".join(f"{reason}: {n}" for reason, n in sorted(counts.items()))
+
+def _names(names: list[str], limit: int = 20) -> str:
+    shown = ", ".join(names[:limit])
+    return f"{shown} and {len(names) - limit} more" if len(names) > limit else shown
+
+
+def _label(verdict) -> str:
+    return LABELS[verdict.reason]
+
+
+def _check_in_report(admin, request, session, outcomes) -> None:
+    """Say who got in, who was inside already, and — as an error — who was refused and why."""
+    verdicts = [v for _name, v in outcomes if v is not None]
+    admitted = [name for name, v in outcomes if v is not None and v.reason == Reason.CHECKED_IN]
+    inside = [
+        name for name, v in outcomes if v is not None and v.reason == Reason.ALREADY_CHECKED_IN
+    ]
+    refused = [
+        f"{name} ({_label(v) if v is not None else 'no longer exists'})"
+        for name, v in outcomes
+        if v is None or not v.inside
+    ]
+    now = f" (now {verdicts[-1].check_in_count}/{verdicts[-1].capacity})" if verdicts else ""
+    if verdicts and all(v.reason == Reason.SESSION_NOT_OPEN for v in verdicts):
+        status = Session.objects.filter(pk=session.pk).values_list("status", flat=True).first()
+        admin.message_user(
+            request,
+            f"Nobody was checked in: {session} is not open ({status}). Nobody was checked in to "
+            "any other session either; choose an open session.",
+            messages.ERROR,
+        )
+        return
+    if admitted:
+        admin.message_user(
+            request, f"Checked in to {session}: {_names(admitted)}{now}.", messages.SUCCESS
+        )
+    if inside:
+        admin.message_user(request, f"Already inside {session}: {_names(inside)}.", messages.INFO)
+    if refused:
+        admin.message_user(
+            request, f"Refused at {session}{now}: {_names(refused)}.", messages.ERROR
+        )
 
 
 @admin.register(Participant)
@@ -65,22 +123,18 @@ class ParticipantAdmin(admin.ModelAdmin):
         form = ChooseSessionForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
             session = form.cleaned_data["session"]
-            verdicts = [
-                session_check_in(
-                    session_id=session.pk,
-                    participant_id=p.pk,
-                    source=CheckIn.Source.ADMIN,
-                    actor=request.user.get_username(),
+            outcomes = []
+            try:
+                for participant in participants:
+                    outcomes.append(
+                        (participant.full_name, self._check_in(request, session, participant))
+                    )
+            except NotFoundError:  # deleted after the form was checked (it had no check-ins)
+                self.message_user(
+                    request, f"{session} no longer exists: nobody was checked in.", messages.ERROR
                 )
-                for p in participants
-            ]
-            admitted = sum(v.ok for v in verdicts)
-            self.message_user(
-                request,
-                f"{session}: {_summary(verdicts)} (now {verdicts[-1].check_in_count}/"
-                f"{verdicts[-1].capacity}).",
-                messages.SUCCESS if admitted == len(verdicts) else messages.WARNING,
-            )
+                return None
+            _check_in_report(self, request, session, outcomes)
             return None
         context = {
             **self.admin_site.each_context(request),
@@ -94,26 +148,57 @@ class ParticipantAdmin(admin.ModelAdmin):
             request, "admin/participants_app/participant/check_in_to_session.html", context
         )
 
+    @staticmethod
+    def _check_in(request, session, participant):
+        """Check one participant in; None if the participant was deleted meanwhile."""
+        try:
+            return session_check_in(
+                session_id=session.pk,
+                participant_id=participant.pk,
+                source=CheckIn.Source.ADMIN,
+                actor=request.user.get_username(),
+            )
+        except NotFoundError as exc:
+            if exc.reason == NotFoundReason.PARTICIPANT_NOT_FOUND:
+                return None
+            raise
+
     @admin.action(description="Check out (of every session they are in)", permissions=["check_in"])
     def check_out(self, request, queryset):
-        """Check the selected participants out of every session they are inside."""
-        verdicts = []
+        """Check the selected participants out of every session they are inside; say which."""
+        left: dict[str, list[str]] = defaultdict(list)
+        counts: dict[str, str] = {}
+        refused = []
         for participant in queryset:
             inside = CheckIn.objects.filter(
                 participant_id=participant.pk, state=CheckIn.State.INSIDE
             )
             for session_id in inside.values_list("session_id", flat=True):
-                verdicts.append(
-                    session_check_out(
+                try:
+                    verdict = session_check_out(
                         session_id=session_id,
                         participant_id=participant.pk,
                         source=CheckIn.Source.ADMIN,
                         actor=request.user.get_username(),
                     )
-                )
-        if verdicts:
-            self.message_user(request, _summary(verdicts), messages.SUCCESS)
-        else:
+                except NotFoundError:  # deleted meanwhile: nobody is inside it any more
+                    continue
+                if verdict.reason == Reason.CHECKED_OUT:
+                    left[verdict.session_title].append(participant.full_name)
+                    counts[verdict.session_title] = f"{verdict.check_in_count}/{verdict.capacity}"
+                elif verdict.reason != Reason.NOT_CHECKED_IN:
+                    refused.append(
+                        f"{participant.full_name} at {verdict.session_title} ({_label(verdict)})"
+                    )
+        for title, names in left.items():
+            self.message_user(
+                request,
+                f"Checked out of {title}: {_names(names)} (now {counts[title]}).",
+                messages.SUCCESS,
+            )
+        if refused:
+            self.message_user(request, f"Not checked out: {_names(refused)}.", messages.ERROR)
+        if not left and not refused:
             self.message_user(request, "None of them was checked in.", messages.INFO)
 
     def save_model(self, request, obj, form, change):

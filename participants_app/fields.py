@@ -26,3 +26,27 @@ class LowercaseEmailField(models.EmailField):
         value = self.to_python(getattr(model_instance, self.attname))
         setattr(model_instance, self.attname, value)
         return value
+
+
+def ticket_code_normalize(value):
+    """The one ticket-code rule: compare and store codes trimmed and in upper case.
+
+    Codes are read out and typed at a door; "uma-0001 " and "UMA-0001" are the same ticket.
+    """
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+class TicketCodeField(models.CharField):
+    """Store and look up ticket codes normalised, so the plain unique index (and every equality
+    lookup, which stays an indexed one) ignores case and surrounding spaces."""
+
+    def to_python(self, value):
+        return ticket_code_normalize(super().to_python(value))
+
+    def get_prep_value(self, value):
+        return ticket_code_normalize(super().get_prep_value(value))
+
+    def pre_save(self, model_instance, add):
+        value = self.to_python(getattr(model_instance, self.attname))
+        setattr(model_instance, self.attname, value)
+        return value

@@ -7,7 +7,7 @@ from django.db import models
 
 from core.models import ServiceFieldsMixin
 
-from .fields import LowercaseEmailField
+from .fields import LowercaseEmailField, TicketCodeField
 
 TICKET_CODE_PATTERN = r"^[A-Za-z0-9_-]{4,64}$"
 ticket_code_validator = RegexValidator(
@@ -15,9 +15,18 @@ ticket_code_validator = RegexValidator(
 )
 
 
+# Upper-case letters and digits without the look-alikes I, L, 1, O and 0: a code can be read out
+# and typed without doubt (lookups ignore case anyway).
+TICKET_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
 def ticket_code_generate() -> str:
-    """Return a new random, URL-safe ticket code (what a door scanner reads)."""
-    return secrets.token_urlsafe(9)  # 12 characters from [A-Za-z0-9_-], 72 bits
+    """Return a new random ticket code such as ``K7QM-X4RP-W9TB`` (what a door scanner reads).
+
+    Three groups of four from a 31-symbol alphabet: about 59 bits, never a leading hyphen.
+    """
+    groups = ("".join(secrets.choice(TICKET_CODE_ALPHABET) for _ in range(4)) for _ in range(3))
+    return "-".join(groups)
 
 
 class Participant(ServiceFieldsMixin, models.Model):
@@ -28,12 +37,13 @@ class Participant(ServiceFieldsMixin, models.Model):
         unique=True, help_text="Unique regardless of case; stored in lower case."
     )
     organization = models.CharField(max_length=200, blank=True)
-    ticket_code = models.CharField(
+    ticket_code = TicketCodeField(
         max_length=64,
         unique=True,
         default=ticket_code_generate,
         validators=[ticket_code_validator],
-        help_text="URL-safe code printed on the ticket; generated when left empty.",
+        help_text="URL-safe code printed on the ticket; generated when left empty. Stored in "
+        "upper case: lookups ignore case and surrounding spaces.",
     )
     # Set while a delete is deciding; a check-in that sees it waits for the outcome.
     deleting = models.BooleanField(default=False, editable=False)

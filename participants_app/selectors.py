@@ -11,6 +11,7 @@ from django.dispatch import receiver
 from core.exceptions import NotFoundError, NotFoundReason
 from core.process_cache import process_cache_drop, process_cache_get_or_load
 
+from .fields import ticket_code_normalize
 from .models import Participant
 
 
@@ -33,8 +34,13 @@ def participant_get(*, participant_id: str | ObjectId) -> Participant:
 
 
 def participant_get_by_ticket(*, ticket_code: str) -> Participant:
-    """Return the participant holding this ticket code or raise ``NotFoundError`` (``ticket_not_found``)."""
-    participant = Participant.objects.filter(ticket_code=ticket_code).first()
+    """Return the participant holding this ticket code or raise ``NotFoundError`` (``ticket_not_found``).
+
+    Case and surrounding spaces do not matter: codes are stored normalised, and the lookup is an
+    equality on the normalised code (the unique index answers it).
+    """
+    code = ticket_code_normalize(ticket_code)
+    participant = Participant.objects.filter(ticket_code=code).first() if code else None
     if participant is None:
         raise NotFoundError(NotFoundReason.TICKET_NOT_FOUND)
     return participant
@@ -72,6 +78,9 @@ def participant_get_for_door(
             lambda: participant_get(participant_id=participant_id),
             seconds=seconds,
         )
+    # One copy per ticket, however it was typed (the lookup ignores case and spaces too), so the
+    # drop on save below reaches it.
+    ticket_code = ticket_code_normalize(ticket_code)
     if not _CACHE_KEY_SAFE.fullmatch(ticket_code or ""):
         return participant_get_by_ticket(ticket_code=ticket_code)  # odd input: no copy kept
     return process_cache_get_or_load(

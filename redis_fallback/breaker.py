@@ -44,6 +44,9 @@ class Snapshot:
     last_error: str | None
     last_error_time: datetime | None
     reconnect_attempts: int
+    # When the current outage began (the breaker opened from closed); None while closed. Unlike
+    # ``since``, probes do not move it.
+    outage_since: datetime | None = None
 
 
 def _utcnow() -> datetime:
@@ -99,6 +102,7 @@ class CircuitBreaker:
                 last_error=self._last_error,
                 last_error_time=self._last_error_time,
                 reconnect_attempts=self._reconnect_attempts,
+                outage_since=self._outage_since,
             )
 
     # --- transitions -----------------------------------------------------------------------------
@@ -130,6 +134,7 @@ class CircuitBreaker:
             self._reconnect_attempts = 0
             self._opened_at = self._clock()
             self._move(State.OPEN)
+            self._outage_since = self._since
             interval = self.reset_interval()
         logger.warning(
             "%s unavailable (%s): breaker open, serving from the fallback; one probe every %.1f s",
@@ -156,6 +161,7 @@ class CircuitBreaker:
             if self._state is not State.HALF_OPEN:
                 return
             self._move(State.CLOSED)
+            self._outage_since = None
             attempts = self._reconnect_attempts
         logger.info(
             "%s reachable again after %d probe(s): breaker closed, using Redis", self.name, attempts
@@ -170,6 +176,7 @@ class CircuitBreaker:
             self._last_error: str | None = None
             self._last_error_time: datetime | None = None
             self._reconnect_attempts = 0
+            self._outage_since: datetime | None = None
 
     def reinit_lock_after_fork(self) -> None:
         """Give a forked child a fresh lock (a parent thread may have held the old one)."""

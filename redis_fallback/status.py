@@ -20,7 +20,8 @@ def connection_status() -> dict[str, Any]:
     ``cache_connected`` / ``client_connected``: the breaker is closed and the latest Redis call
     of the cache backend / of the client did not fail (both start True: nothing has failed yet).
     ``using_fallback``: the breaker is open or half-open, so calls are served by the fallback.
-    ``since``: when the breaker last changed state (or the process started). ``last_error`` has
+    ``since``: when the breaker last changed state (or the process started); ``outage_since``:
+    when the current outage began (None while connected). ``last_error`` has
     host and credentials masked. ``reconnect_attempts``: probes since the current or latest
     outage began.
     """
@@ -35,4 +36,5 @@ def connection_status() -> dict[str, Any]:
         "last_error": snap.last_error,
         "last_error_time": _iso(snap.last_error_time),
         "reconnect_attempts": snap.reconnect_attempts,
+        "outage_since": _iso(snap.outage_since),
     }

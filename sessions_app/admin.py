@@ -1,15 +1,28 @@
 """Staff UI for sessions and check-in records. Counters are read-only everywhere."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
 from jobs_app.schedule import RECONCILE_TASK
 from jobs_app.services import task_publish
 
 from . import services
 from .models import CheckIn, Scan, Session, capacity_below_count_error
+from .selectors import session_check_in_list
 from .services.sessions import EDITABLE_FIELDS
+
+# Names listed on a session's page; the link beside them lists everyone inside.
+_INSIDE_SHOWN = 50
+
+
+def _local(moment) -> str:
+    """A time in the event's time zone (``TIME_ZONE``), with the zone's abbreviation."""
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z") if moment else "-"
 
 
 class ReadOnlyAdminMixin:
@@ -50,7 +63,8 @@ class SessionAdmin(admin.ModelAdmin):
     list_display = [
         "title",
         "status",
-        "starts_at",
+        "starts",
+        "ends",
         "location",
         "capacity",
         "checked_in_now",
@@ -59,8 +73,45 @@ class SessionAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     date_hierarchy = "starts_at"
     search_fields = ["title", "location", "description"]
-    readonly_fields = ["check_in_count", "fill", "created_at", "updated_at"]
-    fields = [*EDITABLE_FIELDS, "check_in_count", "fill", "created_at", "updated_at"]
+    readonly_fields = ["check_in_count", "fill", "inside_now", "created_at", "updated_at"]
+    fields = [*EDITABLE_FIELDS, "check_in_count", "fill", "inside_now", "created_at", "updated_at"]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {"subtitle": f"Times in {settings.TIME_ZONE}", **(extra_context or {})}
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description="starts", ordering="starts_at")
+    def starts(self, session: Session) -> str:
+        return _local(session.starts_at)
+
+    @admin.display(description="ends", ordering="ends_at")
+    def ends(self, session: Session) -> str:
+        return _local(session.ends_at)
+
+    @admin.display(description="inside now")
+    def inside_now(self, session: Session) -> str:
+        """Who is inside now (the first few by latest check-in), with links to all and the scans."""
+        if not session.pk:
+            return "-"
+        records = list(session_check_in_list(session_id=session.pk, inside=True)[:_INSIDE_SHOWN])
+        count = session_check_in_list(session_id=session.pk, inside=True).count()
+        inside_url = reverse("admin:sessions_app_checkin_changelist")
+        scans_url = reverse("admin:sessions_app_scan_changelist")
+        names = format_html_join(
+            "", "<li>{} <small>since {}</small></li>",
+            ((r.participant.full_name, _local(r.checked_in_at)) for r in records),
+        )  # fmt: skip
+        return format_html(
+            "<strong>Inside now ({})</strong><ul>{}</ul>"
+            '<a href="{}?session__id__exact={}&amp;presence=inside">All inside</a> · '
+            '<a href="{}?session__id__exact={}">Scans at this door</a>',
+            count,
+            names,
+            inside_url,
+            session.pk,
+            scans_url,
+            session.pk,
+        )
 
     @admin.display(description="checked in now", ordering="check_in_count")
     def checked_in_now(self, session: Session) -> int:
@@ -108,15 +159,50 @@ class SessionAdmin(admin.ModelAdmin):
             )
 
 
+class PresenceFilter(admin.SimpleListFilter):
+    """Who is inside now, who left, whose admission or check-out is being decided."""
+
+    title = "presence"
+    parameter_name = "presence"
+    _STATES = {
+        "inside": ("Inside now", [CheckIn.State.INSIDE]),
+        "out": ("Left (or never got in)", [CheckIn.State.OUT]),
+        "deciding": ("Being decided", [CheckIn.State.ENTERING, CheckIn.State.LEAVING]),
+    }
+
+    def lookups(self, request, model_admin):
+        return [(key, label) for key, (label, _states) in self._STATES.items()]
+
+    def queryset(self, request, queryset):
+        chosen = self._STATES.get(self.value() or "")
+        return queryset.filter(state__in=chosen[1]) if chosen else queryset
+
+
 @admin.register(CheckIn)
 class CheckInAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The check-in records, read-only: they change only through check-in and check-out."""
 
-    list_display = ["participant", "session", "state", "checked_in_at", "checked_out_at", "source"]
-    list_filter = ["state", "source"]
+    list_display = [
+        "participant_name",
+        "session",
+        "inside_now",
+        "state",
+        "checked_in_at",
+        "checked_out_at",
+        "source",
+    ]
+    list_filter = [PresenceFilter, "session", "source"]
     list_select_related = ["participant", "session"]
     search_fields = ["participant__full_name", "participant__email", "participant__ticket_code"]
     date_hierarchy = "checked_in_at"
+
+    @admin.display(description="participant")
+    def participant_name(self, record: CheckIn) -> str:
+        return record.participant.full_name
+
+    @admin.display(description="inside now", boolean=True)
+    def inside_now(self, record: CheckIn) -> bool:
+        return record.is_inside
 
 
 @admin.register(Scan)

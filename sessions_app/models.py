@@ -99,6 +99,7 @@ class CheckIn(models.Model):
     class Source(models.TextChoices):
         API = "api", "API"
         ADMIN = "admin", "Admin"
+        DOOR = "door", "Door page"
 
     class State(models.TextChoices):
         ENTERING = "entering", "Entering (admission in progress)"
@@ -134,7 +135,7 @@ class CheckIn(models.Model):
         permissions = [("check_in", "Can check participants in and out of sessions")]
 
     def __str__(self) -> str:
-        return f"{self.participant_id} in {self.session_id}"
+        return f"{self.participant.full_name} in {self.session.title}"
 
     @property
     def is_inside(self) -> bool:
@@ -191,4 +192,5 @@ class Scan(models.Model):
 
     def __str__(self) -> str:
         who = self.participant_name or self.ticket_code or "unknown"
-        return f"{who} {self.direction} {self.session_id}: {self.reason or 'deciding'}"
+        where = "in" if self.direction == self.Direction.IN else "out of"
+        return f"{who} {where} {self.session.title}: {self.reason or 'deciding'}"

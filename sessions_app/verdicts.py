@@ -37,6 +37,20 @@ DETAILS = {
     Reason.NOT_CHECKED_IN: "The participant is not checked in to this session.",
     **{Reason(reason): detail for reason, detail in NOT_FOUND_DETAILS.items()},
 }
+# A few words per reason for people at a door or a desk (the door page, the admin's messages).
+LABELS = {
+    Reason.CHECKED_IN: "checked in",
+    Reason.ALREADY_CHECKED_IN: "already inside",
+    Reason.SESSION_FULL: "session full",
+    Reason.SESSION_NOT_OPEN: "not open",
+    Reason.CHECK_IN_IN_PROGRESS: "still being decided, scan again",
+    Reason.NONCE_REUSED: "scan id already used for someone else",
+    Reason.CHECKED_OUT: "checked out",
+    Reason.NOT_CHECKED_IN: "was not inside",
+    Reason.SESSION_NOT_FOUND: "session not found",
+    Reason.PARTICIPANT_NOT_FOUND: "unknown participant",
+    Reason.TICKET_NOT_FOUND: "unknown ticket",
+}
 REPLAY_DETAIL = (
     "This check-in request (same nonce) was answered already; this is its original verdict. "
     "Nothing changed."

@@ -32,6 +32,9 @@ THIRD_PARTY_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    # Swagger UI's files, served from this app's static files (no CDN: venue networks may not
+    # reach one).
+    "drf_spectacular_sidecar",
     "config.apps.MongoBeatConfig",
     "health_check",
 ]
@@ -41,6 +44,7 @@ LOCAL_APPS = [
     "participants_app",
     "health_app",
     "jobs_app",
+    "door_app",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -228,7 +232,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+# The event's time zone: the admin and the door page show times in it (stored times are UTC).
+TIME_ZONE = env("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
 
@@ -267,6 +272,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Sessions, participants and capacity-safe check-in at the door.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Logging ------------------------------------------------------------------------------------

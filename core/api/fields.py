@@ -4,6 +4,7 @@ from collections.abc import Mapping
 
 from bson import ObjectId
 from rest_framework import serializers
+from rest_framework.utils import html
 
 
 class ObjectIdField(serializers.CharField):
@@ -23,12 +24,18 @@ class ObjectIdField(serializers.CharField):
         return value
 
 
+# What an HTML form of the browsable API posts besides the serializer's fields: Django's CSRF token
+# and DRF's form overrides. Accepted (and ignored) in form data only; in JSON they are unknown.
+HTML_FORM_KEYS = frozenset({"csrfmiddlewaretoken", "_method", "_content", "_content_type"})
+
+
 class RejectUnknownFieldsMixin:
     """Refuse input keys the serializer does not know, instead of silently ignoring them."""
 
     def to_internal_value(self, data):
         if isinstance(data, Mapping):
-            unknown = sorted(set(data) - set(self.fields))
+            known = set(self.fields) | (HTML_FORM_KEYS if html.is_html_input(data) else set())
+            unknown = sorted(set(data) - known)
             if unknown:
                 raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
         return super().to_internal_value(data)

@@ -1,5 +1,7 @@
 """Check-in/check-out input and the verdict output (their shapes are part of the API)."""
 
+import secrets
+
 from rest_framework import serializers
 
 from core.api.fields import ObjectIdField, RejectUnknownFieldsMixin
@@ -25,6 +27,12 @@ class CheckOutInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
             )
         return attrs
 
+    def get_initial(self):
+        """Start the browsable API's forms with the one field a door fills in: the ticket code."""
+        if hasattr(self, "initial_data"):
+            return super().get_initial()
+        return {"ticket_code": ""}
+
 
 class CheckInInputSerializer(CheckOutInputSerializer):
     """Who is at the door, and the request's idempotency key."""
@@ -35,6 +43,12 @@ class CheckInInputSerializer(CheckOutInputSerializer):
         "same nonce is answered with the original verdict (`replayed: true`) and never decided "
         "again, whatever happened since.",
     )  # fmt: skip
+
+    def get_initial(self):
+        """A fresh nonce in every rendered form: posting the same form twice checks in once."""
+        if hasattr(self, "initial_data"):
+            return super().get_initial()
+        return {**super().get_initial(), "nonce": f"form-{secrets.token_hex(8)}"}
 
 
 class VerdictSerializer(serializers.Serializer):
@@ -55,3 +69,13 @@ class VerdictSerializer(serializers.Serializer):
         help_text="True: the answer to a repeat of an earlier request (same nonce): its original "
         "verdict, with today's counts and presence."
     )
+
+
+class DoorStateSerializer(serializers.Serializer):
+    """What a GET on a door endpoint answers: the session as the door sees it now."""
+
+    session = serializers.CharField(source="pk", help_text="Session id.")
+    session_title = serializers.CharField(source="title")
+    status = serializers.CharField()
+    check_in_count = serializers.IntegerField(help_text="Participants inside the session now.")
+    capacity = serializers.IntegerField()

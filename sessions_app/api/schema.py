@@ -3,9 +3,14 @@
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 
-from core.api.schema import NOT_AUTHENTICATED, NotFoundReasonSerializer
+from core.api.schema import NOT_AUTHENTICATED, NotFoundReasonSerializer, not_found
 
-from .check_in_serializers import CheckInInputSerializer, CheckOutInputSerializer, VerdictSerializer
+from .check_in_serializers import (
+    CheckInInputSerializer,
+    CheckOutInputSerializer,
+    DoorStateSerializer,
+    VerdictSerializer,
+)
 
 ID_PARAMETER = OpenApiParameter(
     "id", OpenApiTypes.STR, OpenApiParameter.PATH, description="Session id (24 hex characters)."
@@ -70,6 +75,7 @@ _NOT_FOUND_EXAMPLES = [
 ]
 
 check_in_schema = extend_schema(
+    methods=["POST"],
     summary="Check a participant in",
     description=(
         "Admit a participant (by `participant` id or `ticket_code`) if the session is open and "
@@ -138,6 +144,7 @@ check_in_schema = extend_schema(
 )
 
 check_out_schema = extend_schema(
+    methods=["POST"],
     summary="Check a participant out",
     description=(
         "Free the participant's place. Idempotent.\n\n"
@@ -166,4 +173,18 @@ check_out_schema = extend_schema(
         ),
         *_NOT_FOUND_EXAMPLES,
     ],
+)
+
+# A GET on a door endpoint (what the browsable API opens before its form is posted).
+door_state_schema = extend_schema(
+    methods=["GET"],
+    summary="The session as its door sees it now (status, count, capacity)",
+    description="Changes nothing. POST to check a participant in or out.",
+    parameters=[ID_PARAMETER],
+    responses={
+        200: DoorStateSerializer,
+        401: _AUTH,
+        403: _FORBIDDEN,
+        404: not_found("session_not_found"),
+    },
 )

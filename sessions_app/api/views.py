@@ -25,10 +25,15 @@ from ..selectors import (
     session_stats,
 )
 from ..verdicts import IN_PROGRESS_RETRY_AFTER, Reason
-from .check_in_serializers import CheckInInputSerializer, CheckOutInputSerializer, VerdictSerializer
+from .check_in_serializers import (
+    CheckInInputSerializer,
+    CheckOutInputSerializer,
+    DoorStateSerializer,
+    VerdictSerializer,
+)
 from .filters import CheckInFilter, ScanFilter, SessionFilter
 from .permissions import CanCheckIn
-from .schema import ID_PARAMETER, check_in_schema, check_out_schema
+from .schema import ID_PARAMETER, check_in_schema, check_out_schema, door_state_schema
 from .serializers import (
     CheckInRecordSerializer,
     ScanSerializer,
@@ -177,9 +182,17 @@ class SessionViewSet(viewsets.GenericViewSet):
             CheckInFilter, session_check_in_list(session_id=session.pk), CheckInRecordSerializer
         )
 
+    @door_state_schema
     @check_in_schema
-    @action(detail=True, methods=["post"], url_path="check-in")
+    @action(detail=True, methods=["get", "post"], url_path="check-in")
     def check_in(self, request, pk=None):
+        """Check a participant in: POST a `ticket_code` (or a `participant` id) and a `nonce`.
+
+        The answer is a verdict with a stable `reason`. A GET shows the session's count and
+        capacity and changes nothing.
+        """
+        if request.method == "GET":
+            return Response(DoorStateSerializer(self.get_object()).data)
         serializer = CheckInInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -193,9 +206,17 @@ class SessionViewSet(viewsets.GenericViewSet):
         )
         return _verdict_response(verdict)
 
+    @door_state_schema
     @check_out_schema
-    @action(detail=True, methods=["post"], url_path="check-out")
+    @action(detail=True, methods=["get", "post"], url_path="check-out")
     def check_out(self, request, pk=None):
+        """Check a participant out: POST a `ticket_code` (or a `participant` id).
+
+        Idempotent: someone not inside answers `not_checked_in`. A GET shows the session's count
+        and capacity and changes nothing.
+        """
+        if request.method == "GET":
+            return Response(DoorStateSerializer(self.get_object()).data)
         serializer = CheckOutInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

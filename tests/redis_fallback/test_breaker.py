@@ -191,3 +191,19 @@ def test_one_log_line_per_transition_never_per_call(breaker, clock, caplog):
     assert "re-opened" in messages[2]
     assert "half-open" in messages[3]
     assert "breaker closed" in messages[4]
+
+
+def test_outage_since_is_when_the_outage_began_whatever_the_probes_do(breaker, clock):
+    assert breaker.snapshot().outage_since is None
+    breaker.record_failure("ConnectionError: refused")
+    began = clock.wall
+    for _ in range(2):
+        clock.advance(5)
+        assert breaker.begin_probe()
+        breaker.probe_failed("ConnectionError: refused")
+    snap = breaker.snapshot()
+    assert (snap.outage_since, snap.since) == (began, clock.wall)
+    clock.advance(5)
+    assert breaker.begin_probe()
+    breaker.probe_succeeded()
+    assert breaker.snapshot().outage_since is None

@@ -1,10 +1,13 @@
 """The staff UI for sessions and check-ins renders and keeps the counters read-only."""
 
-import pytest
+import datetime as dt
 
-from sessions_app.models import Session
-from sessions_app.services import session_check_in
-from tests.factories import participants_make, session_make
+import pytest
+from django.utils import timezone
+
+from sessions_app.models import CheckIn, Scan, Session
+from sessions_app.services import session_check_in, session_check_out
+from tests.factories import participant_make, participants_make, session_make
 
 pytestmark = pytest.mark.django_db
 
@@ -99,3 +102,48 @@ def test_check_in_records_are_listed_read_only(admin_client, busy_session):
     assert page.content.decode().count("Person ") >= 3
     assert admin_client.get("/admin/sessions_app/checkin/add/").status_code == 403
     assert admin_client.get("/admin/sessions_app/checkin/?q=Person").status_code == 200
+
+
+def test_records_read_who_in_what():
+    keynote = session_make(title="Opening keynote")
+    uma = participant_make(full_name="Uma Ortiz")
+    session_check_in(session_id=keynote.pk, participant_id=uma.pk)
+    assert str(CheckIn.objects.get()) == "Uma Ortiz in Opening keynote"
+    assert str(Scan.objects.get()) == "Uma Ortiz in Opening keynote: checked_in"
+
+
+def test_session_page_lists_who_is_inside_and_links_to_its_scans(admin_client, busy_session):
+    inside = list(busy_session.check_ins.select_related("participant"))
+    session_check_out(session_id=busy_session.pk, participant_id=inside[0].participant_id)
+    html = admin_client.get(f"/admin/sessions_app/session/{busy_session.pk}/change/").content
+    html = html.decode()
+    assert "Inside now (2)" in html
+    assert inside[1].participant.full_name in html and inside[2].participant.full_name in html
+    assert inside[0].participant.full_name not in html  # left
+    assert f"/admin/sessions_app/scan/?session__id__exact={busy_session.pk}" in html
+
+
+def test_check_in_list_filters_by_session_and_says_inside_now(admin_client, busy_session):
+    other = session_make(title="Elsewhere")
+    html = admin_client.get("/admin/sessions_app/checkin/").content.decode()
+    assert "Inside now" in html and "Elsewhere" in html  # the presence and session filters
+    only = admin_client.get(
+        f"/admin/sessions_app/checkin/?session__id__exact={other.pk}&presence=inside"
+    )
+    assert only.status_code == 200 and "Person " not in only.content.decode()
+    inside = admin_client.get(
+        f"/admin/sessions_app/checkin/?session__id__exact={busy_session.pk}&presence=inside"
+    )
+    assert inside.content.decode().count("Person ") >= 3
+
+
+def test_session_list_shows_the_end_time_in_the_event_time_zone(
+    admin_client, busy_session, settings
+):
+    settings.TIME_ZONE = "Asia/Kolkata"  # +05:30 all year
+    html = admin_client.get("/admin/sessions_app/session/").content.decode()
+    assert "Asia/Kolkata" in html
+    local_end = timezone.localtime(busy_session.ends_at).strftime("%H:%M")
+    utc_end = busy_session.ends_at.astimezone(dt.UTC).strftime("%H:%M")
+    assert local_end in html and utc_end not in html
+    assert "ends" in html.lower()

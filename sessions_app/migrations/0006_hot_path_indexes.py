@@ -6,8 +6,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('participants_app', '0003_hot_path_indexes'),
-        ('sessions_app', '0004_session_moves'),
+        ('participants_app', '0004_hot_path_indexes'),
+        ('sessions_app', '0005_door_source'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('participants_app', '0002_door_states'),
+        ("participants_app", "0003_ticket_code_normalised"),
     ]
 
     operations = [

@@ -1,0 +1,51 @@
+"""The organiser's desk: the admin site with the sessions first, the way to the door page, a
+banner naming what runs degraded (and since when), and a readable health page."""
+
+from django.contrib import admin
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from health_app.degraded import degraded_components, health_rows
+from health_app.selectors import health_report
+from sessions_app.groups import user_can_check_in
+
+# Apps in the order organisers need them; the others follow alphabetically.
+APP_ORDER = ("sessions_app", "participants_app")
+
+
+class CheckinAdminSite(admin.AdminSite):
+    site_header = "Event check-in"
+    site_title = "Event check-in"
+    index_title = "Organiser's desk"
+    site_url = "/door/"  # "View site": the door page, where check-in happens
+
+    def get_app_list(self, request, app_label=None):
+        apps = super().get_app_list(request, app_label)
+        rank = {label: position for position, label in enumerate(APP_ORDER)}
+        return sorted(apps, key=lambda app: rank.get(app["app_label"], len(rank)))
+
+    def each_context(self, request):
+        context = super().each_context(request)
+        user = request.user
+        signed_in_staff = user.is_active and user.is_staff
+        context["degraded_components"] = degraded_components() if signed_in_staff else []
+        context["door_url"] = reverse("door:page") if user_can_check_in(user) else None
+        return context
+
+    def get_urls(self):
+        return [
+            path("health/", self.admin_view(self.health_view), name="health"),
+            *super().get_urls(),
+        ]
+
+    def health_view(self, request):
+        """Show the health report (the same as /health) as a page a person reads."""
+        report = health_report()
+        context = {
+            **self.each_context(request),
+            "title": "System health",
+            "status": report.status,
+            "rows": health_rows(report),
+            "checked_at": report.time,
+        }
+        return TemplateResponse(request, "admin/health.html", context)

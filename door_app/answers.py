@@ -1,0 +1,88 @@
+"""How the door page shows an answer: a tone (green, amber, red), a few words, a name, the count."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.exceptions import NotFoundReason
+from sessions_app.models import Scan
+from sessions_app.verdicts import LABELS, Reason, Verdict
+
+OK, WARN, STOP = "ok", "warn", "stop"
+# Green: it worked. Amber: nothing changed, nothing wrong (inside already, not inside, retry).
+# Red: the person does not get in (full, not open, unknown ticket).
+TONES = {
+    Reason.CHECKED_IN: OK,
+    Reason.CHECKED_OUT: OK,
+    Reason.ALREADY_CHECKED_IN: WARN,
+    Reason.NOT_CHECKED_IN: WARN,
+    Reason.CHECK_IN_IN_PROGRESS: WARN,
+}
+INVALID_CODE = "invalid_code"
+
+
+def _tone(reason: str) -> str:
+    return TONES.get(reason, STOP)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The big box under the scan field."""
+
+    reason: str
+    headline: str
+    tone: str
+    code: str = ""
+    name: str = ""
+    replayed: bool = False
+
+    @property
+    def show_code(self) -> bool:
+        """Show the code as scanned only when it named nobody (a known person shows the name)."""
+        return not self.name and bool(self.code)
+
+    @classmethod
+    def of_verdict(cls, verdict: Verdict, code: str) -> Answer:
+        return cls(
+            reason=verdict.reason.value,
+            headline=LABELS[verdict.reason].capitalize(),
+            tone=_tone(verdict.reason),
+            code=code,
+            name=verdict.participant_name,
+            replayed=verdict.replayed,
+        )
+
+    @classmethod
+    def not_found(cls, reason: NotFoundReason, code: str) -> Answer:
+        return cls(
+            reason=reason.value,
+            headline=LABELS[Reason(reason.value)].capitalize(),
+            tone=STOP,
+            code=code,
+        )
+
+    @classmethod
+    def invalid(cls, message: str, code: str) -> Answer:
+        return cls(reason=INVALID_CODE, headline=message, tone=STOP, code=code)
+
+
+@dataclass(frozen=True)
+class RecentScan:
+    """One line of the list of last scans."""
+
+    at: object
+    who: str
+    direction: str
+    label: str
+    tone: str
+
+    @classmethod
+    def of(cls, scan: Scan) -> RecentScan:
+        reason = Reason(scan.reason)
+        return cls(
+            at=scan.created_at,
+            who=scan.participant_name or scan.ticket_code.strip() or "?",
+            direction="in" if scan.direction == Scan.Direction.IN else "out",
+            label=LABELS[reason] + (" (repeat)" if scan.replayed else ""),
+            tone=_tone(reason),
+        )

@@ -1,0 +1,171 @@
+"""The door page: choose a session once, then scan ticket codes one after another.
+
+Every scan goes through the same services as the API (``session_check_in`` /
+``session_check_out``), with the user name as the actor and a nonce per scan, so a double submit
+or a retry of a lost answer is answered once. Nothing here touches Redis: with Redis down the
+services decide in MongoDB, and the choice of session lives in the Django session (MongoDB).
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST, require_safe
+
+from core.exceptions import NotFoundError, NotFoundReason
+from sessions_app.groups import user_can_check_in
+from sessions_app.models import CheckIn, Session
+from sessions_app.selectors import session_get
+from sessions_app.services import session_check_in, session_check_out
+
+from .answers import Answer, RecentScan
+from .forms import MODE_IN, MODE_OUT, ChooseSessionForm, ScanForm
+from .selectors import door_recent_scans, door_sessions
+
+SCAN_VIEW_PERMISSION = "sessions_app.view_scan"
+SESSION_KEY = "door_session_id"  # the chosen session, remembered in the Django session
+FETCH_HEADER = "X-Door-Fetch"  # the page's script asks for the live part only
+
+
+def door_staff_required(view):
+    """Signed in (else the door's sign-in page) and allowed to check in (else 403)."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(reverse("door:page"), reverse("door:login"))
+        if not user_can_check_in(request.user):
+            return render(request, "door/forbidden.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _nonce() -> str:
+    return f"door-{secrets.token_hex(8)}"
+
+
+def _chosen(request) -> Session | None:
+    """Return the remembered session, forgetting it if it no longer exists."""
+    session_id = request.session.get(SESSION_KEY)
+    if not session_id:
+        return None
+    try:
+        return session_get(session_id=session_id)
+    except NotFoundError:
+        request.session.pop(SESSION_KEY, None)
+        return None
+
+
+def _own_scans_only(request) -> str | None:
+    """Return the user name whose scans the page lists, or None for every door's scans.
+
+    Reading the scan log (names, ticket codes) needs its ``view`` permission, as in the API
+    and the admin; door staff without it see their own scans only.
+    """
+    user = request.user
+    return None if user.has_perm(SCAN_VIEW_PERMISSION) else user.get_username()
+
+
+def _chooser(request, *, form: ChooseSessionForm | None = None, answer=None, status=200):
+    context = {"sessions": door_sessions(), "form": form, "answer": answer}
+    return render(request, "door/choose.html", context, status=status)
+
+
+def _page(request, *, session: Session, mode: str, answer=None, count=None, capacity=None,
+          status=200):  # fmt: skip
+    context = {
+        "session": session,
+        "mode": mode,
+        "answer": answer,
+        "count": session.check_in_count if count is None else count,
+        "capacity": session.capacity if capacity is None else capacity,
+        "recent": [
+            RecentScan.of(scan)
+            for scan in door_recent_scans(session_id=session.pk, actor=_own_scans_only(request))
+        ],
+        "every_door": _own_scans_only(request) is None,
+        "nonce": _nonce(),
+    }
+    fetch = request.headers.get(FETCH_HEADER)
+    template = "door/_live.html" if fetch else "door/page.html"
+    return render(request, template, context, status=status)
+
+
+@require_safe
+@door_staff_required
+def page(request):
+    """The scan page of the chosen session, or the list of open sessions to choose from."""
+    session = None if "change" in request.GET else _chosen(request)
+    if session is None:
+        return _chooser(request)
+    return _page(request, session=session, mode=MODE_IN)
+
+
+@require_POST
+@door_staff_required
+def choose(request):
+    """Remember the session this door works at (until another is chosen)."""
+    form = ChooseSessionForm(request.POST)
+    if not form.is_valid():
+        return _chooser(request, form=form, status=400)
+    request.session[SESSION_KEY] = str(form.cleaned_data["session"].pk)
+    return redirect("door:page")
+
+
+def _bad_input(request, form: ScanForm):
+    """Answer a code that cannot be a ticket (400), on the page as any other answer."""
+    session = _chosen(request)
+    if session is None:
+        return redirect("door:page")
+    message = next(iter(form.errors.values()))[0]
+    answer = Answer.invalid(message, request.POST.get("code", "")[:64])
+    mode = MODE_OUT if request.POST.get("mode") == MODE_OUT else MODE_IN
+    return _page(request, session=session, mode=mode, answer=answer, status=400)
+
+
+def _not_found(request, error: NotFoundError, code: str, mode: str):
+    """Answer an unknown ticket in red; a session deleted since it was chosen: choose again."""
+    answer = Answer.not_found(error.reason, code)
+    session = None if error.reason == NotFoundReason.SESSION_NOT_FOUND else _chosen(request)
+    if session is not None:
+        return _page(request, session=session, mode=mode, answer=answer)
+    request.session.pop(SESSION_KEY, None)
+    if request.headers.get(FETCH_HEADER):
+        return render(request, "door/_live.html", {"answer": answer, "gone": True})
+    return _chooser(request, answer=answer)
+
+
+@require_POST
+@door_staff_required
+def scan(request):
+    """Check the scanned code in (or out) of the chosen session and show the answer."""
+    session_id = request.session.get(SESSION_KEY)
+    if not session_id:
+        return redirect("door:page")
+    form = ScanForm(request.POST)
+    if not form.is_valid():
+        return _bad_input(request, form)
+    code, mode = form.cleaned_data["code"], form.cleaned_data["mode"]
+    door = {"session_id": session_id, "ticket_code": code, "source": CheckIn.Source.DOOR,
+            "actor": request.user.get_username()}  # fmt: skip
+    try:
+        if mode == MODE_OUT:
+            verdict = session_check_out(**door)
+        else:
+            verdict = session_check_in(**door, nonce=form.cleaned_data["nonce"] or _nonce())
+    except NotFoundError as exc:
+        return _not_found(request, exc, code, mode)
+    session = _chosen(request) or Session(pk=session_id, title=verdict.session_title)
+    return _page(
+        request,
+        session=session,
+        mode=mode,
+        answer=Answer.of_verdict(verdict, code),
+        count=verdict.check_in_count,
+        capacity=verdict.capacity,
+    )
