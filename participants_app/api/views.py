@@ -1,4 +1,4 @@
-"""Participants API: reads for every signed-in user, writes for staff."""
+"""Participants API (personal data): reads and writes by model permission (the admin's)."""
 
 from bson import ObjectId
 from drf_spectacular.types import OpenApiTypes
@@ -7,7 +7,7 @@ from rest_framework import status, viewsets
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from core.api.permissions import IsStaffOrReadOnly
+from core.api.permissions import ModelPermissionsWithView
 from core.api.schema import crud_responses
 from core.caching import cache_get_or_compute, detail_ttl
 from core.exceptions import NotFoundError, NotFoundReason
@@ -66,7 +66,7 @@ class ParticipantViewSet(viewsets.GenericViewSet):
     """Participants and their ticket codes."""
 
     serializer_class = ParticipantOutputSerializer
-    permission_classes = [IsAuthenticated, IsStaffOrReadOnly]
+    permission_classes = [IsAuthenticated, ModelPermissionsWithView]
     filterset_class = ParticipantFilter
     search_fields = ["full_name", "email", "ticket_code", "organization"]
     ordering_fields = ["full_name", "email", "organization", "created_at"]
