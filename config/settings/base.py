@@ -284,15 +284,18 @@ HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default
 HEALTH_PROBE_TIMEOUT_MS = env.int("HEALTH_PROBE_TIMEOUT_MS", default=400)
 # MongoDB the health check pings; empty means DATABASES["default"] (HOST, PORT, USER, OPTIONS).
 HEALTH_MONGODB_URI = env("HEALTH_MONGODB_URI", default="")
-# False replaces error texts (already masked: no hosts, no passwords) with "redacted".
+# Error texts (masked: no hosts, no users, no passwords) are shown to signed-in staff only;
+# anyone else sees "redacted". False hides them from staff too.
 HEALTH_SHOW_ERRORS = env.bool("HEALTH_SHOW_ERRORS", default=True)
 # (RECONCILE_INTERVAL_SECONDS, under Celery above: /health reports degraded when the last
 # reconcile is older than two intervals.)
 
 # --- Bootstrap (`manage.py bootstrap`, run by `make run` and the container entrypoint) ----------
 BOOTSTRAP_ADMIN_USERNAME = env("BOOTSTRAP_ADMIN_USERNAME", default="admin")
-# Empty: a password is generated once, printed, and saved to var/admin-credentials.txt.
+# Empty: in development (`make run`) a password is generated once, printed and saved to
+# var/admin-credentials.txt; anywhere else no staff user is created (nothing secret on stdout).
 BOOTSTRAP_ADMIN_PASSWORD = env("BOOTSTRAP_ADMIN_PASSWORD", default="")
+BOOTSTRAP_GENERATE_PASSWORD = False  # config.settings.dev turns it on
 # Idempotent set-up steps each app adds (dotted paths to callables returning a message or None).
 BOOTSTRAP_STEPS: list[str] = [
     "sessions_app.groups.door_staff_bootstrap",
