@@ -254,7 +254,12 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Sessions, participants and capacity-safe check-in at the door.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Like the rest of the API: signed-in users only (and only when API_DOCS_ENABLED).
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 }
+# /api/schema/ and /api/docs/: on in development and tests, off unless asked for elsewhere (the
+# schema maps the whole attack surface; production can switch it on for an API consumer).
+API_DOCS_ENABLED = env.bool("API_DOCS_ENABLED", default=False)
 
 # --- Logging ------------------------------------------------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
