@@ -7,7 +7,8 @@ from django.contrib import admin
 from django.http import Http404
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
+
+from config.lockout import ObtainAuthTokenView
 
 
 def _docs(view):
@@ -32,6 +33,6 @@ urlpatterns = [
         name="api-docs",
     ),
     path("api/auth/", include("rest_framework.urls", namespace="rest_framework")),
-    path("api/auth/token/", obtain_auth_token, name="api-token"),
+    path("api/auth/token/", ObtainAuthTokenView.as_view(), name="api-token"),
     path("", include("health_app.urls")),
 ]

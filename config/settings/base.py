@@ -1,5 +1,6 @@
 """Settings shared by every environment; values come from the environment (django-environ)."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -34,6 +35,7 @@ THIRD_PARTY_APPS = [
     "drf_spectacular",
     "config.apps.MongoBeatConfig",
     "health_check",
+    "config.apps.MongoAxesConfig",  # sign-in lockout (config/lockout.py)
 ]
 LOCAL_APPS = [
     "redis_fallback",
@@ -50,6 +52,7 @@ MIGRATION_MODULES = {
     "auth": "config.mongo_migrations.auth",
     "contenttypes": "config.mongo_migrations.contenttypes",
     "django_celery_beat": "config.mongo_migrations.django_celery_beat",
+    "axes": "config.mongo_migrations.axes",
 }
 
 DEFAULT_AUTO_FIELD = "django_mongodb_backend.fields.ObjectIdAutoField"
@@ -66,6 +69,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.middleware.DatabaseUnavailableMiddleware",
+    # Last: turns a sign-in that hit the lockout (admin login) into 429 with Retry-After.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -206,8 +211,26 @@ RECONCILE_INTERVAL_SECONDS = env.int("RECONCILE_INTERVAL_SECONDS", default=30)
 RECONCILE_LEASE_SECONDS = env.int("RECONCILE_LEASE_SECONDS", default=120)
 
 # --- Auth, i18n, static -------------------------------------------------------------------------
-# ModelBackend with a permission query that is right on MongoDB (see config/auth_backends.py).
-AUTHENTICATION_BACKENDS = ["config.auth_backends.MongoModelBackend"]
+# django-axes first (refuses locked-out sign-ins), then ModelBackend with a permission query that
+# is right on MongoDB (see config/auth_backends.py).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "config.auth_backends.MongoModelBackend",
+]
+# Sign-in lockout (django-axes, attempts stored in MongoDB: it holds while Redis is down, and in
+# every process). A user name or a client address with AUTH_LOCKOUT_FAILURES failed sign-ins
+# (admin login, /api/auth/token/) is refused with 429 and Retry-After for
+# AUTH_LOCKOUT_MINUTES after its last failure; staff unlock it earlier in the admin ("Access
+# attempts": delete the entry) or with `manage.py axes_reset_username` / `axes_reset_ip`.
+AXES_FAILURE_LIMIT = env.int("AUTH_LOCKOUT_FAILURES", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("AUTH_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "config.lockout.client_ip"
+# Proxies in front of gunicorn that append to X-Forwarded-For (0: the peer address is the client).
+AUTH_LOCKOUT_PROXY_COUNT = env.int("AUTH_LOCKOUT_PROXY_COUNT", default=0)
+AXES_VERBOSE = False
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
