@@ -47,7 +47,7 @@ def lockout_response(request, original_response=None, credentials=None) -> JsonR
     return response
 
 
-_TOKEN = inline_serializer(name="AuthToken", fields={"token": serializers.CharField()})
+_TOKEN = inline_serializer(name="AuthTokenResponse", fields={"token": serializers.CharField()})
 _LOCKED = inline_serializer(
     name="SignInLockedOut",
     fields={"detail": serializers.CharField(), "reason": serializers.ChoiceField([LOCKED_OUT])},

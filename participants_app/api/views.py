@@ -65,6 +65,9 @@ def _responses(action):
 class ParticipantViewSet(viewsets.GenericViewSet):
     """Participants and their ticket codes."""
 
+    # Any id reaches the view, which answers a malformed one 404 with its reason (JSON);
+    # DRF's default pattern left ids with a "." to Django's HTML 404.
+    lookup_value_regex = "[^/]+"
     serializer_class = ParticipantOutputSerializer
     permission_classes = [IsAuthenticated, ModelPermissionsWithView]
     filterset_class = ParticipantFilter

@@ -92,6 +92,9 @@ _CAPACITY_NOTE = "Capacity cannot go below the number checked in now (400 on `ca
 class SessionViewSet(viewsets.GenericViewSet):
     """Sessions with their capacity and the number of participants checked in now."""
 
+    # Any id reaches the view, which answers a malformed one 404 with its reason (JSON);
+    # DRF's default pattern left ids with a "." to Django's HTML 404.
+    lookup_value_regex = "[^/]+"
     serializer_class = SessionOutputSerializer
     filterset_class = SessionFilter
     search_fields = ["title", "location", "description"]
