@@ -17,11 +17,14 @@ RUN groupadd --system --gid 10001 app \
 COPY requirements.txt ./
 RUN pip install --no-cache-dir -r requirements.txt
 
-COPY --chown=app:app . .
+# The code (and the collected static files) belong to root and are read-only for the runtime
+# user: a compromised process cannot rewrite the application. .dockerignore keeps .env out.
+COPY . .
 
 # collectstatic needs settings but no database, cache or real secret.
 RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
-    && chmod +x deploy/entrypoint.sh
+    && chmod 0755 deploy/entrypoint.sh \
+    && chmod -R go-w /app
 
 USER 10001:10001
 

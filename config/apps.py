@@ -1,9 +1,10 @@
-"""AppConfigs that give Django's contrib apps and django-celery-beat ObjectId primary keys.
+"""AppConfigs that give Django's contrib apps, django-celery-beat and django-axes ObjectId keys.
 
 Their stock migrations create integer AutoFields, which MongoDB cannot generate. These configs
 switch the default field and their migrations are regenerated under ``MIGRATION_MODULES``.
 """
 
+from axes.apps import AppConfig as AxesConfig
 from django.contrib.admin.apps import AdminConfig
 from django.contrib.auth.apps import AuthConfig
 from django.contrib.contenttypes.apps import ContentTypesConfig
@@ -26,4 +27,8 @@ class MongoContentTypesConfig(ContentTypesConfig):
 
 
 class MongoBeatConfig(BeatConfig):
+    default_auto_field = OBJECT_ID_AUTO_FIELD
+
+
+class MongoAxesConfig(AxesConfig):
     default_auto_field = OBJECT_ID_AUTO_FIELD

@@ -6,14 +6,15 @@ client timeouts; ``health_app.selectors`` also gives each a wall-clock budget on
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import datetime
 import os
-import re
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
-from urllib.parse import unquote
 
 from django.conf import settings
 from django.utils import timezone
@@ -22,15 +23,10 @@ from pymongo import MongoClient
 
 import redis_fallback
 from jobs_app.selectors import broker_is_redis, worker_last_task_at
+from redis_fallback.masking import describe_error
 from sessions_app.selectors import reconcile_last_success_at
 
 _STARTED_AT = time.monotonic()  # a reconcile that never ran is only late after a grace period
-_URL = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s'\"<>]+")
-_HOST_PORT = re.compile(r"(?i)(\[[0-9a-f:.]+\]|\b[a-z0-9_.-]+):(\d{2,5})\b")
-_IPV4 = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}\b")
-# pymongo appends its timeouts and the whole topology description: noise, and it names hosts.
-_NOISE = re.compile(r"\s*(\(configured timeouts|, Timeout:|Topology Description).*", re.S)
-_MAX_ERROR_LENGTH = 200
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,45 +40,36 @@ class Observation:
     time: datetime.datetime = dataclasses.field(default_factory=timezone.now)
 
 
-def _configured_secrets() -> list[str]:
-    """Return user names, passwords and hosts of the configured URLs, longest first."""
-    urls = [
-        settings.HEALTH_MONGODB_URI,
-        settings.DATABASES["default"].get("HOST"),
-        settings.REDIS_URL,
-        settings.CELERY_BROKER_URL,
-    ]
-    found = {
-        settings.DATABASES["default"].get("PASSWORD"),
-        settings.DATABASES["default"].get("USER"),
-    }
-    for url in filter(None, urls):
-        netloc = url.split("://", 1)[-1].split("/", 1)[0]
-        userinfo, _, hosts = netloc.rpartition("@")
-        found.update(unquote(part) for part in userinfo.split(":", 1))
-        found.update(host.rsplit(":", 1)[0].strip("[]") for host in hosts.split(","))
-    return sorted(filter(None, found), key=len, reverse=True)
-
-
 def mask_error(error: BaseException | str) -> str:
-    """Render an error as one short line without URLs, credentials, host names or addresses."""
-    if isinstance(error, BaseException):
-        text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-    else:
-        text = error
-    text = _NOISE.sub("", text.splitlines()[0] if text else "")
-    text = _URL.sub(r"\1***", text)
-    text = _HOST_PORT.sub(r"***:\2", text)  # ports stay: they tell operators which server
-    text = _IPV4.sub("***", text)
-    for secret in _configured_secrets():
-        text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(secret)}(?![A-Za-z0-9])", "***", text)
-    return text[:_MAX_ERROR_LENGTH]
+    """Render an error as one short masked line (the project's one policy, redis_fallback.masking)."""
+
+    return describe_error(error)
+
+
+# Error texts are for staff: anonymous callers (load balancers) get the status, not the text.
+_errors_visible: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "health_errors_visible", default=False
+)
+
+
+@contextlib.contextmanager
+def error_texts_for(user) -> Iterator[None]:
+    """Show (masked) error texts while rendering for ``user``: signed-in staff only."""
+    visible = bool(user is not None and user.is_authenticated and user.is_staff)
+    token = _errors_visible.set(visible)
+    try:
+        yield
+    finally:
+        _errors_visible.reset(token)
 
 
 def error_text(text: str | None) -> str | None:
-    """Return an (already masked) error text, or "redacted" when HEALTH_SHOW_ERRORS is off."""
-    if text is None or settings.HEALTH_SHOW_ERRORS:
-        return text
+    """Return a masked error text for staff; "redacted" for anyone else or when
+    HEALTH_SHOW_ERRORS is off. ``None`` (no error) stays ``None``."""
+    if text is None:
+        return None
+    if settings.HEALTH_SHOW_ERRORS and _errors_visible.get():
+        return mask_error(text)
     return "redacted"
 
 

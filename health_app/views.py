@@ -1,6 +1,7 @@
 """Health views: /health (full report), /health/ready, /health/live, and django-health-check's view.
 
-Unauthenticated on purpose (load balancers poll them) and never cached. ``Accept:
+Unauthenticated on purpose (load balancers poll them) and never cached; error texts are shown
+to signed-in staff only (masked), anyone else sees "redacted" (the status is what a probe needs). ``Accept:
 application/health+json`` switches /health and /health/ready to the IETF draft format with the
 same status codes.
 """
@@ -17,6 +18,7 @@ from health_check.views import HealthCheckView, MediaType
 
 from .checks import ALL_CHECKS
 from .formats import HEALTH_JSON, health_json_body, report_body
+from .probes import error_texts_for
 from .selectors import HealthReport, health_report, probe_executor
 
 
@@ -55,9 +57,13 @@ def _report_response(request, report: HealthReport, plain_body: dict) -> JsonRes
 
 @require_safe
 def health(request):
-    """Report every dependency: 200 while ok or degraded, 503 when MongoDB is unreachable."""
-    report = health_report()
-    return _report_response(request, report, report_body(report))
+    """Report every dependency: 200 while ok or degraded, 503 when MongoDB is unreachable.
+
+    Error texts (masked) only for signed-in staff; anyone else gets "redacted" in their place.
+    """
+    with error_texts_for(getattr(request, "user", None)):
+        report = health_report()
+        return _report_response(request, report, report_body(report))
 
 
 @require_safe

@@ -1,11 +1,13 @@
 """Shared fixtures: users, API clients, and a Redis process a test may break."""
 
 import pytest
+from django.contrib.auth.models import Permission
 from rest_framework.test import APIClient
 
 from config.middleware import fail_fast
 from core.process_cache import process_cache_clear
 from redis_fallback import reset_for_tests
+from sessions_app.groups import door_staff_group_ensure
 from tests.celery_support import celery_worker_factory, worker_env  # noqa: F401 - fixtures
 
 
@@ -37,11 +39,20 @@ def _mongodb_fail_fast_closed():
     fail_fast.reset()
 
 
+# The model permissions an event organiser is given in the admin (the API follows them).
+STAFF_APPS = ("sessions_app", "participants_app")
+
+
 @pytest.fixture
 def staff_user(django_user_model):
-    return django_user_model.objects.create_user(
+    """A staff user holding every permission on sessions, participants, check-ins and scans."""
+
+    door_staff_group_ensure()  # the custom check_in permission is made by a migration
+    user = django_user_model.objects.create_user(
         username="staff", password="staff-pass-123", is_staff=True
     )
+    user.user_permissions.add(*Permission.objects.filter(content_type__app_label__in=STAFF_APPS))
+    return django_user_model.objects.get(pk=user.pk)  # no stale permission cache
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """Settings shared by every environment; values come from the environment (django-environ)."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -37,6 +38,7 @@ THIRD_PARTY_APPS = [
     "drf_spectacular_sidecar",
     "config.apps.MongoBeatConfig",
     "health_check",
+    "config.apps.MongoAxesConfig",  # sign-in lockout (config/lockout.py)
 ]
 LOCAL_APPS = [
     "redis_fallback",
@@ -54,11 +56,14 @@ MIGRATION_MODULES = {
     "auth": "config.mongo_migrations.auth",
     "contenttypes": "config.mongo_migrations.contenttypes",
     "django_celery_beat": "config.mongo_migrations.django_celery_beat",
+    "axes": "config.mongo_migrations.axes",
 }
 
 DEFAULT_AUTO_FIELD = "django_mongodb_backend.fields.ObjectIdAutoField"
 
 MIDDLEWARE = [
+    # First: health probes addressed by IP are answered before Host validation (see the module).
+    "health_app.middleware.HealthProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -68,6 +73,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.middleware.DatabaseUnavailableMiddleware",
+    # Last: turns a sign-in that hit the lockout (admin login) into 429 with Retry-After.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -223,8 +230,26 @@ RECONCILE_INTERVAL_SECONDS = env.int("RECONCILE_INTERVAL_SECONDS", default=30)
 RECONCILE_LEASE_SECONDS = env.int("RECONCILE_LEASE_SECONDS", default=120)
 
 # --- Auth, i18n, static -------------------------------------------------------------------------
-# ModelBackend with a permission query that is right on MongoDB (see config/auth_backends.py).
-AUTHENTICATION_BACKENDS = ["config.auth_backends.MongoModelBackend"]
+# django-axes first (refuses locked-out sign-ins), then ModelBackend with a permission query that
+# is right on MongoDB (see config/auth_backends.py).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "config.auth_backends.MongoModelBackend",
+]
+# Sign-in lockout (django-axes, attempts stored in MongoDB: it holds while Redis is down, and in
+# every process). A user name or a client address with AUTH_LOCKOUT_FAILURES failed sign-ins
+# (admin login, /api/auth/token/) is refused with 429 and Retry-After for
+# AUTH_LOCKOUT_MINUTES after its last failure; staff unlock it earlier in the admin ("Access
+# attempts": delete the entry) or with `manage.py axes_reset_username` / `axes_reset_ip`.
+AXES_FAILURE_LIMIT = env.int("AUTH_LOCKOUT_FAILURES", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("AUTH_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "config.lockout.client_ip"
+# Proxies in front of gunicorn that append to X-Forwarded-For (0: the peer address is the client).
+AUTH_LOCKOUT_PROXY_COUNT = env.int("AUTH_LOCKOUT_PROXY_COUNT", default=0)
+AXES_VERBOSE = False
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -257,11 +282,12 @@ REST_FRAMEWORK = {
         "config.renderers.ObjectIdJSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    # DRF's, with 400 (not an undocumented 404) for a malformed page number.
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.SearchFilter",
+        "core.api.filters.SearchFilter",  # DRF's, with a field error for a bad value
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -275,7 +301,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Like the rest of the API: signed-in users only (and only when API_DOCS_ENABLED).
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 }
+# /api/schema/ and /api/docs/: on in development and tests, off unless asked for elsewhere (the
+# schema maps the whole attack surface; production can switch it on for an API consumer).
+API_DOCS_ENABLED = env.bool("API_DOCS_ENABLED", default=False)
 
 # --- Logging ------------------------------------------------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
@@ -307,15 +338,18 @@ HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default
 HEALTH_PROBE_TIMEOUT_MS = env.int("HEALTH_PROBE_TIMEOUT_MS", default=400)
 # MongoDB the health check pings; empty means DATABASES["default"] (HOST, PORT, USER, OPTIONS).
 HEALTH_MONGODB_URI = env("HEALTH_MONGODB_URI", default="")
-# False replaces error texts (already masked: no hosts, no passwords) with "redacted".
+# Error texts (masked: no hosts, no users, no passwords) are shown to signed-in staff only;
+# anyone else sees "redacted". False hides them from staff too.
 HEALTH_SHOW_ERRORS = env.bool("HEALTH_SHOW_ERRORS", default=True)
 # (RECONCILE_INTERVAL_SECONDS, under Celery above: /health reports degraded when the last
 # reconcile is older than two intervals.)
 
 # --- Bootstrap (`manage.py bootstrap`, run by `make run` and the container entrypoint) ----------
 BOOTSTRAP_ADMIN_USERNAME = env("BOOTSTRAP_ADMIN_USERNAME", default="admin")
-# Empty: a password is generated once, printed, and saved to var/admin-credentials.txt.
+# Empty: in development (`make run`) a password is generated once, printed and saved to
+# var/admin-credentials.txt; anywhere else no staff user is created (nothing secret on stdout).
 BOOTSTRAP_ADMIN_PASSWORD = env("BOOTSTRAP_ADMIN_PASSWORD", default="")
+BOOTSTRAP_GENERATE_PASSWORD = False  # config.settings.dev turns it on
 # Idempotent set-up steps each app adds (dotted paths to callables returning a message or None).
 BOOTSTRAP_STEPS: list[str] = [
     "sessions_app.groups.door_staff_bootstrap",

@@ -21,7 +21,10 @@ VALIDATION_ERROR = OpenApiResponse(
     description="Bad input: field errors in DRF's shape, e.g. "
     '`{"capacity": ["Ensure this value is greater than or equal to 0."]}`.',
 )
-STAFF_ONLY = OpenApiResponse(OpenApiTypes.OBJECT, description="Only staff may write.")
+STAFF_ONLY = OpenApiResponse(
+    OpenApiTypes.OBJECT,
+    description="The user lacks the model permission this needs (granted in the admin).",
+)
 CONFLICT = OpenApiResponse(
     OpenApiTypes.OBJECT,
     description="The object has check-in history and cannot be deleted.",
@@ -39,8 +42,8 @@ def not_found(reason: str) -> OpenApiResponse:
 def crud_responses(action: str, output, reason: str) -> dict:
     """Return the documented responses of a CRUD ``action``."""
     by_action = {
-        "list": {200: output, 400: VALIDATION_ERROR},
-        "retrieve": {200: output, 404: not_found(reason)},
+        "list": {200: output, 400: VALIDATION_ERROR, 403: STAFF_ONLY},
+        "retrieve": {200: output, 403: STAFF_ONLY, 404: not_found(reason)},
         "create": {201: output, 400: VALIDATION_ERROR, 403: STAFF_ONLY},
         "update": {200: output, 400: VALIDATION_ERROR, 403: STAFF_ONLY, 404: not_found(reason)},
         "destroy": {204: None, 403: STAFF_ONLY, 404: not_found(reason), 409: CONFLICT},

@@ -2,9 +2,11 @@
 
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status, viewsets
-from rest_framework.permissions import IsAdminUser
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from core.api.permissions import has_perms
+from core.api.schema import STAFF_ONLY
 from jobs_app.schedule import RECONCILE_TASK
 from jobs_app.services import task_publish
 
@@ -24,7 +26,8 @@ ReconcileQueuedSerializer = inline_serializer(
 class ReconcileViewSet(viewsets.ViewSet):
     """Queue a counter reconciliation; answers at once, even while the broker is down."""
 
-    permission_classes = [IsAdminUser]
+    # Reconciling changes session counters: what the admin grants as "change session".
+    permission_classes = [IsAuthenticated, has_perms("sessions_app.change_session")]
 
     @extend_schema(
         summary="Reconcile counters now (staff)",
@@ -34,7 +37,7 @@ class ReconcileViewSet(viewsets.ViewSet):
             "and never waits for the broker longer than a bounded retry."
         ),
         request=None,
-        responses={202: ReconcileQueuedSerializer, 401: NOT_AUTHENTICATED},
+        responses={202: ReconcileQueuedSerializer, 401: NOT_AUTHENTICATED, 403: STAFF_ONLY},
     )
     def create(self, request):
         result = task_publish(task_name=RECONCILE_TASK)

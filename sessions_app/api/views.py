@@ -9,8 +9,14 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from core.api.permissions import IsStaffOrReadOnly
-from core.api.schema import NOT_AUTHENTICATED, VALIDATION_ERROR, crud_responses, not_found
+from core.api.permissions import ModelPermissions, has_perms
+from core.api.schema import (
+    NOT_AUTHENTICATED,
+    STAFF_ONLY,
+    VALIDATION_ERROR,
+    crud_responses,
+    not_found,
+)
 from core.caching import STATS_KEY, cache_get_or_compute, detail_ttl, stats_ttl
 from core.exceptions import NotFoundError, NotFoundReason
 
@@ -48,6 +54,9 @@ def _responses(action):
     return crud_responses(action, SessionOutputSerializer, "session_not_found")
 
 
+# Lists that name participants (and, in the scan log, carry ticket codes): staff with the view
+# permission only, never door scanners (who get the verdict of their own scan).
+_PII_READS = {"check_ins": "sessions_app.view_checkin", "scans": "sessions_app.view_scan"}
 _CAPACITY_NOTE = "Capacity cannot go below the number checked in now (400 on `capacity`)."
 
 
@@ -89,6 +98,9 @@ _CAPACITY_NOTE = "Capacity cannot go below the number checked in now (400 on `ca
 class SessionViewSet(viewsets.GenericViewSet):
     """Sessions with their capacity and the number of participants checked in now."""
 
+    # Any id reaches the view, which answers a malformed one 404 with its reason (JSON);
+    # DRF's default pattern left ids with a "." to Django's HTML 404.
+    lookup_value_regex = "[^/]+"
     serializer_class = SessionOutputSerializer
     filterset_class = SessionFilter
     search_fields = ["title", "location", "description"]
@@ -111,7 +123,9 @@ class SessionViewSet(viewsets.GenericViewSet):
     def get_permissions(self):
         if self.action in ("check_in", "check_out"):
             return [IsAuthenticated(), CanCheckIn()]
-        return [IsAuthenticated(), IsStaffOrReadOnly()]
+        if self.action in _PII_READS:
+            return [IsAuthenticated(), has_perms(_PII_READS[self.action])()]
+        return [IsAuthenticated(), ModelPermissions()]
 
     def get_object(self):
         return session_get(session_id=self.kwargs["pk"])
@@ -172,6 +186,7 @@ class SessionViewSet(viewsets.GenericViewSet):
             200: CheckInRecordSerializer(many=True),
             400: VALIDATION_ERROR,
             401: NOT_AUTHENTICATED,
+            403: STAFF_ONLY,
             404: not_found("session_not_found"),
         },
     )
@@ -245,6 +260,7 @@ class SessionViewSet(viewsets.GenericViewSet):
             200: ScanSerializer(many=True),
             400: VALIDATION_ERROR,
             401: NOT_AUTHENTICATED,
+            403: STAFF_ONLY,
             404: not_found("session_not_found"),
         },
     )

@@ -69,3 +69,10 @@ def mongo_down(dead_mongo_uri, settings):
     """Point the health checks at the killed server."""
     settings.HEALTH_MONGODB_URI = dead_mongo_uri
     return dead_mongo_uri
+
+
+@pytest.fixture
+def staff_web_client(client, staff_user):
+    """A browser signed in as staff: the only caller that sees (masked) error texts in health."""
+    client.force_login(staff_user)
+    return client

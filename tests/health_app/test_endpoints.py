@@ -59,7 +59,8 @@ def test_no_authentication_and_no_redirect_needed(client):
     assert client.post("/health").status_code == 405
 
 
-def test_redis_killed_is_degraded_with_masked_error(client, redis_server, settings):
+def test_redis_killed_is_degraded_with_masked_error(staff_web_client, redis_server, settings):
+    client = staff_web_client
     redis_server.kill()
 
     response = client.get("/health")
@@ -119,7 +120,8 @@ def test_redis_restart_is_ok_again_after_one_probe(client, redis_server, setting
     assert body["redis"]["reconnectAttempts"] == 1
 
 
-def test_mongodb_killed_is_error_within_a_second(client, spare_mongo):
+def test_mongodb_killed_is_error_within_a_second(staff_web_client, spare_mongo):
+    client = staff_web_client
     assert client.get("/health").json()["database"]["status"] == "connected"
     spare_mongo.kill()
 

@@ -52,7 +52,8 @@ def separate_broker(settings):
     server.stop()
 
 
-def test_separate_broker_is_checked_with_kombu(client, separate_broker):
+def test_separate_broker_is_checked_with_kombu(staff_web_client, separate_broker):
+    client = staff_web_client
     assert not broker_is_redis()
     body = client.get("/health").json()
     assert (body["status"], body["celery"]["broker"]) == ("ok", "connected")

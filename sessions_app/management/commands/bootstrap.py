@@ -1,5 +1,8 @@
 """Prepare a fresh installation: staff user (once), door-staff group, demo data, periodic tasks.
 
+The staff user's password comes from BOOTSTRAP_ADMIN_PASSWORD; only in development (`make run`,
+BOOTSTRAP_GENERATE_PASSWORD) is one generated and printed. Elsewhere no user is created without it.
+
 Idempotent: `make run` and the container entrypoint call it on every start.
 """
 
@@ -36,6 +39,13 @@ class Command(BaseCommand):
             return
         password = settings.BOOTSTRAP_ADMIN_PASSWORD
         generated = not password
+        if generated and not settings.BOOTSTRAP_GENERATE_PASSWORD:
+            # Production: a generated password would end up in the container log.
+            self.stdout.write(
+                f"No staff user created: set BOOTSTRAP_ADMIN_PASSWORD, or run "
+                f"`manage.py createsuperuser --username {username}`."
+            )
+            return
         if generated:
             password = secrets.token_urlsafe(12)
         user_model.objects.create_superuser(username=username, email="", password=password)
