@@ -5,7 +5,8 @@ import re
 from django.contrib.staticfiles import finders
 
 
-def test_swagger_ui_page_loads_only_local_assets(client):
+def test_swagger_ui_page_loads_only_local_assets(client, staff_user):
+    client.force_login(staff_user)  # the docs are for signed-in users
     page = client.get("/api/docs/")
     assert page.status_code == 200
     html = page.content.decode()

@@ -59,7 +59,7 @@ VERDICTS = {
 }
 
 _seed = os.environ.get("INTERLEAVING_SEED")
-SEEDS = [int(_seed)] if _seed else list(range(int(os.environ.get("INTERLEAVING_SEEDS", "16"))))
+SEEDS = [int(_seed)] if _seed else list(range(int(os.environ.get("INTERLEAVING_SEEDS", "12"))))
 
 
 def _pause(name: str) -> None:
