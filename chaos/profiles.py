@@ -35,7 +35,7 @@ def _short_schedule(targeted: bool) -> list[Fault]:
         Fault(3, "redis_kill", down=2.0),
         # A web worker stopped mid-request until a reconcile has run (beat: every 10 s here).
         Fault(7, "web_stall"),
-        Fault(22, "mongo_pause", down=3.0),
+        Fault(22, "mongo_pause", down=4.0),
         # Redis paused from a reconcile's receipt until after its acknowledgement.
         Fault(27, "redis_pause_at_ack"),
         Fault(40, "redis_restart"),
