@@ -37,12 +37,6 @@ def process_cache_get_or_load(key: str, load: Callable[[], T], *, seconds: float
     return value
 
 
-def process_cache_set(key: str, value, *, seconds: float) -> None:
-    """Keep ``value`` under ``key`` for ``seconds`` (0: not kept)."""
-    if seconds > 0:
-        caches[PROCESS_CACHE].set(key, value, seconds)
-
-
 def process_cache_drop(*keys: str) -> None:
     """Forget the copies under ``keys`` in this process."""
     caches[PROCESS_CACHE].delete_many(keys)

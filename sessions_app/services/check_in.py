@@ -81,10 +81,15 @@ def _resolve(attempt: Attempt, participant_id, ticket_code) -> Participant:
         raise
 
 
+def _inside_now(session, participant: Participant) -> bool:
+    """Read the participant's record: inside (or on the way out) at this session?"""
+    record = door.record_read(session.pk, participant.pk)
+    return record is not None and record["state"] in (door.INSIDE, door.LEAVING)
+
+
 def _inside_or(reason: Reason, session, participant: Participant) -> Verdict:
     """Refuse with ``reason`` unless the participant is inside already (that answer comes first)."""
-    record = door.record_read(session.pk, participant.pk)
-    if record is not None and record["state"] in (door.INSIDE, door.LEAVING):
+    if _inside_now(session, participant):
         return _verdict(Reason.ALREADY_CHECKED_IN, session, participant, inside=True)
     return _verdict(reason, session, participant, inside=False)
 
@@ -104,8 +109,7 @@ def _redis_precheck(session: Session, participant: Participant) -> tuple[Admissi
         session_id=session.pk, participant_id=participant.pk, capacity=session.capacity
     )
     if admission is Admission.MEMBER:
-        record = door.record_read(session.pk, participant.pk)
-        if record is not None and record["state"] in (door.INSIDE, door.LEAVING):
+        if _inside_now(session, participant):
             return admission, _verdict(Reason.ALREADY_CHECKED_IN, session, participant, inside=True)
     elif admission is Admission.FULL:
         now = door.session_door_read(session.pk)
