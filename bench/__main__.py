@@ -1,10 +1,12 @@
 """Run the benchmark: ``python -m bench [--runs N] [--no-docs]``.
 
-Starts SecantusDB, redis-server and two gunicorns (ours: config.settings.chaos; plain:
-config.settings.bench_plain) on loopback, creates participants over the API, then measures in
-order: the floor, check-in throughput (Redis healthy/down), latency while Redis is paused (ours
-and plain), time to fallback and back, rejections of a full session, and a latency timeline for the
-chart. Writes bench-results/<time>/{bench.json,timeline.png} and, unless --no-docs,
+First, each in a process of its own with its own servers: MongoDB commands and Redis round trips
+per door request (``bench.round_trips``) and the cost of a check-in as the event grows
+(``bench.scale``). Then starts SecantusDB, redis-server and two gunicorns (ours:
+config.settings.chaos; plain: config.settings.bench_plain) on loopback, writes participants, and
+measures in order: the floor, check-in throughput (Redis healthy/down), latency while Redis is
+paused (ours and plain), time to fallback and back, rejections of a full session, and a latency
+timeline for the chart. Writes bench-results/<time>/{bench.json,timeline.png} and, unless --no-docs,
 docs/benchmarks.md with docs/benchmarks/{bench.json,timeline.png}. Stops every process at the end.
 """
 
@@ -15,6 +17,7 @@ import asyncio
 import json
 import os
 import shutil
+import subprocess
 import sys
 import time
 from datetime import datetime
@@ -27,7 +30,7 @@ from chaos.api import RecordingClient
 from chaos.mongo import MongoView
 from devtools.stack import ROOT, Stack, handle_signals_in_loop, install_signal_handlers
 
-BREAKER_RESET = "5"
+BREAKER_RESET = "1"  # the shipped default (config/settings/base.py)
 SOCKET_TIMEOUT = "0.25"
 
 
@@ -36,6 +39,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=5, help="runs per figure (median and spread)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server")
     parser.add_argument("--participants", type=int, default=1000)
+    parser.add_argument(
+        "--scale-sizes", default="100,10000,100000", help="participant counts for bench.scale"
+    )
+    parser.add_argument("--scale-check-ins", type=int, default=50_000)
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
     parser.add_argument("--out", type=Path, help="results directory (default bench-results/<time>)")
     parser.add_argument(
@@ -90,6 +97,32 @@ async def measure(stack: Stack, args, config: dict) -> dict:
         bench.view.close()
 
 
+def _in_own_processes(args, out: Path) -> dict:
+    """Run bench.round_trips and bench.scale (each starts and stops its own servers)."""
+    found = {}
+    for name, extra in (
+        ("round_trips", []),
+        (
+            "scale",
+            ["--sizes", args.scale_sizes, "--check-ins", str(args.scale_check_ins)],
+        ),
+    ):
+        path = out / f"{name}.json"
+        print(f"[bench] {name} ...", flush=True)
+        begun = time.monotonic()
+        with (out / f"{name}.log").open("w") as log:
+            subprocess.run(
+                [sys.executable, "-m", f"bench.{name}", "--json", str(path), *extra],
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                check=True,
+            )
+        found[name] = json.loads(path.read_text())
+        print(f"[bench] {name} done in {time.monotonic() - begun:.0f} s", flush=True)
+    return found
+
+
 def write_docs(results: dict, chart: Path) -> None:
     """Write docs/benchmarks.md, docs/benchmarks/timeline.png and a slim bench.json."""
     docs = ROOT / "docs"
@@ -126,8 +159,9 @@ def main(argv=None) -> int:
         "redis_socket_timeout": float(SOCKET_TIMEOUT),
     }
     machine = machine_facts()
-    install_signal_handlers()
     started = time.monotonic()
+    pre = _in_own_processes(args, out)
+    install_signal_handlers()
     stack = Stack(
         logdir=out / "logs",
         db_name="checkin_bench",
@@ -151,6 +185,7 @@ def main(argv=None) -> int:
     finally:
         stack.stop()
     machine["loadavg_at_end"] = os.getloadavg()
+    results.update(pre)
     results.update(
         started=started_at.isoformat(timespec="seconds"),
         seconds=time.monotonic() - started,

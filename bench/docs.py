@@ -8,6 +8,7 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
+from bench.round_trips import table as round_trips_table
 from devtools.servers import redis_server_binary
 
 PACKAGES = (
@@ -84,7 +85,22 @@ def _summary(results: dict) -> list[str]:
                 f"{_med(plain, 'p99_ms'):.0f} ms, {_med(plain, 'p50_ms') / _med(ours, 'p50_ms'):.0f}x "
                 "ours at the median."
             )
+    ours_paused = paused.get("ours|redis paused|check_in")
+    ours_healthy = paused.get("ours|healthy|check_in")
+    plain_paused = paused.get("plain|redis paused|check_in")
+    if ours_paused and ours_healthy and plain_paused:
+        out.append(
+            f"- Check-in p99 while Redis is paused: {_med(ours_paused, 'p99_ms') / _med(ours_healthy, 'p99_ms'):.2f}x "
+            "ours healthy (goal <= 1.5x); plain's paused p99 is "
+            f"{_med(plain_paused, 'p99_ms') / _med(ours_paused, 'p99_ms'):.1f}x ours (goal >= 10x)."
+        )
     thr = results["check_in_throughput"]
+    if "ours, healthy" in thr:
+        up = _med(thr["ours, healthy"], "rps")
+        out.append(
+            f"- Healthy check-in throughput: {up:.0f}/s, {up / _med(results['floor'], 'rps'):.2f}x "
+            f"the floor's {_med(results['floor'], 'rps'):.0f}/s (goal >= 0.4x)."
+        )
     if "ours, healthy" in thr and "ours, redis down" in thr:
         up, down = _med(thr["ours, healthy"], "rps"), _med(thr["ours, redis down"], "rps")
         out.append(
@@ -113,6 +129,54 @@ def _summary(results: dict) -> list[str]:
         f"{_med(floor, 'p50_ms'):.1f} ms."
     )
     return out
+
+
+def _round_trips_section(rows: list | None) -> list[str]:
+    if not rows:
+        return []
+    return [
+        "",
+        "## 6. MongoDB commands and Redis round trips per door request",
+        "",
+        "`python -m bench.round_trips`: one request of each kind through DRF's test client with a "
+        "real API token, on servers of its own (median over several requests; a range if they "
+        "vary). MongoDB commands are counted by a pymongo `CommandListener`; Redis round trips are "
+        "the packets the app's redis-py connections send (a script call is one); Redis commands run "
+        "are the server's own count (`INFO commandstats`), which includes the commands a Lua script "
+        'runs inside Redis. Why each MongoDB command is needed: README, "The door\'s hot path"; '
+        "`tests/sessions_app/test_round_trips.py` pins these counts.",
+        "",
+        *round_trips_table(rows),
+    ]
+
+
+def _scale_section(rows: list | None) -> list[str]:
+    if not rows:
+        return []
+    lines = [
+        "",
+        "## 7. Cost of a check-in as the event grows",
+        "",
+        "`python -m bench.scale`: check-ins through DRF's test client (the whole request) by "
+        "participant id and by ticket code, with the participant and CheckIn collections grown by "
+        "raw writes; median of round medians (min-max), and the ratio to the smallest size "
+        "(goal: within 1.5x).",
+        "",
+        "| participants | other CheckIn records | by id ms | x | by ticket ms | x |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        cells = []
+        for kind in ("id", "ticket"):
+            st = row[kind]
+            cells += [
+                f"{st['median']:.1f} ({st['min']:.1f}-{st['max']:.1f})",
+                f"{st['ratio']:.2f}",
+            ]
+        lines.append(f"| {row['participants']} | {row['check_ins']} | " + " | ".join(cells) + " |")
+    worst = max(max(row["id"]["ratio"], row["ticket"]["ratio"]) for row in rows)
+    lines += ["", f"Largest ratio to the smallest size: {worst:.2f}x."]
+    return lines
 
 
 def render(results: dict, *, chart_name: str) -> str:
@@ -210,10 +274,9 @@ def render(results: dict, *, chart_name: str) -> str:
         "*Back*: from Redis's return to the first `/health` answer reporting it connected, and to "
         "the start of 8 consecutive such answers (both workers, by round robin); for the kill also "
         "to the first EVAL/EVALSHA that the fresh Redis served (admission through Redis again, after "
-        f"the reseed). Breaker reset interval: {cfg['breaker_reset']} s, so the first probe comes "
-        f"{cfg['breaker_reset']:.0f} s after the breaker opened, here about "
-        f"{cfg['breaker_reset'] - cfg['outage']:.0f} s after Redis returned; after a longer outage "
-        "Redis is back in use at most one reset interval after it returns.",
+        "the reseed). Detection, probes and the reseed run in each process's background prober "
+        f"(one PING per {cfg['breaker_reset']:g} s while Redis is suspect or down), not in requests, "
+        "so Redis is back in use about one probe interval after it returns.",
         "",
         "| fault | to fallback s | max check-in ms in the 2 s after the fault | back: first /health s | back: 8 in a row s | back: first EVAL s |",
         "|---|---|---|---|---|---|",
@@ -235,11 +298,9 @@ def render(results: dict, *, chart_name: str) -> str:
         "",
         f"A session of capacity 2 is filled, then {cfg['reject_count']} other participants (by id) try to "
         "check in (every answer should be 409 `session_full`). Redis path: the Lua script answers "
-        '"full" and the service confirms it with MongoDB reads it does anyway (session document, '
-        "participant, the pair's CheckIn record) before answering; no conditional update is tried. "
-        "MongoDB-only (Redis down): the conditional update is refused, the session is read again and "
-        "the same confirmation follows. Every request also pays DRF's token lookup in MongoDB, so "
-        "the gap between the two paths is small on this stand-in.",
+        '"full" and the service confirms it with one MongoDB read of the session\'s count, then '
+        "logs the scan. MongoDB-only (Redis down): the record is claimed, the conditional update is "
+        "refused, the claim is undone and the scan logged (section 6 lists the commands).",
         "",
         "| path | rejections/s | x floor | p50 ms | p99 ms | answers |",
         "|---|---|---|---|---|---|",
@@ -252,6 +313,8 @@ def render(results: dict, *, chart_name: str) -> str:
     faults = ", ".join(
         f"{f['kind']} at {f['start']:.0f}-{f['end']:.0f} s" for f in results["timeline"]["faults"]
     )
+    lines += _round_trips_section(results.get("round_trips"))
+    lines += _scale_section(results.get("scale"))
     lines += [
         "",
         "## Latency over time through a pause, a kill and a restart",

@@ -13,10 +13,12 @@ the app.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
 import time
+from pathlib import Path
 
 from bson import ObjectId
 from pymongo import MongoClient, monitoring
@@ -24,6 +26,7 @@ from pymongo import MongoClient, monitoring
 from devtools.servers import RedisServer, SecantusServer
 
 BATCH = 5_000
+PARTICIPANTS = "participants_app_participant"
 
 
 class _SlowCommands(monitoring.CommandListener):
@@ -44,13 +47,14 @@ class _SlowCommands(monitoring.CommandListener):
         pass
 
 
-def _setup_django(mongo_uri: str, redis_url: str) -> None:
+def setup_django(mongo_uri: str, redis_url: str, *, name: str = "bench_scale") -> None:
+    """Configure Django for this run's servers (dev settings, no request deadline) and migrate."""
     os.environ.update(
         DJANGO_SETTINGS_MODULE="config.settings.dev",
         MONGODB_URI=mongo_uri,
         REDIS_URL=redis_url,
         CELERY_BROKER_URL=redis_url,
-        MONGODB_NAME="bench_scale",
+        MONGODB_NAME=name,
         # Measure how long a request takes, not whether it beats the door's 1.5 s deadline.
         MONGODB_REQUEST_TIMEOUT_SECONDS="0",
     )
@@ -63,23 +67,24 @@ def _setup_django(mongo_uri: str, redis_url: str) -> None:
     call_command("migrate", verbosity=0)
 
 
+def participant_doc() -> dict:
+    """A Participant document as the app stores it (for raw, fast set-up writes)."""
+    oid = ObjectId()
+    return {
+        "_id": oid,
+        "full_name": f"Bench Person {oid}",
+        "email": f"{oid}@bench.example",
+        "organization": "",
+        "ticket_code": f"B{str(oid).upper()}",
+        "deleting": False,
+    }
+
+
 def _participants_to(db, target: int, have: list[ObjectId]) -> None:
     """Grow the participant collection to ``target`` documents (raw writes)."""
     while len(have) < target:
-        docs = []
-        for _ in range(min(BATCH, target - len(have))):
-            oid = ObjectId()
-            docs.append(
-                {
-                    "_id": oid,
-                    "full_name": f"Bench Person {oid}",
-                    "email": f"{oid}@bench.example",
-                    "organization": "",
-                    "ticket_code": f"B{str(oid).upper()}",
-                    "deleting": False,
-                }
-            )
-        db.participants_app_participant.insert_many(docs, ordered=False)
+        docs = [participant_doc() for _ in range(min(BATCH, target - len(have)))]
+        db[PARTICIPANTS].insert_many(docs, ordered=False)
         have.extend(d["_id"] for d in docs)
 
 
@@ -127,17 +132,35 @@ def _measure(client, participants: list, per_round: int) -> dict[str, float]:
     return out
 
 
+def _rows_json(rows: list, base: dict[str, float]) -> list[dict]:
+    out = []
+    for participants, check_ins, rounds in rows:
+        row = {"participants": participants, "check_ins": check_ins}
+        for kind in ("id", "ticket"):
+            values = [r[kind] for r in rounds]
+            med = statistics.median(values)
+            row[kind] = {
+                "median": med,
+                "min": min(values),
+                "max": max(values),
+                "ratio": med / base[kind],
+            }
+        out.append(row)
+    return out
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.scale")
     parser.add_argument("--sizes", default="100,10000,100000", help="participant counts")
     parser.add_argument("--check-ins", type=int, default=50_000, help="other CheckIn records")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--per-round", type=int, default=20)
+    parser.add_argument("--json", type=Path, help="also write the rows to this file")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     mongo, redis = SecantusServer().start(), RedisServer().start()
     try:
-        _setup_django(mongo.uri, f"redis://127.0.0.1:{redis.port}/0")
+        setup_django(mongo.uri, f"redis://127.0.0.1:{redis.port}/0")
         from django.contrib.auth import get_user_model  # noqa: PLC0415 - after django.setup()
         from django.db import connection  # noqa: PLC0415 - after django.setup()
         from rest_framework.authtoken.models import Token  # noqa: PLC0415 - after django.setup()
@@ -154,7 +177,7 @@ def main(argv=None) -> None:
         for participants, check_ins in plan:
             if check_ins and db.sessions_app_checkin.estimated_document_count() < check_ins:
                 _other_check_ins(db, check_ins)
-                db.participants_app_participant.delete_many({})  # grow again from the smallest
+                db[PARTICIPANTS].delete_many({})  # grow again from the smallest
                 have.clear()
             _participants_to(db, participants + 4 * args.per_round * args.rounds, have)
             pool = list(have)
@@ -176,6 +199,8 @@ def main(argv=None) -> None:
                     f"{med:6.1f} ({min(values):.1f}-{max(values):.1f}) {med / base[kind]:4.2f}x"
                 )
             print(f"{participants:>12} {check_ins:>10} {cells[0]:>24} {cells[1]:>24}")
+        if args.json:
+            args.json.write_text(json.dumps(_rows_json(rows, base), indent=1))
     finally:
         redis.stop()
         mongo.stop()

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import redis
 
 from bench.load import aggregate, closed_loop, summarize
+from bench.scale import PARTICIPANTS, participant_doc
 from chaos.api import Record, RecordingClient
 from chaos.mongo import CHECKINS, SESSIONS, MongoView
 from devtools.stack import Gunicorn, Stack
@@ -39,20 +40,14 @@ class Bench:
 
 # --- data ---------------------------------------------------------------------------------------
 async def create_participants(bench: Bench, count: int) -> None:
-    client = bench.clients["ours"]
-    gate = asyncio.Semaphore(4)
-    tag = uuid.uuid4().hex[:6]
+    """Write ``count`` participants straight into MongoDB (set-up, not a measurement).
 
-    async def one(i: int) -> tuple[str, str]:
-        async with gate:
-            record, body = await client.create_participant(
-                full_name=f"Bench Person {i}", email=f"b{i}.{tag}@bench.example"
-            )
-        if record.status != 201:
-            raise RuntimeError(f"create participant: {record.status} {record.error or body}")
-        return str(body["id"]), body["ticket_code"]
-
-    bench.participants = list(await asyncio.gather(*(one(i) for i in range(count))))
+    Raw writes, as ``bench.scale`` does: creating them over the API under the machine's load
+    could meet the request deadline and fail the run before it measured anything.
+    """
+    docs = [participant_doc() for _ in range(count)]
+    await asyncio.to_thread(bench.view.db[PARTICIPANTS].insert_many, docs, ordered=False)
+    bench.participants = [(str(d["_id"]), d["ticket_code"]) for d in docs]
 
 
 async def new_session(bench: Bench, *, capacity: int) -> str:

@@ -22,3 +22,35 @@ def test_render_follows_the_numbers():
     results = json.loads(BENCH_JSON.read_text())
     results["floor"]["rps"] = {"median": 12345.0, "min": 12000.0, "max": 12999.0}
     assert "12345 (12000-12999)" in render(results, chart_name="timeline.png")
+
+
+def _stat(value):
+    return {"median": value, "min": value, "max": value}
+
+
+def test_render_shows_commands_per_request_and_the_scale_table():
+    results = json.loads(BENCH_JSON.read_text())
+    results["round_trips"] = [
+        {
+            "kind": "duplicate check-in",
+            "status": "200 already_checked_in",
+            "mongo": {"median": 2, "min": 2, "max": 3},
+            "redis_trips": _stat(1),
+            "redis": _stat(3),
+            "mongo_commands": {"find": 1, "insert": 1},
+            "redis_commands": {"evalsha": 1, "sismember": 2},
+        }
+    ]
+    results["scale"] = [
+        {"participants": 100, "check_ins": 0, "id": _stat(9.0) | {"ratio": 1.0},
+         "ticket": _stat(10.0) | {"ratio": 1.0}},
+        {"participants": 100000, "check_ins": 50000, "id": _stat(11.7) | {"ratio": 1.3},
+         "ticket": _stat(12.0) | {"ratio": 1.2}},
+    ]  # fmt: skip
+    text = render(results, chart_name="timeline.png")
+    assert (
+        "| duplicate check-in | 200 already_checked_in | 2 (2-3) | 1 | 3 | find 1, insert 1; "
+        "Redis: evalsha 1, sismember 2 |" in text
+    )
+    assert "| 100000 | 50000 | 11.7 (11.7-11.7) | 1.30 | 12.0 (12.0-12.0) | 1.20 |" in text
+    assert "Largest ratio to the smallest size: 1.30x." in text
