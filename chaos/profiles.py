@@ -89,7 +89,7 @@ def _full_schedule(targeted: bool) -> list[Fault]:
                 offset + 78,
                 ("celery_worker_kill", "celery_beat_kill", "celery_worker_kill")[number],
             ),
-            # 3 s at least: both web workers are held for the 1.5 s deadline first, and /health
+            # 3 s at least: both web workers are held for the 1.4 s deadline first, and /health
             # must still be served (and say error) while MongoDB hangs.
             Fault(offset + 84, "mongo_pause", down=(3.0, 4.0, 5.0)[number]),
             Fault(offset + 92, "mongo_kill", down=2.5),

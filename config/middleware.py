@@ -4,6 +4,7 @@ stop tying up web workers on a MongoDB that just failed."""
 import logging
 import threading
 import time
+from contextlib import nullcontext
 
 import pymongo
 from django.conf import settings
@@ -138,17 +139,17 @@ class DatabaseUnavailableMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if fail_fast.needs_probe() and not request.path.startswith(FAIL_FAST_EXEMPT):
-            if fail_fast.is_open():
-                return database_unavailable_response()
-            if not _mongodb_answers():
-                fail_fast.trip()
-                return database_unavailable_response()
-            fail_fast.reset()
         seconds = request_timeout_seconds(request)
-        if seconds is None:
-            return self.get_response(request)
-        with pymongo.timeout(seconds):
+        # One deadline for the whole request, the probe included: a probe that MongoDB answers
+        # slowly (just back, still busy) leaves the view only what remains of it.
+        with nullcontext() if seconds is None else pymongo.timeout(seconds):
+            if fail_fast.needs_probe() and not request.path.startswith(FAIL_FAST_EXEMPT):
+                if fail_fast.is_open():
+                    return database_unavailable_response()
+                if not _mongodb_answers():
+                    fail_fast.trip()
+                    return database_unavailable_response()
+                fail_fast.reset()
             return self.get_response(request)
 
     def process_exception(self, request, exception):

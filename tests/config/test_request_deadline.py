@@ -4,8 +4,9 @@ import time
 
 import pytest
 from django.db import connection
+from pymongo import monitoring
 
-from config.middleware import PROBE_SECONDS
+from config.middleware import PROBE_SECONDS, fail_fast
 
 pytestmark = pytest.mark.django_db
 
@@ -102,3 +103,42 @@ def test_after_a_failure_requests_fail_fast_for_a_moment_then_ping_first(
     assert health.status_code == 200
     time.sleep(1.0)  # MongoDB answers the next ping again: the request goes on
     assert staff_client.get("/api/sessions/").status_code == 200
+
+
+class _Pings(monitoring.CommandListener):
+    def __init__(self):
+        self.max_time_ms: list[int | None] = []
+
+    def started(self, event):
+        if event.command_name == "ping":
+            self.max_time_ms.append(event.command.get("maxTimeMS"))
+
+    def succeeded(self, event):
+        pass
+
+    def failed(self, event):
+        pass
+
+
+def test_the_probe_after_a_failure_counts_against_the_requests_own_deadline(staff_client, settings):
+    """A probe MongoDB answers slowly must not add to the request's deadline.
+
+    The probe ran before the request's deadline began: a probe answered after ~0.5 s left the
+    view its whole deadline on top. Now the probe runs inside the deadline, so
+    with a deadline shorter than the probe's own 0.5 s, pymongo sends the ping with at most that
+    deadline (``maxTimeMS``).
+    """
+    pings = _Pings()
+    monitoring.register(pings)  # applies to clients created from now on
+    connection.close_pool()
+    try:
+        settings.MONGODB_REQUEST_TIMEOUT_SECONDS = 0.45
+        fail_fast.trip()
+        fail_fast._open_until = time.monotonic()  # the moment is over: the next request probes
+        response = staff_client.get("/api/sessions/")
+    finally:
+        fail_fast.reset()
+        connection.close_pool()
+    assert pings.max_time_ms, "the request did not probe MongoDB"
+    assert all(ms is not None and ms <= 450 for ms in pings.max_time_ms), pings.max_time_ms
+    assert response.status_code == 200
