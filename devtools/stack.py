@@ -154,6 +154,9 @@ class Gunicorn(Process):
             "--graceful-timeout", "10",
             "--worker-tmp-dir", "/dev/shm" if Path("/dev/shm").is_dir() else "/tmp",
             "--no-control-socket",
+            # Import the app once in the master: a replaced worker serves at once (forking, not a
+            # 3 s import that took 10 s under the chaos load while the doors' requests queued).
+            "--preload",
             "--access-logfile", str(self.access_log),
             # pid and duration per request, so a failure can be traced to a worker.
             "--access-logformat", '%(t)s pid=%(p)s "%(r)s" %(s)s %(M)sms',
