@@ -123,6 +123,19 @@ def _in_own_processes(args, out: Path) -> dict:
     return found
 
 
+def server_errors(results: dict) -> list[str]:
+    """Name every figure whose requests got a 500: such a figure measures a crash, not the path."""
+    bad = []
+    for section in ("check_in_throughput", "paused", "rejections"):
+        for key, agg in results.get(section, {}).items():
+            for sample in agg.get("samples", []):
+                crashed = {a: n for a, n in sample["answers"].items() if a.startswith("500")}
+                if crashed:
+                    bad.append(f"{section} / {key}: {crashed}")
+                    break
+    return bad
+
+
 def write_docs(results: dict, chart: Path) -> None:
     """Write docs/benchmarks.md, docs/benchmarks/timeline.png and a slim bench.json."""
     docs = ROOT / "docs"
@@ -193,6 +206,10 @@ def main(argv=None) -> int:
         config=config,
     )
     (out / "bench.json").write_text(json.dumps(results, indent=1, default=str))
+    crashed = server_errors(results)
+    if crashed:
+        print("[bench] 500 answers (see the logs): " + "; ".join(crashed), flush=True)
+        return 1
     chart = timeline_chart(results["timeline"], out / "timeline.png")
     print(f"[bench] results: {out / 'bench.json'}  chart: {chart}", flush=True)
     if not args.no_docs:

@@ -54,3 +54,14 @@ def test_render_shows_commands_per_request_and_the_scale_table():
     )
     assert "| 100000 | 50000 | 11.7 (11.7-11.7) | 1.30 | 12.0 (12.0-12.0) | 1.20 |" in text
     assert "Largest ratio to the smallest size: 1.30x." in text
+
+
+def test_a_figure_whose_requests_crashed_is_refused():
+    from bench.__main__ import server_errors  # noqa: PLC0415 - the entry module, only here
+
+    ok = {"samples": [{"answers": {"201": 150}}]}
+    crashed = {"samples": [{"answers": {"201": 3, "500": 147}}]}
+    assert server_errors({"check_in_throughput": {"ours, healthy": ok}}) == []
+    assert server_errors({"check_in_throughput": {"plain, healthy": crashed}}) == [
+        "check_in_throughput / plain, healthy: {'500': 147}"
+    ]
