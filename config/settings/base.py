@@ -105,7 +105,8 @@ MONGODB_TIMEOUT_MS = env.int("MONGODB_TIMEOUT_MS", default=3000)
 # config/middleware.py): a hung MongoDB answers a door scanner 503 in about this long. Jobs outside
 # requests keep the client timeouts above. 0 switches it off; the admin (bulk actions) is exempt.
 MONGODB_REQUEST_TIMEOUT_SECONDS = env.float("MONGODB_REQUEST_TIMEOUT_SECONDS", default=1.5)
-MONGODB_REQUEST_TIMEOUT_EXEMPT = ["/admin/"]
+# The import preview reads the whole file's matches (seconds on the stand-in for a large file).
+MONGODB_REQUEST_TIMEOUT_EXEMPT = ["/admin/", "/api/participants/import/"]
 # After MongoDB failed a request, a web process answers 503 at once for this long (then the next
 # request pings MongoDB briefly first), so requests do not queue behind each other's deadlines.
 MONGODB_FAIL_FAST_SECONDS = env.float("MONGODB_FAIL_FAST_SECONDS", default=2.0)
