@@ -221,6 +221,8 @@ def _finish(job: Job, totals: _Totals) -> None:
     errors.sort(key=lambda e: e["line"])
     report = {**job.report, "errors": errors[:REPORT_ERRORS], "errors_total": len(errors)}
     _progress(job, totals, status=Job.Status.DONE, finished_at=timezone.now(), report=report)
+    # The rows (personal data) are not needed once the outcome is recorded.
+    ImportChunk.objects.filter(job_id=job.pk).delete()
 
 
 def participant_import_run(*, job_id: str, budget_seconds: float = RUN_BUDGET_SECONDS) -> bool:
