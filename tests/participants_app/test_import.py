@@ -8,7 +8,9 @@ from openpyxl import Workbook
 
 from jobs_app.models import Job, OutboxMessage
 from participants_app.import_files import MAX_BYTES
-from participants_app.models import Participant
+from participants_app.import_queries import participants_write
+from participants_app.import_rows import batch_plan
+from participants_app.models import ImportChunk, Participant
 from participants_app.services_import import IMPORT_TASK, participant_import_run
 from tests.factories import participant_make
 
@@ -166,3 +168,24 @@ def test_door_staff_and_plain_users_cannot_import_or_see_jobs(
         assert response.json()["reason"] == "job_not_found"
     assert staff_client.get("/api/jobs/nonsense/").json()["reason"] == "job_not_found"
     assert staff_client.get(f"/api/jobs/{job_id}/").json()["status"] == "pending"
+
+
+def test_a_batch_written_but_not_marked_applied_is_counted_once_when_redelivered(staff_client):
+    """The state a worker killed between a batch's writes and its "applied" mark leaves behind."""
+    content = (HEADER + "A;a@example.com;;\nB;b@example.com;;\nC;c@example.com;;\n").encode()
+    job_id = upload(staff_client, content).json()["job"]
+    staff_client.post(f"{URL}{job_id}/confirm/")
+    chunk = ImportChunk.objects.get(job_id=job_id)
+    plan = batch_plan(chunk.rows, generate_codes=True)
+    ImportChunk.objects.filter(pk=chunk.pk).update(plan=plan)
+    first_two = [
+        {"email": e["email"], "set": e["set"], "ticket_code": e["ticket_code"]} for e in plan[:2]
+    ]
+    assert participants_write(first_two) == {}  # ... and then the worker died
+
+    assert participant_import_run(job_id=job_id) is False
+    job = Job.objects.get(pk=job_id)
+    assert (job.status, job.created, job.failed, job.done) == ("done", 3, 0, 3)
+    codes = {e["email"]: e["ticket_code"] for e in plan}
+    assert dict(Participant.objects.values_list("email", "ticket_code")) == codes
+    assert not ImportChunk.objects.filter(job_id=job_id).exists()  # rows dropped when done
