@@ -299,6 +299,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Sessions, participants and capacity-safe check-in at the door.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # A job's status is not a session's: each its own enum name (the sessions' stays StatusEnum).
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": "sessions_app.models.Session.Status",
+        "JobStatusEnum": "jobs_app.models.Job.Status",
+    },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

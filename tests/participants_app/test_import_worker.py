@@ -13,7 +13,7 @@ from tests.factories import participant_make
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
-ROWS = 2000  # four batches of 500
+ROWS = 1000  # two batches of 500
 
 
 def test_worker_killed_mid_import_is_redelivered_and_finishes_without_duplicates(
