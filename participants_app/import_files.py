@@ -10,12 +10,10 @@ from __future__ import annotations
 import csv
 import io
 import re
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 50_000
@@ -117,15 +115,23 @@ def _csv_lines(text: str) -> Iterator[tuple[int, list]]:
 
 
 def _xlsx_lines(content: bytes) -> Iterator[tuple[int, list]]:
+    # openpyxl raises many kinds of errors for a damaged or foreign file (a .docx is a zip too):
+    # whatever it raises, the answer is the same 400, never a 500.
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
+    except Exception as exc:
         raise ImportFileError("Not a readable XLSX file.") from exc
     try:
-        sheet = book.worksheets[0] if book.worksheets else None
-        if sheet is None:
+        if not book.worksheets:
             return
-        for line, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
+        rows = enumerate(book.worksheets[0].iter_rows(values_only=True), start=1)
+        while True:
+            try:
+                line, cells = next(rows)
+            except StopIteration:
+                return
+            except Exception as exc:
+                raise ImportFileError("Not a readable XLSX file (a damaged sheet).") from exc
             yield line, list(cells)
     finally:
         book.close()

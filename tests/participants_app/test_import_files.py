@@ -1,6 +1,7 @@
 """Reading uploaded spreadsheets: formats, encodings, separators, headers, limits (no database)."""
 
 import io
+import zipfile
 
 import pytest
 from openpyxl import Workbook
@@ -15,6 +16,14 @@ def xlsx(rows) -> bytes:
         book.active.append(row)
     buffer = io.BytesIO()
     book.save(buffer)
+    return buffer.getvalue()
+
+
+def _zip(files: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
     return buffer.getvalue()
 
 
@@ -70,6 +79,7 @@ def test_xlsx_rows_keep_their_line_numbers():
         ("Ada;ada@example.com\n".encode("utf-16"), "a.csv", "Not a spreadsheet"),
         ("Name;E-mail\nJosé;j@x.org\n".encode("latin-1"), "a.csv", "Not UTF-8"),
         (b"PK\x03\x04 not really a zip", "a.xlsx", "Not a readable XLSX"),
+        (_zip({"word/document.xml": "<x/>"}), "letter.docx", "Not a readable XLSX"),
         (b"Ada Lovelace,ada@example.com\nBob,bob@example.com\n", "a.csv", "No usable header"),
         (b"", "a.csv", "empty"),
         (b"\n\n", "a.csv", "empty"),
