@@ -23,7 +23,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from bench import scenarios
+from bench import imports, scenarios
 from bench.chart import timeline_chart
 from bench.docs import machine_facts, render
 from chaos.api import RecordingClient
@@ -149,6 +149,9 @@ def write_docs(results: dict, chart: Path) -> None:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["imports"]:  # python -m bench imports: the participant import (own module)
+        return imports.main(argv[1:])
     args = parse_args(argv)
     if args.render:
         results = json.loads(args.render.read_text())

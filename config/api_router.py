@@ -1,15 +1,37 @@
 """The one API router, mounted once under /api/ by config.urls."""
 
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from jobs_app.api.views import JobViewSet
+from participants_app.api.exports import ParticipantExportView
+from participants_app.api.imports import ParticipantImportViewSet
 from participants_app.api.views import ParticipantViewSet
+from sessions_app.api.exports import AttendanceHistoryExportView, AttendanceInsideExportView
 from sessions_app.api.reconcile import ReconcileViewSet
 from sessions_app.api.views import SessionViewSet
 
 router = DefaultRouter()
 router.register("sessions", SessionViewSet, basename="session")
+# Before "participants": its detail route would take "import" for a participant id.
+router.register("participants/import", ParticipantImportViewSet, basename="participant-import")
 router.register("participants", ParticipantViewSet, basename="participant")
+router.register("jobs", JobViewSet, basename="job")
 router.register("reconcile", ReconcileViewSet, basename="reconcile")
 
 app_name = "api"
-urlpatterns = router.urls
+urlpatterns = [
+    # CSV downloads (streamed); before the router's routes, whose detail patterns would take them.
+    path("participants/export/", ParticipantExportView.as_view(), name="participant-export"),
+    path(
+        "sessions/<str:session_id>/attendance/",
+        AttendanceInsideExportView.as_view(),
+        name="session-attendance",
+    ),
+    path(
+        "sessions/<str:session_id>/attendance/history/",
+        AttendanceHistoryExportView.as_view(),
+        name="session-attendance-history",
+    ),
+    *router.urls,
+]

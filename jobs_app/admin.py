@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from .models import JobRun, Lease, OutboxMessage
+from .models import Job, JobRun, Lease, OutboxMessage
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -30,3 +30,22 @@ class JobRunAdmin(ReadOnlyAdmin):
 @admin.register(Lease)
 class LeaseAdmin(ReadOnlyAdmin):
     list_display = ("name", "holder", "expires_at")
+
+
+@admin.register(Job)
+class JobAdmin(ReadOnlyAdmin):
+    """Imports and other staff jobs: who started what, how far it got, how it ended."""
+
+    list_display = (
+        "kind",
+        "title",
+        "status",
+        "done",
+        "total",
+        "failed",
+        "started_by",
+        "created_at",
+    )
+    list_filter = ("kind", "status")
+    date_hierarchy = "created_at"
+    exclude = ("report",)  # the preview rows; the job API and the import page show the errors

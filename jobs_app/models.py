@@ -50,3 +50,52 @@ class JobRun(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class Job(models.Model):
+    """A long-running job that staff started (an import, say): status, progress and report.
+
+    Kept in MongoDB, not in a Celery result backend: Redis may be down while people watch it.
+    ``kind`` names what the job does; the app that owns the kind keeps its own input records.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Awaiting confirmation"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=50)
+    title = models.CharField(
+        max_length=200, blank=True, help_text="What it works on (a file name)."
+    )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    # The preview before confirmation, then the outcome: per-row errors with their line numbers.
+    report = models.JSONField(default=dict, blank=True)
+    error = models.CharField(max_length=300, blank=True, default="")
+    started_by = models.CharField(max_length=150, blank=True, help_text="User name.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.kind} {self.title} ({self.status})".replace("  ", " ")
+
+    @property
+    def percent(self) -> float:
+        """Return the share of rows done, in percent (100 for a finished job without rows)."""
+        if self.total == 0:
+            return 100.0 if self.status in (self.Status.DONE, self.Status.FAILED) else 0.0
+        return round(100.0 * self.done / self.total, 1)

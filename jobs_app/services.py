@@ -218,3 +218,10 @@ def job_run_record(
             JobRun.objects.create(name=name, **fields)
         except IntegrityError:
             JobRun.objects.filter(name=name).update(**fields)
+
+
+def lease_renew(*, name: str, ttl_seconds: float, holder: str | None = None) -> bool:
+    """Extend a lease this caller holds; return False if it is no longer the holder."""
+    holder = holder or lease_holder_id()
+    expires = timezone.now() + timedelta(seconds=ttl_seconds)
+    return bool(Lease.objects.filter(name=name, holder=holder).update(expires_at=expires))

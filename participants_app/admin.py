@@ -9,12 +9,15 @@ from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 
 from core.exceptions import NotFoundError, NotFoundReason
+from sessions_app.admin_history import participant_scan_history
 from sessions_app.groups import user_can_check_in
 from sessions_app.models import CheckIn, Session
 from sessions_app.services import session_check_in, session_check_out
 from sessions_app.verdicts import LABELS, Reason
 
 from . import services
+from .admin_import import ParticipantImportAdminMixin
+from .exports import export_participants_action
 from .models import Participant
 from .services import EDITABLE_FIELDS
 
@@ -106,12 +109,16 @@ def _check_in_report(admin, request, session, outcomes) -> None:
 
 
 @admin.register(Participant)
-class ParticipantAdmin(admin.ModelAdmin):
+class ParticipantAdmin(ParticipantImportAdminMixin, admin.ModelAdmin):
     list_display = ["full_name", "email", "organization", "ticket_code", "created_at"]
     search_fields = ["full_name", "email", "ticket_code"]
-    readonly_fields = ["created_at", "updated_at"]
+    readonly_fields = ["created_at", "updated_at", "scans"]
     inlines = [CheckInInline]
-    actions = ["check_in_to_session", "check_out"]
+    actions = ["check_in_to_session", "check_out", export_participants_action]
+
+    @admin.display(description="scans across sessions")
+    def scans(self, participant: Participant) -> str:
+        return participant_scan_history(participant)
 
     def has_check_in_permission(self, request):
         return user_can_check_in(request.user)

@@ -12,6 +12,8 @@ from jobs_app.schedule import RECONCILE_TASK
 from jobs_app.services import task_publish
 
 from . import services
+from .admin_history import session_latest_scans
+from .exports import export_history_action, export_inside_action, user_can_export_attendance
 from .models import CheckIn, Scan, Session, capacity_below_count_error
 from .selectors import session_check_in_list
 from .services.sessions import EDITABLE_FIELDS
@@ -73,8 +75,15 @@ class SessionAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     date_hierarchy = "starts_at"
     search_fields = ["title", "location", "description"]
-    readonly_fields = ["check_in_count", "fill", "inside_now", "created_at", "updated_at"]
-    fields = [*EDITABLE_FIELDS, "check_in_count", "fill", "inside_now", "created_at", "updated_at"]
+    readonly_fields = [
+        "check_in_count",
+        "fill",
+        "inside_now",
+        "latest_scans",
+        "created_at",
+        "updated_at",
+    ]
+    fields = [*EDITABLE_FIELDS, *readonly_fields]
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {"subtitle": f"Times in {settings.TIME_ZONE}", **(extra_context or {})}
@@ -113,6 +122,10 @@ class SessionAdmin(admin.ModelAdmin):
             session.pk,
         )
 
+    @admin.display(description="latest scans")
+    def latest_scans(self, session: Session) -> str:
+        return session_latest_scans(session)
+
     @admin.display(description="checked in now", ordering="check_in_count")
     def checked_in_now(self, session: Session) -> int:
         return session.check_in_count
@@ -142,7 +155,10 @@ class SessionAdmin(admin.ModelAdmin):
         for session in queryset:
             services.session_delete(session=session)
 
-    actions = ["reconcile_now"]
+    actions = ["reconcile_now", export_inside_action, export_history_action]
+
+    def has_export_attendance_permission(self, request) -> bool:
+        return user_can_export_attendance(request.user)
 
     @admin.action(description="Reconcile counters of all open sessions now")
     def reconcile_now(self, request, queryset):

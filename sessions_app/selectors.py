@@ -107,3 +107,12 @@ def session_stats() -> dict:
 def reconcile_last_success_at():
     """Return when the counter reconciliation last completed (an aware datetime), or None."""
     return job_last_success_at(name=RECONCILE_JOB)
+
+
+def participant_scan_list(*, participant_id: ObjectId) -> QuerySet[Scan]:
+    """Return a participant's scans across sessions, newest first, with their sessions."""
+    return (
+        Scan.objects.filter(participant_id=participant_id)
+        .select_related("session")
+        .order_by("-created_at")
+    )

@@ -1,0 +1,122 @@
+"""Attendance and participant exports: streamed CSV, checked row by row; who may download."""
+
+import csv
+import io
+import zoneinfo
+
+import pytest
+
+from participants_app.import_files import sheet_read
+from sessions_app.models import Scan
+from sessions_app.services import session_check_in, session_check_out
+from tests.factories import participant_make, session_make
+
+pytestmark = pytest.mark.django_db
+
+
+def rows_of(response) -> list[list[str]]:
+    assert response.streaming  # a StreamingHttpResponse over an iterator, not a built body
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    text = b"".join(response.streaming_content).decode("utf-8")
+    assert text.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(text[1:])))
+
+
+@pytest.fixture
+def door_history(settings):
+    """Uma comes, leaves and comes back; Vic is inside; an unknown ticket is refused."""
+    settings.TIME_ZONE = "Europe/Berlin"
+    session = session_make(title="Keynote", capacity=5)
+    uma = participant_make(full_name="Uma Ortiz", email="uma@example.com", ticket_code="UMA-0001")
+    vic = participant_make(
+        full_name="=Vic Park", email="vic@example.com", organization="Acme", ticket_code="VIC-0001"
+    )
+    session_check_in(session_id=session.pk, participant_id=uma.pk, actor="alice")
+    session_check_out(session_id=session.pk, ticket_code="uma-0001", source="door", actor="bob")
+    session_check_in(session_id=session.pk, participant_id=vic.pk, source="admin", actor="alice")
+    session_check_in(session_id=session.pk, participant_id=uma.pk, actor="alice")
+    with pytest.raises(Exception, match="ticket"):
+        session_check_in(session_id=session.pk, ticket_code="NOPE-0000", actor="bob")
+    return session
+
+
+def test_history_has_one_row_per_scan_in_the_event_time_zone(staff_client, door_history):
+    response = staff_client.get(f"/api/sessions/{door_history.pk}/attendance/history/?format=csv")
+    assert response.status_code == 200
+    header, *rows = rows_of(response)
+    assert header[:5] == ["Time", "Session", "Direction", "Verdict", "Result"]
+    scans = list(Scan.objects.filter(session_id=door_history.pk).order_by("created_at"))
+    assert len(rows) == len(scans) == 5
+    berlin = zoneinfo.ZoneInfo("Europe/Berlin")
+    for row, scan in zip(rows, scans, strict=True):
+        local = scan.created_at.astimezone(berlin).isoformat(timespec="seconds")
+        assert row[0] == local and row[0][-6:] in ("+01:00", "+02:00")
+    assert [r[2:5] for r in rows] == [
+        ["in", "checked_in", "checked in"],
+        ["out", "checked_out", "checked out"],
+        ["in", "checked_in", "checked in"],
+        ["in", "checked_in", "checked in"],
+        ["in", "ticket_not_found", "unknown ticket"],
+    ]
+    assert [r[5:10] for r in rows] == [
+        ["Uma Ortiz", "uma@example.com", "", "api", "alice"],
+        ["Uma Ortiz", "uma@example.com", "uma-0001", "door", "bob"],  # as scanned
+        ["'=Vic Park", "vic@example.com", "", "admin", "alice"],  # a formula, defused
+        ["Uma Ortiz", "uma@example.com", "", "api", "alice"],
+        ["", "", "NOPE-0000", "api", "bob"],
+    ]
+    assert [r[11] for r in rows] == ["1", "0", "1", "2", ""]
+
+
+def test_inside_now_lists_who_is_inside(staff_client, door_history):
+    response = staff_client.get(f"/api/sessions/{door_history.pk}/attendance/?format=csv")
+    header, *rows = rows_of(response)
+    assert header == [
+        "Session",
+        "Full name",
+        "E-mail",
+        "Organization",
+        "Ticket code",
+        "Inside since",
+        "Source",
+    ]
+    assert [r[:5] + r[6:] for r in rows] == [
+        ["Keynote", "'=Vic Park", "vic@example.com", "Acme", "VIC-0001", "admin"],
+        ["Keynote", "Uma Ortiz", "uma@example.com", "", "UMA-0001", "api"],
+    ]
+
+
+def test_participants_export_reads_back_as_an_import(staff_client):
+    participant_make(full_name="Zoë Ångström", email="zoe@example.com", ticket_code="ZOE-0001")
+    participant_make(
+        full_name="Al", email="al@example.com", organization="X", ticket_code="AL-0001"
+    )
+    response = staff_client.get("/api/participants/export/?format=csv")
+    header, *rows = rows_of(response)
+    assert header == ["Full name", "E-mail", "Organization", "Ticket code", "Created"]
+    assert [r[:4] for r in rows] == [
+        ["Al", "al@example.com", "X", "AL-0001"],
+        ["Zoë Ångström", "zoe@example.com", "", "ZOE-0001"],
+    ]
+    content = b"".join(staff_client.get("/api/participants/export/").streaming_content)
+    sheet = sheet_read(content=content, name="participants.csv")
+    assert sheet.rows[1][1]["full_name"] == "Zoë Ångström"
+
+
+def test_door_staff_and_plain_users_cannot_export(door_client, plain_client, staff_client):
+    session = session_make()
+    urls = [
+        f"/api/sessions/{session.pk}/attendance/?format=csv",
+        f"/api/sessions/{session.pk}/attendance/history/?format=csv",
+        "/api/participants/export/?format=csv",
+    ]
+    for client in (door_client, plain_client):
+        for url in urls:
+            response = client.get(url)
+            assert response.status_code == 403, url
+            assert response["Content-Type"] == "application/json"
+            assert "detail" in response.json()
+    missing = staff_client.get("/api/sessions/nope/attendance/?format=csv")
+    assert missing.status_code == 404
+    assert missing.json()["reason"] == "session_not_found"
+    assert staff_client.get(urls[0].replace("csv", "xml")).status_code == 404
