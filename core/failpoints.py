@@ -13,7 +13,8 @@ lookup. Armed, it runs an action in the calling thread:
 Names in use (keep them stable: chaos and tests refer to them):
 ``check_in.after_claim``, ``check_in.after_increment``, ``check_in.after_admit``,
 ``check_out.after_record``, ``check_out.after_decrement``, ``reconcile.after_session_read``,
-``reconcile.after_observe``, ``participant_import.after_batch`` (the import job, after each
+``reconcile.after_observe``, ``admission_sync.after_read`` (a Redis reseed, between its
+read of the holders and its write), ``participant_import.after_batch`` (the import job, after each
 batch it applied and recorded).
 """
 

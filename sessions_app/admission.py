@@ -153,6 +153,16 @@ def admission_reseed(*, session_id, participant_ids: list[str], client=None) -> 
     return None if result == SCRIPT_UNAVAILABLE else int(result)
 
 
+def admission_discard(*, session_id, participant_ids, client=None) -> None:
+    """Take ids out of a session's set (plain SREM: the set stays seeded, a missing id is no-op)."""
+    if not participant_ids:
+        return
+    try:
+        (client or get_redis()).srem(admission_key(session_id), *map(str, participant_ids))
+    except redis.ResponseError as exc:
+        logger.error("admission discard failed for session %s: %s", session_id, exc)
+
+
 def admission_reseed_lock(*, session_id) -> bool:
     """Take the short per-session reseed lock, so one of many concurrent requests reseeds."""
     try:

@@ -5,7 +5,14 @@ from __future__ import annotations
 import logging
 import time
 
-from ..admission import admission_forget, admission_reseed, admission_reseed_lock
+from core.failpoints import failpoint
+
+from ..admission import (
+    admission_discard,
+    admission_forget,
+    admission_reseed,
+    admission_reseed_lock,
+)
 from ..models import Session
 from . import door
 
@@ -16,6 +23,24 @@ def _holder_ids(session_id) -> list[str]:
     """The participants holding a place: one indexed query per session (an ``$in`` over several
     sessions, as the ORM writes it, makes the stand-in scan every CheckIn record)."""
     return [participant for participant, _ in door.holders(session_id)]
+
+
+def _reseed(session_id, client=None) -> int | None:
+    """Write the holders into Redis, then take out those who stopped holding meanwhile.
+
+    The set is written from a read made a moment before: a claim refused (full) or a check-out
+    finished in between would stay in it. Their door request removes them from Redis after its
+    own MongoDB write, so a change after the second read is covered by that request, and one
+    before it by this one (found by tests/sessions_app/test_admission_redis.py: the prober's
+    reseed ran while a refused claim was still ``entering``).
+    """
+    holders = _holder_ids(session_id)
+    failpoint("admission_sync.after_read")
+    seeded = admission_reseed(session_id=session_id, participant_ids=holders, client=client)
+    if seeded is not None and holders:
+        gone = set(holders) - set(_holder_ids(session_id))
+        admission_discard(session_id=session_id, participant_ids=sorted(gone), client=client)
+    return seeded
 
 
 def session_admission_sync(*, session: Session, lock: bool = False) -> int | None:
@@ -29,7 +54,7 @@ def session_admission_sync(*, session: Session, lock: bool = False) -> int | Non
         return None
     if lock and not admission_reseed_lock(session_id=session.pk):
         return None
-    return admission_reseed(session_id=session.pk, participant_ids=_holder_ids(session.pk))
+    return _reseed(session.pk)
 
 
 def sessions_admission_reseed_all(client=None) -> int:
@@ -44,9 +69,7 @@ def sessions_admission_reseed_all(client=None) -> int:
         Session.objects.filter(status=Session.Status.OPEN).values_list("pk", flat=True)
     )
     for session_id in session_ids:
-        admission_reseed(
-            session_id=session_id, participant_ids=_holder_ids(session_id), client=client
-        )
+        _reseed(session_id, client)
     logger.info(
         "reseeded Redis admission sets of %d open sessions from MongoDB in %.0f ms",
         len(session_ids),

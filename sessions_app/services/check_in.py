@@ -230,7 +230,9 @@ def _redis_after(
 ) -> None:
     """Bring Redis in line with the decision (advisory: a failure here changes no verdict)."""
     decided_out = verdict.reason in (Reason.SESSION_FULL, Reason.SESSION_NOT_OPEN)
-    if admission is Admission.RESERVED and decided_out:
+    if decided_out and (admission is Admission.RESERVED or not verdict.inside):
+        # Also without a reservation of ours: a reseed that read our claim while it was still
+        # ``entering`` may have put us in the set; MongoDB has just said we are not inside.
         admission_remove(session_id=session.pk, participant_id=participant.pk)
     elif admission is not Admission.RESERVED and verdict.inside:
         admission_add(session_id=session.pk, participant_id=participant.pk)
