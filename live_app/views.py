@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
+from django.http.request import split_domain_port
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
@@ -12,11 +13,17 @@ from sessions_app.groups import user_can_check_in
 
 
 def board_websocket_url(request) -> str:
-    """Return the WebSocket base URL the board connects to (``LIVE_WEBSOCKET_URL`` or this host)."""
-    if settings.LIVE_WEBSOCKET_URL:
-        return settings.LIVE_WEBSOCKET_URL.rstrip("/")
+    """Return the WebSocket base URL the board connects to.
+
+    ``LIVE_WEBSOCKET_URL`` empty: this host (a proxy routes ``/ws/``); ``:8001``: this host name
+    on that port (the staff cookie is sent: cookies ignore ports); else the URL as given.
+    """
+    configured = settings.LIVE_WEBSOCKET_URL.rstrip("/")
     scheme = "wss" if request.is_secure() else "ws"
-    return f"{scheme}://{request.get_host()}"
+    if configured.startswith(":"):
+        hostname, _port = split_domain_port(request.get_host())
+        return f"{scheme}://{hostname}{configured}"
+    return configured or f"{scheme}://{request.get_host()}"
 
 
 @require_safe
