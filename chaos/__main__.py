@@ -22,6 +22,7 @@ from chaos.api import RecordingClient
 from chaos.checks import RunData, run_checks
 from chaos.driver import LoadDriver, SetupError
 from chaos.faults import CELERY_KINDS, FaultContext, FaultInjector
+from chaos.live_watch import LiveWatcher
 from chaos.mongo import MongoView, Sampler, admission_sets
 from chaos.profiles import TARGETED_STALLS, chaos_form
 from chaos.report import print_report, write_json
@@ -42,6 +43,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--no-celery", action="store_true", help="run without Celery worker/beat")
     parser.add_argument("--no-faults", action="store_true", help="traffic only (a control run)")
+    parser.add_argument(
+        "--no-live", action="store_true", help="without the ASGI server and its WebSocket client"
+    )
     parser.add_argument("--duration", type=float, help="override the traffic seconds")
     parser.add_argument(
         "--targeted-stalls",
@@ -93,9 +97,16 @@ async def _traffic(stack: Stack, web, args, profile, schedule) -> RunData:
         )
         injector = FaultInjector(context, [] if args.no_faults else schedule)
         sampler = Sampler(view, clock=client.now)
+        live = stack.lives.get("live")
+        watcher = (
+            LiveWatcher(live.ws_url, stack.token, stack.mongo.uri, stack.db_name, client.now)
+            if live
+            else None
+        )
         tasks = [
             asyncio.create_task(injector.run(stop)),
             asyncio.create_task(sampler.run(stop)),
+            *([asyncio.create_task(watcher.run(stop))] if watcher else []),
         ]
         _log(f"traffic: {profile.doors} doors for {profile.duration:.0f} s, {len(schedule)} faults")
         try:
@@ -111,6 +122,7 @@ async def _traffic(stack: Stack, web, args, profile, schedule) -> RunData:
             raise KeyboardInterrupt
         data = await asyncio.to_thread(_settle, stack, web, view, client, driver, injector, sampler)
         data.celery_after = celery_after
+        data.live = watcher
         return data
     finally:
         await client.aclose()
@@ -212,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
             stack.start_web("web-stall", workers=1, **STALL_SERVER_ENV)
         if not args.no_celery:
             stack.start_celery()
+        if not args.no_live:
+            stack.start_live()
         data = asyncio.run(_traffic(stack, web, args, profile, schedule))
         install_signal_handlers()  # the loop's handlers went with it
     except SetupError as exc:

@@ -13,9 +13,13 @@ Where changes come from:
   overlap of ``LIVE_POLL_OVERLAP_SECONDS``), whatever the number of clients; a new subscription
   is tried every ``LIVE_REDIS_RETRY_SECONDS``. When it succeeds: one full resync (a snapshot to
   every client), then live again.
+- In live mode too, the same "changed since" query every ``LIVE_BACKSTOP_POLL_SECONDS``: a
+  notification that was never sent (a web process whose breaker was open while the hub's
+  subscription was fine, or one stopped between its write and its publish) delays a screen by
+  about a second at most.
 - In both modes a **full read** (every open session, plus the sessions a client watches) every
-  ``LIVE_FULL_SYNC_SECONDS``: a notification lost while a web process's breaker was open, or a
-  write stamped earlier than the poll window, can only delay a screen, never leave it wrong.
+  ``LIVE_FULL_SYNC_SECONDS``: a deleted session, or a write stamped earlier than the poll window,
+  can only delay a screen, never leave it wrong.
 
 Every message carries the session's whole state (absolute count) and its ``version``, which the
 same MongoDB write that changed the session bumped. The hub drops what is not newer than what it
@@ -285,7 +289,7 @@ class Hub:
         next_poll = now
         while True:
             now = time.monotonic()
-            due = next_full if self.mode == LIVE else min(next_full, next_poll)
+            due = min(next_full, next_poll)
             if not (self._resync or self._notified or self._poll_now) and due > now:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), due - now)
@@ -302,9 +306,13 @@ class Hub:
                     next_full = now + settings.LIVE_FULL_SYNC_SECONDS
                 elif self._notified:
                     await self._read_notified()
-                elif self._poll_now or (self.mode == POLLING and now >= next_poll):
+                elif self._poll_now or now >= next_poll:
                     self._poll_now = False
-                    next_poll = now + settings.LIVE_POLL_SECONDS
+                    next_poll = now + (
+                        settings.LIVE_POLL_SECONDS
+                        if self.mode == POLLING
+                        else settings.LIVE_BACKSTOP_POLL_SECONDS
+                    )
                     await self._poll_changed()
                 if self._db_failing:
                     self._db_failing = False

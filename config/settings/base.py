@@ -181,6 +181,9 @@ LIVE_REDIS_RETRY_SECONDS = env.float("LIVE_REDIS_RETRY_SECONDS", default=1.0)
 # reaching back this much further than the last change seen (writes landing out of order).
 LIVE_POLL_SECONDS = env.float("LIVE_POLL_SECONDS", default=0.5)
 LIVE_POLL_OVERLAP_SECONDS = env.float("LIVE_POLL_OVERLAP_SECONDS", default=3.0)
+# Live mode: the same query this often, for notifications that were never sent (a web process
+# whose breaker was open, or one stopped between its write and its publish).
+LIVE_BACKSTOP_POLL_SECONDS = env.float("LIVE_BACKSTOP_POLL_SECONDS", default=1.0)
 # Both modes: a full read of the open sessions this often (a lost notification only delays).
 LIVE_FULL_SYNC_SECONDS = env.float("LIVE_FULL_SYNC_SECONDS", default=5.0)
 LIVE_HEARTBEAT_SECONDS = env.float("LIVE_HEARTBEAT_SECONDS", default=10.0)

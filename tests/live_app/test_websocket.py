@@ -176,3 +176,22 @@ def test_a_page_from_another_site_is_refused_at_the_handshake(asgi_server, staff
             additional_headers={"Origin": "https://evil.example"},
         )
     assert refused.value.response.status_code == 403
+
+
+def test_a_notification_never_sent_is_caught_up_by_the_backstop_poll(
+    asgi_server, token_client, staff_token, settings
+):
+    session = session_make(capacity=10)
+    (person,) = participants_make(1)
+    view = LiveView.open(f"{asgi_server.url}/ws/sessions/{session.pk}/", token=staff_token)
+    try:
+        view.wait_for(lambda v: v.mode == "live" and str(session.pk) in v.sessions, timeout=5)
+        # This web process publishes where no hub listens: the notification is lost, as when a
+        # web process's breaker is open while the hub's subscription is fine.
+        settings.LIVE_REDIS_CHANNEL = "checkin:nobody-listens"
+        answered = _check_in(token_client, session, person)
+        lag = _delivered_after(view, session, 1, answered, timeout=1.5)
+        assert view.mode == "live"
+        print(f"caught up without a notification after {lag:.3f} s")
+    finally:
+        view.close()
