@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bench import scenarios
+from bench import websockets as bench_websockets
 from bench.chart import timeline_chart
 from bench.docs import machine_facts, render
 from chaos.api import RecordingClient
@@ -37,6 +38,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server")
     parser.add_argument("--participants", type=int, default=1000)
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
+    parser.add_argument(
+        "--no-websockets", action="store_true", help="skip bench.websockets (live occupancy)"
+    )
     parser.add_argument("--out", type=Path, help="results directory (default bench-results/<time>)")
     parser.add_argument(
         "--render",
@@ -163,6 +167,10 @@ def main(argv=None) -> int:
     if not args.no_docs:
         write_docs(results, chart)
     print(f"[bench] total {time.monotonic() - started:.0f} s", flush=True)
+    if not args.no_websockets:  # its own stack: 500 WebSocket clients, WSGI vs ASGI
+        return bench_websockets.main(
+            ["--runs", str(min(args.runs, 3)), "--out", str(out / "websockets")]
+        )
     return 0
 
 

@@ -157,17 +157,16 @@ async def _delays(api, session: str, people: list[str], watchers: list[Watcher])
 
 async def _throughput(stack: Stack, base_url: str, session: str, people: list[str]) -> dict:
     client = RecordingClient(base_url, stack.token, t0=time.monotonic(), limits=CONCURRENCY * 2)
+
+    async def request(i: int):
+        record, _body = await client.check_in(
+            session=session, participant=people[i], ticket_code=None, nonce=f"bench-ws-{people[i]}"
+        )
+        return record
+
     try:
         records, seconds = await closed_loop(
-            lambda i: client.check_in(
-                session=session,
-                participant=people[i],
-                ticket_code=None,
-                nonce=f"bench-ws-{people[i]}",
-            ),
-            clock=client.now,
-            concurrency=CONCURRENCY,
-            count=len(people),
+            request, clock=client.now, concurrency=CONCURRENCY, count=len(people)
         )
     finally:
         await client.aclose()
