@@ -160,7 +160,10 @@ def live_table(watcher: LiveWatcher | None, faults) -> str:
     rows = [("all traffic", max((lag for _, lag in lags), default=0.0), len(lags))]
     for kind, lag in sorted(worst_lag_by_fault(watcher, faults).items()):
         rows.append((kind, lag, sum(1 for f in faults if f.kind == kind)))
-    lines = ["| fault | worst lag of the live view (s) | changes (all traffic) or faults of the kind |", "|---|---|---|"]
+    lines = [
+        "| fault | worst lag of the live view (s) | changes (all traffic) or faults of the kind |",
+        "|---|---|---|",
+    ]
     lines += [f"| {name} | {lag:.2f} | {n} |" for name, lag, n in rows]
     return "\n".join(lines)
 

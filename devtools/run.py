@@ -152,7 +152,7 @@ def main() -> int:
             "worker": [*celery, "worker", "-l", "INFO", "-c", "2", "--without-gossip", "--without-mingle", "--without-heartbeat"],
             "beat": [*celery, "beat", "-l", "INFO"],
             # WebSockets of the live board (config.asgi): uvicorn, as in production.
-            "live": [python, "-m", "uvicorn", "config.asgi:application", "--host", live_host, "--port", live_port, "--lifespan", "off", "--ws", "websockets", "--no-access-log"],
+            "live": [python, "-m", "uvicorn", "config.asgi:application", "--host", live_host, "--port", live_port, "--lifespan", "off", "--ws", "websockets-sansio", "--ws-max-size", "65536", "--no-access-log"],
         }  # fmt: skip
         children = [(name, _spawn(name, argv, env)) for name, argv in commands.items()]
         _log(

@@ -244,7 +244,7 @@ class Uvicorn(Process):
         argv = [
             sys.executable, "-m", "uvicorn", "config.asgi:application",
             "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers),
-            "--lifespan", "off", "--ws", "websockets", "--no-access-log",
+            "--lifespan", "off", "--ws", "websockets-sansio", "--ws-max-size", "65536", "--no-access-log",
         ]  # fmt: skip
         super().__init__(name, argv, env=env, log_path=logdir / f"{name}.log")
 

@@ -45,7 +45,7 @@ class AsgiServer:
         )
         argv = [sys.executable, "-m", "uvicorn", "config.asgi:application",
                 "--host", "127.0.0.1", "--port", str(self.port), "--lifespan", "off",
-                "--ws", "websockets", "--no-access-log"]  # fmt: skip
+                "--ws", "websockets-sansio", "--ws-max-size", "65536", "--no-access-log"]  # fmt: skip
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,

@@ -12,6 +12,8 @@ def asgi_server(django_db_setup, django_db_blocker):
         server = AsgiServer().start()
     yield server
     server.stop()
+    # Bad input, refusals and Redis faults were all answered: nothing crashed in the server.
+    assert "Traceback" not in server.log(), server.log()[-3000:]
 
 
 @pytest.fixture
