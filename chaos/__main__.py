@@ -1,10 +1,12 @@
 """Run the chaos suite: ``python -m chaos [--short]``; exit 0 only if every invariant holds.
 
 1. Start the real stack (devtools.stack): SecantusDB, redis-server, gunicorn (2 workers), Celery
-   worker and beat under a supervisor; migrate; a staff token for the driver. With targeted
-   stalls, a second gunicorn (1 worker) whose failpoints stop it between two writes.
+   worker and beat under a supervisor, the ASGI server (uvicorn, the live WebSockets); migrate;
+   a staff token for the driver. With targeted stalls, a second gunicorn (1 worker) whose
+   failpoints stop it between two writes.
 2. Create sessions (small capacities) and more participants than places, over the API.
-3. Run door traffic, the fault schedule and a MongoDB sampler at the same time.
+3. Run door traffic, the fault schedule, a MongoDB sampler and a WebSocket client whose view is
+   compared with MongoDB (chaos/live_watch.py) at the same time.
 4. Reconcile counters once (``manage.py reconcile_counters`` when it exists), check the invariants
    in MongoDB, print the tables, write JSON to the run's log directory, stop everything.
 """

@@ -44,7 +44,11 @@ def session_change_publish(*, session_id: str | ObjectId) -> bool:
         receivers = get_redis().publish(settings.LIVE_REDIS_CHANNEL, str(session_id))
     except Exception as error:  # a ResponseError, a bug: never the verdict's problem
         _count("failed")
-        logger.warning("Live notification failed: %s", type(error).__name__)
+        if publish_counts["failed"] == 1:  # one line per process, not one per request
+            logger.warning(
+                "Live notification failed (%s); counted from now on, screens catch up by polling",
+                type(error).__name__,
+            )
         return False
     # The null result (0) also stands for "Redis failed during the call": counted as skipped.
     if receivers == 0 and not is_redis_available():
