@@ -431,5 +431,5 @@ def run_checks(data: RunData) -> list[CheckResult]:
         *check_processes(data),
         *check_celery(data),
         *fault_checks(data),
-        *check_live_view(data.live, data.faults),
+        *check_live_view(data),
     ]

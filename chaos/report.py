@@ -132,7 +132,7 @@ def print_report(data: RunData, results: list[CheckResult], *, title: str) -> No
     print(f"\n=== {title}: faults injected ===")
     print(fault_table(data))
     print(f"\n=== {title}: live view (WebSocket client vs MongoDB) ===")
-    print(live_table(data.live, data.faults))
+    print(live_table(data))
     print(f"\n=== {title}: invariants ===")
     print(check_table(results))
     failed = sum(1 for r in results if r.ok is False)
