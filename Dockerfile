@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # Production image: gunicorn serving config.wsgi, static files collected and served by whitenoise.
-# The same image runs the web process, the Celery worker and Celery beat (see docker-compose.yml).
+# The same image runs the web process, the ASGI server of the live board's WebSockets (uvicorn),
+# the Celery worker and Celery beat (see docker-compose.yml).
 FROM python:3.11-slim AS base
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -28,7 +29,7 @@ RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
 
 USER 10001:10001
 
-EXPOSE 8000
+EXPOSE 8000 8001
 
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/health/live', timeout=2).status == 200 else 1)"]

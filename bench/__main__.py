@@ -24,6 +24,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bench import imports, scenarios
+from bench import websockets as bench_websockets
 from bench.chart import timeline_chart
 from bench.docs import machine_facts, render
 from chaos.api import RecordingClient
@@ -44,6 +45,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     parser.add_argument("--scale-check-ins", type=int, default=50_000)
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
+    parser.add_argument(
+        "--no-websockets", action="store_true", help="skip bench.websockets (live occupancy)"
+    )
     parser.add_argument("--out", type=Path, help="results directory (default bench-results/<time>)")
     parser.add_argument(
         "--render",
@@ -218,6 +222,10 @@ def main(argv=None) -> int:
     if not args.no_docs:
         write_docs(results, chart)
     print(f"[bench] total {time.monotonic() - started:.0f} s", flush=True)
+    if not args.no_websockets:  # its own stack: 500 WebSocket clients, WSGI vs ASGI
+        return bench_websockets.main(
+            ["--runs", str(min(args.runs, 3)), "--out", str(out / "websockets")]
+        )
     return 0
 
 

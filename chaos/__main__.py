@@ -1,10 +1,12 @@
 """Run the chaos suite: ``python -m chaos [--short]``; exit 0 only if every invariant holds.
 
 1. Start the real stack (devtools.stack): SecantusDB, redis-server, gunicorn (2 workers), Celery
-   worker and beat under a supervisor; migrate; a staff token for the driver. With targeted
-   stalls, a second gunicorn (1 worker) whose failpoints stop it between two writes.
+   worker and beat under a supervisor, the ASGI server (uvicorn, the live WebSockets); migrate;
+   a staff token for the driver. With targeted stalls, a second gunicorn (1 worker) whose
+   failpoints stop it between two writes.
 2. Create sessions (small capacities) and more participants than places, over the API.
-3. Run door traffic, the fault schedule and a MongoDB sampler at the same time.
+3. Run door traffic, the fault schedule, a MongoDB sampler and a WebSocket client whose view is
+   compared with MongoDB (chaos/live_watch.py) at the same time.
 4. Reconcile counters once (``manage.py reconcile_counters`` when it exists), check the invariants
    in MongoDB, print the tables, write JSON to the run's log directory, stop everything.
 """
@@ -22,6 +24,7 @@ from chaos.api import RecordingClient
 from chaos.checks import RunData, run_checks
 from chaos.driver import LoadDriver, SetupError
 from chaos.faults import CELERY_KINDS, FaultContext, FaultInjector
+from chaos.live_watch import LiveWatcher
 from chaos.mongo import MongoView, Sampler, admission_sets
 from chaos.profiles import TARGETED_STALLS, chaos_form
 from chaos.report import print_report, write_json
@@ -42,6 +45,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--no-celery", action="store_true", help="run without Celery worker/beat")
     parser.add_argument("--no-faults", action="store_true", help="traffic only (a control run)")
+    parser.add_argument(
+        "--no-live", action="store_true", help="without the ASGI server and its WebSocket client"
+    )
     parser.add_argument("--duration", type=float, help="override the traffic seconds")
     parser.add_argument(
         "--targeted-stalls",
@@ -93,9 +99,16 @@ async def _traffic(stack: Stack, web, args, profile, schedule) -> RunData:
         )
         injector = FaultInjector(context, [] if args.no_faults else schedule)
         sampler = Sampler(view, clock=client.now)
+        live = stack.lives.get("live")
+        watcher = (
+            LiveWatcher(live.ws_url, stack.token, stack.mongo.uri, stack.db_name, client.now)
+            if live
+            else None
+        )
         tasks = [
             asyncio.create_task(injector.run(stop)),
             asyncio.create_task(sampler.run(stop)),
+            *([asyncio.create_task(watcher.run(stop))] if watcher else []),
         ]
         _log(f"traffic: {profile.doors} doors for {profile.duration:.0f} s, {len(schedule)} faults")
         try:
@@ -111,6 +124,7 @@ async def _traffic(stack: Stack, web, args, profile, schedule) -> RunData:
             raise KeyboardInterrupt
         data = await asyncio.to_thread(_settle, stack, web, view, client, driver, injector, sampler)
         data.celery_after = celery_after
+        data.live = watcher
         return data
     finally:
         await client.aclose()
@@ -212,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
             stack.start_web("web-stall", workers=1, **STALL_SERVER_ENV)
         if not args.no_celery:
             stack.start_celery()
+        if not args.no_live:
+            stack.start_live()
         data = asyncio.run(_traffic(stack, web, args, profile, schedule))
         install_signal_handlers()  # the loop's handlers went with it
     except SetupError as exc:

@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 
 from chaos.api import Record
 from chaos.fault_checks import MONGO_GRACE, fault_checks, held_by_a_stall
+from chaos.live_watch import check_live_view
 from chaos.mongo import HOLDING_STATES, record_inside
 from chaos.run_data import CheckResult, RunData, traffic
 
@@ -430,4 +431,5 @@ def run_checks(data: RunData) -> list[CheckResult]:
         *check_processes(data),
         *check_celery(data),
         *fault_checks(data),
+        *check_live_view(data),
     ]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from chaos.api import Record
 from chaos.fault_checks import fault_measure
+from chaos.live_watch import live_table
 from chaos.run_data import CheckResult, RunData
 
 
@@ -130,6 +131,8 @@ def print_report(data: RunData, results: list[CheckResult], *, title: str) -> No
     print(traffic_table(data.records))
     print(f"\n=== {title}: faults injected ===")
     print(fault_table(data))
+    print(f"\n=== {title}: live view (WebSocket client vs MongoDB) ===")
+    print(live_table(data))
     print(f"\n=== {title}: invariants ===")
     print(check_table(results))
     failed = sum(1 for r in results if r.ok is False)

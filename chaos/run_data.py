@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from chaos.api import Record
 from chaos.driver import SessionPlan
@@ -38,6 +39,7 @@ class RunData:
     stale_op_seconds: float = 4.0
     reconcile_interval: float = 30.0
     restarts: list = field(default_factory=list)  # devtools.supervisor.Restart
+    live: Any = None  # chaos.live_watch.LiveWatcher: the WebSocket client's view, if any
 
     def mongo_windows(self, grace: float = 0.0) -> list[tuple[float, float]]:
         """Return when MongoDB was faulted (run clock): fault windows and sampler failures."""

@@ -26,6 +26,7 @@ def _docs(view):
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("door/", include("door_app.urls")),
+    path("board/", include("live_app.urls")),
     path("api/", include("config.api_router")),
     path("api/schema/", _docs(SpectacularAPIView.as_view()), name="api-schema"),
     path(

@@ -2,8 +2,9 @@
 
 Starts SecantusDB (data under var/mongo, kept across runs) unless MONGODB_URI is set, and a
 redis-server unless REDIS_URL is set; migrates; bootstraps (staff user once, demo data, periodic
-tasks); then runs the web server, a Celery worker and Celery beat until Ctrl-C, and stops every
-process it started. It supervises the Celery worker and beat: one that exits (a crash, kill -9,
+tasks); then runs the web server, the ASGI server of the live board's WebSockets (uvicorn,
+``RUN_LIVE_ADDR``, default 127.0.0.1:8001), a Celery worker and Celery beat until Ctrl-C, and stops
+every process it started. It supervises the Celery worker, beat and the ASGI server: one that exits (a crash, kill -9,
 or the worker's own liveness watchdog, exit code 70) is started again at once, up to
 ``RESTART_LIMIT`` times a minute; the web server exiting stops everything (usually a set-up
 error, such as its port being taken).
@@ -24,7 +25,7 @@ from devtools.servers import RedisServer, SecantusServer
 
 ROOT = Path(__file__).resolve().parents[1]
 VAR = Path(os.environ.get("RUN_DATA_DIR", ROOT / "var"))
-RESTARTED = ("worker", "beat")  # supervised: started again when they exit
+RESTARTED = ("worker", "beat", "live")  # supervised: started again when they exit
 RESTART_LIMIT = 5  # restarts per process within RESTART_WINDOW seconds, then give up
 RESTART_WINDOW = 60.0
 
@@ -138,6 +139,9 @@ def main() -> int:
         subprocess.run([*manage, "bootstrap"], cwd=ROOT, env=env, check=True)
 
         web_addr = env.get("RUN_ADDR", "127.0.0.1:8000")
+        live_host, _, live_port = env.get("RUN_LIVE_ADDR", "127.0.0.1:8001").rpartition(":")
+        # The board (served on web_addr) opens its WebSocket on the ASGI server's port, same host.
+        env.setdefault("LIVE_WEBSOCKET_URL", f":{live_port}")
         celery = [python, "-m", "celery", "-A", "config"]
         commands = {
             "web": [*manage, "runserver", "--noreload", web_addr],
@@ -147,9 +151,13 @@ def main() -> int:
             # while Redis hangs they held up acknowledgements and consumption, so they are off.
             "worker": [*celery, "worker", "-l", "INFO", "-c", "2", "--without-gossip", "--without-mingle", "--without-heartbeat"],
             "beat": [*celery, "beat", "-l", "INFO"],
+            # WebSockets of the live board (config.asgi): uvicorn, as in production.
+            "live": [python, "-m", "uvicorn", "config.asgi:application", "--host", live_host, "--port", live_port, "--lifespan", "off", "--ws", "websockets-sansio", "--ws-max-size", "65536", "--no-access-log"],
         }  # fmt: skip
         children = [(name, _spawn(name, argv, env)) for name, argv in commands.items()]
-        _log(f"ready: http://{web_addr}/admin/  http://{web_addr}/api/  (Ctrl-C stops everything)")
+        _log(
+            f"ready: http://{web_addr}/admin/  http://{web_addr}/api/  http://{web_addr}/board/  (Ctrl-C stops everything)"
+        )
         return _supervise(children, commands, env)
     except KeyboardInterrupt:
         stopping = True

@@ -2,7 +2,7 @@
 
 Used by the chaos suite (``python -m chaos``) and the benchmark (``python -m bench``): SecantusDB,
 redis-server, one or more gunicorn servers (``config.wsgi``, several sync workers), optionally a
-Celery worker and beat. Every process runs in its own process group, so a fault can hit exactly one
+Celery worker and beat, and an ASGI server (uvicorn, ``config.asgi``: the live WebSockets). Every process runs in its own process group, so a fault can hit exactly one
 process (and ``stop`` takes a process's children with it). ``Stack.stop`` is idempotent and is
 also registered with atexit; callers wrap their work in try/finally.
 """
@@ -239,6 +239,32 @@ class Gunicorn(Process):
         return victim, None, time.monotonic() - started
 
 
+class Uvicorn(Process):
+    """uvicorn serving config.asgi (the live WebSockets; HTTP too) with ``workers`` processes."""
+
+    def __init__(self, name: str, *, env: dict[str, str], logdir: Path, workers: int = 1):
+        self.port = free_port()
+        argv = [
+            sys.executable, "-m", "uvicorn", "config.asgi:application",
+            "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers),
+            "--lifespan", "off", "--ws", "websockets-sansio", "--ws-max-size", "65536", "--no-access-log",
+        ]  # fmt: skip
+        super().__init__(name, argv, env=env, log_path=logdir / f"{name}.log")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def wait_ready(self, *, timeout: float = 60.0) -> float:
+        started = time.monotonic()
+        wait_for_port(self.port, timeout=timeout, proc=self.proc)
+        return time.monotonic() - started
+
+
 @dataclass
 class Stack:
     """The running system: servers, web servers, Celery; ``start_*`` then ``stop``."""
@@ -251,6 +277,7 @@ class Stack:
     redis: RedisServer | None = None
     webs: dict[str, Gunicorn] = field(default_factory=dict)
     celery: list[Process] = field(default_factory=list)
+    lives: dict[str, Uvicorn] = field(default_factory=dict)
     token: str | None = None
     supervisor: Supervisor = field(default_factory=Supervisor)
     _stopped: bool = False
@@ -367,6 +394,14 @@ class Stack:
             _log(f"celery beat ready ({proc.wait_for_log('beat: Starting', timeout=60):.1f} s)")
             self.supervisor.watch(proc)
 
+    def start_live(self, name: str = "live", *, workers: int = 1, **env: str) -> Uvicorn:
+        """Start an ASGI server (uvicorn, config.asgi) and wait until it listens; supervise it."""
+        live = Uvicorn(name, env=self.env(**env), logdir=self.logdir, workers=workers)
+        self.lives[name] = live.start()
+        _log(f"{name}: uvicorn on {live.port} ({live.wait_ready():.1f} s)")
+        self.supervisor.watch(live)
+        return live
+
     def celery_process(self, name: str) -> Process | None:
         """Return the supervised Celery process named ``celery-worker`` or ``celery-beat``."""
         return next((proc for proc in self.celery if proc.name == name), None)
@@ -375,6 +410,7 @@ class Stack:
         """Return whether each long-lived process of the stack still runs."""
         alive = {name: web.running for name, web in self.webs.items()}
         alive.update({proc.name: proc.running for proc in self.celery})
+        alive.update({name: live.running for name, live in self.lives.items()})
         if self.mongo:
             alive["secantusd"] = self.mongo.running
         return alive
@@ -387,6 +423,8 @@ class Stack:
         self.supervisor.stop()  # what is stopped now must stay stopped
         for proc in reversed(self.celery):
             proc.stop()
+        for live in self.lives.values():
+            live.stop()
         for web in reversed(list(self.webs.values())):
             web.stop()
         for server in (self.redis, self.mongo):

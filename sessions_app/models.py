@@ -32,6 +32,13 @@ def capacity_below_count_error(count: int) -> ValidationError:
     )
 
 
+def fill_percent(count: int, capacity: int) -> float:
+    """The one rule for a fill percentage (admin, stats, live board): 0 for 0 of 0."""
+    if capacity == 0:
+        return 100.0 if count else 0.0
+    return round(100.0 * count / capacity, 1)
+
+
 class Session(ServiceFieldsMixin, models.Model):
     """A session with a door: participants check in while it is open, up to its capacity."""
 
@@ -63,18 +70,28 @@ class Session(ServiceFieldsMixin, models.Model):
     moves = models.PositiveBigIntegerField(default=0, editable=False)
     # Set while a delete is deciding: admissions stop (their increment requires False).
     deleting = models.BooleanField(default=False, editable=False)
+    # Live occupancy (live_app): bumped, with ``changed_at`` set, by the very write that changes
+    # what a screen shows (door increments and decrements, repairs, edits), so a screen can drop
+    # a message that is not newer than what it has, and "changed since T" is one index range.
+    version = models.PositiveBigIntegerField(default=0, editable=False)
+    changed_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["starts_at", "title"]
-        indexes = [models.Index(fields=["starts_at"], name="session_starts_at_idx")]
+        indexes = [
+            models.Index(fields=["starts_at"], name="session_starts_at_idx"),
+            models.Index(fields=["changed_at"], name="session_changed_at_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.title
 
     # Written only by conditional updates of the door services and the reconcile.
-    SERVICE_FIELDS = frozenset({"check_in_count", "epoch", "moves", "deleting"})
+    SERVICE_FIELDS = frozenset(
+        {"check_in_count", "epoch", "moves", "deleting", "version", "changed_at"}
+    )
 
     def clean(self):
         session_times_check(self.starts_at, self.ends_at)
@@ -82,9 +99,7 @@ class Session(ServiceFieldsMixin, models.Model):
     @property
     def fill_percent(self) -> float:
         """Return how full the session is, in percent (0 for a capacity of 0 with nobody in)."""
-        if self.capacity == 0:
-            return 100.0 if self.check_in_count else 0.0
-        return round(100.0 * self.check_in_count / self.capacity, 1)
+        return fill_percent(self.check_in_count, self.capacity)
 
 
 class CheckIn(models.Model):

@@ -47,6 +47,7 @@ LOCAL_APPS = [
     "health_app",
     "jobs_app",
     "door_app",
+    "live_app",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -169,6 +170,31 @@ API_TOKEN_CACHE_SECONDS = env.float("API_TOKEN_CACHE_SECONDS", default=5.0)
 DOOR_READ_CACHE_SECONDS = env.float("DOOR_READ_CACHE_SECONDS", default=2.0)
 # Django sessions live in MongoDB, not in the cache: staff stay logged in through a Redis outage.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+# --- Live occupancy (live_app: WebSockets on the ASGI server, the board at /board/) -------------
+# Redis pub/sub channel the door publishes "session changed" on (pub/sub ignores the database
+# number: give each deployment sharing a Redis its own channel).
+LIVE_REDIS_CHANNEL = env("LIVE_REDIS_CHANNEL", default="checkin:live")
+# The hub's PING on its subscription, and how long Redis may take to answer anything: a killed or
+# SIGSTOPped Redis is noticed within about PING + TIMEOUT seconds.
+LIVE_REDIS_PING_SECONDS = env.float("LIVE_REDIS_PING_SECONDS", default=0.5)
+LIVE_REDIS_TIMEOUT_SECONDS = env.float("LIVE_REDIS_TIMEOUT_SECONDS", default=0.5)
+LIVE_REDIS_RETRY_SECONDS = env.float("LIVE_REDIS_RETRY_SECONDS", default=1.0)
+# Polling mode (Redis unavailable): one "changed since" MongoDB query per process this often,
+# reaching back this much further than the last change seen (writes landing out of order).
+LIVE_POLL_SECONDS = env.float("LIVE_POLL_SECONDS", default=0.5)
+LIVE_POLL_OVERLAP_SECONDS = env.float("LIVE_POLL_OVERLAP_SECONDS", default=3.0)
+# Live mode: the same query this often, for notifications that were never sent (a web process
+# whose breaker was open, or one stopped between its write and its publish).
+LIVE_BACKSTOP_POLL_SECONDS = env.float("LIVE_BACKSTOP_POLL_SECONDS", default=1.0)
+# Both modes: a full read of the open sessions this often (a lost notification only delays).
+LIVE_FULL_SYNC_SECONDS = env.float("LIVE_FULL_SYNC_SECONDS", default=5.0)
+LIVE_HEARTBEAT_SECONDS = env.float("LIVE_HEARTBEAT_SECONDS", default=10.0)
+# Deadline of each of the hub's MongoDB reads.
+LIVE_DB_TIMEOUT_SECONDS = env.float("LIVE_DB_TIMEOUT_SECONDS", default=2.0)
+# Where the board's browser opens its WebSocket: empty = the page's own host (a proxy sends /ws/
+# to the ASGI server); e.g. "ws://127.0.0.1:8001" when the ASGI server has its own port.
+LIVE_WEBSOCKET_URL = env("LIVE_WEBSOCKET_URL", default="")
 
 # --- Celery -------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)

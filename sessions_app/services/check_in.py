@@ -36,6 +36,7 @@ from ..selectors import session_get, session_get_for_door
 from ..verdicts import Reason, Verdict
 from . import door
 from .admission_sync import session_admission_sync
+from .live import session_change_publish
 from .scans import (
     Attempt,
     NonceClaim,
@@ -299,6 +300,8 @@ def session_check_in(
         scan_claim_finish(claim, verdict)
     else:
         scan_record_verdict(attempt=attempt, participant=participant, verdict=verdict)
+    if verdict.reason == Reason.CHECKED_IN:
+        session_change_publish(session_id=session.pk)  # after the verdict; never fails it
     return verdict
 
 
@@ -369,4 +372,6 @@ def session_check_out(
     participant = _resolve(attempt, participant_id, ticket_code)
     verdict = _decide_check_out(session, participant)
     scan_record_verdict(attempt=attempt, participant=participant, verdict=verdict)
+    if verdict.reason == Reason.CHECKED_OUT:
+        session_change_publish(session_id=session.pk)  # after the verdict; never fails it
     return verdict

@@ -59,6 +59,12 @@ OUT, ENTERING, INSIDE, LEAVING = (
     CheckIn.State.LEAVING.value,
 )
 HOLDING = [ENTERING, INSIDE, LEAVING]
+# Every write that changes a session's count also bumps its live version and stamps when, in the
+# same update (no extra round trip): screens order messages by the version, and the live hub's
+# "changed since" poll reads the stamp (server time, so a write delayed in flight is stamped
+# when it lands). See live_app/hub.py.
+LIVE_BUMP = {"version": 1}
+LIVE_STAMP = {"$currentDate": {"changed_at": True}}
 _POLL_SECONDS = 0.02
 
 
@@ -253,7 +259,7 @@ def session_increment(door: SessionDoor) -> bool:
             "epoch": door.epoch,
             "check_in_count": {"$lt": door.capacity},
         },
-        {"$inc": {"check_in_count": 1, "moves": 1}},
+        {"$inc": {"check_in_count": 1, "moves": 1, **LIVE_BUMP}, **LIVE_STAMP},
     )
     return result.modified_count == 1
 
@@ -266,7 +272,7 @@ def session_increment_undo(door: SessionDoor) -> bool:
     """
     result = _sessions().update_one(
         {"_id": door.id, "epoch": door.epoch, "check_in_count": {"$gt": 0}},
-        {"$inc": {"check_in_count": -1, "moves": 1}},
+        {"$inc": {"check_in_count": -1, "moves": 1, **LIVE_BUMP}, **LIVE_STAMP},
     )
     return result.modified_count == 1
 
@@ -336,7 +342,7 @@ def session_decrement(*, session_id: ObjectId, epoch: int) -> bool:
     """Step 2: free the place, if no repair ran since ``epoch`` was read."""
     result = _sessions().update_one(
         {"_id": session_id, "epoch": epoch, "check_in_count": {"$gt": 0}},
-        {"$inc": {"check_in_count": -1, "moves": 1}},
+        {"$inc": {"check_in_count": -1, "moves": 1, **LIVE_BUMP}, **LIVE_STAMP},
     )
     return result.modified_count == 1
 
@@ -383,6 +389,6 @@ def counter_repair(*, session_id: ObjectId, observed: SessionDoor, truth: int) -
             "epoch": observed.epoch,
             "moves": observed.moves,
         },
-        {"$set": {"check_in_count": truth}, "$inc": {"epoch": 1}},
+        {"$set": {"check_in_count": truth}, "$inc": {"epoch": 1, **LIVE_BUMP}, **LIVE_STAMP},
     )
     return result.modified_count == 1

@@ -38,6 +38,7 @@ from ..admission import SEEDED_MARKER, admission_key, admission_reseed
 from ..caching import session_cache_invalidate
 from ..models import Session
 from . import door
+from .live import session_change_publish
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +94,7 @@ def _reconcile_session(session_id: ObjectId, *, stale_before, summary: Reconcile
     ):
         summary.repaired += 1
         session_cache_invalidate(session_id)
+        session_change_publish(session_id=session_id)
     _reseed_redis(session_id, [participant for participant, _ in holders], summary)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db.models import F
 from django.utils import timezone
 
 from core.deletes import delete_with_tombstone
@@ -11,6 +12,7 @@ from ..admission import admission_forget
 from ..caching import session_cache_invalidate
 from ..models import Session, capacity_below_count_error, session_times_check
 from .admission_sync import session_admission_sync
+from .live import session_change_publish
 
 EDITABLE_FIELDS = ("title", "description", "location", "starts_at", "ends_at", "capacity", "status")
 
@@ -35,11 +37,14 @@ def session_create(
         ends_at=ends_at,
         capacity=capacity,
         status=status,
+        version=1,
+        changed_at=timezone.now(),
     )
     session.full_clean()
     session.save()
     session_cache_invalidate(session.pk)
     session_admission_sync(session=session)
+    session_change_publish(session_id=session.pk)
     return session
 
 
@@ -64,7 +69,9 @@ def session_update(*, session: Session, data: dict) -> Session:
     matching = Session.objects.filter(pk=session.pk)
     if "capacity" in data:
         matching = matching.filter(check_in_count__lte=data["capacity"])
-    updated = matching.update(**data, updated_at=timezone.now())
+    now = timezone.now()
+    # The live version is bumped by the same write (live_app: screens order messages by it).
+    updated = matching.update(**data, updated_at=now, changed_at=now, version=F("version") + 1)
     fresh = Session.objects.filter(pk=session.pk).first()
     if fresh is None:
         raise NotFoundError(NotFoundReason.SESSION_NOT_FOUND)
@@ -75,6 +82,7 @@ def session_update(*, session: Session, data: dict) -> Session:
         # Opened: seed its Redis set; no longer open: drop it. Other edits leave the set alone
         # (a reseed would drop reservations of check-ins in flight; capacity is passed per call).
         session_admission_sync(session=fresh)
+    session_change_publish(session_id=fresh.pk)
     return fresh
 
 
@@ -90,3 +98,4 @@ def session_delete(*, session: Session) -> None:
     delete_with_tombstone(session)
     session_cache_invalidate(session_id)
     admission_forget(session_id=session_id)
+    session_change_publish(session_id=session_id)  # the screens drop it

@@ -3,7 +3,8 @@
 It starts its own stack (SecantusDB, redis-server, gunicorn, a supervised Celery worker and beat),
 drives door traffic while killing/pausing/flushing Redis, stalling a web worker mid-request until
 a reconcile has run, pausing MongoDB, killing beat and restarting gunicorn workers, and checks the
-invariants in MongoDB. Under two minutes; deselect with ``-m "not chaos"`` for a quick local run.
+invariants in MongoDB, and that a WebSocket client of the ASGI server followed MongoDB's counts.
+Under two minutes; deselect with ``-m "not chaos"`` for a quick local run.
 """
 
 import signal
@@ -39,3 +40,4 @@ def test_chaos_short_form_holds_every_invariant():
     assert proc.returncode == 0, f"chaos short form exited {proc.returncode}:\n{report[-6000:]}"
     for fault in ("web_stall", "mongo_pause", "celery_beat_kill", "redis_pause", "redis_kill"):
         assert f" {fault} " in report, f"the short form no longer injects {fault}"
+    assert "PASS  live view (WebSocket) equals MongoDB" in report, "no live view in the run"

@@ -34,7 +34,7 @@ from devtools.servers import redis_server_binary
 ROOT = Path(__file__).resolve().parents[2]
 DRIVER = Path(__file__).with_name("compose_driver.py")
 SECRET_KEY = "compose-contract-test-key-" + "x" * 40
-APP_SERVICES = ("web", "worker", "beat")  # web first: its entrypoint migrates and bootstraps
+APP_SERVICES = ("web", "live", "worker", "beat")  # web first: its entrypoint migrates, bootstraps
 MAX_WAIT = 40  # seconds one service may take to turn healthy here (bounds the test)
 
 pytestmark = pytest.mark.compose
@@ -220,6 +220,7 @@ def test_compose_services_and_image_healthchecks_pass(tmp_path):
         "mongo": ["healthcheck"],
         "redis": ["healthcheck"],
         "web": ["healthcheck", "Dockerfile HEALTHCHECK"],
+        "live": ["healthcheck"],
         "worker": ["healthcheck"],
         "beat": ["healthcheck"],
     }

@@ -2,6 +2,7 @@
 worker or beat, and Ctrl-C leaves nothing."""
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+from websockets.sync.client import connect
 
 from devtools.servers import free_port
 
@@ -39,14 +41,37 @@ def _celery_process(run: subprocess.Popen, role: str) -> psutil.Process | None:
     return None
 
 
+def _live_snapshot(port: int, token: str) -> dict:
+    """Open the ASGI server's occupancy WebSocket with a token; return its first snapshot."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            ws = connect(
+                f"ws://127.0.0.1:{port}/ws/occupancy/",
+                subprotocols=["checkin", f"token.{token}"], open_timeout=5, legacy=True,
+            )  # fmt: skip
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "the ASGI server never answered"
+            time.sleep(0.3)
+    try:
+        while True:
+            message = json.loads(ws.recv(timeout=10))
+            if message["type"] == "snapshot":
+                return message
+    finally:
+        ws.close()
+
+
 def test_run_starts_everything_and_ctrl_c_stops_every_process(tmp_path):
-    web_port = free_port()
+    web_port, live_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("MONGODB_URI", "REDIS_URL", "CELERY_BROKER_URL", "MONGODB_NAME", "DJANGO_SETTINGS_MODULE")}  # fmt: skip
     env.update(
         RUN_DATA_DIR=str(tmp_path / "var"),
         EMBEDDED_MONGODB_PORT=str(free_port()),
         EMBEDDED_REDIS_PORT=str(free_port()),
         RUN_ADDR=f"127.0.0.1:{web_port}",
+        RUN_LIVE_ADDR=f"127.0.0.1:{live_port}",
     )
     log = tmp_path / "run.log"
     with open(log, "wb") as out:
@@ -74,10 +99,12 @@ def test_run_starts_everything_and_ctrl_c_stops_every_process(tmp_path):
             headers = {"Authorization": f"Token {token.json()['token']}"}
             sessions = client.get("/api/sessions/", headers=headers)
             assert sessions.status_code == 200 and sessions.json()["count"] >= 1  # demo data
-            login_page = client.get("/admin/login/")
-            assert login_page.status_code == 200
+            assert client.get("/admin/login/").status_code == 200
             api_root = client.get("/api/", headers={**headers, "Accept": "text/html"})
             assert api_root.status_code == 200 and b"Api Root" in api_root.content
+            # The live board's WebSockets: the ASGI server runs, with the demo's open sessions.
+            opened = _live_snapshot(live_port, token.json()["token"])["sessions"]
+            assert opened and {state["status"] for state in opened} == {"open"}
         # The supervisor: a Celery worker or beat killed with SIGKILL is started again.
         for role in ("worker", "beat"):
             victim = _celery_process(proc, role)
@@ -90,7 +117,7 @@ def test_run_starts_everything_and_ctrl_c_stops_every_process(tmp_path):
         _wait_for_line(log, "celery@", proc, timeout=60)
 
         family = [proc.pid] + [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
-        assert len(family) >= 5  # run.py, web, worker (+ its pool), beat; servers are own groups
+        assert len(family) >= 6  # run.py, web, live, worker (+ its pool), beat; servers: own groups
         servers = [p for p in psutil.process_iter(["cmdline"]) if str(env["EMBEDDED_REDIS_PORT"]) in " ".join(p.info["cmdline"] or []) or str(env["EMBEDDED_MONGODB_PORT"]) in " ".join(p.info["cmdline"] or [])]  # fmt: skip
         assert len(servers) >= 2
 

@@ -23,6 +23,7 @@ EXPECTED_NULLS = {
     "scard": 0,
     "smembers": set(),
     "ping": False,
+    "publish": 0,
 }
 NULL_CALLS = {
     "get": ("k",),
@@ -34,6 +35,7 @@ NULL_CALLS = {
     "scard": ("s",),
     "smembers": ("s",),
     "ping": (),
+    "publish": ("c", "m"),
 }
 
 

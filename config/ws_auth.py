@@ -1,0 +1,74 @@
+"""WebSocket sign-in and origin checks (config/asgi.py).
+
+Two ways in, as for the API: the staff browser session (the cookie, through Channels'
+``AuthMiddlewareStack``) or an API token (``config.authentication``, the same per-process copy
+as the API). A token travels in the ``Sec-WebSocket-Protocol`` header — the client offers the
+subprotocols ``checkin`` and ``token.<key>``, the server answers ``checkin`` — or, for clients
+that can set headers, ``Authorization: Token <key>``. Never in the URL: URLs end up in logs.
+"""
+
+from __future__ import annotations
+
+from channels.db import database_sync_to_async
+from channels.middleware import BaseMiddleware
+from channels.security.websocket import OriginValidator
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from rest_framework.exceptions import AuthenticationFailed
+
+from config.authentication import CachedTokenAuthentication
+
+TOKEN_PREFIX = "token."
+
+
+def _token_key(scope) -> str | None:
+    for protocol in scope.get("subprotocols") or []:
+        if protocol.startswith(TOKEN_PREFIX):
+            return protocol[len(TOKEN_PREFIX) :]
+    for name, value in scope.get("headers") or []:
+        if name == b"authorization":
+            scheme, _, key = value.decode("latin1").partition(" ")
+            if scheme.lower() == "token" and key.strip():
+                return key.strip()
+    return None
+
+
+@database_sync_to_async
+def _token_user(key: str):
+    if not key.isalnum() or len(key) > 64:
+        return AnonymousUser()
+    try:
+        user, _token = CachedTokenAuthentication().authenticate_credentials(key)
+    except AuthenticationFailed:
+        return AnonymousUser()
+    return user
+
+
+class TokenAuthMiddleware(BaseMiddleware):
+    """Sign a WebSocket in with an API token when no browser session signed it in."""
+
+    async def __call__(self, scope, receive, send):
+        user = scope.get("user")
+        key = _token_key(scope)
+        if key and not (user is not None and user.is_authenticated):
+            scope = dict(scope, user=await _token_user(key))
+        return await super().__call__(scope, receive, send)
+
+
+class BrowserOriginValidator(OriginValidator):
+    """Refuse a browser page from another site (its ``Origin`` is not an allowed host).
+
+    A connection without ``Origin`` is no browser's, so no other site's page can ride on a
+    staff cookie through it; it still has to sign in (with a token, or a cookie it holds).
+    """
+
+    def valid_origin(self, parsed_origin):
+        if parsed_origin is None:
+            return True
+        return self.validate_origin(parsed_origin)
+
+
+def origin_validated(application):
+    """Wrap ``application`` in the origin check against ``ALLOWED_HOSTS``."""
+    allowed = list(settings.ALLOWED_HOSTS) or ["localhost", "127.0.0.1", "[::1]"]
+    return BrowserOriginValidator(application, allowed)

@@ -1,0 +1,85 @@
+"""The live version: bumped, with ``changed_at``, by the write that changes what a screen shows.
+
+And the notification the door publishes after a verdict: it reaches a Redis subscriber, and with
+Redis killed it is skipped without touching the verdict.
+"""
+
+import time
+
+import pytest
+import redis
+from django.conf import settings
+
+from sessions_app.models import Session
+from sessions_app.services import (
+    counters_reconcile,
+    session_check_in,
+    session_check_out,
+    session_update,
+)
+from sessions_app.services.live import publish_counts
+from tests.factories import participants_make, session_counter_corrupt, session_make
+
+pytestmark = pytest.mark.django_db
+
+
+def _live(session) -> tuple[int, object]:
+    fresh = Session.objects.get(pk=session.pk)
+    return fresh.version, fresh.changed_at
+
+
+def test_every_count_change_bumps_the_version_once_and_refusals_do_not():
+    session = session_make(capacity=1)
+    first, second = participants_make(2)
+    version, _ = _live(session)
+
+    assert session_check_in(session_id=session.pk, participant_id=first.pk).reason == "checked_in"
+    after_in, stamped = _live(session)
+    assert (after_in, stamped is not None) == (version + 1, True)
+
+    assert (
+        session_check_in(session_id=session.pk, participant_id=second.pk).reason == "session_full"
+    )
+    assert session_check_in(session_id=session.pk, participant_id=first.pk).reason == (
+        "already_checked_in"
+    )
+    assert _live(session)[0] == after_in  # nothing changed, nothing bumped
+
+    assert session_check_out(session_id=session.pk, participant_id=first.pk).reason == "checked_out"
+    after_out, stamped_out = _live(session)
+    assert after_out == after_in + 1
+    assert stamped_out >= stamped
+
+
+def test_edits_and_counter_repairs_bump_the_version():
+    session = session_make(capacity=5)
+    version, _ = _live(session)
+    session_update(session=Session.objects.get(pk=session.pk), data={"title": "Renamed"})
+    assert _live(session)[0] == version + 1
+
+    session_counter_corrupt(session, 3)  # nobody is inside: the reconcile repairs it to 0
+    assert counters_reconcile(stale_seconds=0).repaired == 1
+    assert _live(session)[0] == version + 2
+
+
+def test_the_door_notifies_subscribers_after_the_verdict(redis_server):
+    session = session_make()
+    (person,) = participants_make(1)
+    listener = redis.Redis.from_url(settings.REDIS_URL).pubsub(ignore_subscribe_messages=True)
+    listener.subscribe(settings.LIVE_REDIS_CHANNEL)
+    try:
+        session_check_in(session_id=session.pk, participant_id=person.pk)
+        deadline = time.monotonic() + 2
+        message = None
+        while message is None and time.monotonic() < deadline:
+            message = listener.get_message(timeout=0.2)
+        assert message is not None and message["data"] == str(session.pk).encode()
+    finally:
+        listener.close()
+
+    redis_server.kill()
+    skipped = publish_counts["skipped"]
+    (other,) = participants_make(1)
+    verdict = session_check_in(session_id=session.pk, participant_id=other.pk)
+    assert verdict.reason == "checked_in"  # the notification never fails the verdict
+    assert publish_counts["skipped"] == skipped + 1
