@@ -16,6 +16,7 @@ from redis_fallback import (
     register_recovery_callback,
     unregister_recovery_callback,
 )
+from redis_fallback.prober import MIN_PROBE_GAP
 
 from .conftest import fallback_records, make_cache
 
@@ -259,3 +260,14 @@ def test_restart_between_two_calls_is_noticed_and_runs_callbacks(redis_server, c
         assert connection_status()["breaker_state"] == "closed"
     finally:
         unregister_recovery_callback(reseed)
+
+
+@override_settings(REDIS_BREAKER_RESET_SECONDS=0)
+def test_a_zero_reset_interval_does_not_make_the_prober_spin(redis_server):
+    """Reset 0 ("try Redis on every call", the benchmark's plain setup) once made the prober
+    probe in a busy loop; it now waits MIN_PROBE_GAP between probes."""
+    redis_server.kill()
+    assert get_redis().get("c") is None  # opens the breaker; the prober starts
+    time.sleep(1.0)
+    attempts = connection_status()["reconnect_attempts"]
+    assert 3 <= attempts <= 1.0 / MIN_PROBE_GAP + 2, attempts
