@@ -15,8 +15,9 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError
+from django.db import DatabaseError, IntegrityError, connection
 from django.utils import timezone
+from pymongo.errors import PyMongoError
 
 from participants_app.models import Participant
 
@@ -27,6 +28,16 @@ from . import door
 logger = logging.getLogger(__name__)
 
 _POLL_SECONDS = 0.02
+
+
+def _scans():
+    """The scan log's collection, for the writes by ``_id`` on the hot path.
+
+    The ORM's ``filter(pk=..., owner_op=...).update()`` becomes an ``$expr`` filter, which the
+    MongoDB stand-in answers by scanning the collection: a check-in took 24 ms with 30 scans
+    logged and 125 ms with 6,000. A plain ``update_one`` by ``_id`` is an index lookup on both.
+    """
+    return connection.get_collection(Scan._meta.db_table)
 
 
 @dataclass(frozen=True)
@@ -134,9 +145,15 @@ def scan_claim(*, attempt: Attempt, participant: Participant) -> NonceClaim | Ve
             )
             return verdict
         stale = timezone.now() - timedelta(seconds=settings.CHECKIN_STALE_OP_SECONDS)
-        if original.created_at < stale and Scan.objects.filter(
-            pk=original.pk, reason="", owner_op=original.owner_op
-        ).update(owner_op=op, created_at=timezone.now()):
+        if (
+            original.created_at < stale
+            and _scans()
+            .update_one(
+                {"_id": original.pk, "reason": "", "owner_op": original.owner_op},
+                {"$set": {"owner_op": op, "created_at": timezone.now()}},
+            )
+            .modified_count
+        ):
             return NonceClaim(original.pk, op)
         if time.monotonic() >= deadline:
             return _refusal(Reason.CHECK_IN_IN_PROGRESS, attempt, participant)
@@ -160,16 +177,23 @@ def _refusal(reason: Reason, attempt: Attempt, participant: Participant) -> Verd
 def scan_claim_finish(claim: NonceClaim, verdict: Verdict) -> None:
     """Record the verdict on the claimed entry (never raises)."""
     try:
-        Scan.objects.filter(pk=claim.entry_id, owner_op=claim.op).update(
-            reason=verdict.reason.value, check_in_count=verdict.check_in_count, owner_op=""
+        _scans().update_one(
+            {"_id": claim.entry_id, "owner_op": claim.op},
+            {
+                "$set": {
+                    "reason": verdict.reason.value,
+                    "check_in_count": verdict.check_in_count,
+                    "owner_op": "",
+                }
+            },
         )
-    except DatabaseError as exc:
+    except (DatabaseError, PyMongoError) as exc:
         logger.error("scan log finish failed (%s): %s", verdict.reason, type(exc).__name__)
 
 
 def scan_claim_release(claim: NonceClaim) -> None:
     """Drop an undecided claim (the request failed before deciding); never raises."""
     try:
-        Scan.objects.filter(pk=claim.entry_id, owner_op=claim.op, reason="").delete()
-    except DatabaseError as exc:
+        _scans().delete_one({"_id": claim.entry_id, "owner_op": claim.op, "reason": ""})
+    except (DatabaseError, PyMongoError) as exc:
         logger.error("scan log release failed: %s", type(exc).__name__)
