@@ -20,6 +20,7 @@ import time
 
 from chaos.fault_base import Fault, FaultContext, FaultEvent, redis_down
 from chaos.worker_log import reconciles_started_within
+from devtools.servers import wait_until_stopped
 from devtools.stack import Gunicorn
 
 HOLD_MAX = 20.0  # seconds a worker stays stopped at most
@@ -68,6 +69,7 @@ def _stop_serving_worker(web: Gunicorn) -> tuple[int, bool]:
             raise RuntimeError(f"{web.name}: no running worker to stop")
         pid = running[0]
     os.kill(pid, signal.SIGSTOP)
+    wait_until_stopped(pid)  # "stopped at" means stopped: kill() returns before every thread is
     return pid, serving
 
 

@@ -25,6 +25,32 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def thread_states(pid: int) -> list[str]:
+    """Return the scheduler state letter of every thread of a process (Linux /proc)."""
+    states = []
+    for stat in Path(f"/proc/{pid}/task").glob("*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # the thread ended meanwhile
+            continue
+        states.append(text.rpartition(")")[2].split()[0])  # the name in (...) may contain spaces
+    return states
+
+
+def wait_until_stopped(pid: int, *, timeout: float = 5.0) -> None:
+    """Wait until every thread of a process is stopped ("T"); a no-op without /proc."""
+    if not Path("/proc/self/task").exists():
+        return
+    deadline = time.monotonic() + timeout
+    while True:
+        states = thread_states(pid)
+        if states and all(state in "Tt" for state in states):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"process {pid} did not stop within {timeout} s: {states}")
+        time.sleep(0.001)
+
+
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
     """Tell whether something accepts TCP connections on host:port."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -117,9 +143,16 @@ class ServerProcess:
         self._signal(signal.SIGKILL)
         self.proc.wait(timeout=10)
 
-    def pause(self) -> None:
-        """SIGSTOP the server: it keeps its sockets open but answers nothing (a hang)."""
+    def pause(self, *, timeout: float = 5.0) -> None:
+        """SIGSTOP the server: it keeps its sockets open but answers nothing (a hang).
+
+        Returns once every thread of the process is stopped. kill() only queues SIGSTOP and wakes
+        one thread; the others stop when that thread is scheduled and starts the group stop, so on
+        a busy machine the server could still answer a request sent right after kill() returned.
+        """
         self._signal(signal.SIGSTOP)
+        if self.proc is not None:
+            wait_until_stopped(self.proc.pid, timeout=timeout)
 
     def resume(self) -> None:
         """SIGCONT a paused server."""
