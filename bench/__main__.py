@@ -102,7 +102,7 @@ async def measure(stack: Stack, args, config: dict) -> dict:
 
 
 def _in_own_processes(args, out: Path) -> dict:
-    """Run bench.round_trips and bench.scale (each starts and stops its own servers)."""
+    """Run bench.round_trips, bench.scale and bench.cpu_split (each starts its own servers)."""
     found = {}
     for name, extra in (
         ("round_trips", []),
@@ -110,6 +110,7 @@ def _in_own_processes(args, out: Path) -> dict:
             "scale",
             ["--sizes", args.scale_sizes, "--check-ins", str(args.scale_check_ins)],
         ),
+        ("cpu_split", ["--runs", str(args.runs)]),
     ):
         path = out / f"{name}.json"
         print(f"[bench] {name} ...", flush=True)

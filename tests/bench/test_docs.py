@@ -65,3 +65,29 @@ def test_a_figure_whose_requests_crashed_is_refused():
     assert server_errors({"check_in_throughput": {"plain, healthy": crashed}}) == [
         "check_in_throughput / plain, healthy: {'500': 147}"
     ]
+
+
+def test_the_cpu_split_is_summarised_and_rendered_with_its_bounds():
+    from bench.cpu_split import summarize  # noqa: PLC0415 - only this test needs it
+
+    def run(worker, secantus):
+        kinds = {"floor": (0.8, 0.0), "detail": (1.5, 0.0), "check_in": (worker, secantus),
+                 "duplicate": (5.0, 8.0)}  # fmt: skip
+        return {
+            kind: {"wall_ms": w + s + 1, "statuses": {200: 10},
+                   "cpu_ms": {"worker": w, "secantus": s, "redis": 0.0, "client": 1.2}}
+            for kind, (w, s) in kinds.items()
+        }  # fmt: skip
+
+    rows = summarize([run(9.0, 16.0), run(11.0, 18.0), run(10.0, 17.0)], cores=2)
+    check_in = next(row for row in rows if row["kind"] == "check_in")
+    assert check_in["cpu_ms"]["worker"] == {"median": 10.0, "min": 9.0, "max": 11.0}
+    assert check_in["total_cpu_ms"]["median"] == 28.2  # 10 + 17 + 0 + 1.2
+    assert round(check_in["bound_per_s"]) == 71  # 2 cores / 28.2 ms
+    results = json.loads(BENCH_JSON.read_text())
+    results["cpu_split"] = {"cores": 2, "rows": rows}
+    text = render(results, chart_name="timeline.png")
+    assert "| POST check-in by id, 201 | 28.0 (26.0-30.0) | 10.0 (9.0-11.0) |" in text
+    assert "the bounds alone give 71/s against 1000/s, 0.07x" in text
+    assert "caps the ratio at 0.12x even if the app cost nothing" in text  # 2.0 / 17.0
+    assert "a check-in costs 28 ms of CPU in all, section 8" in text

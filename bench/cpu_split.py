@@ -1,0 +1,183 @@
+"""Where a request's time goes: ``python -m bench.cpu_split [--json F] [--requests N] [--runs R]``.
+
+Starts its own stack (SecantusDB, redis-server, one gunicorn with one sync worker) and sends
+requests one at a time over HTTP, so nothing queues: the wall time is one request's own cost.
+For each request kind it reads the CPU time (user + system, from ``/proc`` through psutil) that
+every process spent: the gunicorn worker (Django, DRF, the door protocol, pymongo and redis-py),
+SecantusDB (the MongoDB stand-in, a Python server), redis-server, and this client. Dividing the
+machine's cores by a kind's total CPU per request bounds its throughput however many clients and
+workers there are, which is why the check-in throughput's ratio to the floor (``make bench``,
+section 1) cannot reach the issue's 0.4x on the stand-in: see docs/benchmarks.md, section 8.
+
+Kinds: the floor (``GET /health/live``, no I/O), a cached session detail, a check-in by
+participant id (201) and the same participant again (200 ``already_checked_in``). ``--runs``
+repeats the whole set; the table shows the median per request and the range over runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import psutil
+
+from bench.scale import PARTICIPANTS, participant_doc
+from chaos.mongo import MongoView
+from devtools.stack import Stack
+
+PROCESSES = ("worker", "secantus", "redis", "client")
+KINDS = (
+    ("floor", "GET /health/live (no I/O)"),
+    ("detail", "GET session detail, cached"),
+    ("check_in", "POST check-in by id, 201"),
+    ("duplicate", "POST check-in again, 200 already_checked_in"),
+)
+
+
+def _cpu_seconds(processes: dict[str, psutil.Process]) -> dict[str, float]:
+    return {name: sum(proc.cpu_times()[:2]) for name, proc in processes.items()}
+
+
+def _measure(
+    processes: dict[str, psutil.Process], request: Callable[[int], httpx.Response], n: int
+) -> dict:
+    """Send ``n`` requests one after another; return wall and CPU milliseconds per request."""
+    request(-1)  # warm: the first request of a kind may fill a cache or open a connection
+    statuses: dict[int, int] = {}
+    before, started = _cpu_seconds(processes), time.perf_counter()
+    for i in range(n):
+        status = request(i).status_code
+        statuses[status] = statuses.get(status, 0) + 1
+    wall = time.perf_counter() - started
+    after = _cpu_seconds(processes)
+    cpu = {name: (after[name] - before[name]) / n * 1000 for name in processes}
+    return {"wall_ms": wall / n * 1000, "cpu_ms": cpu, "statuses": statuses}
+
+
+def _one_run(stack: Stack, web, view: MongoView, n: int) -> dict:
+    docs = [participant_doc() for _ in range(n + 1)]
+    view.db[PARTICIPANTS].insert_many(docs)
+    headers = {"Authorization": f"Token {stack.token}"}
+    with httpx.Client(base_url=web.url, headers=headers, timeout=30) as client:
+        now = datetime.now(UTC)
+        created = client.post(
+            "/api/sessions/",
+            json={
+                "title": f"cpu split {uuid.uuid4().hex[:6]}",
+                "capacity": 100_000,
+                "status": "open",
+                "starts_at": (now - timedelta(hours=1)).isoformat(),
+                "ends_at": (now + timedelta(days=1)).isoformat(),
+                "location": "bench",
+            },
+        )
+        created.raise_for_status()
+        url = f"/api/sessions/{created.json()['id']}/"
+        processes = {
+            "worker": psutil.Process(web.worker_pids()[0]),
+            "secantus": psutil.Process(stack.mongo.proc.pid),
+            "redis": psutil.Process(stack.redis.proc.pid),
+            "client": psutil.Process(),
+        }
+
+        def check_in(i: int) -> httpx.Response:
+            body = {"participant": str(docs[i + 1]["_id"]), "nonce": uuid.uuid4().hex}
+            return client.post(f"{url}check-in/", json=body)
+
+        return {
+            "floor": _measure(processes, lambda i: client.get("/health/live"), n),
+            "detail": _measure(processes, lambda i: client.get(url), n),
+            "check_in": _measure(processes, check_in, n),
+            "duplicate": _measure(processes, check_in, n),  # the same people again
+        }
+
+
+def summarize(runs: list[dict], *, cores: int) -> list[dict]:
+    """One row per kind: medians over runs (and min-max) of wall and per-process CPU ms."""
+    rows = []
+    for kind, label in KINDS:
+        per_run = [run[kind] for run in runs]
+        totals = [sum(r["cpu_ms"].values()) for r in per_run]
+
+        def stat(values: list[float]) -> dict:
+            return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+        total = statistics.median(totals)
+        rows.append(
+            {
+                "kind": kind,
+                "label": label,
+                "wall_ms": stat([r["wall_ms"] for r in per_run]),
+                "cpu_ms": {p: stat([r["cpu_ms"][p] for r in per_run]) for p in PROCESSES},
+                "total_cpu_ms": stat(totals),
+                "bound_per_s": cores * 1000 / total if total else None,
+                "statuses": per_run[0]["statuses"],
+            }
+        )
+    return rows
+
+
+def table(rows: list[dict]) -> list[str]:
+    """Markdown: per kind, wall ms and CPU ms per process (median over runs, range if it varies)."""
+
+    def cell(stat: dict) -> str:
+        return f"{stat['median']:.1f} ({stat['min']:.1f}-{stat['max']:.1f})"
+
+    lines = [
+        "| request | wall ms | worker | SecantusDB | redis-server | client | total CPU ms "
+        "| bound on the cores, /s | answers |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        cpu = [cell(row["cpu_ms"][p]) for p in PROCESSES]
+        answers = ", ".join(f"{k}: {v}" for k, v in sorted(row["statuses"].items()))
+        lines.append(
+            f"| {row['label']} | {cell(row['wall_ms'])} | {' | '.join(cpu)} "
+            f"| {cell(row['total_cpu_ms'])} | {row['bound_per_s']:.0f} | {answers} |"
+        )
+    return lines
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.cpu_split")
+    parser.add_argument("--requests", type=int, default=200, help="requests per kind and run")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--json", type=Path, help="also write the rows to this file")
+    args = parser.parse_args(argv)
+    cores = os.cpu_count() or 1
+    stack = Stack(
+        logdir=Path(tempfile.mkdtemp(prefix="cpu-split-")),
+        db_name="checkin_cpu_split",
+        extra_env={"STACK_LOG_LEVEL": "WARNING"},
+    )
+    try:
+        stack.start_servers()
+        web = stack.start_web("ours", workers=1)
+        view = MongoView(stack.mongo.uri, "checkin_cpu_split")
+        runs = [_one_run(stack, web, view, args.requests) for _ in range(args.runs)]
+        view.close()
+    finally:
+        stack.stop()
+    rows = summarize(runs, cores=cores)
+    print(
+        f"one request at a time, {args.requests} per kind and run, {args.runs} runs; "
+        f"CPU ms per request; bound = {cores} cores / total CPU"
+    )
+    print("\n".join(table(rows)))
+    if args.json:
+        args.json.write_text(json.dumps({"cores": cores, "rows": rows}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
