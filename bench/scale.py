@@ -3,7 +3,9 @@
 Starts its own MongoDB stand-in (SecantusDB) and redis-server, migrates, and measures check-ins
 through DRF's test client with a real API token (the whole request: authentication, the door
 protocol, the scan log), by participant id and by ticket code, at 100, 10,000 and 100,000
-participants with 0 and 50,000 CheckIn records of other sessions in the collection. Prints per
+participants with 0 and 50,000 CheckIn records of other sessions in the collection, and at the
+largest size once more with ``--scans`` (50,000) scan-log entries of other sessions (every check-in
+writes one, so the scan log is the collection that grows fastest during an event). Prints per
 size the median latency (and its spread over ``--rounds`` rounds of ``--per-round`` check-ins per
 kind) and the ratio to the smallest size: a hot path made of index lookups stays flat.
 Documents are written with raw pymongo ``insert_many`` (fast set-up); every check-in goes through
@@ -18,6 +20,8 @@ import os
 import statistics
 import sys
 import time
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bson import ObjectId
@@ -107,6 +111,33 @@ def _other_check_ins(db, count: int) -> None:
         )
 
 
+def _other_scans(db, count: int) -> None:
+    sessions = [ObjectId() for _ in range(50)]
+    now = datetime.now(UTC)
+    for start in range(0, count, BATCH):
+        db.sessions_app_scan.insert_many(
+            [
+                {
+                    "session_id": sessions[i % len(sessions)],
+                    "participant_id": ObjectId(),
+                    "participant_name": "Bench Person",
+                    "ticket_code": "",
+                    "direction": "in",
+                    "reason": "checked_in",
+                    "nonce": uuid.uuid4().hex,
+                    "source": "api",
+                    "actor": "bench",
+                    "created_at": now,
+                    "check_in_count": i,
+                    "replayed": False,
+                    "owner_op": "",
+                }
+                for i in range(start, min(count, start + BATCH))
+            ],
+            ordered=False,
+        )
+
+
 def _measure(client, participants: list, per_round: int) -> dict[str, float]:
     """Median ms of ``per_round`` check-ins by id and by ticket into a fresh session."""
     from participants_app.models import Participant  # noqa: PLC0415 - after django.setup()
@@ -122,6 +153,7 @@ def _measure(client, participants: list, per_round: int) -> dict[str, float]:
         times = []
         for pk in people:
             body = {"participant": str(pk)} if kind == "id" else {"ticket_code": tickets[pk]}
+            body["nonce"] = uuid.uuid4().hex  # as door scanners send it: looked up in the scan log
             started = time.perf_counter()
             response = client.post(f"/api/sessions/{session.pk}/check-in/", body, format="json")
             times.append(1000 * (time.perf_counter() - started))
@@ -134,8 +166,8 @@ def _measure(client, participants: list, per_round: int) -> dict[str, float]:
 
 def _rows_json(rows: list, base: dict[str, float]) -> list[dict]:
     out = []
-    for participants, check_ins, rounds in rows:
-        row = {"participants": participants, "check_ins": check_ins}
+    for participants, check_ins, scans, rounds in rows:
+        row = {"participants": participants, "check_ins": check_ins, "scans": scans}
         for kind in ("id", "ticket"):
             values = [r[kind] for r in rounds]
             med = statistics.median(values)
@@ -153,6 +185,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.scale")
     parser.add_argument("--sizes", default="100,10000,100000", help="participant counts")
     parser.add_argument("--check-ins", type=int, default=50_000, help="other CheckIn records")
+    parser.add_argument("--scans", type=int, default=50_000, help="other scan-log entries")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--per-round", type=int, default=20)
     parser.add_argument("--json", type=Path, help="also write the rows to this file")
@@ -173,24 +206,33 @@ def main(argv=None) -> None:
         client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
         have: list[ObjectId] = []
         rows = []
-        plan = [(n, 0) for n in sizes] + [(n, args.check_ins) for n in sizes]
-        for participants, check_ins in plan:
+        plan = [(n, 0, 0) for n in sizes] + [(n, args.check_ins, 0) for n in sizes]
+        if args.scans:
+            plan.append((sizes[-1], args.check_ins, args.scans))
+        for participants, check_ins, scans in plan:
             if check_ins and db.sessions_app_checkin.estimated_document_count() < check_ins:
                 _other_check_ins(db, check_ins)
                 db[PARTICIPANTS].delete_many({})  # grow again from the smallest
                 have.clear()
+            if scans:
+                _other_scans(db, scans)
             _participants_to(db, participants + 4 * args.per_round * args.rounds, have)
             pool = list(have)
             rounds = [_measure(client, pool, args.per_round) for _ in range(args.rounds)]
-            rows.append((participants, check_ins, rounds))
-            print(f"measured {participants} participants, {check_ins} check-ins", file=sys.stderr)
-        base = {k: statistics.median(r[k] for r in rows[0][2]) for k in ("id", "ticket")}
+            rows.append((participants, check_ins, scans, rounds))
+            print(
+                f"measured {participants} participants, {check_ins} check-ins, {scans} scans",
+                file=sys.stderr,
+            )
+        base = {k: statistics.median(r[k] for r in rows[0][3]) for k in ("id", "ticket")}
         print(
             f"check-in latency through the test client, ms: median (min-max) of {args.rounds} "
             f"round medians of {args.per_round} check-ins; x = ratio to the smallest size"
         )
-        print(f"{'participants':>12} {'check-ins':>10} {'by id':>24} {'by ticket':>24}")
-        for participants, check_ins, rounds in rows:
+        print(
+            f"{'participants':>12} {'check-ins':>10} {'scans':>7} {'by id':>24} {'by ticket':>24}"
+        )
+        for participants, check_ins, scans, rounds in rows:
             cells = []
             for kind in ("id", "ticket"):
                 values = [r[kind] for r in rounds]
@@ -198,7 +240,7 @@ def main(argv=None) -> None:
                 cells.append(
                     f"{med:6.1f} ({min(values):.1f}-{max(values):.1f}) {med / base[kind]:4.2f}x"
                 )
-            print(f"{participants:>12} {check_ins:>10} {cells[0]:>24} {cells[1]:>24}")
+            print(f"{participants:>12} {check_ins:>10} {scans:>7} {cells[0]:>24} {cells[1]:>24}")
         if args.json:
             args.json.write_text(json.dumps(_rows_json(rows, base), indent=1))
     finally:

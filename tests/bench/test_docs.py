@@ -52,7 +52,7 @@ def test_render_shows_commands_per_request_and_the_scale_table():
         "| duplicate check-in | 200 already_checked_in | 2 (2-3) | 1 | 3 | find 1, insert 1; "
         "Redis: evalsha 1, sismember 2 |" in text
     )
-    assert "| 100000 | 50000 | 11.7 (11.7-11.7) | 1.30 | 12.0 (12.0-12.0) | 1.20 |" in text
+    assert "| 100000 | 50000 | 0 | 11.7 (11.7-11.7) | 1.30 | 12.0 (12.0-12.0) | 1.20 |" in text
     assert "Largest ratio to the smallest size: 1.30x." in text
 
 
