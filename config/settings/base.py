@@ -139,6 +139,11 @@ REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.25)
 # Seconds between two probes of an unavailable Redis by the process's background prober (requests
 # never probe: while the breaker is open they use the fallback at once).
 REDIS_BREAKER_RESET_SECONDS = env.float("REDIS_BREAKER_RESET_SECONDS", default=1.0)
+# When Redis returns, each process rebuilds the admission sets from MongoDB (in its background
+# prober) before it trusts Redis again. After each session it rests this many times as long as that
+# session took, so the rebuild leaves MongoDB and the process's CPU to the doors (chaos, seed 35:
+# unpaced, two workers rebuilding 117 sessions at once pushed door requests past their deadline).
+ADMISSION_RESEED_PACE = env.float("ADMISSION_RESEED_PACE", default=1.0)
 # django-redis wrapped by the project's fallback backend (LocMemCache while Redis is down).
 # DJANGO_REDIS_IGNORE_EXCEPTIONS stays off: redis_fallback handles connection errors itself.
 CACHES = {

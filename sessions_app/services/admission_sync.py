@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import time
 
+from django.conf import settings
+
 from core.failpoints import failpoint
 
 from ..admission import (
@@ -63,13 +65,19 @@ def sessions_admission_reseed_all(client=None) -> int:
     Registered as the Redis recovery callback: it runs with the raw client before the breaker
     closes, so Redis admits again only with sets rebuilt from the CheckIn records. An exception
     propagates on purpose: the fallback layer then keeps Redis untrusted and retries later.
+    Paced by ``ADMISSION_RESEED_PACE``: every process rebuilds at once after an outage, and unpaced
+    their reads took MongoDB from the doors (chaos: a burst of 503s while MongoDB was up).
     """
     started = time.monotonic()
     session_ids = list(
         Session.objects.filter(status=Session.Status.OPEN).values_list("pk", flat=True)
     )
+    pace = settings.ADMISSION_RESEED_PACE
     for session_id in session_ids:
+        begun = time.monotonic()
         _reseed(session_id, client)
+        if pace > 0:  # rest, so that door requests keep their share of MongoDB and of the GIL
+            time.sleep(pace * (time.monotonic() - begun))
     logger.info(
         "reseeded Redis admission sets of %d open sessions from MongoDB in %.0f ms",
         len(session_ids),

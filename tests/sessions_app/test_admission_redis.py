@@ -12,6 +12,7 @@ from django.conf import settings as django_settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from core.failpoints import armed
 from redis_fallback import is_redis_available
 from sessions_app.admission import SEEDED_MARKER, admission_key
 from sessions_app.models import CheckIn, Session
@@ -245,6 +246,26 @@ def test_reseed_all_rebuilds_every_open_session(raw):
     assert sessions_admission_reseed_all() == 1
     assert _members(open_one) == {str(person.pk)}
     assert not raw.exists(admission_key(closed.pk))
+
+
+def test_reseed_all_rests_between_sessions_so_the_doors_keep_mongodb(settings):
+    """Every process rebuilds after an outage at once: paced, each takes at most half the time.
+
+    Each session's rebuild is made to take at least 0.1 s (a failpoint sleeps between its read and
+    its write); with pace 1 the loop then rests at least as long again after each session.
+    """
+    sessions = [_open_session(capacity=3) for _ in range(8)]
+    work = 0.1
+
+    def rebuild(pace: float) -> float:
+        settings.ADMISSION_RESEED_PACE = pace
+        with armed("admission_sync.after_read", lambda name: time.sleep(work)):
+            begun = time.monotonic()
+            assert sessions_admission_reseed_all() == len(sessions)
+            return time.monotonic() - begun
+
+    assert rebuild(1.0) >= 2 * work * len(sessions)  # 1.6 s: a sleep is never shorter
+    assert rebuild(0.0) < 1.8 * work * len(sessions)  # 0.8 s of sleeps and a little work
 
 
 def test_status_changes_seed_and_drop_the_set(raw, staff_client):
