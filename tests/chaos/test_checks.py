@@ -173,6 +173,18 @@ def test_one_503_held_past_its_deadline_on_a_stopped_worker_is_excused():
     assert not check_no_5xx(_data([held], sampler=sampler)).ok  # no stall: unexplained
 
 
+def test_a_health_check_held_on_a_stopped_worker_is_excused_like_a_door_request():
+    # Its probes' budget ran out while the process was stopped: it answers 503 "error".
+    held = _record(1, t0=10.0, t1=24.1, status=503, op="health", reason="redis disconnected",
+                   health="error")  # fmt: skip
+    later = _record(2, t0=30.0, t1=30.5, status=503, op="health", health="error")
+    other_5xx = _record(3, t0=10.0, t1=24.1, status=500, reason="server_error")
+    sampler = Sampler(view=None, clock=lambda: 0.0, samples=3)
+    assert check_no_5xx(_data([held], faults=[STALL], sampler=sampler)).ok
+    assert not check_no_5xx(_data([held, later], faults=[STALL], sampler=sampler)).ok
+    assert not check_no_5xx(_data([other_5xx], faults=[STALL], sampler=sampler)).ok
+
+
 MONGO = FaultEvent(kind="mongo_pause", t_start=30.0, t_end=33.0, ok=True, mongo_outage=(30, 33))
 
 
