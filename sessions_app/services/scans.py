@@ -19,6 +19,7 @@ from django.db import DatabaseError, IntegrityError, connection
 from django.utils import timezone
 from pymongo.errors import PyMongoError
 
+from core.mongo_failures import note_database_failure
 from participants_app.models import Participant
 
 from ..models import Scan, Session
@@ -72,6 +73,7 @@ def scan_record(*, attempt: Attempt, participant: Participant | None, reason: st
             participant, reason=reason, check_in_count=check_in_count, replayed=replayed
         ).save(force_insert=True)
     except DatabaseError as exc:
+        note_database_failure(exc)
         logger.error("scan log write failed (%s): %s", reason, type(exc).__name__)
 
 
@@ -188,6 +190,7 @@ def scan_claim_finish(claim: NonceClaim, verdict: Verdict) -> None:
             },
         )
     except (DatabaseError, PyMongoError) as exc:
+        note_database_failure(exc)
         logger.error("scan log finish failed (%s): %s", verdict.reason, type(exc).__name__)
 
 
@@ -196,4 +199,5 @@ def scan_claim_release(claim: NonceClaim) -> None:
     try:
         _scans().delete_one({"_id": claim.entry_id, "owner_op": claim.op, "reason": ""})
     except (DatabaseError, PyMongoError) as exc:
+        note_database_failure(exc)
         logger.error("scan log release failed: %s", type(exc).__name__)

@@ -142,3 +142,25 @@ def test_the_probe_after_a_failure_counts_against_the_requests_own_deadline(staf
     assert pings.max_time_ms, "the request did not probe MongoDB"
     assert all(ms is not None and ms <= 450 for ms in pings.max_time_ms), pings.max_time_ms
     assert response.status_code == 200
+
+
+def test_a_scan_log_write_that_finds_mongodb_gone_opens_fail_fast(own_mongo, settings):
+    """The scan log's writes swallow their errors (the verdict stands), but not the news.
+
+    Chaos, seed 37: requests that reached their verdict before MongoDB was killed spent their whole
+    deadline on the scan log without opening fail-fast, so the next ones did too, and the health
+    checks queued behind them never reported the outage.
+    """
+    import pymongo  # noqa: PLC0415 - only this test sets its own deadline
+    from bson import ObjectId  # noqa: PLC0415
+
+    from sessions_app.models import Session  # noqa: PLC0415
+    from sessions_app.services.scans import Attempt, scan_record  # noqa: PLC0415
+
+    settings.MONGODB_FAIL_FAST_SECONDS = 30
+    attempt = Attempt(session=Session(pk=ObjectId(), title="Hall A"), direction="in", source="api")
+    own_mongo.kill()
+    assert not fail_fast.needs_probe()
+    with pymongo.timeout(1.0):
+        scan_record(attempt=attempt, participant=None, reason="unknown_ticket")  # does not raise
+    assert fail_fast.is_open()
