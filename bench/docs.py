@@ -390,6 +390,8 @@ def render(results: dict, *, chart_name: str) -> str:
     )
     lines += _round_trips_section(results.get("round_trips"))
     lines += _scale_section(results.get("scale"))
+    if results.get("scale_note"):  # the table came from another run than the rest (it says which)
+        lines += ["", results["scale_note"]]
     lines += _cpu_split_section(results.get("cpu_split"), results)
     lines += [
         "",
