@@ -13,7 +13,7 @@ from pymongo.errors import PyMongoError
 from core.mongo_failures import (
     fail_fast,
     is_database_unavailable,
-    is_database_unreachable,
+    note_database_failure,
 )
 
 logger = logging.getLogger(__name__)
@@ -97,8 +97,7 @@ class DatabaseUnavailableMiddleware:
     def process_exception(self, request, exception):
         if not is_database_unavailable(exception):
             return None
-        if is_database_unreachable(exception):  # not a request that was itself held up
-            fail_fast.trip()
+        note_database_failure(exception)  # MongoDB failed, not a request that was held up
         logger.error(
             "MongoDB unavailable on %s %s: %s",
             request.method,
