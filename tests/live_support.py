@@ -14,6 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import pytest
 from django.db import connection
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
@@ -161,3 +162,14 @@ class LiveView:
 
     def close(self) -> None:
         self.ws.close()
+
+
+@pytest.fixture(scope="module")
+def asgi_server(django_db_setup, django_db_blocker):
+    """A real uvicorn process serving config.asgi against the test database and Redis."""
+    with django_db_blocker.unblock():
+        server = AsgiServer().start()
+    yield server
+    server.stop()
+    # Bad input, refusals and Redis faults were all answered: nothing crashed in the server.
+    assert "Traceback" not in server.log(), server.log()[-3000:]

@@ -19,6 +19,8 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
+from tests.live_support import asgi_server  # noqa: F401 - the board's real uvicorn
+
 OPT_OUT = "CHECKIN_BROWSER_TESTS"
 CHROMIUM_FLAGS = [
     "--headless=new",

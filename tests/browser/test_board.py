@@ -15,20 +15,11 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.factories import participants_make, session_make
-from tests.live_support import AsgiServer
 
 from .support import screenshot, sign_in, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 UPDATE_SECONDS = 2  # the acceptance bound: a check-in shows on the board within 2 s
-
-
-@pytest.fixture(scope="module")
-def asgi_server(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        server = AsgiServer().start()
-    yield server
-    server.stop()
 
 
 def _count(page, session) -> str:

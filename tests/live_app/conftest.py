@@ -2,18 +2,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from tests.live_support import AsgiServer
-
-
-@pytest.fixture(scope="module")
-def asgi_server(django_db_setup, django_db_blocker):
-    """A real uvicorn process serving config.asgi against the test database and Redis."""
-    with django_db_blocker.unblock():
-        server = AsgiServer().start()
-    yield server
-    server.stop()
-    # Bad input, refusals and Redis faults were all answered: nothing crashed in the server.
-    assert "Traceback" not in server.log(), server.log()[-3000:]
+from tests.live_support import asgi_server  # noqa: F401 - a fixture of the live tests
 
 
 @pytest.fixture
