@@ -93,6 +93,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # core is a package, not an app: its template filters are named here.
+            "libraries": {"staff_time": "core.templatetags.staff_time"},
         },
     },
 ]
