@@ -117,7 +117,9 @@ MONGODB_REQUEST_TIMEOUT_EXEMPT = ["/admin/", "/api/participants/import/"]
 MONGODB_FAIL_FAST_SECONDS = env.float("MONGODB_FAIL_FAST_SECONDS", default=2.0)
 DATABASES = {
     "default": {
-        "ENGINE": "django_mongodb_backend",
+        # django-mongodb-backend with joined fields in dot notation (the stand-in misreads the
+        # nested form: select_related lost the related row; see core/mongo_backend/__init__.py).
+        "ENGINE": "core.mongo_backend",
         "HOST": MONGODB_URI,
         "NAME": MONGODB_NAME,
         "OPTIONS": {
