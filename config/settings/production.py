@@ -7,8 +7,11 @@ DEBUG = False
 SECRET_KEY = env("SECRET_KEY")  # no default: a missing key must stop the process
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost"])
 
-# HTTPS is terminated by the load balancer in front of gunicorn.
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# HTTPS is terminated by a proxy or load balancer in front of gunicorn. Its X-Forwarded-Proto is
+# believed only when TRUSTED_PROXY says one is there (and gunicorn is reachable only through it):
+# otherwise any client could send "X-Forwarded-Proto: https" itself and skip the redirect.
+TRUSTED_PROXY = env.bool("TRUSTED_PROXY", default=False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY else None
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 # Load balancers poll health over plain HTTP inside the network: never redirect those.
 SECURE_REDIRECT_EXEMPT = [r"^health(/.*)?$"]
