@@ -13,6 +13,9 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from django.http import StreamingHttpResponse
 from django.utils import timezone
+from django.utils.text import slugify
+
+from core.staff_time import file_stamp
 
 CONTENT_TYPE = "text/csv; charset=utf-8"
 _FORMULA_STARTS = ("=", "+", "@", "\t", "\r")
@@ -51,3 +54,14 @@ def csv_response(*, header: Sequence[str], rows: Iterable[Sequence], filename: s
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"  # personal data
     return response
+
+
+def csv_filename(*parts: str, moment) -> str:
+    """Return a download's file name: what it is (``parts``, slugged), then when, then ``.csv``.
+
+    ``csv_filename("Opening keynote", "inside", moment=starts_at)`` gives
+    ``opening-keynote-inside-2026-12-06-2130.csv`` (``file_stamp``: the event's time zone). A part
+    that slugs to nothing (a title of only punctuation) is left out.
+    """
+    words = [slugify(part)[:60].strip("-") for part in parts]
+    return "-".join([*(word for word in words if word), file_stamp(moment)]) + ".csv"

@@ -10,8 +10,10 @@ import itertools
 from collections.abc import Iterable, Iterator
 
 from django.contrib import admin
+from django.utils import timezone
+from django.utils.text import slugify
 
-from core.csv_export import csv_response
+from core.csv_export import csv_filename, csv_response
 from participants_app.models import Participant
 
 from .models import CheckIn, Scan, Session
@@ -131,6 +133,19 @@ def attendance_history_response(*, sessions: Iterable[Session], filename: str):
     )
 
 
+def attendance_filename(*, sessions: list[Session], kind: str) -> str:
+    """Name an attendance file (``kind``: inside, history) by what it holds.
+
+    One session: its title and start (``opening-keynote-inside-2026-12-06-2130.csv``); several:
+    the export time (``sessions-inside-2026-12-06-2130.csv``).
+    """
+    if len(sessions) == 1:
+        (session,) = sessions
+        title = session.title if slugify(session.title) else "session"
+        return csv_filename(title, kind, moment=session.starts_at)
+    return csv_filename("sessions", kind, moment=timezone.now())
+
+
 def user_can_export_attendance(user) -> bool:
     """Tell whether ``user`` may download attendance (it names people, with their e-mails)."""
     return bool(user and user.is_authenticated and user.has_perms(EXPORT_PERMISSIONS))
@@ -139,7 +154,9 @@ def user_can_export_attendance(user) -> bool:
 @admin.action(description="Export who is inside now (CSV)", permissions=["export_attendance"])
 def export_inside_action(modeladmin, request, queryset):
     """Admin action: the selected sessions' people inside now, as one CSV file."""
-    return attendance_inside_response(sessions=list(queryset), filename="inside-now.csv")
+    sessions = list(queryset)
+    filename = attendance_filename(sessions=sessions, kind="inside")
+    return attendance_inside_response(sessions=sessions, filename=filename)
 
 
 @admin.action(
@@ -148,4 +165,6 @@ def export_inside_action(modeladmin, request, queryset):
 )
 def export_history_action(modeladmin, request, queryset):
     """Admin action: every scan of the selected sessions, as one CSV file."""
-    return attendance_history_response(sessions=list(queryset), filename="scan-history.csv")
+    sessions = list(queryset)
+    filename = attendance_filename(sessions=sessions, kind="history")
+    return attendance_history_response(sessions=sessions, filename=filename)

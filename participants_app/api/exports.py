@@ -35,6 +35,4 @@ class ParticipantExportView(CSVExportView):
         },
     )
     def get(self, request):
-        return participant_export_response(
-            participants=participant_list().order_by("full_name"), filename="participants.csv"
-        )
+        return participant_export_response(participants=participant_list().order_by("full_name"))

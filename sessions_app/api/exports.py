@@ -8,7 +8,12 @@ from core.api.csv import CSVExportView
 from core.api.permissions import has_perms
 from core.api.schema import NOT_AUTHENTICATED, STAFF_ONLY, not_found
 
-from ..exports import EXPORT_PERMISSIONS, attendance_history_response, attendance_inside_response
+from ..exports import (
+    EXPORT_PERMISSIONS,
+    attendance_filename,
+    attendance_history_response,
+    attendance_inside_response,
+)
 from ..selectors import session_get
 
 PARAMETERS = [
@@ -45,7 +50,8 @@ class AttendanceInsideExportView(CSVExportView):
     )
     def get(self, request, session_id):
         session = session_get(session_id=session_id)
-        return attendance_inside_response(sessions=[session], filename=f"inside-{session.pk}.csv")
+        filename = attendance_filename(sessions=[session], kind="inside")
+        return attendance_inside_response(sessions=[session], filename=filename)
 
 
 class AttendanceHistoryExportView(CSVExportView):
@@ -63,4 +69,5 @@ class AttendanceHistoryExportView(CSVExportView):
     )
     def get(self, request, session_id):
         session = session_get(session_id=session_id)
-        return attendance_history_response(sessions=[session], filename=f"history-{session.pk}.csv")
+        filename = attendance_filename(sessions=[session], kind="history")
+        return attendance_history_response(sessions=[session], filename=filename)

@@ -1,11 +1,15 @@
 """Attendance and participant exports: streamed CSV, checked row by row; who may download."""
 
 import csv
+import datetime as dt
 import io
 import zoneinfo
 
 import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.utils import timezone
 
+from core.staff_time import file_stamp
 from participants_app.import_files import sheet_read
 from sessions_app.models import Scan
 from sessions_app.services import session_check_in, session_check_out
@@ -120,3 +124,60 @@ def test_door_staff_and_plain_users_cannot_export(door_client, plain_client, sta
     assert missing.status_code == 404
     assert missing.json()["reason"] == "session_not_found"
     assert staff_client.get(urls[0].replace("csv", "xml")).status_code == 404
+
+
+def _filename(response) -> str:
+    disposition = response["Content-Disposition"]
+    assert disposition.startswith('attachment; filename="'), disposition
+    return disposition.split('filename="', 1)[1].rstrip('"')
+
+
+def _stamps_around(request):
+    """Return the file stamps of the minutes before and after ``request()``, and its answer."""
+    before = file_stamp(timezone.now())
+    response = request()
+    return {before, file_stamp(timezone.now())}, response
+
+
+def test_a_session_file_is_named_by_its_title_and_start_in_the_event_time_zone(
+    staff_client, settings
+):
+    settings.TIME_ZONE = "Europe/Berlin"
+    starts = dt.datetime(2026, 12, 6, 20, 30, tzinfo=dt.UTC)  # 21:30 in Berlin
+    session = session_make(title="Opening keynote", starts_at=starts, ends_at=starts)
+    inside = staff_client.get(f"/api/sessions/{session.pk}/attendance/?format=csv")
+    history = staff_client.get(f"/api/sessions/{session.pk}/attendance/history/")
+    assert _filename(inside) == "opening-keynote-inside-2026-12-06-2130.csv"
+    assert _filename(history) == "opening-keynote-history-2026-12-06-2130.csv"
+    nameless = session_make(title="!!!", starts_at=starts, ends_at=starts)
+    response = staff_client.get(f"/api/sessions/{nameless.pk}/attendance/")
+    assert _filename(response) == "session-inside-2026-12-06-2130.csv"
+
+
+def test_the_participants_file_is_named_by_the_export_time(staff_client):
+    stamps, response = _stamps_around(lambda: staff_client.get("/api/participants/export/"))
+    assert _filename(response) in {f"participants-{stamp}.csv" for stamp in stamps}
+
+
+def test_admin_exports_are_named_by_session_or_by_export_time(client, staff_user, settings):
+    settings.TIME_ZONE = "Europe/Berlin"
+    client.force_login(staff_user)
+    starts = dt.datetime(2026, 12, 6, 20, 30, tzinfo=dt.UTC)
+    keynote = session_make(title="Opening keynote", starts_at=starts, ends_at=starts)
+    lab = session_make(title="Lab")
+    person = participant_make()
+
+    def action(url, name, ids):
+        return lambda: client.post(url, {"action": name, ACTION_CHECKBOX_NAME: ids})
+
+    sessions = "/admin/sessions_app/session/"
+    one = action(sessions, "export_inside_action", [keynote.pk])()
+    assert _filename(one) == "opening-keynote-inside-2026-12-06-2130.csv"
+    one = action(sessions, "export_history_action", [keynote.pk])()
+    assert _filename(one) == "opening-keynote-history-2026-12-06-2130.csv"
+    for name, kind in (("export_inside_action", "inside"), ("export_history_action", "history")):
+        stamps, both = _stamps_around(action(sessions, name, [keynote.pk, lab.pk]))
+        assert _filename(both) in {f"sessions-{kind}-{stamp}.csv" for stamp in stamps}
+    people = "/admin/participants_app/participant/"
+    stamps, response = _stamps_around(action(people, "export_participants_action", [person.pk]))
+    assert _filename(response) in {f"participants-{stamp}.csv" for stamp in stamps}
