@@ -4,8 +4,12 @@ The breaker is a pure state machine: it never talks to Redis. Callers ask ``acqu
 call and report what happened: a closed breaker lets them through, an open one denies them at
 once. Callers never probe: the process's background prober (``prober.py``) asks
 ``begin_probe()`` once the reset interval has passed. Time comes from injectable clocks so unit
-tests can run it on a fake clock. Every state transition writes exactly one log line; nothing is
-logged per call.
+tests can run it on a fake clock.
+
+Logging is for an operator reading it at 3 a.m.: one WARNING when Redis becomes unavailable, one
+INFO when it is back, and while the outage lasts one summary line per ``summary_seconds`` (written
+when the prober asks, ``log_summary_if_due``). The probes themselves (half-open, failed) are
+DEBUG: at one probe a second they were two lines a second. Nothing is logged per call.
 """
 
 from __future__ import annotations
@@ -40,17 +44,37 @@ class Snapshot:
     """A consistent copy of the breaker's state for status reports."""
 
     state: State
+    # When the current availability began: the outage's start while open or half-open (probes do
+    # not move it), the recovery time while closed (or the process's start).
     since: datetime
     last_error: str | None
     last_error_time: datetime | None
+    # Probes of the current outage; 0 while closed.
     reconnect_attempts: int
-    # When the current outage began (the breaker opened from closed); None while closed. Unlike
-    # ``since``, probes do not move it.
+    # When the current outage began (the breaker opened from closed); None while closed.
     outage_since: datetime | None = None
+    # Calls answered by the fallback during the current outage (approximate under races).
+    fallback_calls: int = 0
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def describe_duration(seconds: float) -> str:
+    """Return a short human duration: ``45s``, ``3m``, ``3m 12s``, ``2h 05m``."""
+    total = int(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m" + (f" {secs:02d}s" if secs else "")
+    return f"{secs}s"
+
+
+def _clock_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%H:%M:%S UTC")
 
 
 class CircuitBreaker:
@@ -60,11 +84,13 @@ class CircuitBreaker:
         self,
         *,
         reset_seconds: float | Callable[[], float],
+        summary_seconds: float | Callable[[], float] = 60.0,
         name: str = "Redis",
         clock: Callable[[], float] = time.monotonic,
         wallclock: Callable[[], datetime] = _utcnow,
     ) -> None:
         self._reset_seconds = reset_seconds
+        self._summary_seconds = summary_seconds
         self.name = name
         self._clock = clock
         self._wallclock = wallclock
@@ -103,12 +129,17 @@ class CircuitBreaker:
                 last_error_time=self._last_error_time,
                 reconnect_attempts=self._reconnect_attempts,
                 outage_since=self._outage_since,
+                fallback_calls=self._fallback_calls,
             )
 
     # --- transitions -----------------------------------------------------------------------------
     def acquire(self) -> Permit:
         """Decide, without waiting, whether the caller may use Redis now."""
-        return Permit.PASS if self._state is State.CLOSED else Permit.DENY
+        if self._state is State.CLOSED:
+            return Permit.PASS
+        # No lock on the hot path: a lost increment under a race only makes a log figure low.
+        self._fallback_calls += 1
+        return Permit.DENY
 
     def begin_probe(self) -> bool:
         """Move an open breaker whose interval has passed to half-open; True for the one prober."""
@@ -118,7 +149,7 @@ class CircuitBreaker:
             self._reconnect_attempts += 1
             self._move(State.HALF_OPEN)
             attempt = self._reconnect_attempts
-        logger.info("%s breaker half-open: probing (attempt %d)", self.name, attempt)
+        logger.debug("%s breaker half-open: probing (attempt %d)", self.name, attempt)
         return True
 
     def record_failure(self, error: str) -> bool:
@@ -132,7 +163,8 @@ class CircuitBreaker:
             if self._state is not State.CLOSED:
                 return False
             self._reconnect_attempts = 0
-            self._opened_at = self._clock()
+            self._fallback_calls = 1  # the failed call itself is answered by the fallback
+            self._opened_at = self._last_summary_at = self._clock()
             self._move(State.OPEN)
             self._outage_since = self._since
             interval = self.reset_interval()
@@ -153,19 +185,57 @@ class CircuitBreaker:
             self._opened_at = self._clock()
             self._move(State.OPEN)
             attempt = self._reconnect_attempts
-        logger.warning("%s probe %d failed (%s): breaker re-opened", self.name, attempt, error)
+        logger.debug("%s probe %d failed (%s): breaker re-opened", self.name, attempt, error)
 
     def probe_succeeded(self) -> None:
         """Close the breaker after a successful probe."""
         with self._lock:
             if self._state is not State.HALF_OPEN:
                 return
+            began = self._outage_since
+            attempts, served = self._reconnect_attempts, self._fallback_calls
             self._move(State.CLOSED)
             self._outage_since = None
-            attempts = self._reconnect_attempts
+            self._reconnect_attempts = self._fallback_calls = 0
+            lasted = (self._since - began).total_seconds() if began else 0.0
         logger.info(
-            "%s reachable again after %d probe(s): breaker closed, using Redis", self.name, attempts
+            "%s reachable again after %s (unavailable since %s; %d probe(s), %d calls served by "
+            "the fallback): breaker closed, using Redis",
+            self.name,
+            describe_duration(lasted),
+            _clock_time(began) if began else "?",
+            attempts,
+            served,
         )
+
+    def log_summary_if_due(self) -> bool:
+        """While an outage lasts, write one summary line per summary interval; True if written."""
+        value = self._summary_seconds
+        every = float(value() if callable(value) else value)
+        with self._lock:
+            began = self._outage_since
+            if self._state is State.CLOSED or began is None or every <= 0:
+                return False
+            if self._clock() - self._last_summary_at < every:
+                return False
+            self._last_summary_at = self._clock()
+            lasted = (self._wallclock() - began).total_seconds()
+            served, attempts, error = (
+                self._fallback_calls,
+                self._reconnect_attempts,
+                self._last_error,
+            )
+        logger.warning(
+            "%s still unavailable for %s (since %s), %d calls served by the fallback, %d probe(s) "
+            "failed; last error: %s",
+            self.name,
+            describe_duration(lasted),
+            _clock_time(began),
+            served,
+            attempts,
+            error,
+        )
+        return True
 
     def reset(self) -> None:
         """Close the breaker and forget errors and attempts (start-up and tests)."""
@@ -177,6 +247,8 @@ class CircuitBreaker:
             self._last_error_time: datetime | None = None
             self._reconnect_attempts = 0
             self._outage_since: datetime | None = None
+            self._fallback_calls = 0
+            self._last_summary_at = 0.0
 
     def reinit_lock_after_fork(self) -> None:
         """Give a forked child a fresh lock (a parent thread may have held the old one)."""
@@ -184,8 +256,10 @@ class CircuitBreaker:
 
     # --- helpers (lock held) ---------------------------------------------------------------------
     def _move(self, state: State) -> None:
+        # ``since`` marks a change of availability (closed <-> not closed), not every probe.
+        if (state is State.CLOSED) != (self._state is State.CLOSED):
+            self._since = self._wallclock()
         self._state = state
-        self._since = self._wallclock()
 
     def _note_error(self, error: str) -> None:
         self._last_error = error

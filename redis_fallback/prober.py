@@ -68,6 +68,7 @@ class Prober:
 
     def _run(self) -> None:
         while not self._stop.is_set() and self._breaker.state is not State.CLOSED:
+            self._breaker.log_summary_if_due()  # the outage's one line a minute
             wait = self._breaker.seconds_until_probe()
             if wait > 0:
                 self._stop.wait(min(wait, _POLL_CAP))

@@ -20,10 +20,11 @@ def connection_status() -> dict[str, Any]:
     ``cache_connected`` / ``client_connected``: the breaker is closed and the latest Redis call
     of the cache backend / of the client did not fail (both start True: nothing has failed yet).
     ``using_fallback``: the breaker is open or half-open, so calls are served by the fallback.
-    ``since``: when the breaker last changed state (or the process started); ``outage_since``:
-    when the current outage began (None while connected). ``last_error`` has
-    host and credentials masked. ``reconnect_attempts``: probes since the current or latest
-    outage began.
+    ``since``: when the current state began: the outage's start while Redis is unavailable
+    (probes do not move it), the recovery (or the process's start) while connected;
+    ``outage_since``: the outage's start, None while connected. ``last_error`` has host and
+    credentials masked. ``reconnect_attempts``: probes of the current outage, 0 while connected.
+    ``fallback_calls``: calls answered by the fallback during the current outage.
     """
     snap = get_breaker().snapshot()
     closed = snap.state is State.CLOSED
@@ -37,4 +38,5 @@ def connection_status() -> dict[str, Any]:
         "last_error_time": _iso(snap.last_error_time),
         "reconnect_attempts": snap.reconnect_attempts,
         "outage_since": _iso(snap.outage_since),
+        "fallback_calls": snap.fallback_calls,
     }

@@ -143,6 +143,9 @@ REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.25)
 # Seconds between two probes of an unavailable Redis by the process's background prober (requests
 # never probe: while the breaker is open they use the fallback at once).
 REDIS_BREAKER_RESET_SECONDS = env.float("REDIS_BREAKER_RESET_SECONDS", default=1.0)
+# While Redis stays unavailable each process logs one summary line this often (seconds); the
+# outage's start and end are one line each, the probes themselves are DEBUG.
+REDIS_OUTAGE_SUMMARY_SECONDS = env.float("REDIS_OUTAGE_SUMMARY_SECONDS", default=60.0)
 # When Redis returns, each process rebuilds the admission sets from MongoDB (in its background
 # prober) before it trusts Redis again. After each session it rests this many times as long as that
 # session took, so the rebuild leaves MongoDB and the process's CPU to the doors (chaos, seed 35:
@@ -242,6 +245,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # config/celery_consumer.py); publishing from workers and beat retries 10 times, capped at 3 s.
 CELERY_WORKER_CONSUMER = "config.celery_consumer:ResilientConsumer"
 CELERY_BROKER_RECONNECT_BACKOFF_MAX = 3.0
+# While the broker stays unreachable the worker logs one summary line this often (seconds).
+CELERY_BROKER_OUTAGE_SUMMARY_SECONDS = REDIS_OUTAGE_SUMMARY_SECONDS
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = 10
 CELERY_TASK_PUBLISH_RETRY = True
@@ -359,7 +364,20 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Every handler gets both filters: an expected outage's traceback becomes one line (repeated
+    # at most once per REDIS_OUTAGE_SUMMARY_SECONDS), and every line goes through the one masking
+    # policy (redis_fallback.masking), whichever library wrote it, in web, worker and beat.
+    "filters": {
+        "quiet_outages": {"()": "redis_fallback.logfilters.QuietOutages"},
+        "mask_secrets": {"()": "redis_fallback.logfilters.MaskSecrets"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["quiet_outages", "mask_secrets"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django": {"level": "INFO"},

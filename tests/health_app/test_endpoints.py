@@ -117,7 +117,7 @@ def test_redis_restart_is_ok_again_after_one_probe(client, redis_server, setting
     assert body["redis"]["status"] == "connected"
     assert body["redis"]["breaker"] == "closed"
     assert body["redis"]["usingFallback"] is False
-    assert body["redis"]["reconnectAttempts"] == 1
+    assert body["redis"]["reconnectAttempts"] == 0  # attempts count the current outage only
 
 
 def test_mongodb_killed_is_error_within_a_second(staff_web_client, spare_mongo):
@@ -165,3 +165,40 @@ def test_mongodb_and_redis_down_together_is_error(client, mongo_down, redis_serv
     assert elapsed < ANSWER_WITHIN_SECONDS
     assert response.status_code == 503
     assert response.json()["status"] == "error"
+
+
+def _wait_for(predicate, *, timeout: float = 15.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"{what} not seen within {timeout} s")
+
+
+def test_redis_since_stays_at_the_outage_start_and_attempts_restart_after_recovery(
+    client, redis_server, settings
+):
+    settings.REDIS_BREAKER_RESET_SECONDS = 0.2
+    redis_server.kill()
+    down = client.get("/health").json()["redis"]
+    assert down["status"] == "disconnected"
+    outage_began = down["since"]
+
+    # Several failed probes (the process's prober runs them): attempts grow, since stays put.
+    seen = _wait_for(
+        lambda: (body := client.get("/health").json()["redis"])["reconnectAttempts"] >= 3 and body,
+        what="three failed probes",
+    )
+    assert seen["status"] == "disconnected"
+    assert seen["since"] == outage_began
+
+    restarted_at = datetime.now().astimezone()
+    redis_server.start()
+    back = _wait_for(
+        lambda: (body := client.get("/health").json()["redis"])["status"] == "connected" and body,
+        what="Redis connected again",
+    )
+    assert back["reconnectAttempts"] == 0
+    assert datetime.fromisoformat(back["since"]) >= restarted_at

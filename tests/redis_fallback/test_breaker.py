@@ -83,7 +83,7 @@ def test_failed_probe_reopens_and_restarts_the_interval(breaker, clock):
     clock.advance(2)
     breaker.probe_failed("ConnectionError: still refused")
     assert breaker.state is State.OPEN
-    assert breaker.snapshot().since == clock.wall
+    assert breaker.snapshot().since == clock.wall - timedelta(seconds=7)  # the outage's start
     clock.advance(4.9)
     assert not breaker.begin_probe()
     clock.advance(0.1)
@@ -91,7 +91,7 @@ def test_failed_probe_reopens_and_restarts_the_interval(breaker, clock):
     assert breaker.snapshot().reconnect_attempts == 2
 
 
-def test_successful_probe_closes_and_keeps_attempts_until_next_outage(breaker, clock):
+def test_successful_probe_closes_and_counts_attempts_per_outage(breaker, clock):
     breaker.record_failure("ConnectionError: refused")
     for _ in range(3):
         clock.advance(5)
@@ -102,9 +102,12 @@ def test_successful_probe_closes_and_keeps_attempts_until_next_outage(breaker, c
     breaker.probe_succeeded()
     assert breaker.state is State.CLOSED
     assert breaker.acquire() is Permit.PASS
-    assert breaker.snapshot().reconnect_attempts == 4
+    snap = breaker.snapshot()
+    assert (snap.reconnect_attempts, snap.since) == (0, clock.wall)  # recovered just now
     breaker.record_failure("TimeoutError: again")
-    assert breaker.snapshot().reconnect_attempts == 0
+    clock.advance(5)
+    assert breaker.begin_probe()
+    assert breaker.snapshot().reconnect_attempts == 1
 
 
 def test_failures_of_other_calls_do_not_end_the_half_open_state(breaker, clock):
@@ -193,7 +196,7 @@ def test_one_log_line_per_transition_never_per_call(breaker, clock, caplog):
     assert "breaker closed" in messages[4]
 
 
-def test_outage_since_is_when_the_outage_began_whatever_the_probes_do(breaker, clock):
+def test_since_is_when_the_outage_began_whatever_the_probes_do(breaker, clock):
     assert breaker.snapshot().outage_since is None
     breaker.record_failure("ConnectionError: refused")
     began = clock.wall
@@ -202,8 +205,33 @@ def test_outage_since_is_when_the_outage_began_whatever_the_probes_do(breaker, c
         assert breaker.begin_probe()
         breaker.probe_failed("ConnectionError: refused")
     snap = breaker.snapshot()
-    assert (snap.outage_since, snap.since) == (began, clock.wall)
+    assert (snap.outage_since, snap.since) == (began, began)
     clock.advance(5)
     assert breaker.begin_probe()
     breaker.probe_succeeded()
-    assert breaker.snapshot().outage_since is None
+    snap = breaker.snapshot()
+    assert (snap.outage_since, snap.since, snap.reconnect_attempts) == (None, clock.wall, 0)
+
+
+def test_a_long_outage_logs_its_start_a_summary_a_minute_and_its_end(clock, caplog):
+    caplog.set_level("INFO", logger="redis_fallback")
+    breaker = CircuitBreaker(
+        reset_seconds=1.0, summary_seconds=60.0, clock=clock.monotonic, wallclock=clock.wallclock
+    )
+    breaker.record_failure("ConnectionError: refused")
+    for _ in range(180):  # three minutes: a probe a second, a few denied calls each second
+        clock.advance(1)
+        for _ in range(3):
+            breaker.acquire()
+        breaker.log_summary_if_due()
+        assert breaker.begin_probe()
+        breaker.probe_failed("ConnectionError: refused")
+    clock.advance(1)
+    assert breaker.begin_probe()
+    breaker.probe_succeeded()
+    messages = [record.getMessage() for record in fallback_records(caplog)]
+    assert len(messages) == 5, messages
+    assert "unavailable" in messages[0] and "breaker open" in messages[0]
+    assert messages[1].startswith("Redis still unavailable for 1m (since 00:00:00 UTC), 181 calls")
+    assert messages[3].startswith("Redis still unavailable for 3m (since 00:00:00 UTC), 541 calls")
+    assert "reachable again after 3m 01s" in messages[4] and "181 probe(s)" in messages[4]
