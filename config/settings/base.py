@@ -323,8 +323,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": [
         "config.renderers.ObjectIdJSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
+        "core.api.renderers.BrowsableAPIRenderer",  # DRF's; its forms stay input forms
     ],
+    # DRF's, with 400 on `format` (not an undocumented 404) for a format the view does not offer.
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.api.negotiation.ContentNegotiation",
     # DRF's, with 400 (not an undocumented 404) for a malformed page number.
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,

@@ -49,3 +49,18 @@ def crud_responses(action: str, output, reason: str) -> dict:
         "destroy": {204: None, 403: STAFF_ONLY, 404: not_found(reason), 409: CONFLICT},
     }
     return {**by_action[action], 401: NOT_AUTHENTICATED}
+
+
+UNKNOWN_FORMAT = OpenApiResponse(
+    OpenApiTypes.OBJECT,
+    description='A `format` the endpoint does not offer: `{"format": ["Unknown format; ..."]}`.',
+)
+
+
+def csv_responses(what: str, errors: dict) -> dict:
+    """Document a CSV download: the file (``what`` its columns), and its errors as JSON."""
+    errors = {400: UNKNOWN_FORMAT, 401: NOT_AUTHENTICATED, 403: STAFF_ONLY, **errors}
+    return {
+        (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description=what),
+        **{(status, "application/json"): response for status, response in errors.items()},
+    }

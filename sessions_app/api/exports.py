@@ -1,12 +1,12 @@
 """Attendance downloads of one session (streamed CSV): who is inside now, the scan history."""
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.permissions import IsAuthenticated
 
 from core.api.csv import CSVExportView
 from core.api.permissions import has_perms
-from core.api.schema import NOT_AUTHENTICATED, STAFF_ONLY, not_found
+from core.api.schema import csv_responses, not_found
 
 from ..exports import (
     EXPORT_PERMISSIONS,
@@ -18,7 +18,7 @@ from ..selectors import session_get
 
 PARAMETERS = [
     OpenApiParameter(
-        "id", OpenApiTypes.STR, OpenApiParameter.PATH, description="Session id (24 hex)."
+        "session_id", OpenApiTypes.STR, OpenApiParameter.PATH, description="Session id (24 hex)."
     ),
     OpenApiParameter(
         "format", OpenApiTypes.STR, enum=["csv"], description="`csv` (the default and only one)."
@@ -27,12 +27,7 @@ PARAMETERS = [
 
 
 def _responses(what: str) -> dict:
-    return {
-        (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description=what),
-        401: NOT_AUTHENTICATED,
-        403: STAFF_ONLY,
-        404: not_found("session_not_found"),
-    }
+    return csv_responses(what, {404: not_found("session_not_found")})
 
 
 class AttendanceInsideExportView(CSVExportView):

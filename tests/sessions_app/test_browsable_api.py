@@ -3,6 +3,7 @@
 import json
 import re
 from html import unescape
+from html.parser import HTMLParser
 
 import pytest
 from django.test import Client
@@ -105,3 +106,80 @@ def test_get_on_the_door_endpoints_shows_the_door_state(staff_client):
     assert body["session_title"] == "State talk"
     assert (body["check_in_count"], body["capacity"], body["status"]) == (0, 7, "open")
     assert staff_client.get(f"/api/sessions/{'0' * 24}/check-out/").status_code == 404
+
+
+class _FormFields(HTMLParser):
+    """The named fields of the browsable API's HTML POST form, with their initial values."""
+
+    def __init__(self):
+        super().__init__()
+        self.depth = 0  # > 0 inside <div id="post-object-form">
+        self.fields: dict[str, str] = {}
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "div" and (self.depth or attrs.get("id") == "post-object-form"):
+            self.depth += 1
+        elif self.depth and tag in ("input", "select", "textarea") and attrs.get("name"):
+            self.fields[attrs["name"]] = attrs.get("value") or ""
+
+    def handle_endtag(self, tag):
+        if tag == "div" and self.depth:
+            self.depth -= 1
+
+
+def _html_form(html: str) -> dict[str, str]:
+    parser = _FormFields()
+    parser.feed(html)
+    parser.fields.pop("csrfmiddlewaretoken", None)
+    return parser.fields
+
+
+def test_the_check_in_form_stays_the_input_form_after_a_post_and_posts_again(browser):
+    session = session_make(title="Again talk", capacity=5)
+    participant_make(ticket_code="AGAIN-0001"), participant_make(ticket_code="AGAIN-0002")
+    url = f"/api/sessions/{session.pk}/check-in/"
+    first = _form_post(browser, url, {"ticket_code": "AGAIN-0001", "nonce": "form-first"})
+    assert first.status_code == 201, first.content[:300]
+    form = _html_form(first.content.decode())
+    assert set(form) == {"participant", "ticket_code", "nonce"}, form  # not the verdict's fields
+    assert form["nonce"] not in ("", "form-first")  # a fresh one: the next post is a new request
+    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', first.content).group(1)
+    data = {"csrfmiddlewaretoken": token.decode(), **form, "ticket_code": "AGAIN-0002"}
+    second = browser.post(url, data, HTTP_ACCEPT="text/html")
+    assert second.status_code == 201, second.content[:400]
+    assert Session.objects.get(pk=session.pk).check_in_count == 2
+
+
+def test_the_check_out_and_update_forms_stay_input_forms_after_a_post(browser):
+    session = session_make(title="Out talk")
+    participant_make(ticket_code="OUT-0001")
+    _form_post(browser, f"/api/sessions/{session.pk}/check-in/", {"ticket_code": "OUT-0001"})
+    out = _form_post(browser, f"/api/sessions/{session.pk}/check-out/", {"ticket_code": "OUT-0001"})
+    assert out.status_code == 200
+    assert {"participant", "ticket_code"} <= set(_html_form(out.content.decode()))
+    assert not {"reason", "detail", "session_title"} & set(_html_form(out.content.decode()))
+    created = _form_post(
+        browser,
+        "/api/sessions/",
+        {
+            "title": "Formed",
+            "starts_at": "2030-05-01T09:00",
+            "ends_at": "2030-05-01T10:00",
+            "capacity": "3",
+            "status": "open",
+        },
+    )
+    assert created.status_code == 201
+    form = _html_form(created.content.decode())
+    assert "title" in form and not {"id", "check_in_count"} & set(form), form
+
+
+def test_endpoint_descriptions_are_rendered_markdown_not_backticks(browser):
+    session = session_make()
+    html = browser.get(f"/api/sessions/{session.pk}/check-in/", HTTP_ACCEPT="text/html").content
+    after_title = html.decode().split('<div class="page-header">', 1)[1]
+    description = after_title.split('<div class="pull-left">', 1)[1].split("</div>", 1)[0]
+    assert "Check a participant in" in description
+    assert "`" not in description
+    assert "<code>ticket_code</code>" in description

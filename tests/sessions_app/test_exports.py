@@ -123,7 +123,21 @@ def test_door_staff_and_plain_users_cannot_export(door_client, plain_client, sta
     missing = staff_client.get("/api/sessions/nope/attendance/?format=csv")
     assert missing.status_code == 404
     assert missing.json()["reason"] == "session_not_found"
-    assert staff_client.get(urls[0].replace("csv", "xml")).status_code == 404
+
+
+def test_an_unknown_format_is_a_400_on_format_in_drfs_shape(staff_client):
+    session = session_make()
+    for url in (
+        f"/api/sessions/{session.pk}/attendance/?format=AAA",
+        f"/api/sessions/{session.pk}/attendance/history/?format=xml",
+        "/api/participants/export/?format=AAA",
+        "/api/sessions/?format=AAA",
+    ):
+        response = staff_client.get(url)
+        assert response.status_code == 400, (url, response.content[:200])
+        assert response["Content-Type"] == "application/json"
+        assert list(response.json()) == ["format"], url
+        assert "csv" in response.json()["format"][0] or "json" in response.json()["format"][0]
 
 
 def _filename(response) -> str:

@@ -28,3 +28,27 @@ def test_openapi_schema_validates_and_documents_every_verdict(tmp_path):
 def test_swagger_ui_and_schema_are_served(staff_client):
     assert staff_client.get("/api/schema/").status_code == 200
     assert staff_client.get("/api/docs/").status_code == 200
+
+
+def _operation(schema: dict, path: str) -> dict:
+    return schema["paths"][path]["get"]
+
+
+def test_exports_document_their_path_parameter_and_every_error_as_json(staff_client):
+    schema = staff_client.get("/api/schema/?format=json").json()
+    for path in (
+        "/api/sessions/{session_id}/attendance/",
+        "/api/sessions/{session_id}/attendance/history/",
+        "/api/participants/export/",
+    ):
+        operation = _operation(schema, path)
+        in_path = {p["name"] for p in operation["parameters"] if p["in"] == "path"}
+        assert in_path == ({"session_id"} if "{session_id}" in path else set()), path
+        responses = operation["responses"]
+        assert "400" in responses, path  # ?format=AAA
+        for status, response in responses.items():
+            expected = {"text/csv"} if status == "200" else {"application/json"}
+            assert set(response["content"]) == expected, (path, status)
+        if "{session_id}" in path:
+            not_found = responses["404"]["content"]["application/json"]["schema"]["$ref"]
+            assert not_found.endswith("/NotFoundReason"), not_found
