@@ -2,25 +2,28 @@
 stop tying up web workers on a MongoDB that just failed."""
 
 import logging
+import threading
 from contextlib import nullcontext
 
 import pymongo
 from django.conf import settings
-from django.db import DatabaseError, connection
 from django.http import JsonResponse
-from pymongo.errors import PyMongoError
 
 from core.mongo_failures import (
+    PROBE_SECONDS,  # noqa: F401 - re-exported: the tests and the README name it here
     fail_fast,
     is_database_unavailable,
+    mongodb_answers,
     note_database_failure,
 )
 
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
+BUSY_RETRY_AFTER_SECONDS = 1
 # Health endpoints report MongoDB's state with their own probes and must always answer.
 FAIL_FAST_EXEMPT = ("/health",)
+_SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
 
 
 def request_timeout_seconds(request) -> float | None:
@@ -31,34 +34,53 @@ def request_timeout_seconds(request) -> float | None:
     return seconds
 
 
-# The ping that decides whether MongoDB answers again after a failure (pymongo's server selection
-# checks its deadline every 0.5 s, so a ping to a hung MongoDB takes up to 1 s).
-PROBE_SECONDS = 0.5
-
-
-def _mongodb_answers() -> bool:
-    """Ping MongoDB through the request's own connection, bounded by ``PROBE_SECONDS``."""
-
-    try:
-        with pymongo.timeout(PROBE_SECONDS):
-            connection.ensure_connection()
-            connection.database.command("ping")
-    except (PyMongoError, DatabaseError):
-        return False
-    return True
+def _unavailable(detail: str, reason: str, retry_after: int) -> JsonResponse:
+    response = JsonResponse({"detail": detail, "reason": reason}, status=503)
+    response["Retry-After"] = str(retry_after)
+    return response
 
 
 def database_unavailable_response() -> JsonResponse:
     """Return the 503 that says MongoDB is unavailable, in DRF's error shape."""
-    response = JsonResponse(
-        {
-            "detail": "The database is unavailable. Retry shortly.",
-            "reason": "database_unavailable",
-        },
-        status=503,
+    return _unavailable(
+        "The database is unavailable. Retry shortly.", "database_unavailable", RETRY_AFTER_SECONDS
     )
-    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    return response
+
+
+def busy_response() -> JsonResponse:
+    """Return the 503 that says the service is overloaded (MongoDB answers, but not in time)."""
+    return _unavailable("The service is busy. Retry in a moment.", "busy", BUSY_RETRY_AFTER_SECONDS)
+
+
+class _Slots:
+    """Per process: at most ``WEB_MAX_CONCURRENT_REQUESTS`` admitted writes at once.
+
+    A write that finds no free slot within ``WEB_ADMISSION_WAIT_SECONDS`` is answered "busy" at
+    once instead of queueing for MongoDB behind the others and then running out of its deadline.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._limit = 0
+        self._semaphore: threading.BoundedSemaphore | None = None
+
+    def semaphore(self) -> threading.BoundedSemaphore | None:
+        limit = settings.WEB_MAX_CONCURRENT_REQUESTS
+        if limit <= 0:
+            return None
+        with self._lock:
+            if self._semaphore is None or limit != self._limit:  # the setting changed (tests)
+                self._limit, self._semaphore = limit, threading.BoundedSemaphore(limit)
+            return self._semaphore
+
+
+_slots = _Slots()
+
+
+def _admission_applies(request) -> bool:
+    return request.method not in _SAFE_METHODS and request.path.startswith(
+        tuple(settings.WEB_ADMISSION_PATHS)
+    )
 
 
 class DatabaseUnavailableMiddleware:
@@ -81,6 +103,17 @@ class DatabaseUnavailableMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        semaphore = _slots.semaphore() if _admission_applies(request) else None
+        if semaphore is None:
+            return self._deadlined(request)
+        if not semaphore.acquire(timeout=settings.WEB_ADMISSION_WAIT_SECONDS):
+            return busy_response()
+        try:
+            return self._deadlined(request)
+        finally:
+            semaphore.release()
+
+    def _deadlined(self, request):
         seconds = request_timeout_seconds(request)
         # One deadline for the whole request, the probe included: a probe that MongoDB answers
         # slowly (just back, still busy) leaves the view only what remains of it.
@@ -88,7 +121,7 @@ class DatabaseUnavailableMiddleware:
             if fail_fast.needs_probe() and not request.path.startswith(FAIL_FAST_EXEMPT):
                 if fail_fast.is_open():
                     return database_unavailable_response()
-                if not _mongodb_answers():
+                if not mongodb_answers():
                     fail_fast.trip()
                     return database_unavailable_response()
                 fail_fast.reset()
@@ -97,7 +130,13 @@ class DatabaseUnavailableMiddleware:
     def process_exception(self, request, exception):
         if not is_database_unavailable(exception):
             return None
-        note_database_failure(exception)  # MongoDB failed, not a request that was held up
+        if not note_database_failure(exception):
+            # MongoDB answers its ping: slow (overload), not gone. Fail-fast stays closed.
+            logger.warning(
+                "MongoDB slow on %s %s (%s), answers a ping: busy",
+                request.method, request.path, type(exception).__name__,
+            )  # fmt: skip
+            return busy_response()
         logger.error(
             "MongoDB unavailable on %s %s: %s",
             request.method,

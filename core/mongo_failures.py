@@ -8,10 +8,14 @@ MongoDB died spends its whole deadline on the scan log, and the requests queued 
 checks too) wait several deadlines (chaos, seed 37: /health never said "error" during a kill).
 """
 
+import contextvars
 import threading
 import time
 
+import pymongo
 from django.conf import settings
+from django.db import DatabaseError, connection
+from pymongo import _csot
 from pymongo.errors import ConnectionFailure, PyMongoError
 
 
@@ -40,8 +44,46 @@ def is_database_unavailable(exception: BaseException) -> bool:
 
 
 def is_database_unreachable(exception: BaseException) -> bool:
-    """Tell whether MongoDB itself failed (not merely this request's clock running out)."""
-    return isinstance(_pymongo_cause(exception), ConnectionFailure)
+    """Tell whether MongoDB itself refused or dropped the connection (no timeout involved).
+
+    A timeout (``NetworkTimeout``, a server selection or an operation past its deadline) does not
+    say this by itself: a MongoDB that is slow because the machine is saturated times out the
+    same way as one that is gone. ``note_database_failure`` asks MongoDB before it decides.
+    """
+    cause = _pymongo_cause(exception)
+    return isinstance(cause, ConnectionFailure) and not cause.timeout
+
+
+# The ping that decides whether MongoDB answers (pymongo's server selection checks its deadline
+# every 0.5 s, so a ping to a hung MongoDB takes up to 1 s).
+PROBE_SECONDS = 0.5
+
+
+def _ping() -> bool:
+    try:
+        with pymongo.timeout(PROBE_SECONDS):
+            connection.ensure_connection()
+            connection.database.command("ping")
+    except (PyMongoError, DatabaseError):
+        return False
+    return True
+
+
+def mongodb_answers(*, fresh_deadline: bool = False) -> bool:
+    """Ping MongoDB through this thread's connection, bounded by ``PROBE_SECONDS``.
+
+    The ping shares the deadline of the request around it (``pymongo.timeout`` only shortens),
+    unless ``fresh_deadline``: then it gets its own ``PROBE_SECONDS`` even after the request's
+    deadline ran out, which is what a ping that tells "slow" from "gone" needs.
+    """
+    if not fresh_deadline:
+        return _ping()
+
+    def ping_outside_the_deadline() -> bool:
+        _csot.reset_all()  # in a copy of the context: the request's own deadline is untouched
+        return _ping()
+
+    return contextvars.copy_context().run(ping_outside_the_deadline)
 
 
 class _FailFast:
@@ -77,8 +119,19 @@ class _FailFast:
 fail_fast = _FailFast()
 
 
-def note_database_failure(exception: BaseException) -> None:
-    """Open fail-fast if ``exception`` says MongoDB itself is unreachable (for errors swallowed
-    by code that goes on without MongoDB)."""
-    if is_database_unreachable(exception):
+def note_database_failure(exception: BaseException) -> bool:
+    """Open fail-fast if MongoDB is unreachable; return True if it is (False: slow, not gone).
+
+    A refused or dropped connection says so at once. A timeout is confirmed by a short ping of
+    its own (``PROBE_SECONDS``, a fresh deadline): a MongoDB that answers it is slow (overload:
+    the request gets "busy", fail-fast stays closed); one that does not is unreachable. Also for
+    errors swallowed by code that goes on without MongoDB (the scan log).
+    """
+    if not is_database_unavailable(exception):
+        return False
+    if fail_fast.is_open():  # another request found it gone a moment ago: no second ping
+        return True
+    if is_database_unreachable(exception) or not mongodb_answers(fresh_deadline=True):
         fail_fast.trip()
+        return True
+    return False

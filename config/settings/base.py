@@ -115,6 +115,12 @@ MONGODB_REQUEST_TIMEOUT_EXEMPT = ["/admin/", "/api/participants/import/"]
 # After MongoDB failed a request, a web process answers 503 at once for this long (then the next
 # request pings MongoDB briefly first), so requests do not queue behind each other's deadlines.
 MONGODB_FAIL_FAST_SECONDS = env.float("MONGODB_FAIL_FAST_SECONDS", default=2.0)
+# Admission control per web process (config/middleware.py): at most this many writes under
+# WEB_ADMISSION_PATHS at once; one that finds no free slot within WEB_ADMISSION_WAIT_SECONDS is
+# answered 503 "busy" at once instead of queueing for MongoDB past its deadline. 0: no limit.
+WEB_MAX_CONCURRENT_REQUESTS = env.int("WEB_MAX_CONCURRENT_REQUESTS", default=4)
+WEB_ADMISSION_WAIT_SECONDS = env.float("WEB_ADMISSION_WAIT_SECONDS", default=0.25)
+WEB_ADMISSION_PATHS = ["/api/", "/door/"]
 DATABASES = {
     "default": {
         # django-mongodb-backend with joined fields in dot notation (the stand-in misreads the
