@@ -25,7 +25,7 @@ import json
 import statistics
 import sys
 import time
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -107,8 +107,8 @@ async def _setup(api: httpx.AsyncClient, participants: int) -> tuple[str, list[s
         "/api/sessions/",
         json={
             "title": "Bench hall",
-            "starts_at": "2030-01-01T09:00:00Z",
-            "ends_at": "2030-01-01T18:00:00Z",
+            "starts_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
+            "ends_at": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
             "capacity": participants + 10,
             "status": "open",
         },

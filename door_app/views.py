@@ -154,10 +154,11 @@ def scan(request):
     door = {"session_id": session_id, "ticket_code": code, "source": CheckIn.Source.DOOR,
             "actor": request.user.get_username()}  # fmt: skip
     try:
+        nonce = form.cleaned_data["nonce"] or _nonce()
         if mode == MODE_OUT:
-            verdict = session_check_out(**door)
+            verdict = session_check_out(**door, nonce=nonce)
         else:
-            verdict = session_check_in(**door, nonce=form.cleaned_data["nonce"] or _nonce())
+            verdict = session_check_in(**door, nonce=nonce)
     except NotFoundError as exc:
         return _not_found(request, exc, code, mode)
     session = _chosen(request) or Session(pk=session_id, title=verdict.session_title)

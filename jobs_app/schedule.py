@@ -10,6 +10,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 # Celery task names (the task decorators use them) and the job name of the reconcile, under
 # which its lease and its last-success record (JobRun, read by health) are kept.
 RECONCILE_TASK = "sessions_app.reconcile_counters"
+SESSIONS_CLOSE_TASK = "sessions_app.sessions_close_ended"
 OUTBOX_TASK = "jobs_app.outbox_flush"
 RECONCILE_JOB = "reconcile_counters"
 # The JobRun a Celery worker touches as it starts each task (its heartbeat).
@@ -28,6 +29,7 @@ def periodic_tasks_ensure() -> str:
     wanted = [
         ("Reconcile capacity counters", RECONCILE_TASK, settings.RECONCILE_INTERVAL_SECONDS),
         ("Publish the task outbox", OUTBOX_TASK, settings.RECONCILE_INTERVAL_SECONDS),
+        ("Close ended sessions", SESSIONS_CLOSE_TASK, settings.RECONCILE_INTERVAL_SECONDS),
     ]
     created = []
     for name, task, seconds in wanted:

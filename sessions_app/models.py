@@ -6,6 +6,9 @@ them (see ``Session.save``). How the counter and the CheckIn records stay safe t
 stalls, crashes and repairs is explained in ``sessions_app/services/door.py``.
 """
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
@@ -97,6 +100,16 @@ class Session(ServiceFieldsMixin, models.Model):
         session_times_check(self.starts_at, self.ends_at)
 
     @property
+    def doors_open_at(self):
+        """Return when the door starts admitting: ``DOORS_OPEN_MINUTES`` before the start."""
+        return self.starts_at - timedelta(minutes=settings.DOORS_OPEN_MINUTES)
+
+    @property
+    def doors_close_at(self):
+        """Return when the door stops admitting: ``DOORS_CLOSE_GRACE_MINUTES`` after the end."""
+        return self.ends_at + timedelta(minutes=settings.DOORS_CLOSE_GRACE_MINUTES)
+
+    @property
     def fill_percent(self) -> float:
         """Return how full the session is, in percent (0 for a capacity of 0 with nobody in)."""
         return fill_percent(self.check_in_count, self.capacity)
@@ -115,6 +128,7 @@ class CheckIn(models.Model):
         API = "api", "API"
         ADMIN = "admin", "Admin"
         DOOR = "door", "Door page"
+        SYSTEM = "system", "System (session ended)"
 
     class State(models.TextChoices):
         ENTERING = "entering", "Entering (admission in progress)"

@@ -3,8 +3,9 @@
 from celery import shared_task
 from django.db import DatabaseError
 
-from jobs_app.schedule import RECONCILE_TASK
+from jobs_app.schedule import RECONCILE_TASK, SESSIONS_CLOSE_TASK
 
+from .services.closing import sessions_close_ended
 from .services.reconcile import counters_reconcile
 
 
@@ -19,3 +20,16 @@ from .services.reconcile import counters_reconcile
 def reconcile_counters_task() -> dict:
     """Reconcile every open session's counters with its CheckIn records."""
     return counters_reconcile().as_dict()
+
+
+@shared_task(
+    name=SESSIONS_CLOSE_TASK,
+    ignore_result=True,
+    autoretry_for=(DatabaseError,),
+    retry_backoff=True,
+    retry_backoff_max=30,
+    max_retries=3,
+)
+def sessions_close_ended_task() -> dict:
+    """Close the sessions whose admission window has ended; check out whoever is inside."""
+    return sessions_close_ended().as_dict()

@@ -15,6 +15,8 @@ class Reason(enum.StrEnum):
     ALREADY_CHECKED_IN = "already_checked_in"
     SESSION_FULL = "session_full"
     SESSION_NOT_OPEN = "session_not_open"
+    NOT_YET_OPEN = "not_yet_open"
+    SESSION_ENDED = "session_ended"
     CHECK_IN_IN_PROGRESS = "check_in_in_progress"
     NONCE_REUSED = "nonce_reused"
     CHECKED_OUT = "checked_out"
@@ -29,6 +31,8 @@ DETAILS = {
     Reason.ALREADY_CHECKED_IN: "The participant is checked in to this session already.",
     Reason.SESSION_FULL: "The session is full.",
     Reason.SESSION_NOT_OPEN: "The session is not open for check-in.",
+    Reason.NOT_YET_OPEN: "The doors of this session are not open yet.",
+    Reason.SESSION_ENDED: "The session has ended.",
     Reason.CHECK_IN_IN_PROGRESS: (
         "Another request for this participant is still being decided. Retry in a second."
     ),
@@ -43,6 +47,8 @@ LABELS = {
     Reason.ALREADY_CHECKED_IN: "already inside",
     Reason.SESSION_FULL: "session full",
     Reason.SESSION_NOT_OPEN: "not open",
+    Reason.NOT_YET_OPEN: "doors not open yet",
+    Reason.SESSION_ENDED: "session ended",
     Reason.CHECK_IN_IN_PROGRESS: "still being decided, scan again",
     Reason.NONCE_REUSED: "scan id already used for someone else",
     Reason.CHECKED_OUT: "checked out",
@@ -52,8 +58,7 @@ LABELS = {
     Reason.TICKET_NOT_FOUND: "unknown ticket",
 }
 REPLAY_DETAIL = (
-    "This check-in request (same nonce) was answered already; this is its original verdict. "
-    "Nothing changed."
+    "This request (same nonce) was answered already; this is its original verdict. Nothing changed."
 )
 # Seconds a door should wait before retrying a request answered ``check_in_in_progress``.
 IN_PROGRESS_RETRY_AFTER = 1

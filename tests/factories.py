@@ -17,12 +17,13 @@ _seq = itertools.count(1)
 
 
 def session_make(**fields) -> Session:
-    """Create an open session starting in an hour, unless ``fields`` say otherwise."""
-    start = timezone.now().replace(microsecond=0) + dt.timedelta(hours=1)
+    """Create an open session admitting now (started 10 minutes ago, ends in 110), unless
+    ``fields`` say otherwise."""
+    start = timezone.now().replace(microsecond=0) - dt.timedelta(minutes=10)
     values = {
         "title": f"Session {next(_seq)}",
         "starts_at": start,
-        "ends_at": start + dt.timedelta(hours=1),
+        "ends_at": start + dt.timedelta(hours=2),
         "capacity": 10,
         "status": Session.Status.OPEN,
     }

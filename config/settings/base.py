@@ -439,3 +439,7 @@ CHECKIN_IN_FLIGHT_WAIT_SECONDS = env.float("CHECKIN_IN_FLIGHT_WAIT_SECONDS", def
 # and frees its place, and a replay takes its nonce over. Only liveness depends on it (ending a
 # live request is safe, see sessions_app/services/door.py); keep it well above the longest request.
 CHECKIN_STALE_OP_SECONDS = env.float("CHECKIN_STALE_OP_SECONDS", default=60.0)
+# A session admits from this long before its start ("doors open") until this long after its end;
+# beat then closes it and checks out whoever is still inside (sessions_app/services/closing.py).
+DOORS_OPEN_MINUTES = env.float("DOORS_OPEN_MINUTES", default=30.0)
+DOORS_CLOSE_GRACE_MINUTES = env.float("DOORS_CLOSE_GRACE_MINUTES", default=15.0)

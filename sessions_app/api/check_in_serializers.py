@@ -11,12 +11,19 @@ from ..verdicts import Reason
 
 
 class CheckOutInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
-    """Who is at the door: exactly one of ``participant`` (id) or ``ticket_code``."""
+    """Who is at the door (exactly one of ``participant`` (id) or ``ticket_code``), and the
+    request's idempotency key."""
 
     participant = ObjectIdField(required=False, help_text="The participant's id.")
     ticket_code = serializers.CharField(
         required=False, max_length=64, validators=[ticket_code_validator],
         help_text="The code a door scanner read from the ticket.",
+    )  # fmt: skip
+    nonce = serializers.CharField(
+        required=False, default="", max_length=64,
+        help_text="Idempotency key chosen by the client, unique per session: a retry with the "
+        "same nonce is answered with the original verdict (`replayed: true`) and never decided "
+        "again, whatever happened since.",
     )  # fmt: skip
 
     def validate(self, attrs):
@@ -35,14 +42,7 @@ class CheckOutInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
 
 
 class CheckInInputSerializer(CheckOutInputSerializer):
-    """Who is at the door, and the request's idempotency key."""
-
-    nonce = serializers.CharField(
-        required=False, default="", max_length=64,
-        help_text="Idempotency key chosen by the client, unique per session: a retry with the "
-        "same nonce is answered with the original verdict (`replayed: true`) and never decided "
-        "again, whatever happened since.",
-    )  # fmt: skip
+    """Who is at the door, and the request's idempotency key (a fresh one in the HTML form)."""
 
     def get_initial(self):
         """A fresh nonce in every rendered form: posting the same form twice checks in once."""

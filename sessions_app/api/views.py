@@ -239,6 +239,7 @@ class SessionViewSet(viewsets.GenericViewSet):
             session_id=pk,
             participant_id=data.get("participant"),
             ticket_code=data.get("ticket_code"),
+            nonce=data.get("nonce", ""),
             source=CheckIn.Source.API,
             actor=request.user.get_username(),
         )

@@ -2,11 +2,13 @@
 
 from .admission_sync import session_admission_sync, sessions_admission_reseed_all
 from .check_in import session_check_in, session_check_out
+from .closing import CloseSummary, sessions_close_ended
 from .demo import session_create_demo_data
 from .reconcile import ReconcileSummary, counters_reconcile
 from .sessions import session_create, session_delete, session_update
 
 __all__ = [
+    "CloseSummary",
     "ReconcileSummary",
     "counters_reconcile",
     "session_admission_sync",
@@ -17,4 +19,5 @@ __all__ = [
     "session_delete",
     "session_update",
     "sessions_admission_reseed_all",
+    "sessions_close_ended",
 ]

@@ -23,6 +23,7 @@ import time
 
 from bson import ObjectId
 from django.conf import settings
+from django.utils import timezone
 
 from core.exceptions import NotFoundError, NotFoundReason
 from core.failpoints import failpoint
@@ -121,15 +122,29 @@ def _redis_precheck(session: Session, participant: Participant) -> tuple[Admissi
     return admission, None
 
 
-def _claim(session: Session, participant: Participant, source: str) -> door.Claim | Verdict:
-    """Step 1 of the admission: claim the pair, or answer why not (inside, or someone in flight)."""
-    op = door.op_new()
+def _claim(
+    session: Session, participant: Participant, source: str, op: str, took_over: str
+) -> door.Claim | Verdict:
+    """Step 1 of the admission: claim the pair, or answer why not (inside, or someone in flight).
+
+    A retry that took over its original's nonce (``took_over``, the original's op) ends the
+    original's operation if it is still in flight, and answers ``checked_in`` if the original
+    got the participant in: that was the original's verdict.
+    """
     for _attempt in range(_CLAIM_ATTEMPTS):
         claim = door.record_claim(
             session_id=session.pk, participant_id=participant.pk, op=op, source=source
         )
         if claim is not None:
             return claim
+        if took_over:
+            record = door.record_read(session.pk, participant.pk)
+            if record is not None and record.get("op") == took_over:
+                door.op_take_over(record, session.pk)
+                continue
+            inside = record is not None and record["state"] == door.INSIDE
+            if inside and record.get("last_op") == took_over:
+                return _verdict(Reason.CHECKED_IN, session, participant, inside=True)
         record = door.record_await(session.pk, participant.pk)
         state = record["state"] if record else door.OUT
         if state in (door.INSIDE, door.LEAVING):
@@ -188,21 +203,26 @@ def _increment(claim: door.Claim, session: Session, participant: Participant):
         if fresh is None:
             door.claim_revert(claim)
             raise NotFoundError(NotFoundReason.SESSION_NOT_FOUND)
+        if not door.claim_holds(claim):
+            # The reconcile (or a retry that took our nonce over) ended our claim: nothing was
+            # counted, and the place we found taken may be our retry's: never "full" for it.
+            return _verdict(Reason.CHECK_IN_IN_PROGRESS, session, participant, inside=False)
         if fresh.status != Session.Status.OPEN or fresh.full:
             door.claim_revert(claim)
             closed = fresh.status != Session.Status.OPEN
             reason = Reason.SESSION_NOT_OPEN if closed else Reason.SESSION_FULL
             return _verdict(reason, session, participant, inside=False, now=fresh)
-        if not door.claim_holds(claim):  # the reconcile ended our claim: nothing was counted
-            return _verdict(Reason.CHECK_IN_IN_PROGRESS, session, participant, inside=False)
         current = fresh  # capacity edited or a repair ran since we read: try again as it is now
     door.claim_revert(claim)
     return _verdict(Reason.CHECK_IN_IN_PROGRESS, session, participant, inside=False)
 
 
-def _admit(session: Session, participant: Participant, source: str, *, by_ticket: bool) -> Verdict:
+def _admit(
+    session: Session, participant: Participant, source: str, op: str, took_over: str, *,
+    by_ticket: bool,
+) -> Verdict:  # fmt: skip
     """Decide in MongoDB by the door protocol (``door.py``)."""
-    claimed = _claim(session, participant, source)
+    claimed = _claim(session, participant, source, op, took_over)
     if isinstance(claimed, Verdict):
         return claimed
     claim = claimed
@@ -243,18 +263,34 @@ def _redis_after(
         session_admission_sync(session=session, lock=True)
 
 
+def _outside_window(session: Session) -> Reason | None:
+    """Refuse outside the admission window: doors open before the start, close after the end."""
+    now = timezone.now()
+    if now < session.doors_open_at:
+        return Reason.NOT_YET_OPEN
+    if now > session.doors_close_at:
+        return Reason.SESSION_ENDED
+    return None
+
+
 def _decide_check_in(
-    session: Session, participant: Participant, source: str, *, by_ticket: bool
-) -> Verdict:
+    session: Session, participant: Participant, source: str, op: str, took_over: str, *,
+    by_ticket: bool,
+) -> Verdict:  # fmt: skip
     if session.status != Session.Status.OPEN:
         session = session_get(session_id=session.pk)  # the copy may predate a reopening
         if session.status != Session.Status.OPEN:
             return _inside_or(Reason.SESSION_NOT_OPEN, session, participant)
+    refusal = _outside_window(session)  # the row read already: no I/O before this answer
+    if refusal is not None:
+        return _inside_or(refusal, session, participant)
     admission, early = _redis_precheck(session, participant)
-    if early is not None:
+    # A retry that took its original over decides in MongoDB: Redis's "member" or "full" may be
+    # the original's own place, and the retry owes the original's verdict.
+    if early is not None and not took_over:
         return early
     try:
-        verdict = _admit(session, participant, source, by_ticket=by_ticket)
+        verdict = _admit(session, participant, source, op, took_over, by_ticket=by_ticket)
     except NotFoundError:
         if admission is Admission.RESERVED:
             admission_remove(session_id=session.pk, participant_id=participant.pk)
@@ -262,6 +298,30 @@ def _decide_check_in(
     _redis_after(admission, session, participant, verdict)
     if verdict.reason == Reason.CHECKED_IN:
         session_cache_invalidate(session.pk)
+    return verdict
+
+
+def _once(attempt: Attempt, participant: Participant, decide) -> Verdict:
+    """Decide (``decide(op, took_over)``) once per nonce, and record the attempt in the scan log.
+
+    With a nonce the attempt claims it first: a repeat of an earlier request is answered from
+    the scan log (``scan_claim``) and decides nothing. The claim's op is also the door
+    operation's, so a retry that takes over a gone original can tell the original's writes.
+    """
+    if not attempt.nonce:
+        verdict = decide(door.op_new(), "")
+        scan_record_verdict(attempt=attempt, participant=participant, verdict=verdict)
+        return verdict
+    claimed = scan_claim(attempt=attempt, participant=participant)
+    if isinstance(claimed, Verdict):
+        return claimed
+    claim: NonceClaim = claimed
+    try:
+        verdict = decide(claim.op, claim.took_over)
+    except BaseException:
+        scan_claim_release(claim)
+        raise
+    scan_claim_finish(claim, verdict)
     return verdict
 
 
@@ -284,23 +344,14 @@ def session_check_in(
     attempt = Attempt(session, Scan.Direction.IN, source, actor, ticket_code or "", nonce)
     participant = _resolve(attempt, participant_id, ticket_code)
     failpoint("check_in.resolved")
-    claim: NonceClaim | None = None
-    if nonce:
-        claimed = scan_claim(attempt=attempt, participant=participant)
-        if isinstance(claimed, Verdict):
-            return claimed
-        claim = claimed
-    try:
-        verdict = _decide_check_in(session, participant, source, by_ticket=participant_id is None)
-    except BaseException:
-        if claim is not None:
-            scan_claim_release(claim)
-        raise
-    if claim is not None:
-        scan_claim_finish(claim, verdict)
-    else:
-        scan_record_verdict(attempt=attempt, participant=participant, verdict=verdict)
-    if verdict.reason == Reason.CHECKED_IN:
+    verdict = _once(
+        attempt,
+        participant,
+        lambda op, took_over: _decide_check_in(
+            session, participant, source, op, took_over, by_ticket=participant_id is None
+        ),
+    )
+    if verdict.reason == Reason.CHECKED_IN and not verdict.replayed:
         session_change_publish(session_id=session.pk)  # after the verdict; never fails it
     return verdict
 
@@ -308,13 +359,25 @@ def session_check_in(
 # --- check-out ------------------------------------------------------------------------------------
 
 
-def _leave(session: Session, participant: Participant) -> door.Leaving | Verdict:
-    """Step 1 of the check-out: mark the record leaving, or answer why not."""
-    op = door.op_new()
+def _leave(
+    session: Session, participant: Participant, op: str, took_over: str
+) -> door.Leaving | Verdict:
+    """Step 1 of the check-out: mark the record leaving, or answer why not.
+
+    A retry that took over its original's nonce finishes the original's check-out if it is
+    still in flight (ending it frees the place), and answers ``checked_out`` if the original
+    got the participant out: that was the original's verdict.
+    """
     for _attempt in range(_CLAIM_ATTEMPTS):
         left = door.record_leave(session_id=session.pk, participant_id=participant.pk, op=op)
         if isinstance(left, door.Leaving):
             return left
+        if took_over and left is not None:
+            if left["state"] == door.LEAVING and left.get("op") == took_over:
+                door.op_take_over(left, session.pk)
+                return _verdict(Reason.CHECKED_OUT, session, participant, inside=False)
+            if left["state"] == door.OUT and left.get("last_op") == took_over:
+                return _verdict(Reason.CHECKED_OUT, session, participant, inside=False)
         if left is not None and left["state"] in (door.ENTERING, door.LEAVING):
             left = door.record_await(session.pk, participant.pk)
         state = left["state"] if left else door.OUT
@@ -344,14 +407,19 @@ def _decrement(session: Session, leaving: door.Leaving) -> None:
         epoch = fresh.epoch
 
 
-def _decide_check_out(session: Session, participant: Participant) -> Verdict:
-    left = _leave(session, participant)
+def check_out_decide(
+    session: Session, participant: Participant, *, op: str = "", took_over: str = ""
+) -> Verdict:
+    """Check the participant out by the door protocol; the scan log is the caller's."""
+    left = _leave(session, participant, op or door.op_new(), took_over)
     if isinstance(left, Verdict):
-        return left
-    failpoint("check_out.after_record")
-    _decrement(session, left)
-    failpoint("check_out.after_decrement")
-    door.record_finish_leave(left)
+        if left.reason != Reason.CHECKED_OUT:
+            return left
+    else:
+        failpoint("check_out.after_record")
+        _decrement(session, left)
+        failpoint("check_out.after_decrement")
+        door.record_finish_leave(left)
     admission_remove(session_id=session.pk, participant_id=participant.pk)
     session_cache_invalidate(session.pk)
     fresh = door.session_door_read(session.pk)
@@ -363,15 +431,24 @@ def session_check_out(
     session_id: str | ObjectId,
     participant_id: str | ObjectId | None = None,
     ticket_code: str | None = None,
+    nonce: str = "",
     source: str = CheckIn.Source.API,
     actor: str = "",
 ) -> Verdict:
-    """Check a participant out of a session, freeing the place; idempotent (``not_checked_in``)."""
+    """Check a participant out of a session, freeing the place; return the verdict.
+
+    Idempotent: someone not inside answers ``not_checked_in``; a retry with the same ``nonce``
+    answers the original verdict (``replayed``) and changes nothing, so a lost answer's resend
+    never checks out someone who came back in meanwhile.
+    """
     session = session_get_for_door(session_id=session_id)
-    attempt = Attempt(session, Scan.Direction.OUT, source, actor, ticket_code or "")
+    attempt = Attempt(session, Scan.Direction.OUT, source, actor, ticket_code or "", nonce)
     participant = _resolve(attempt, participant_id, ticket_code)
-    verdict = _decide_check_out(session, participant)
-    scan_record_verdict(attempt=attempt, participant=participant, verdict=verdict)
-    if verdict.reason == Reason.CHECKED_OUT:
+    verdict = _once(
+        attempt,
+        participant,
+        lambda op, took_over: check_out_decide(session, participant, op=op, took_over=took_over),
+    )
+    if verdict.reason == Reason.CHECKED_OUT and not verdict.replayed:
         session_change_publish(session_id=session.pk)  # after the verdict; never fails it
     return verdict

@@ -50,6 +50,8 @@ from django.db import connection
 from django.utils import timezone
 from pymongo.errors import DuplicateKeyError
 
+from core.failpoints import failpoint
+
 from ..models import CheckIn, Session
 
 OUT, ENTERING, INSIDE, LEAVING = (
@@ -149,7 +151,7 @@ def record_read(session_id: ObjectId, participant_id: ObjectId) -> dict | None:
     """Read the pair's record (id, state, op, when the op started), or None."""
     return _checkins().find_one(
         {"session_id": session_id, "participant_id": participant_id},
-        {"state": 1, "op": 1, "op_started_at": 1, "checked_in_at": 1},
+        {"state": 1, "op": 1, "op_started_at": 1, "checked_in_at": 1, "last_op": 1},
     )
 
 
@@ -290,6 +292,8 @@ def record_admit(claim: Claim, *, source: str) -> bool:
                 "checked_in_at": now,
                 "checked_out_at": None,
                 "source": source,
+                # Which request got the participant in: its retry (same nonce) answers its verdict.
+                "last_op": claim.op,
             }
         },
     )
@@ -351,7 +355,15 @@ def record_finish_leave(leaving: Leaving) -> bool:
     """Step 3: ``leaving`` -> ``out``; False if the reconcile ended the check-out first."""
     result = _checkins().update_one(
         leaving.key,
-        {"$set": {"state": OUT, "op": "", "op_started_at": None, "checked_out_at": timezone.now()}},
+        {
+            "$set": {
+                "state": OUT,
+                "op": "",
+                "op_started_at": None,
+                "checked_out_at": timezone.now(),
+                "last_op": leaving.op,
+            }
+        },
     )
     return result.modified_count == 1
 
@@ -392,3 +404,36 @@ def counter_repair(*, session_id: ObjectId, observed: SessionDoor, truth: int) -
         {"$set": {"check_in_count": truth}, "$inc": {"epoch": 1, **LIVE_BUMP}, **LIVE_STAMP},
     )
     return result.modified_count == 1
+
+
+def counter_settle(session_id: ObjectId) -> tuple[bool, list[tuple[str, str]]] | None:
+    """Repair the counter from the records if it is above the truth or below those inside.
+
+    Read the counter first, the holders second, and write only if no door write and no repair
+    happened in between (``counter_repair``): the reconcile's step, also run by a retry that has
+    just ended its original's operation. Return whether it repaired and the holders read, or
+    None if the session is gone.
+    """
+    observed = session_door_read(session_id)
+    if observed is None:  # deleted since
+        return None
+    failpoint("reconcile.after_session_read")
+    held = holders(session_id)
+    failpoint("reconcile.after_observe")
+    truth = len(held)
+    inside = sum(1 for _, state in held if state == INSIDE)
+    repaired = (observed.count > truth or observed.count < inside) and counter_repair(
+        session_id=session_id, observed=observed, truth=truth
+    )
+    return repaired, held
+
+
+def op_take_over(record: dict, session_id: ObjectId) -> bool:
+    """End the operation of a request presumed gone (``op_end``), then settle the counter.
+
+    A retry that took its original's nonce over calls this, so the person at the door is answered
+    now instead of after the reconcile; the fences are the reconcile's, so it is as safe as one.
+    """
+    ended = op_end(record)
+    counter_settle(session_id)
+    return ended

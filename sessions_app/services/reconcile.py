@@ -29,7 +29,6 @@ from bson import ObjectId
 from django.conf import settings
 from django.utils import timezone
 
-from core.failpoints import failpoint
 from jobs_app.schedule import RECONCILE_JOB
 from jobs_app.services import job_run_record, lease_acquire, lease_release
 from redis_fallback import get_redis
@@ -81,17 +80,11 @@ def _reconcile_session(session_id: ObjectId, *, stale_before, summary: Reconcile
     for record in door.ops_started_before(session_id, stale_before):
         if door.op_end(record):
             summary.ended_ops += 1
-    observed = door.session_door_read(session_id)
-    if observed is None:  # deleted since the list was read
+    settled = door.counter_settle(session_id)
+    if settled is None:  # deleted since the list was read
         return
-    failpoint("reconcile.after_session_read")
-    holders = door.holders(session_id)
-    failpoint("reconcile.after_observe")
-    truth = len(holders)
-    inside = sum(1 for _, state in holders if state == door.INSIDE)
-    if (observed.count > truth or observed.count < inside) and door.counter_repair(
-        session_id=session_id, observed=observed, truth=truth
-    ):
+    repaired, holders = settled
+    if repaired:
         summary.repaired += 1
         session_cache_invalidate(session_id)
         session_change_publish(session_id=session_id)

@@ -29,6 +29,26 @@ from . import door
 logger = logging.getLogger(__name__)
 
 _POLL_SECONDS = 0.02
+# pymongo's server selection looks at a request's deadline every 0.5 s, so a request's MongoDB work
+# may go on up to this long past ``MONGODB_REQUEST_TIMEOUT_SECONDS`` (the README's 1.9 s bound).
+PYMONGO_WAKE_UP_SECONDS = 0.5
+# Clock differences between web hosts (the entry's age is their clocks' difference) and the few
+# milliseconds between a request's start and its nonce claim.
+TAKEOVER_MARGIN_SECONDS = 1.0
+
+
+def nonce_takeover_seconds() -> float:
+    """Return the age after which an undecided nonce's request is gone: a retry takes it over.
+
+    The longest any request can run (its deadline plus pymongo's wake-up) plus a margin, so a
+    door that retries is answered within seconds of the original's 503, not after the reconcile's
+    ``CHECKIN_STALE_OP_SECONDS``. Without a request deadline nothing bounds a request, and that
+    age applies. Liveness only: ending an operation that is still alive is safe (``door.py``).
+    """
+    deadline = settings.MONGODB_REQUEST_TIMEOUT_SECONDS
+    if not deadline:
+        return settings.CHECKIN_STALE_OP_SECONDS
+    return deadline + PYMONGO_WAKE_UP_SECONDS + TAKEOVER_MARGIN_SECONDS
 
 
 def _scans():
@@ -110,7 +130,8 @@ class NonceClaim:
     """An undecided scan entry this request owns (decide, then ``scan_claim_finish``)."""
 
     entry_id: object
-    op: str
+    op: str  # also the door operation's id (``door.py``), so a retry can recognise it
+    took_over: str = ""  # the op of the original this retry took over (it is presumed gone)
 
 
 def scan_claim(*, attempt: Attempt, participant: Participant) -> NonceClaim | Verdict:
@@ -118,9 +139,11 @@ def scan_claim(*, attempt: Attempt, participant: Participant) -> NonceClaim | Ve
 
     Return the claim when the nonce is new. Otherwise return a verdict: the original's (a
     replay, ``replayed``), ``check_in_in_progress`` when the original is still deciding after a
-    short wait, ``nonce_reused`` when the nonce was another participant's. An original that has
-    been deciding for longer than ``CHECKIN_STALE_OP_SECONDS`` is taken over (its process is
-    presumed dead; the door protocol keeps even a late original from counting twice).
+    short wait, ``nonce_reused`` when the nonce was used for another participant or the other
+    direction (a check-in's nonce replayed as a check-out). An original that has been deciding
+    for longer than any request can run (``nonce_takeover_seconds``) is taken over: the claim
+    names its op, which the caller ends with the reconcile's fences (the door protocol keeps
+    even a late original from counting twice).
     """
     op = door.op_new()
     try:
@@ -134,7 +157,7 @@ def scan_claim(*, attempt: Attempt, participant: Participant) -> NonceClaim | Ve
         original = Scan.objects.filter(session=attempt.session, nonce=attempt.nonce).first()
         if original is None:  # abandoned by a request that gave up: claim it afresh
             return scan_claim(attempt=attempt, participant=participant)
-        if original.participant_id != participant.pk:
+        if original.participant_id != participant.pk or original.direction != attempt.direction:
             return _refusal(Reason.NONCE_REUSED, attempt, participant)
         if original.reason:
             verdict = _current(original.reason, attempt.session, participant)
@@ -146,7 +169,7 @@ def scan_claim(*, attempt: Attempt, participant: Participant) -> NonceClaim | Ve
                 replayed=True,
             )
             return verdict
-        stale = timezone.now() - timedelta(seconds=settings.CHECKIN_STALE_OP_SECONDS)
+        stale = timezone.now() - timedelta(seconds=nonce_takeover_seconds())
         if (
             original.created_at < stale
             and _scans()
@@ -156,7 +179,7 @@ def scan_claim(*, attempt: Attempt, participant: Participant) -> NonceClaim | Ve
             )
             .modified_count
         ):
-            return NonceClaim(original.pk, op)
+            return NonceClaim(original.pk, op, took_over=original.owner_op)
         if time.monotonic() >= deadline:
             return _refusal(Reason.CHECK_IN_IN_PROGRESS, attempt, participant)
         time.sleep(_POLL_SECONDS)
