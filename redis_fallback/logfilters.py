@@ -6,7 +6,8 @@ name never reaches the log, whoever logged it (Celery, kombu and redis-py quote 
 address in their errors). ``QuietOutages`` turns the traceback that Celery and kombu attach to an
 expected outage (the broker or Redis unreachable) into one line, and lets the same line through
 once per ``REDIS_OUTAGE_SUMMARY_SECONDS`` while the outage lasts, with a count of the ones held
-back: beat printed a full traceback for every task it could not send.
+back: beat printed a full traceback for every task it could not send, and a "Connection error"
+line for every reconnect attempt.
 """
 
 from __future__ import annotations
@@ -52,16 +53,21 @@ class MaskSecrets(logging.Filter):
         return True
 
 
-def outage_error(exc_info) -> BaseException | None:
-    """Return the expected outage error in the record's exception chain, if there is one."""
-    error = exc_info[1] if exc_info else None
+def outage_error(record: logging.LogRecord) -> BaseException | None:
+    """Return the expected outage error of a record: in its traceback's chain, or an argument.
+
+    Celery beat logs ``beat: Connection error: %s. Trying again in %s seconds...`` with the error
+    as an argument and no traceback; its failed sends come with the traceback.
+    """
+    error = record.exc_info[1] if record.exc_info else None
     seen: set[int] = set()
     while error is not None and id(error) not in seen:
         if isinstance(error, EXPECTED_OUTAGE_ERRORS):
             return error
         seen.add(id(error))
         error = error.__cause__ or error.__context__
-    return None
+    args = record.args if isinstance(record.args, tuple) else ()
+    return next((arg for arg in args if isinstance(arg, EXPECTED_OUTAGE_ERRORS)), None)
 
 
 def _summary_seconds() -> float:
@@ -82,7 +88,7 @@ class QuietOutages(logging.Filter):
         self._seen: dict[tuple[str, str], list] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
-        error = outage_error(record.exc_info)
+        error = outage_error(record)
         if error is None:
             return True
         key = (record.name, str(record.msg))
