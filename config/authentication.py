@@ -1,29 +1,56 @@
-"""API token authentication that keeps each process's copy of a token for a few seconds.
+"""API tokens: a per-process copy for a few seconds, a lifetime, and revocation.
 
 DRF's TokenAuthentication reads the token and its user from MongoDB on every request: one round
 trip per door scan before anything else happens. Here a process keeps the (user, token) pair for
 ``API_TOKEN_CACHE_SECONDS`` (core/process_cache.py), together with the user's permissions, so
 neither the token nor the permission checks touch MongoDB again within that time.
 
-The bound on revocation: a deleted token, a user saved (deactivated, made non-staff) or a change
-to a user's or a group's permissions drops the copies at once in the process that made the change
-(signals below), and within ``API_TOKEN_CACHE_SECONDS`` in every other process.
+Lifetime: a token expires ``API_TOKEN_LIFETIME_HOURS`` after it was issued (checked on every
+request, the copy included); the expired token is deleted and signing in issues a new key.
+
+Revocation: a password change or a deactivation, saved through the model (the admin's forms,
+``set_password`` then ``save()``), deletes every token of the user. The bound: a deleted token, a
+user saved or a change to a user's or a group's permissions drops the copies at once in the
+process that made the change (signals below), and within ``API_TOKEN_CACHE_SECONDS`` in every
+other process. A queryset ``update()`` sends no signal: it revokes nothing (a deactivation made
+that way still refuses the user's requests, within the copy's seconds).
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
+from django.utils import timezone
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import AuthenticationFailed
 
 from core.process_cache import process_cache_clear, process_cache_drop, process_cache_get_or_load
+
+EXPIRED = "Token has expired. Sign in again for a new one."
 
 
 def _key(token_key: str) -> str:
     return f"token:{token_key}"
+
+
+def token_expired(token: Token) -> bool:
+    """Tell whether ``token`` is older than ``API_TOKEN_LIFETIME_HOURS``."""
+    lifetime = timedelta(hours=settings.API_TOKEN_LIFETIME_HOURS)
+    return token.created + lifetime <= timezone.now()
+
+
+def token_issue(*, user) -> Token:
+    """Return the user's token, or a new one if it has none or its token expired."""
+    token, created = Token.objects.get_or_create(user=user)
+    if not created and token_expired(token):
+        token.delete()
+        token = Token.objects.create(user=user)
+    return token
 
 
 class CachedTokenAuthentication(TokenAuthentication):
@@ -32,27 +59,51 @@ class CachedTokenAuthentication(TokenAuthentication):
     def authenticate_credentials(self, key):
         seconds = settings.API_TOKEN_CACHE_SECONDS
         if seconds <= 0 or not key.isalnum():
-            return super().authenticate_credentials(key)
+            user, token = super().authenticate_credentials(key)
+        else:
 
-        def load():
-            user, token = super(CachedTokenAuthentication, self).authenticate_credentials(key)
-            user.get_all_permissions()  # fills the user's permission caches: they travel along
-            return user, token
+            def load():
+                user, token = super(CachedTokenAuthentication, self).authenticate_credentials(key)
+                user.get_all_permissions()  # fills the user's permission caches: they travel along
+                return user, token
 
-        return process_cache_get_or_load(_key(key), load, seconds=seconds)
+            user, token = process_cache_get_or_load(_key(key), load, seconds=seconds)
+        if token_expired(token):
+            Token.objects.filter(key=token.key).delete()
+            process_cache_drop(_key(token.key))
+            raise AuthenticationFailed(EXPIRED)
+        return user, token
 
 
-def _drop_user_tokens(user_id) -> None:
-    keys = Token.objects.filter(user_id=user_id).values_list("key", flat=True)
+def _drop_user_tokens(user_id, *, revoke: bool = False) -> None:
+    keys = list(Token.objects.filter(user_id=user_id).values_list("key", flat=True))
     process_cache_drop(*(_key(key) for key in keys))
+    if revoke and keys:
+        Token.objects.filter(user_id=user_id).delete()
 
 
 def _token_deleted(sender, instance: Token, **kwargs) -> None:
     process_cache_drop(_key(instance.key))
 
 
+def _user_saving(sender, instance, update_fields=None, **kwargs) -> None:
+    # Compare with the stored user before the save overwrites it: a new password hash or a
+    # deactivation revokes the tokens. A save of other fields only (the login's last_login) is
+    # not read at all.
+    instance._revoke_tokens = False
+    if instance.pk is None or (
+        update_fields is not None and not {"password", "is_active"} & set(update_fields)
+    ):
+        return
+    before = sender.objects.filter(pk=instance.pk).values("password", "is_active").first()
+    if before is not None:
+        instance._revoke_tokens = before["password"] != instance.password or (
+            before["is_active"] and not instance.is_active
+        )
+
+
 def _user_saved(sender, instance, **kwargs) -> None:
-    _drop_user_tokens(instance.pk)
+    _drop_user_tokens(instance.pk, revoke=getattr(instance, "_revoke_tokens", False))
 
 
 def _user_permissions_changed(sender, instance, **kwargs) -> None:
@@ -64,6 +115,7 @@ def _user_permissions_changed(sender, instance, **kwargs) -> None:
 
 User = get_user_model()
 post_delete.connect(_token_deleted, sender=Token, dispatch_uid="token_copy_drop")
+pre_save.connect(_user_saving, sender=User, dispatch_uid="token_revoke_compare")
 post_save.connect(_user_saved, sender=User, dispatch_uid="token_copy_drop_user")
 for _through in (User.user_permissions.through, User.groups.through, Group.permissions.through):
     m2m_changed.connect(

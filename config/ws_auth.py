@@ -5,6 +5,11 @@ Two ways in, as for the API: the staff browser session (the cookie, through Chan
 as the API). A token travels in the ``Sec-WebSocket-Protocol`` header — the client offers the
 subprotocols ``checkin`` and ``token.<key>``, the server answers ``checkin`` — or, for clients
 that can set headers, ``Authorization: Token <key>``. Never in the URL: URLs end up in logs.
+
+A signed-in connection also gets ``scope["sign_in_valid"]``, an async callable the consumer
+calls every few seconds: False once the token was deleted or expired, or the user deactivated or
+given a new password (tokens through the process's copy, so within ``API_TOKEN_CACHE_SECONDS``
+of a change made in another process). The live app cannot import config; this is how it asks.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
 from channels.security.websocket import OriginValidator
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from rest_framework.exceptions import AuthenticationFailed
 
@@ -44,14 +50,43 @@ def _token_user(key: str):
     return user
 
 
+@database_sync_to_async
+def _session_user_unchanged(user_id, password: str) -> bool:
+    # The session's own check (Django's session auth hash) ran at connect; this is the same
+    # question asked again: still active, same password.
+    stored = get_user_model().objects.filter(pk=user_id, is_active=True).values("password").first()
+    return stored is not None and stored["password"] == password
+
+
+def _token_still_valid(key: str):
+    async def check() -> bool:
+        return (await _token_user(key)).is_authenticated
+
+    return check
+
+
+def _session_still_valid(user):
+    user_id, password = user.pk, user.password
+
+    async def check() -> bool:
+        return await _session_user_unchanged(user_id, password)
+
+    return check
+
+
 class TokenAuthMiddleware(BaseMiddleware):
     """Sign a WebSocket in with an API token when no browser session signed it in."""
 
     async def __call__(self, scope, receive, send):
         user = scope.get("user")
         key = _token_key(scope)
-        if key and not (user is not None and user.is_authenticated):
-            scope = dict(scope, user=await _token_user(key))
+        if user is not None and user.is_authenticated:
+            scope = dict(scope, sign_in_valid=_session_still_valid(user))
+        elif key:
+            user = await _token_user(key)
+            scope = dict(scope, user=user)
+            if user.is_authenticated:
+                scope["sign_in_valid"] = _token_still_valid(key)
         return await super().__call__(scope, receive, send)
 
 

@@ -9,6 +9,9 @@ changes and ``{"type": "heartbeat"}`` every ``LIVE_HEARTBEAT_SECONDS``. Each sta
 Refusals are close codes after the handshake, so a page can tell them apart: 4401 not signed in,
 4403 not allowed to check in (the door rule, ``user_can_check_in``), 4404 unknown session, 1013
 MongoDB unavailable (try again later). A bad ``Origin`` is refused at the handshake (HTTP 403).
+An open connection whose sign-in stopped being valid (token deleted or expired, user deactivated
+or given a new password) is closed with 4401 within ``SIGN_IN_RECHECK_SECONDS`` (plus the token
+copy's seconds when the change was made in another process).
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_TRY_AGAIN = 1013
+# How often an open connection asks whether its sign-in is still valid (config/ws_auth.py puts
+# the question in the scope): the longest a revoked user keeps receiving updates here.
+SIGN_IN_RECHECK_SECONDS = 2.0
 
 
 class OccupancyConsumer(AsyncJsonWebsocketConsumer):
@@ -38,6 +44,7 @@ class OccupancyConsumer(AsyncJsonWebsocketConsumer):
 
     subscriber: Subscriber | None = None
     sender: asyncio.Task | None = None
+    watcher: asyncio.Task | None = None
 
     async def connect(self):
         offered = self.scope.get("subprotocols") or []
@@ -63,6 +70,21 @@ class OccupancyConsumer(AsyncJsonWebsocketConsumer):
             return
         self.subscriber = subscriber
         self.sender = asyncio.create_task(self._send_loop(subscriber))
+        sign_in_valid = self.scope.get("sign_in_valid")
+        if sign_in_valid is not None:
+            self.watcher = asyncio.create_task(self._watch_sign_in(sign_in_valid))
+
+    async def _watch_sign_in(self, sign_in_valid) -> None:
+        while True:
+            await asyncio.sleep(SIGN_IN_RECHECK_SECONDS)
+            try:
+                valid = await sign_in_valid()
+            except Exception as error:  # MongoDB unreachable: keep the screen, ask again later
+                logger.warning("Live sign-in re-check failed: %s", type(error).__name__)
+                continue
+            if not valid:
+                await self.close(code=CLOSE_UNAUTHENTICATED)
+                return
 
     async def _send_loop(self, subscriber: Subscriber) -> None:
         with contextlib.suppress(Exception):  # the client went away: disconnect() cleans up
@@ -87,6 +109,9 @@ class OccupancyConsumer(AsyncJsonWebsocketConsumer):
         if self.sender is not None:
             self.sender.cancel()
             self.sender = None
+        if self.watcher is not None:
+            self.watcher.cancel()
+            self.watcher = None
 
 
 class NotFoundConsumer(AsyncJsonWebsocketConsumer):
