@@ -1,9 +1,17 @@
 """A property-based run over the OpenAPI schema (schemathesis): as staff, with real sessions and
 participants so that check-in and check-out are reached; no server error and no response that
-the schema does not describe (status code, content type, headers, body)."""
+the schema does not describe (status code, content type, headers, body).
+
+Every path parameter that names an id (``id``, ``session_id``) gets, in some cases, a real id of
+the path's kind: a run that only ever sends random ids sees nothing but 404 (the attendance
+exports, whose parameter is ``session_id``, were never reached past their 404). Reads are also
+run with negative query parameters (``?format=AAA``, ``?page=x``): bad input must be a
+documented 4xx too.
+"""
 
 from __future__ import annotations
 
+import functools
 import time
 
 import pytest
@@ -14,6 +22,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
+from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_headers_conformance,
@@ -37,10 +46,22 @@ CHECKS = [
 ]
 
 
-def _explore(operation, *, data: dict, headers: dict, calls: dict, failures: list):
+def _real_ids(path: str, data: dict) -> list[str]:
+    """Return the real ids a path's id parameter may take: its kind's, when the path says it."""
+    if path.startswith("/api/sessions/"):
+        return data["sessions"]
+    if path.startswith("/api/participants/") and not path.startswith("/api/participants/import/"):
+        return data["participants"]
+    return data["ids"]
+
+
+def _explore(operation, *, data: dict, headers: dict, calls: dict, failures: list, mode):
     """Return a Hypothesis test of one operation: generated cases, some with real ids."""
     label = f"{operation.method.upper()} {operation.path}"
     is_door = operation.path.endswith(("/check-in/", "/check-out/"))
+    id_names = [
+        p.name for p in operation.path_parameters if p.name == "id" or p.name.endswith("_id")
+    ]
 
     @hypothesis_settings(
         max_examples=EXAMPLES_PER_OPERATION,
@@ -51,13 +72,13 @@ def _explore(operation, *, data: dict, headers: dict, calls: dict, failures: lis
         suppress_health_check=list(HealthCheck),
     )
     @given(
-        case=operation.as_strategy(),
-        real_id=st.sampled_from([None, *data["ids"]]),
+        case=operation.as_strategy(generation_mode=mode),
+        real_id=st.sampled_from([None, *_real_ids(operation.path, data)]),
         door=st.sampled_from([None, *data["door"]]),
     )
     def run(case, real_id, door):
-        if real_id and "id" in (case.path_parameters or {}):
-            case.path_parameters["id"] = real_id
+        for name in id_names if real_id else ():
+            case.path_parameters[name] = real_id
         if is_door and door:
             field = "participant" if door in data["participants"] else "ticket_code"
             case.body = {field: door}
@@ -114,9 +135,14 @@ def test_schema_and_api_agree(django_user_model):
     calls: dict = {}  # per operation: the number of calls, and (" statuses") the codes seen
     started = time.monotonic()
     data = {"ids": session_ids + participant_ids, "participants": participant_ids}
-    data["door"] = participant_ids + ticket_codes
+    data.update(sessions=session_ids, door=participant_ids + ticket_codes)
     for operation in operations:
-        _explore(operation, data=data, headers=headers, calls=calls, failures=failures)()
+        explore = functools.partial(
+            _explore, operation, data=data, headers=headers, calls=calls, failures=failures
+        )
+        explore(mode=GenerationMode.POSITIVE)()
+        if operation.method.upper() == "GET" and operation.query:
+            explore(mode=GenerationMode.NEGATIVE)()
     elapsed = time.monotonic() - started
     counts = {label: n for label, n in calls.items() if isinstance(n, int)}
     print(f"schema run: {sum(counts.values())} calls, {len(counts)} operations, {elapsed:.1f} s")
@@ -125,3 +151,10 @@ def test_schema_and_api_agree(django_user_model):
     # The generated door cases reached the door too (verdicts, not only 400 for their bodies).
     assert calls["POST /api/sessions/{id}/check-in/ statuses"] & {200, 201, 409}, calls
     assert calls["POST /api/sessions/{id}/check-out/ statuses"] & {200, 409}, calls
+    # The exports were reached with real sessions (200) and with a format they do not offer (400).
+    for export in (
+        "/api/sessions/{session_id}/attendance/",
+        "/api/sessions/{session_id}/attendance/history/",
+        "/api/participants/export/",
+    ):
+        assert {200, 400} <= calls[f"GET {export} statuses"], (export, calls)
