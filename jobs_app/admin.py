@@ -1,6 +1,8 @@
 """Admin views of background-job state: read-only, for operators."""
 
 from django.contrib import admin
+from django_celery_beat import admin as beat_admin
+from django_celery_beat.models import PeriodicTask
 
 from .models import Job, JobRun, Lease, OutboxMessage
 
@@ -49,3 +51,21 @@ class JobAdmin(ReadOnlyAdmin):
     list_filter = ("kind", "status")
     date_hierarchy = "created_at"
     exclude = ("report",)  # the preview rows; the job API and the import page show the errors
+
+
+class PeriodicTaskAdmin(beat_admin.PeriodicTaskAdmin):
+    """Beat's periodic task form, whose crontab help works with ObjectId keys.
+
+    Beat hands the template ``{crontab.id: text}`` for ``json_script``, which cannot encode an
+    ObjectId key: the add and change forms answered 500 as soon as one crontab existed. The
+    form's script looks the text up by the select's value, the id as a string.
+    """
+
+    def render_change_form(self, request, context, *args, **kwargs):
+        crontabs = context.get("readable_crontabs") or {}
+        context["readable_crontabs"] = {str(key): text for key, text in crontabs.items()}
+        return super().render_change_form(request, context, *args, **kwargs)
+
+
+admin.site.unregister(PeriodicTask)
+admin.site.register(PeriodicTask, PeriodicTaskAdmin)
