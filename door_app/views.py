@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from core.exceptions import NotFoundError, NotFoundReason
+from sessions_app.access import scans_for_user, verdict_for_user
 from sessions_app.groups import user_can_check_in
 from sessions_app.models import CheckIn, Session
 from sessions_app.selectors import session_get
@@ -86,7 +87,10 @@ def _page(request, *, session: Session, mode: str, answer=None, count=None, capa
         "capacity": session.capacity if capacity is None else capacity,
         "recent": [
             RecentScan.of(scan)
-            for scan in door_recent_scans(session_id=session.pk, actor=_own_scans_only(request))
+            for scan in scans_for_user(  # names only for whom this account checked in or out
+                scans=door_recent_scans(session_id=session.pk, actor=_own_scans_only(request)),
+                user=request.user,
+            )
         ],
         "every_door": _own_scans_only(request) is None,
         "nonce": _nonce(),
@@ -166,7 +170,7 @@ def scan(request):
         request,
         session=session,
         mode=mode,
-        answer=Answer.of_verdict(verdict, code),
+        answer=Answer.of_verdict(verdict_for_user(verdict=verdict, user=request.user), code),
         count=verdict.check_in_count,
         capacity=verdict.capacity,
     )

@@ -12,6 +12,7 @@ from jobs_app.schedule import RECONCILE_TASK
 from jobs_app.services import task_publish
 
 from . import services
+from .access import user_can_see_attendance, user_can_see_scan_log
 from .admin_history import session_latest_scans
 from .exports import export_history_action, export_inside_action, user_can_export_attendance
 from .models import CheckIn, Scan, Session, capacity_below_count_error
@@ -84,6 +85,15 @@ class SessionAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     fields = [*EDITABLE_FIELDS, *readonly_fields]
+
+    def get_fields(self, request, obj=None):
+        """Show who is inside and the latest scans only to those the API shows them to."""
+        hidden = set()
+        if not user_can_see_attendance(request.user):
+            hidden.add("inside_now")
+        if not user_can_see_scan_log(request.user):
+            hidden.add("latest_scans")
+        return [field for field in super().get_fields(request, obj) if field not in hidden]
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {"subtitle": f"Times in {settings.TIME_ZONE}", **(extra_context or {})}

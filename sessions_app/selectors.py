@@ -19,6 +19,7 @@ from jobs_app.selectors import job_last_success_at
 from participants_app.models import Participant
 
 from .models import CheckIn, Scan, Session, fill_percent
+from .verdicts import Reason
 
 
 def session_list() -> QuerySet[Session]:
@@ -78,6 +79,22 @@ def session_check_in_list(*, session_id: ObjectId, inside: bool | None = None) -
 def session_scan_list(*, session_id: ObjectId) -> QuerySet[Scan]:
     """Return a session's scan log, newest first."""
     return Scan.objects.filter(session_id=session_id).order_by("-created_at")
+
+
+# The verdicts of a scan that checked someone in or out (its actor saw the name legitimately).
+HANDLED_REASONS = (Reason.CHECKED_IN.value, Reason.CHECKED_OUT.value)
+
+
+def scan_participants_handled_by(*, actor: str, participant_ids) -> set[ObjectId]:
+    """Return which of ``participant_ids`` ``actor`` ever checked in or out (at any session)."""
+    ids = [pid for pid in participant_ids if pid is not None]
+    if not ids or not actor:
+        return set()
+    return set(
+        Scan.objects.filter(
+            participant_id__in=ids, actor=actor, reason__in=HANDLED_REASONS
+        ).values_list("participant_id", flat=True)
+    )
 
 
 def session_stats() -> dict:

@@ -21,6 +21,7 @@ from core.caching import STATS_KEY, cache_get_or_compute, detail_ttl, stats_ttl
 from core.exceptions import NotFoundError, NotFoundReason
 
 from .. import services
+from ..access import ATTENDANCE_VIEW, SCAN_LOG_VIEW, verdict_for_user
 from ..caching import session_detail_key
 from ..models import CheckIn, Scan
 from ..selectors import (
@@ -56,7 +57,8 @@ def _responses(action):
 
 # Lists that name participants (and, in the scan log, carry ticket codes): staff with the view
 # permission only, never door scanners (who get the verdict of their own scan).
-_PII_READS = {"check_ins": "sessions_app.view_checkin", "scans": "sessions_app.view_scan"}
+# The same permissions decide the admin's blocks and the names in verdicts (sessions_app.access).
+_PII_READS = {"check_ins": ATTENDANCE_VIEW, "scans": SCAN_LOG_VIEW}
 _CAPACITY_NOTE = "Capacity cannot go below the number checked in now (400 on `capacity`)."
 
 
@@ -219,7 +221,7 @@ class SessionViewSet(viewsets.GenericViewSet):
             source=CheckIn.Source.API,
             actor=request.user.get_username(),
         )
-        return _verdict_response(verdict)
+        return _verdict_response(verdict, request.user)
 
     @door_state_schema
     @check_out_schema
@@ -243,7 +245,7 @@ class SessionViewSet(viewsets.GenericViewSet):
             source=CheckIn.Source.API,
             actor=request.user.get_username(),
         )
-        return _verdict_response(verdict)
+        return _verdict_response(verdict, request.user)
 
     @extend_schema(
         summary="A session's scan log: every check-in and check-out attempt, newest first",
@@ -281,7 +283,9 @@ class SessionViewSet(viewsets.GenericViewSet):
         return self.get_paginated_response(serializer_class(page, many=True).data)
 
 
-def _verdict_response(verdict) -> Response:
+def _verdict_response(verdict, user) -> Response:
+    # A door account sees a name only for someone it checked in or out (sessions_app.access).
+    verdict = verdict_for_user(verdict=verdict, user=user)
     response = Response(VerdictSerializer(verdict).data, status=verdict_http_status(verdict))
     if verdict.reason == Reason.CHECK_IN_IN_PROGRESS:
         response["Retry-After"] = str(IN_PROGRESS_RETRY_AFTER)
