@@ -1,4 +1,4 @@
-"""How the door page shows an answer: a tone (green, amber, red), a few words, a name, the count."""
+"""How the door page shows an answer: a tone (green, blue, amber, red), a few words, a name, the count."""
 
 from __future__ import annotations
 
@@ -8,17 +8,22 @@ from core.exceptions import NotFoundReason
 from sessions_app.models import Scan
 from sessions_app.verdicts import LABELS, Reason, Verdict
 
-OK, WARN, STOP = "ok", "warn", "stop"
-# Green: it worked. Amber: nothing changed, nothing wrong (inside already, not inside, retry).
-# Red: the person does not get in (full, not open, unknown ticket).
+OK, OUT, WARN, STOP = "ok", "out", "warn", "stop"
+# Green: in. Blue: out (a check-out must never be mistaken for a check-in at a glance).
+# Amber: nothing changed, nothing wrong (inside already, not inside, retry).
+# Red: the person does not get in (full, not open, unknown ticket, not a ticket code).
 TONES = {
     Reason.CHECKED_IN: OK,
-    Reason.CHECKED_OUT: OK,
+    Reason.CHECKED_OUT: OUT,
     Reason.ALREADY_CHECKED_IN: WARN,
     Reason.NOT_CHECKED_IN: WARN,
     Reason.CHECK_IN_IN_PROGRESS: WARN,
 }
 INVALID_CODE = "invalid_code"
+# A scan that cannot be a ticket, in a door team's words, as big as any other verdict; the rule
+# itself (4 to 64 letters, digits, '-' or '_') is the small print.
+NOT_A_TICKET = "Not a ticket code"
+NOT_A_TICKET_NOTE = "Scan again. (A ticket code is 4 to 64 letters, digits, '-' or '_'.)"
 
 
 def _tone(reason: str) -> str:
@@ -35,6 +40,7 @@ class Answer:
     code: str = ""
     name: str = ""
     replayed: bool = False
+    note: str = ""
 
     @property
     def show_code(self) -> bool:
@@ -62,8 +68,10 @@ class Answer:
         )
 
     @classmethod
-    def invalid(cls, message: str, code: str) -> Answer:
-        return cls(reason=INVALID_CODE, headline=message, tone=STOP, code=code)
+    def invalid(cls, code: str) -> Answer:
+        return cls(
+            reason=INVALID_CODE, headline=NOT_A_TICKET, tone=STOP, code=code, note=NOT_A_TICKET_NOTE
+        )
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,19 @@ from sessions_app.models import Session
 MODE_IN, MODE_OUT = "in", "out"
 
 
-class ChooseSessionForm(forms.Form):
+class KeptScanForm(forms.Form):
+    """A ticket scanned on the session picker, before any session was chosen: kept, not decided.
+
+    Its code is checked only once a session is chosen (as a scan); here it is kept as typed.
+    """
+
+    code = forms.CharField(max_length=80, required=False)
+    nonce = forms.CharField(max_length=64, required=False)
+
+
+class ChooseSessionForm(KeptScanForm):
+    """A session chosen by a tap, with the ticket kept from before (if any) to check in at once."""
+
     session = forms.CharField(max_length=24)
 
     def clean_session(self) -> Session:

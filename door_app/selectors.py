@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from bson import ObjectId
 from django.db.models import QuerySet
 
@@ -9,11 +11,24 @@ from sessions_app.models import Scan, Session
 from sessions_app.selectors import session_list, session_scan_list
 
 RECENT_SCANS = 8
+NOT_OPEN_LISTED = 12
 
 
 def door_sessions() -> QuerySet[Session]:
     """Return the sessions a door can be set to: the open ones, in their order."""
     return session_list().filter(status=Session.Status.OPEN)
+
+
+def door_sessions_not_open(*, now: dt.datetime, limit: int = NOT_OPEN_LISTED) -> tuple[list, int]:
+    """Return the sessions a door cannot choose yet or any more, and how many others there are.
+
+    Listed (greyed on the picker, so nobody wonders where their session went): the ones not open
+    (draft, closed, cancelled) that have not ended, first ``limit`` by start. Counted only: the
+    rest (ended ones, or beyond ``limit``).
+    """
+    not_open = session_list().exclude(status=Session.Status.OPEN)
+    listed = list(not_open.filter(ends_at__gt=now)[:limit])
+    return listed, not_open.count() - len(listed)
 
 
 def door_recent_scans(

@@ -11,9 +11,11 @@ from __future__ import annotations
 import secrets
 from functools import wraps
 
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
 from core.exceptions import NotFoundError, NotFoundReason
@@ -24,8 +26,8 @@ from sessions_app.selectors import session_get
 from sessions_app.services import session_check_in, session_check_out
 
 from .answers import Answer, RecentScan
-from .forms import MODE_IN, MODE_OUT, ChooseSessionForm, ScanForm
-from .selectors import door_recent_scans, door_sessions
+from .forms import MODE_IN, MODE_OUT, ChooseSessionForm, KeptScanForm, ScanForm
+from .selectors import door_recent_scans, door_sessions, door_sessions_not_open
 
 SCAN_VIEW_PERMISSION = "sessions_app.view_scan"
 SESSION_KEY = "door_session_id"  # the chosen session, remembered in the Django session
@@ -72,8 +74,18 @@ def _own_scans_only(request) -> str | None:
     return None if user.has_perm(SCAN_VIEW_PERMISSION) else user.get_username()
 
 
-def _chooser(request, *, form: ChooseSessionForm | None = None, answer=None, status=200):
-    context = {"sessions": door_sessions(), "form": form, "answer": answer}
+def _chooser(request, *, form=None, answer=None, kept: str = "", status=200):
+    """Render the session picker; ``kept``: a ticket scanned on it, checked in once one is chosen."""
+    not_open, not_listed = door_sessions_not_open(now=timezone.now())
+    context = {
+        "sessions": door_sessions(),
+        "not_open": not_open,
+        "not_listed": not_listed,
+        "form": form,
+        "answer": answer,
+        "kept": kept,
+        "nonce": _nonce(),
+    }
     return render(request, "door/choose.html", context, status=status)
 
 
@@ -94,6 +106,7 @@ def _page(request, *, session: Session, mode: str, answer=None, count=None, capa
         ],
         "every_door": _own_scans_only(request) is None,
         "nonce": _nonce(),
+        "out_seconds": settings.DOOR_CHECK_OUT_MODE_SECONDS,
     }
     fetch = request.headers.get(FETCH_HEADER)
     template = "door/_live.html" if fetch else "door/page.html"
@@ -113,31 +126,46 @@ def page(request):
 @require_POST
 @door_staff_required
 def choose(request):
-    """Remember the session this door works at (until another is chosen)."""
+    """Remember the session this door works at (until another is chosen).
+
+    A post without a session is a scan on the picker (the page without script): the ticket is
+    kept and the picker asks for the session. A session chosen with a kept ticket checks it in.
+    """
+    if "session" not in request.POST:
+        kept = KeptScanForm(request.POST)
+        code = kept.cleaned_data["code"] if kept.is_valid() else ""
+        return _chooser(request, kept=code)
     form = ChooseSessionForm(request.POST)
     if not form.is_valid():
-        return _chooser(request, form=form, status=400)
+        return _chooser(request, form=form, kept=request.POST.get("code", "")[:80], status=400)
     request.session[SESSION_KEY] = str(form.cleaned_data["session"].pk)
-    return redirect("door:page")
+    if not form.cleaned_data["code"]:
+        return redirect("door:page")
+    scan_form = ScanForm({"code": form.cleaned_data["code"], "mode": MODE_IN,
+                          "nonce": form.cleaned_data["nonce"]})  # fmt: skip
+    return _decide(request, scan_form)
 
 
 def _bad_input(request, form: ScanForm):
-    """Answer a code that cannot be a ticket (400), on the page as any other answer."""
+    """Answer a code that cannot be a ticket (400), on the page as any other answer.
+
+    Nothing was decided, so the mode stays as it was (a check-out scanned badly is scanned again
+    as a check-out).
+    """
     session = _chosen(request)
     if session is None:
         return redirect("door:page")
-    message = next(iter(form.errors.values()))[0]
-    answer = Answer.invalid(message, request.POST.get("code", "")[:64])
-    mode = MODE_OUT if request.POST.get("mode") == MODE_OUT else MODE_IN
+    answer = Answer.invalid(form.data.get("code", "")[:64])
+    mode = MODE_OUT if form.data.get("mode") == MODE_OUT else MODE_IN
     return _page(request, session=session, mode=mode, answer=answer, status=400)
 
 
-def _not_found(request, error: NotFoundError, code: str, mode: str):
+def _not_found(request, error: NotFoundError, code: str):
     """Answer an unknown ticket in red; a session deleted since it was chosen: choose again."""
     answer = Answer.not_found(error.reason, code)
     session = None if error.reason == NotFoundReason.SESSION_NOT_FOUND else _chosen(request)
     if session is not None:
-        return _page(request, session=session, mode=mode, answer=answer)
+        return _page(request, session=session, mode=MODE_IN, answer=answer)
     request.session.pop(SESSION_KEY, None)
     if request.headers.get(FETCH_HEADER):
         return render(request, "door/_live.html", {"answer": answer, "gone": True})
@@ -148,10 +176,18 @@ def _not_found(request, error: NotFoundError, code: str, mode: str):
 @door_staff_required
 def scan(request):
     """Check the scanned code in (or out) of the chosen session and show the answer."""
-    session_id = request.session.get(SESSION_KEY)
-    if not session_id:
+    if not request.session.get(SESSION_KEY):
         return redirect("door:page")
-    form = ScanForm(request.POST)
+    return _decide(request, ScanForm(request.POST))
+
+
+def _decide(request, form: ScanForm):
+    """Check the form's code in or out of the chosen session; show the answer in check-in mode.
+
+    Check-out mode lasts one scan (the page's script also ends it after a timeout): a door
+    left in it would check out everyone arriving.
+    """
+    session_id = request.session[SESSION_KEY]
     if not form.is_valid():
         return _bad_input(request, form)
     code, mode = form.cleaned_data["code"], form.cleaned_data["mode"]
@@ -164,12 +200,12 @@ def scan(request):
         else:
             verdict = session_check_in(**door, nonce=nonce)
     except NotFoundError as exc:
-        return _not_found(request, exc, code, mode)
+        return _not_found(request, exc, code)
     session = _chosen(request) or Session(pk=session_id, title=verdict.session_title)
     return _page(
         request,
         session=session,
-        mode=mode,
+        mode=MODE_IN,
         answer=Answer.of_verdict(verdict_for_user(verdict=verdict, user=request.user), code),
         count=verdict.check_in_count,
         capacity=verdict.capacity,

@@ -186,6 +186,9 @@ API_TOKEN_CACHE_SECONDS = env.float("API_TOKEN_CACHE_SECONDS", default=5.0)
 # How long a process keeps its copy of a session and of a participant for the door (see
 # core/process_cache.py for why a stale copy never changes a decision). 0 turns it off.
 DOOR_READ_CACHE_SECONDS = env.float("DOOR_READ_CACHE_SECONDS", default=2.0)
+# The door page's check-out mode ends after one scan or after this many seconds without one: a
+# door left in it would check out everyone arriving.
+DOOR_CHECK_OUT_MODE_SECONDS = env.float("DOOR_CHECK_OUT_MODE_SECONDS", default=30.0)
 # Django sessions live in MongoDB, not in the cache: staff stay logged in through a Redis outage.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 

@@ -1,7 +1,10 @@
 // The door page without reloads: each scan is posted in the background while the next one can
 // already be typed. The code field keeps the focus; Enter submits (keyboard-wedge scanners type
 // the code and press Enter). Answers come back in scan order. A scan whose answer was lost is
-// sent again with the same nonce, so it is never counted twice.
+// sent again with the same nonce, so it is never counted twice (check-ins and check-outs alike).
+//
+// Check-out mode is a state a door must not stay in by accident: it ends with the next scan, or
+// after data-out-seconds without one (DOOR_CHECK_OUT_MODE_SECONDS), back to check-in.
 (function () {
   "use strict";
   var form = document.getElementById("scan-form");
@@ -13,6 +16,19 @@
   var answered = 0;
   var queue = Promise.resolve();
   var RETRIES = 3;
+  var outSeconds = parseFloat(form.getAttribute("data-out-seconds")) || 30;
+  var outTimer = null;
+  var scans = 0;
+
+  function setMode(mode) {
+    var radio = form.querySelector("input[name=mode][value=" + mode + "]");
+    radio.checked = true;
+    document.body.setAttribute("data-mode", mode);
+    clearTimeout(outTimer);
+    if (mode === "out") {
+      outTimer = setTimeout(function () { setMode("in"); }, outSeconds * 1000);
+    }
+  }
 
   function nonce() {
     var bytes = new Uint8Array(8);
@@ -38,7 +54,7 @@
     note.hidden = !text;
   }
 
-  function send(body, code, attempt) {
+  function send(body, code, attempt, out, scan) {
     return fetch(form.action, {
       method: "POST",
       body: body,
@@ -50,14 +66,22 @@
         return;
       }
       if (!response.ok && response.status !== 400) {
-        // Not an answer of the door page (a 503 while MongoDB is unreachable, a 500): say so.
-        offline("The server could not answer " + code + " (HTTP " + response.status +
-                "). Scan it again in a moment.");
-        return;
+        // Not an answer of the door page: a 503 "busy" (overload), a 503 while MongoDB is
+        // unreachable, a 500. Say so, and which.
+        return response.json().catch(function () { return {}; }).then(function (body) {
+          offline(body.reason === "busy"
+            ? "Busy: " + code + " was not answered. Scan it again in a moment."
+            : "The server could not answer " + code + " (HTTP " + response.status +
+              "). Scan it again in a moment.");
+        });
       }
       return response.text().then(function (html) {
         offline("");
         live.innerHTML = html;
+        var result = document.getElementById("result");
+        if (out && scan === scans && result && result.getAttribute("data-reason") === "invalid_code") {
+          setMode("out"); // nothing was decided: the check-out is scanned again, as a check-out
+        }
       });
     }, function () {
       if (attempt >= RETRIES) {
@@ -65,7 +89,7 @@
         return;
       }
       offline("No connection, retrying " + code + "…");
-      return wait(1000).then(function () { return send(body, code, attempt + 1); });
+      return wait(1000).then(function () { return send(body, code, attempt + 1, out, scan); });
     });
   }
 
@@ -79,8 +103,11 @@
     }
     var body = new FormData(form);
     body.set("code", code);
-    body.set("nonce", nonce());
-    queue = queue.then(function () { return send(body, code, 1); }).catch(function () {
+    body.set("nonce", nonce()); // one per scan, in either direction: a retry is answered once
+    var out = body.get("mode") === "out";
+    var scan = ++scans;
+    setMode("in"); // check-out mode lasts one scan
+    queue = queue.then(function () { return send(body, code, 1, out, scan); }).catch(function () {
       offline("No answer for " + code + ". Scan it again.");
     }).then(function () {
       answered += 1;
@@ -90,8 +117,11 @@
 
   Array.prototype.forEach.call(form.querySelectorAll("input[name=mode]"), function (radio) {
     radio.addEventListener("change", function () {
-      document.body.setAttribute("data-mode", radio.value);
+      setMode(radio.value);
       input.focus(); // back to scanning
     });
   });
+  if (document.body.getAttribute("data-mode") === "out") {
+    setMode("out"); // the page came back in check-out mode (a bad scan): the timeout runs again
+  }
 })();

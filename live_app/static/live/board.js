@@ -21,7 +21,25 @@
   var mode = null;
   var connected = false;
   var stopped = false;
-  var timeFormat = new Intl.DateTimeFormat(undefined, { weekday: "short", hour: "2-digit", minute: "2-digit" });
+  // Times as staff read them everywhere (core/staff_time.py): 24-hour clock in the event's time
+  // zone (not the screen's), its abbreviation as the server names it, "Mon 7 Dec" when not today.
+  var zone = table.dataset.timeZone || "UTC";
+  var zoneName = table.dataset.zone || "";
+  var dayFormat = new Intl.DateTimeFormat("en-GB", { timeZone: zone, weekday: "short", day: "numeric", month: "short" });
+  var clockFormat = new Intl.DateTimeFormat("en-GB", { timeZone: zone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+
+  function day(moment) {
+    var parts = {};
+    dayFormat.formatToParts(moment).forEach(function (p) { parts[p.type] = p.value; });
+    return parts.weekday + " " + parts.day + " " + parts.month;
+  }
+
+  function staffTime(iso) {
+    var moment = new Date(iso);
+    var text = clockFormat.format(moment);
+    if (day(moment) !== day(new Date())) text = day(moment) + " " + text;
+    return zoneName ? text + " " + zoneName : text;
+  }
 
   function showBanner(text, lost) {
     banner.textContent = text;
@@ -68,7 +86,7 @@
     list.forEach(function (state) {
       var row = rowFor(state);
       cell(row, "title").textContent = state.title;
-      cell(row, "starts").textContent = state.starts_at ? timeFormat.format(new Date(state.starts_at)) : "";
+      cell(row, "starts").textContent = state.starts_at ? staffTime(state.starts_at) : "";
       cell(row, "location").textContent = state.location;
       cell(row, "count").textContent = state.check_in_count;
       cell(row, "capacity").textContent = state.capacity;
