@@ -4,11 +4,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint format chaos bench clean help
+.PHONY: run test check ensure-browser lint format chaos bench clean help
 
 help:
 	@echo "make run    - install into .venv and run the whole system (web, worker, beat, embedded servers)"
-	@echo "make test   - install into .venv and run linters and the test suite on real servers"
+	@echo "make test   - install into .venv and run linters and the whole test suite on real servers"
+	@echo "make check  - the fast lane: linters and the tests that need no browser, chaos, fuzzing or slow processes"
 	@echo "make lint   - ruff, hadolint and the import-linter architecture contracts"
 	@echo "make format - ruff format + import sort"
 	@echo "make chaos  - the chaos suite, full form (real stack, faults on a schedule, ~7 min)"
@@ -19,8 +20,9 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
 	touch $(STAMP)
 
+# RUN_ARGS, e.g. --no-restart-servers: a killed embedded redis-server stays dead (an outage demo).
 run: $(STAMP)
-	$(PY) -m devtools.run
+	$(PY) -m devtools.run $(RUN_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -32,8 +34,21 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: $(STAMP) lint
+# Chromium and chromedriver first: installed when this machine can, else one clear line at once.
+ensure-browser:
+	@devtools/ensure_browser.sh
+
+test: ensure-browser $(STAMP) lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The fast lane (under 90 s on 2 cores): no browser, no chaos run, no schema fuzzing, no slow
+# real-process tests, no compose contract. `make test` stays the whole suite.
+CHECK_MARKERS := not slow and not browser and not chaos and not compose and not fuzz
+check: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(PY) -m pytest -q -m "$(CHECK_MARKERS)" $(PYTEST_ARGS)
 
 # The short chaos form runs inside `make test` as tests/chaos/test_chaos_short.py (marker: chaos).
 chaos: $(STAMP)

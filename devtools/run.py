@@ -4,14 +4,17 @@ Starts SecantusDB (data under var/mongo, kept across runs) unless MONGODB_URI is
 redis-server unless REDIS_URL is set; migrates; bootstraps (staff user once, demo data, periodic
 tasks); then runs the web server, the ASGI server of the live board's WebSockets (uvicorn,
 ``RUN_LIVE_ADDR``, default 127.0.0.1:8001), a Celery worker and Celery beat until Ctrl-C, and stops
-every process it started. It supervises the Celery worker, beat and the ASGI server: one that exits (a crash, kill -9,
-or the worker's own liveness watchdog, exit code 70) is started again at once, up to
-``RESTART_LIMIT`` times a minute; the web server exiting stops everything (usually a set-up
-error, such as its port being taken).
+every process it started. It supervises the Celery worker, beat, the ASGI server and the embedded
+servers: one that exits (a crash, kill -9, or the worker's own liveness watchdog, exit code 70) is
+reported at once (what exited, with its exit code or signal) and started again (the servers on the
+same port and data directory), up to ``RESTART_LIMIT`` times a minute; the web server exiting stops
+everything (usually a set-up error, such as its port being taken). ``--no-restart-servers`` (or
+``CHECKIN_RUN_RESTART_SERVERS=0``) leaves a dead embedded server dead, to demonstrate an outage.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import signal
@@ -34,6 +37,16 @@ def _log(message: str) -> None:
     # The terminal may be gone (closed window, dead pipe): never let a log line stop the clean-up.
     with contextlib.suppress(OSError, ValueError):
         print(f"[make run] {message}", flush=True)
+
+
+def describe_exit(returncode: int | None) -> str:
+    """Say how a process ended: ``exit code 1`` or ``signal SIGKILL``."""
+    if returncode is not None and returncode < 0:
+        try:
+            return f"signal {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"signal {-returncode}"
+    return f"exit code {returncode}"
 
 
 def _spawn(name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen:
@@ -90,30 +103,75 @@ def _start_servers(env: dict[str, str], servers: list) -> None:
         env["REDIS_URL"] = redis.url
 
 
+def _check_servers(servers: list, restarts: dict[str, deque[float]], *, restart: bool) -> None:
+    """Report an embedded server that exited, once, and start it again (same port, same data)."""
+    for server in servers:
+        if server.running or getattr(server, "_reported", False):
+            continue
+        how = describe_exit(server.proc.returncode if server.proc else None)
+        where = f"127.0.0.1:{server.port}"
+        history = restarts.setdefault(server.name, deque())
+        if not restart or not _may_restart(history):
+            why = "--no-restart-servers" if not restart else "restarted too often"
+            _log(
+                f"embedded {server.name} on {where} exited ({how}); not starting it again ({why}): the system runs degraded"
+            )
+            server._reported = True  # say it once
+            continue
+        _log(f"embedded {server.name} on {where} exited ({how}); starting it again")
+        try:
+            server.start()
+            _log(f"embedded {server.name} on {where} is back")
+        except (OSError, RuntimeError, TimeoutError) as exc:
+            _log(f"embedded {server.name} on {where} did not start again: {exc}")
+
+
 def _supervise(
-    children: list[tuple[str, subprocess.Popen]], commands: dict[str, list[str]], env: dict
+    children: list[tuple[str, subprocess.Popen]],
+    commands: dict[str, list[str]],
+    env: dict,
+    servers: list = (),
+    *,
+    restart_servers: bool = True,
 ) -> int:
-    """Watch the children until one that is not restarted exits; return the exit code.
+    """Watch the children and the embedded servers until a child that is not restarted exits.
 
     ``children`` is updated in place, so the caller's clean-up stops the current processes.
+    Returns the exit code.
     """
     restarts: dict[str, deque[float]] = {name: deque() for name in RESTARTED}
+    server_restarts: dict[str, deque[float]] = {}
     while True:
+        _check_servers(list(servers), server_restarts, restart=restart_servers)
         for index, (name, proc) in enumerate(children):
             if proc.poll() is None:
                 continue
+            how = describe_exit(proc.returncode)
             if name not in restarts or not _may_restart(restarts[name]):
-                _log(f"{name} exited with code {proc.returncode}; stopping everything")
+                _log(f"{name} exited ({how}); stopping everything")
                 return 1
-            _log(f"{name} exited with code {proc.returncode}; starting it again")
+            _log(f"{name} exited ({how}); starting it again")
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)  # leftovers of its group (pool children)
             children[index] = (name, _spawn(name, commands[name], env))
         time.sleep(0.5)
 
 
-def main() -> int:
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="make run", description="Run the whole system.")
+    parser.add_argument(
+        "--no-restart-servers",
+        dest="restart_servers",
+        action="store_false",
+        default=os.environ.get("CHECKIN_RUN_RESTART_SERVERS", "1") not in ("0", "false", "no"),
+        help="leave a killed embedded redis-server or SecantusDB dead (to demonstrate an outage)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
     """Run the system; return the exit code."""
+    options = _arguments(argv)
     VAR.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
@@ -155,10 +213,11 @@ def main() -> int:
             "live": [python, "-m", "uvicorn", "config.asgi:application", "--host", live_host, "--port", live_port, "--lifespan", "off", "--ws", "websockets-sansio", "--ws-max-size", "65536", "--no-access-log"],
         }  # fmt: skip
         children = [(name, _spawn(name, argv, env)) for name, argv in commands.items()]
+        pages = ("door/", "board/", "admin/", "api/", "health")
         _log(
-            f"ready: http://{web_addr}/admin/  http://{web_addr}/api/  http://{web_addr}/board/  (Ctrl-C stops everything)"
+            f"ready: {'  '.join(f'http://{web_addr}/{page}' for page in pages)}  (Ctrl-C stops everything)"
         )
-        return _supervise(children, commands, env)
+        return _supervise(children, commands, env, servers, restart_servers=options.restart_servers)
     except KeyboardInterrupt:
         stopping = True
         return 0

@@ -114,6 +114,9 @@ class ServerProcess:
         """Start the process and wait until it accepts connections."""
         if port_open(self.port):
             raise RuntimeError(f"{self.name}: port {self.port} is already in use")
+        if self._log is not None:  # a restart: the previous process's handle
+            self._log.close()
+            self._log = None
         if self.log_path is not None:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             self._log = open(self.log_path, "ab")  # noqa: SIM115 - kept open for the process's life

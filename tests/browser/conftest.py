@@ -46,6 +46,16 @@ def _binaries() -> tuple[str | None, str | None]:
     return chromium, driver
 
 
+_HERE = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark every test of tests/browser ``browser``: `make check` leaves them out."""
+    for item in items:
+        if _HERE in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.browser)
+
+
 @pytest.fixture(scope="module")
 def browser():
     """One headless Chromium per test module, with a fresh profile."""

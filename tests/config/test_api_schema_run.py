@@ -33,7 +33,7 @@ from schemathesis.specs.openapi.checks import (
 from sessions_app.services import session_check_in
 from tests.factories import participant_make, session_make
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.fuzz]  # `make check` leaves it out
 
 EXAMPLES_PER_OPERATION = 12  # about 250 requests: well under the 60 s budget
 BUDGET_SECONDS = 60

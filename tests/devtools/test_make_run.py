@@ -1,9 +1,10 @@
 """`make run` end to end: the whole system starts, serves admin and API, restarts a killed Celery
-worker or beat, and Ctrl-C leaves nothing."""
+worker or beat and a killed embedded redis-server or SecantusDB, and Ctrl-C leaves nothing."""
 
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -13,6 +14,8 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+import redis
+from pymongo import MongoClient
 from websockets.sync.client import connect
 
 from devtools.servers import free_port
@@ -20,6 +23,7 @@ from devtools.servers import free_port
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.slow
+PAGES = ("/door/", "/board/", "/admin/", "/api/", "/health")  # every page, in the ready line
 
 
 def _wait_for_line(log: Path, needle: str, proc: subprocess.Popen, timeout: float) -> None:
@@ -39,6 +43,42 @@ def _celery_process(run: subprocess.Popen, role: str) -> psutil.Process | None:
             if role in child.cmdline() and "celery" in " ".join(child.cmdline()):
                 return child
     return None
+
+
+def _server_process(port: str) -> psutil.Process:
+    """Return the embedded server process listening on ``port`` (its command line names it)."""
+    for process in psutil.process_iter(["cmdline"]):
+        # redis-server rewrites its title ("redis-server 127.0.0.1:6379"); secantusd has --port.
+        if re.search(rf"[ :]{port}\b", " ".join(process.info["cmdline"] or [])):
+            return process
+    raise AssertionError(f"no server process on port {port}")
+
+
+def _kill_celery_and_see_it_back(proc: subprocess.Popen, log: Path) -> None:
+    """The supervisor: a Celery worker or beat killed with SIGKILL is started again."""
+    for role in ("worker", "beat"):
+        victim = _celery_process(proc, role)
+        os.kill(victim.pid, signal.SIGKILL)
+        _wait_for_line(log, f"{role} exited (signal SIGKILL); starting it again", proc, timeout=10)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and _celery_process(proc, role) is None:
+            time.sleep(0.3)
+        assert _celery_process(proc, role) not in (None, victim), role
+    _wait_for_line(log, "celery@", proc, timeout=60)
+
+
+def _kill_servers_and_see_them_back(proc: subprocess.Popen, log: Path, env: dict) -> None:
+    """The embedded servers are supervised too: killed, they are said to be and come back."""
+    redis_port, mongo_port = env["EMBEDDED_REDIS_PORT"], env["EMBEDDED_MONGODB_PORT"]
+    for name, port in (("redis-server", redis_port), ("secantusd", mongo_port)):
+        victim = _server_process(port)
+        os.kill(victim.pid, signal.SIGKILL)
+        _wait_for_line(log, f"embedded {name} on 127.0.0.1:{port} exited (signal SIGKILL); starting it again", proc, timeout=10)  # fmt: skip
+        _wait_for_line(log, f"embedded {name} on 127.0.0.1:{port} is back", proc, timeout=60)
+        assert _server_process(port).pid != victim.pid
+    assert redis.Redis(port=int(redis_port), socket_timeout=5).ping()
+    with MongoClient(port=int(mongo_port), serverSelectionTimeoutMS=10000) as mongo:
+        assert mongo.admin.command("ping")["ok"] == 1
 
 
 def _live_snapshot(port: int, token: str) -> dict:
@@ -105,16 +145,11 @@ def test_run_starts_everything_and_ctrl_c_stops_every_process(tmp_path):
             # The live board's WebSockets: the ASGI server runs, with the demo's open sessions.
             opened = _live_snapshot(live_port, token.json()["token"])["sessions"]
             assert opened and {state["status"] for state in opened} == {"open"}
-        # The supervisor: a Celery worker or beat killed with SIGKILL is started again.
-        for role in ("worker", "beat"):
-            victim = _celery_process(proc, role)
-            os.kill(victim.pid, signal.SIGKILL)
-            _wait_for_line(log, f"{role} exited with code -9; starting it again", proc, timeout=10)
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and _celery_process(proc, role) is None:
-                time.sleep(0.3)
-            assert _celery_process(proc, role) not in (None, victim), role
-        _wait_for_line(log, "celery@", proc, timeout=60)
+        _kill_celery_and_see_it_back(proc, log)
+        ready = next(line for line in log.read_text().splitlines() if "[make run] ready" in line)
+        assert all(f"127.0.0.1:{web_port}{page}" in ready for page in PAGES), ready
+
+        _kill_servers_and_see_them_back(proc, log, env)
 
         family = [proc.pid] + [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
         assert len(family) >= 6  # run.py, web, live, worker (+ its pool), beat; servers: own groups
