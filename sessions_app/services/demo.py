@@ -37,7 +37,8 @@ def session_create_demo_data() -> str:
     """
     if Session.objects.exists():
         return "Demo data: sessions exist, nothing created."
-    start = timezone.now().replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
+    # The keynote and the workshop admit now (their admission windows are open); the panel later.
+    start = timezone.now().replace(minute=0, second=0, microsecond=0)
     keynote = session_create(
         title="Opening keynote",
         description="Welcome and the year ahead.",
@@ -50,8 +51,8 @@ def session_create_demo_data() -> str:
     workshop = session_create(
         title="Hands-on: MongoDB schema design",
         location="Room 2",
-        starts_at=start + dt.timedelta(hours=2),
-        ends_at=start + dt.timedelta(hours=4),
+        starts_at=start + dt.timedelta(minutes=30),  # at most 30 minutes from now: doors open
+        ends_at=start + dt.timedelta(hours=3),
         capacity=3,
         status=Session.Status.OPEN,
     )

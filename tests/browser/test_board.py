@@ -43,7 +43,7 @@ def test_board_counts_live_through_a_redis_outage(
     page, live_server, board_settings, django_user_model, redis_server
 ):
     organiser = django_user_model.objects.create_superuser(username="boss", password="boss-1234")
-    start = timezone.now().replace(second=0, microsecond=0) + dt.timedelta(hours=1)
+    start = timezone.now().replace(second=0, microsecond=0) + dt.timedelta(minutes=20)  # doors open
     keynote = session_make(
         title="Opening keynote", location="Hall A", capacity=120, starts_at=start
     )
