@@ -25,8 +25,16 @@
   // zone (not the screen's), its abbreviation as the server names it, "Mon 7 Dec" when not today.
   var zone = table.dataset.timeZone || "UTC";
   var zoneName = table.dataset.zone || "";
-  var dayFormat = new Intl.DateTimeFormat("en-GB", { timeZone: zone, weekday: "short", day: "numeric", month: "short" });
-  var clockFormat = new Intl.DateTimeFormat("en-GB", { timeZone: zone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  function formatter(options) {
+    try {
+      return new Intl.DateTimeFormat("en-GB", Object.assign({ timeZone: zone }, options));
+    } catch (e) { // a zone this browser does not know: the screen's own, rather than no board
+      zoneName = "";
+      return new Intl.DateTimeFormat("en-GB", options);
+    }
+  }
+  var dayFormat = formatter({ weekday: "short", day: "numeric", month: "short" });
+  var clockFormat = formatter({ hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
 
   function day(moment) {
     var parts = {};
