@@ -298,12 +298,16 @@ def check_no_5xx(data: RunData) -> CheckResult:
         for r in fives
         if not any(r.t_start <= b and r.t_end >= a for a, b in down) and r not in held
     ]
+    # 503 busy is the honest answer under overload (admission control, or MongoDB answering its
+    # ping after the request's deadline ran out): reported, not a failure.
+    busy = [r for r in counted if (r.status, r.reason) == (503, "busy")]
+    counted = [r for r in counted if r not in busy]
     first = counted[0] if counted else None
     return CheckResult(
-        "no 5xx while MongoDB was up (faulted windows + 5 s excepted)",
+        "no 5xx while MongoDB was up (faulted windows + 5 s excepted; 503 busy reported)",
         not counted,
         f"{len(fives)} x 5xx, {len(held)} held past their deadline on a stopped web worker, "
-        f"{len(counted)} while MongoDB answered"
+        f"{len(busy)} x 503 busy (overload), {len(counted)} other while MongoDB answered"
         + (
             f"; first: seq {first.seq} {first.method} {first.path} {first.status} at t={first.t_start:.1f}s"
             if first

@@ -30,7 +30,8 @@ def held_by_a_stall(data: RunData, fives: list[Record]) -> list[Record]:
     """Return the 503s of requests caught on a stopped web worker (at most one per stall).
 
     A sync worker serves one request at a time; stopped past the request's MongoDB deadline, it
-    resumes with no time left and answers 503 database_unavailable (pymongo sends nothing). A
+    resumes with no time left and answers 503 busy (pymongo sends nothing, MongoDB answers the
+    ping that follows), or database_unavailable if MongoDB did not answer that ping either. A
     ``/health`` held so answers 503 "error": its probes' budget ran out while the process was
     stopped (seed 36: the stall caught a /health, not a door request).
     """
@@ -43,7 +44,10 @@ def held_by_a_stall(data: RunData, fives: list[Record]) -> list[Record]:
             r
             for r in fives
             if r.status == 503
-            and (r.reason == "database_unavailable" or (r.op, r.health) == ("health", "error"))
+            and (
+                r.reason in ("database_unavailable", "busy")
+                or (r.op, r.health) == ("health", "error")
+            )
             and r.t_start <= start + 0.5
             and r.t_end >= end - 0.2
             and r not in held
@@ -85,7 +89,12 @@ def mongo_fault_stats(data: RunData, fault: FaultEvent) -> dict:
     # A request held on a stopped web worker waited for the stall, not for MongoDB.
     held = held_by_a_stall(data, [r for r in traffic(data) if r.status == 503])
     fives = [r for r in fives if r not in held]
-    bad = [r for r in fives if (r.status, r.reason) != (503, "database_unavailable")]
+    # busy: MongoDB answered its ping after the request's deadline ran out (paused, then resumed).
+    bad = [
+        r
+        for r in fives
+        if (r.status, r.reason) not in {(503, "database_unavailable"), (503, "busy")}
+    ]
     health_error = next(
         (r for r in window if r.op == "health" and r.health == "error"),
         None,
