@@ -12,6 +12,9 @@ from sessions_app.groups import user_can_check_in
 
 # Apps in the order organisers need them; the others follow alphabetically.
 APP_ORDER = ("sessions_app", "participants_app")
+# What keeps the system running rather than the event's data (sign-in lockout, schedules, jobs,
+# API tokens): listed last, under "Operations", out of an organiser's way.
+OPERATIONS_APPS = ("axes", "django_celery_beat", "jobs_app", "authtoken")
 
 
 class CheckinAdminSite(admin.AdminSite):
@@ -23,7 +26,22 @@ class CheckinAdminSite(admin.AdminSite):
     def get_app_list(self, request, app_label=None):
         apps = super().get_app_list(request, app_label)
         rank = {label: position for position, label in enumerate(APP_ORDER)}
-        return sorted(apps, key=lambda app: rank.get(app["app_label"], len(rank)))
+
+        def place(app):
+            operations = app["app_label"] in OPERATIONS_APPS
+            return (operations, rank.get(app["app_label"], len(rank)))
+
+        return sorted(apps, key=place)
+
+    def index(self, request, extra_context=None):
+        """List the event's data first; the operational apps under their own heading, last."""
+        apps = self.get_app_list(request)
+        context = {
+            "app_list": [app for app in apps if app["app_label"] not in OPERATIONS_APPS],
+            "operations_app_list": [app for app in apps if app["app_label"] in OPERATIONS_APPS],
+            **(extra_context or {}),
+        }
+        return super().index(request, context)
 
     def each_context(self, request):
         context = super().each_context(request)

@@ -5,9 +5,10 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
 
+from core.staff_time import staff_time
 from jobs_app.schedule import RECONCILE_TASK
 from jobs_app.services import task_publish
 
@@ -18,14 +19,10 @@ from .exports import export_history_action, export_inside_action, user_can_expor
 from .models import CheckIn, Scan, Session, capacity_below_count_error
 from .selectors import session_check_in_list
 from .services.sessions import EDITABLE_FIELDS
+from .verdicts import LABELS
 
 # Names listed on a session's page; the link beside them lists everyone inside.
 _INSIDE_SHOWN = 50
-
-
-def _local(moment) -> str:
-    """A time in the event's time zone (``TIME_ZONE``), with the zone's abbreviation."""
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z") if moment else "-"
 
 
 class ReadOnlyAdminMixin:
@@ -86,8 +83,14 @@ class SessionAdmin(admin.ModelAdmin):
     ]
     fields = [*EDITABLE_FIELDS, *readonly_fields]
 
+    def get_readonly_fields(self, request, obj=None):
+        # A session being added has no counters, scans or times yet: no "-" placeholders.
+        return self.readonly_fields if obj is not None else []
+
     def get_fields(self, request, obj=None):
         """Show who is inside and the latest scans only to those the API shows them to."""
+        if obj is None:
+            return list(EDITABLE_FIELDS)
         hidden = set()
         if not user_can_see_attendance(request.user):
             hidden.add("inside_now")
@@ -101,11 +104,11 @@ class SessionAdmin(admin.ModelAdmin):
 
     @admin.display(description="starts", ordering="starts_at")
     def starts(self, session: Session) -> str:
-        return _local(session.starts_at)
+        return staff_time(session.starts_at)
 
     @admin.display(description="ends", ordering="ends_at")
     def ends(self, session: Session) -> str:
-        return _local(session.ends_at)
+        return staff_time(session.ends_at)
 
     @admin.display(description="inside now")
     def inside_now(self, session: Session) -> str:
@@ -118,7 +121,7 @@ class SessionAdmin(admin.ModelAdmin):
         scans_url = reverse("admin:sessions_app_scan_changelist")
         names = format_html_join(
             "", "<li>{} <small>since {}</small></li>",
-            ((r.participant.full_name, _local(r.checked_in_at)) for r in records),
+            ((r.participant.full_name, staff_time(r.checked_in_at)) for r in records),
         )  # fmt: skip
         return format_html(
             "<strong>Inside now ({})</strong><ul>{}</ul>"
@@ -231,22 +234,40 @@ class CheckInAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return record.is_inside
 
 
+class ReasonFilter(admin.SimpleListFilter):
+    """The verdicts in words ("Session full"), as the door shows them."""
+
+    title = "verdict"
+    parameter_name = "reason"
+
+    def lookups(self, request, model_admin):
+        return [(reason.value, capfirst(label)) for reason, label in LABELS.items()]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(reason=self.value()) if self.value() else queryset
+
+
 @admin.register(Scan)
 class ScanAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The scan log, read-only: every check-in and check-out attempt and its verdict."""
 
-    list_display = [
-        "created_at",
-        "session",
-        "participant_name",
-        "ticket_code",
-        "direction",
-        "reason",
-        "replayed",
-        "source",
-        "actor",
-    ]
-    list_filter = ["session", "reason", "direction", "source", "created_at"]
+    # Few, narrow columns: the log must fit a 1366 px wide laptop screen.
+    list_display = ["when", "session", "who", "verdict", "source", "actor"]
+    list_filter = ["session", ReasonFilter, "direction", "source", "created_at"]
     list_select_related = ["session"]
     search_fields = ["ticket_code", "participant_name"]
     date_hierarchy = "created_at"
+
+    @admin.display(description="when", ordering="created_at")
+    def when(self, scan: Scan) -> str:
+        return staff_time(scan.created_at, seconds=True)
+
+    @admin.display(description="participant", ordering="participant_name")
+    def who(self, scan: Scan) -> str:
+        return scan.participant_name or scan.ticket_code or "-"
+
+    @admin.display(description="verdict", ordering="reason")
+    def verdict(self, scan: Scan) -> str:
+        words = capfirst(LABELS.get(scan.reason, "being decided"))
+        replayed = " (repeat)" if scan.replayed else ""
+        return f"{scan.get_direction_display()}: {words}{replayed}"

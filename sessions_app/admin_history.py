@@ -4,8 +4,9 @@ latest scans, each with a link to the scan log filtered to them."""
 from __future__ import annotations
 
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+
+from core.staff_time import staff_time
 
 from .selectors import participant_scan_list, session_scan_list
 from .verdicts import LABELS
@@ -14,7 +15,7 @@ SHOWN = 20
 
 
 def _when(moment) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S %Z") if moment else "-"
+    return staff_time(moment, seconds=True)
 
 
 def _table(scans, *, first_column: str, first_value, total: int, filter_query: str) -> str:
