@@ -251,8 +251,13 @@ class ReasonFilter(admin.SimpleListFilter):
 class ScanAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The scan log, read-only: every check-in and check-out attempt and its verdict."""
 
-    # Few, narrow columns: the log must fit a 1366 px wide laptop screen.
-    list_display = ["when", "session", "who", "verdict", "source", "actor"]
+    # Few, narrow columns: the log must fit a 1366 px wide laptop screen beside the admin's
+    # sidebar and the filters (the source is a filter; who scanned tells it too).
+    list_display = ["when", "session", "who", "verdict", "actor"]
+
+    class Media:
+        css = {"all": ["sessions_app/scan_log.css"]}
+
     list_filter = ["session", ReasonFilter, "direction", "source", "created_at"]
     list_select_related = ["session"]
     search_fields = ["ticket_code", "participant_name"]
