@@ -17,6 +17,7 @@ class KeptScanForm(forms.Form):
 
     code = forms.CharField(max_length=80, required=False)
     nonce = forms.CharField(max_length=64, required=False)
+    kept = forms.CharField(max_length=80, required=False)  # the one kept before, now replaced
 
 
 class ChooseSessionForm(KeptScanForm):

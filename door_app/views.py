@@ -74,8 +74,9 @@ def _own_scans_only(request) -> str | None:
     return None if user.has_perm(SCAN_VIEW_PERMISSION) else user.get_username()
 
 
-def _chooser(request, *, form=None, answer=None, kept: str = "", status=200):
-    """Render the session picker; ``kept``: a ticket scanned on it, checked in once one is chosen."""
+def _chooser(request, *, form=None, answer=None, kept: str = "", replaced: str = "", status=200):
+    """Render the session picker; ``kept``: a ticket scanned on it, checked in once one is chosen
+    (``replaced``: the one kept before it, not recorded)."""
     not_open, not_listed = door_sessions_not_open(now=timezone.now())
     context = {
         "sessions": door_sessions(),
@@ -84,6 +85,7 @@ def _chooser(request, *, form=None, answer=None, kept: str = "", status=200):
         "form": form,
         "answer": answer,
         "kept": kept,
+        "replaced": replaced if replaced != kept else "",
         "nonce": _nonce(),
     }
     return render(request, "door/choose.html", context, status=status)
@@ -132,9 +134,11 @@ def choose(request):
     kept and the picker asks for the session. A session chosen with a kept ticket checks it in.
     """
     if "session" not in request.POST:
-        kept = KeptScanForm(request.POST)
-        code = kept.cleaned_data["code"] if kept.is_valid() else ""
-        return _chooser(request, kept=code)
+        held = KeptScanForm(request.POST)
+        if not held.is_valid():
+            return _chooser(request)
+        code = held.cleaned_data["code"] or held.cleaned_data["kept"]
+        return _chooser(request, kept=code, replaced=held.cleaned_data["kept"])
     form = ChooseSessionForm(request.POST)
     if not form.is_valid():
         return _chooser(request, form=form, kept=request.POST.get("code", "")[:80], status=400)
