@@ -18,6 +18,8 @@
   var RETRIES = 3;
   var outSeconds = parseFloat(form.getAttribute("data-out-seconds")) || 30;
   var outTimer = null;
+  var outTick = null;
+  var outLeft = document.getElementById("out-left");
   var scans = 0;
 
   function setMode(mode) {
@@ -25,8 +27,15 @@
     radio.checked = true;
     document.body.setAttribute("data-mode", mode);
     clearTimeout(outTimer);
+    clearInterval(outTick);
     if (mode === "out") {
+      var ends = Date.now() + outSeconds * 1000;
       outTimer = setTimeout(function () { setMode("in"); }, outSeconds * 1000);
+      var tick = function () {
+        if (outLeft) outLeft.textContent = String(Math.max(0, Math.ceil((ends - Date.now()) / 1000)));
+      };
+      tick();
+      outTick = setInterval(tick, 1000);
     }
   }
 
