@@ -136,7 +136,7 @@ def measure(repeat: int, redis_server: RedisServer, listener: _Commands) -> list
     from rest_framework.authtoken.models import Token  # noqa: PLC0415 - after django.setup()
     from rest_framework.test import APIClient  # noqa: PLC0415 - after django.setup()
 
-    from tests.factories import participants_make, session_make  # noqa: PLC0415 - after setup
+    from bench.data import bench_participants, bench_session  # noqa: PLC0415 - after setup
 
     connections["default"].close_pool()  # the listener applies to clients created from now on
     user = get_user_model().objects.create_superuser("bench", "bench@example.com", "x")
@@ -150,9 +150,9 @@ def measure(repeat: int, redis_server: RedisServer, listener: _Commands) -> list
     rows = []
     samples: dict[str, list] = {k: [] for k in ("new", "known", "dup", "full", "out", "detail")}
     for _ in range(repeat):
-        session = session_make(capacity=3)
+        session = bench_session(capacity=3)
         url = f"/api/sessions/{session.pk}/"
-        a, b, c, d = participants_make(4)
+        a, b, c, d = bench_participants(4)
         assert post(f"{url}check-in/", a).status_code == 201  # seeds the admission set
         samples["new"].append(counter.count(lambda p=b, u=url: post(f"{u}check-in/", p)))
         # c is read once by this process (a refused check-out) before its check-in:
@@ -176,23 +176,23 @@ def measure(repeat: int, redis_server: RedisServer, listener: _Commands) -> list
 
 
 def _measure_redis_down(post, counter: Counter, redis_server: RedisServer) -> list[dict]:
+    from bench.data import bench_participants, bench_session  # noqa: PLC0415 - after setup
     from redis_fallback.guard import is_redis_available  # noqa: PLC0415 - after django.setup()
-    from tests.factories import participants_make, session_make  # noqa: PLC0415 - after setup
 
     redis_server.stop()
     counter.redis = None
     deadline = time.monotonic() + 15
-    probe = session_make(capacity=1000)
-    warm = participants_make(1)[0]
+    probe = bench_session(capacity=1000)
+    warm = bench_participants(1)[0]
     # The first request after the stop pays the one timeout that opens the breaker.
     post(f"/api/sessions/{probe.pk}/check-in/", warm)
     while is_redis_available() and time.monotonic() < deadline:
         time.sleep(0.2)
     down: dict[str, list] = {"in": [], "full": []}
     for _ in range(len(counter.repeat)):
-        session = session_make(capacity=1)
+        session = bench_session(capacity=1)
         url = f"/api/sessions/{session.pk}/"
-        a, b = participants_make(2)
+        a, b = bench_participants(2)
         post(f"{url}check-out/", a)
         post(f"{url}check-out/", b)
         down["in"].append(counter.count(lambda p=a, u=url: post(f"{u}check-in/", p)))

@@ -141,10 +141,10 @@ def _other_scans(db, count: int) -> None:
 
 def _measure(client, participants: list, per_round: int) -> dict[str, float]:
     """Median ms of ``per_round`` check-ins by id and by ticket into a fresh session."""
+    from bench.data import bench_session  # noqa: PLC0415 - after django.setup()
     from participants_app.models import Participant  # noqa: PLC0415 - after django.setup()
-    from tests.factories import session_make  # noqa: PLC0415 - after django.setup()
 
-    session = session_make(capacity=10 * per_round)
+    session = bench_session(capacity=10 * per_round)
     picked = participants[: 2 * per_round]
     tickets = dict(
         Participant.objects.filter(pk__in=picked[per_round:]).values_list("pk", "ticket_code")

@@ -24,11 +24,10 @@ import time
 from collections.abc import Callable, Iterable
 
 import pymongo
-import redis
 from celery.worker import state as worker_state
 from django.conf import settings
-from redis.backoff import NoBackoff
-from redis.retry import Retry
+
+from redis_fallback.broker import broker_queue_length_reader
 
 from .schedule import HEARTBEAT_JOB
 from .services import job_run_record
@@ -145,19 +144,8 @@ class ConsumptionWatchdog(threading.Thread):
 
 def redis_queue_length(broker_url: str, queues: Iterable[str]) -> Callable[[], int]:
     """Return a function counting the messages waiting in ``queues`` on the Redis broker."""
-
-    client = redis.Redis.from_url(
-        broker_url, socket_timeout=1.0, socket_connect_timeout=1.0, retry=Retry(NoBackoff(), 0)
-    )
     keys = [queue + suffix for queue in queues for suffix in _PRIORITY_SUFFIXES]
-
-    def waiting() -> int:
-        pipe = client.pipeline(transaction=False)
-        for key in keys:
-            pipe.llen(key)
-        return sum(pipe.execute())
-
-    return waiting
+    return broker_queue_length_reader(broker_url, keys, timeout=1.0)
 
 
 _watchdog: ConsumptionWatchdog | None = None

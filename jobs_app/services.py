@@ -15,10 +15,8 @@ from django.db import IntegrityError
 from django.db.models import F, Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from redis_fallback import is_redis_available, ping
+from redis_fallback import REDIS_CONNECTION_ERRORS, is_redis_available, ping
 from redis_fallback.connection import socket_timeouts
 
 from .models import JobRun, Lease, OutboxMessage
@@ -27,7 +25,7 @@ from .selectors import broker_is_redis
 logger = logging.getLogger(__name__)
 
 # Errors that mean "the broker is unreachable", as raised by kombu/redis-py while publishing.
-BROKER_ERRORS = (KombuOperationalError, RedisConnectionError, RedisTimeoutError, OSError)
+BROKER_ERRORS = (KombuOperationalError, *REDIS_CONNECTION_ERRORS, OSError)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Where changes come from:
 
-- **live** (Redis healthy): a ``redis.asyncio`` subscription to ``LIVE_REDIS_CHANNEL``. The code
+- **live** (Redis healthy): a ``redis.asyncio`` subscription (``redis_fallback.pubsub``) to ``LIVE_REDIS_CHANNEL``. The code
   path that changed a session publishes its id after the verdict (``sessions_app/services/
   live.py``); the hub reads the notified sessions from MongoDB (one ``_id`` query for all the ids
   that arrived meanwhile) and fans the result out. Its own PING every ``LIVE_REDIS_PING_SECONDS``
@@ -41,12 +41,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pymongo
-import redis.asyncio as aioredis
 from django.conf import settings
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 
 from redis_fallback.masking import describe_error
+from redis_fallback.pubsub import describe_pubsub_error, pubsub_client, pubsub_close_quietly
 from sessions_app import selectors
 from sessions_app.models import Session
 
@@ -336,7 +334,7 @@ class Hub:
         self._notified.add(session_id)
         self._wake.set()
 
-    async def _subscribe_and_listen(self, client: aioredis.Redis, pubsub) -> None:
+    async def _subscribe_and_listen(self, pubsub) -> None:
         timeout = settings.LIVE_REDIS_TIMEOUT_SECONDS
         await asyncio.wait_for(pubsub.subscribe(settings.LIVE_REDIS_CHANNEL), timeout)
         deadline = time.monotonic() + timeout
@@ -367,20 +365,12 @@ class Hub:
                 raise TimeoutError("Redis did not answer the live hub's PING")
 
     async def _redis_loop(self) -> None:
-        url = settings.REDIS_URL
         failing = False  # one log line per outage, not one per retry
         while True:
-            timeout = settings.LIVE_REDIS_TIMEOUT_SECONDS
-            client = aioredis.Redis.from_url(
-                url,
-                socket_connect_timeout=timeout,
-                socket_timeout=timeout,
-                retry=Retry(NoBackoff(), 0),
-                health_check_interval=0,
-            )
+            client = pubsub_client(timeout=settings.LIVE_REDIS_TIMEOUT_SECONDS)
             pubsub = client.pubsub()
             try:
-                await self._subscribe_and_listen(client, pubsub)
+                await self._subscribe_and_listen(pubsub)
             except asyncio.CancelledError:
                 raise
             except Exception as error:
@@ -389,7 +379,7 @@ class Hub:
                     logger.warning(
                         "Live hub: Redis subscription lost or refused (%s): polling MongoDB "
                         "every %.1f s, retrying Redis every %.1f s",
-                        describe_error(error, url=url),
+                        describe_pubsub_error(error),
                         settings.LIVE_POLL_SECONDS,
                         settings.LIVE_REDIS_RETRY_SECONDS,
                     )
@@ -400,7 +390,7 @@ class Hub:
             finally:
                 self._settled.set()
                 # Closing may hang on a paused Redis: never wait for it.
-                closing = asyncio.create_task(_close_quietly(pubsub, client))
+                closing = asyncio.create_task(pubsub_close_quietly(pubsub, client))
                 self._closing.add(closing)
                 closing.add_done_callback(self._closing.discard)
             await asyncio.sleep(settings.LIVE_REDIS_RETRY_SECONDS)
@@ -411,13 +401,6 @@ class Hub:
             for subscriber in list(self.subscribers):
                 subscriber.heartbeat = True
                 subscriber.wake.set()
-
-
-async def _close_quietly(pubsub, client) -> None:
-    with contextlib.suppress(Exception, asyncio.TimeoutError):
-        await asyncio.wait_for(pubsub.aclose(), 1.0)
-    with contextlib.suppress(Exception, asyncio.TimeoutError):
-        await asyncio.wait_for(client.aclose(), 1.0)
 
 
 _hub: Hub | None = None

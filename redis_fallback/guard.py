@@ -20,10 +20,9 @@ import redis
 from django.db import connections
 
 from .breaker import Permit
-from .connection import CONNECTION_ERRORS, drop_raw_redis, raw_redis, redis_url
+from .connection import CONNECTION_ERRORS, raw_redis, redis_url
 from .masking import describe_error, mask_text
 from .prober import Prober, register_prober_fork_handler
-from .restarts import forget_run_ids
 from .state import _breaker
 
 logger = logging.getLogger("redis_fallback")
@@ -59,13 +58,6 @@ def register_recovery_callback(fn: Callable[[redis.Redis], None]) -> None:
     with _hooks_lock:
         if fn not in _recovery_callbacks:
             _recovery_callbacks.append(fn)
-
-
-def unregister_recovery_callback(fn: Callable[[redis.Redis], None]) -> None:
-    """Remove a recovery callback (tests); unknown functions are ignored."""
-    with _hooks_lock:
-        if fn in _recovery_callbacks:
-            _recovery_callbacks.remove(fn)
 
 
 def register_fallback_reset(fn: Callable[[], None]) -> None:
@@ -146,13 +138,3 @@ register_prober_fork_handler(_prober)
 def is_redis_available() -> bool:
     """Tell, without network I/O, whether a Redis call now would be attempted."""
     return _breaker.is_available()
-
-
-def reset_for_tests() -> None:
-    """Stop the prober, close the breaker, clear status, fallbacks and the raw client; keep callbacks."""
-    _prober.stop()
-    _breaker.reset()
-    connected.update(cache=True, client=True)
-    forget_run_ids()
-    drop_raw_redis()
-    _reset_fallbacks()

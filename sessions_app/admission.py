@@ -17,10 +17,9 @@ from __future__ import annotations
 import enum
 import logging
 
-import redis
 from django.conf import settings
 
-from redis_fallback import SCRIPT_UNAVAILABLE, LuaScript, get_redis
+from redis_fallback import SCRIPT_UNAVAILABLE, LuaScript, RedisResponseError, get_redis
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +100,7 @@ def _run(mode: str, session_id, participant_id, capacity: int = 0) -> str:
             keys=[admission_key(session_id)],
             args=[mode, str(participant_id), capacity, _key_ttl(), SEEDED_MARKER],
         )
-    except redis.ResponseError as exc:
+    except RedisResponseError as exc:
         # Wrong type under our key or a script error: Redis is not trustworthy for this session.
         # MongoDB decides; the reseed that follows an unseeded answer replaces the key.
         logger.error("admission script failed for session %s: %s", session_id, exc)
@@ -130,7 +129,7 @@ def admission_forget(*, session_id) -> None:
     """Drop a session's admission set (it is no longer open); a later reseed rebuilds it."""
     try:
         get_redis().delete(admission_key(session_id))
-    except redis.ResponseError as exc:
+    except RedisResponseError as exc:
         logger.error("admission forget failed for session %s: %s", session_id, exc)
 
 
@@ -147,7 +146,7 @@ def admission_reseed(*, session_id, participant_ids: list[str], client=None) -> 
         return int(client.register_script(RESEED_LUA)(keys=keys, args=args))
     try:
         result = _reseed_script(keys=keys, args=args)
-    except redis.ResponseError as exc:
+    except RedisResponseError as exc:
         logger.error("admission reseed failed for session %s: %s", session_id, exc)
         return None
     return None if result == SCRIPT_UNAVAILABLE else int(result)
@@ -159,7 +158,7 @@ def admission_discard(*, session_id, participant_ids, client=None) -> None:
         return
     try:
         (client or get_redis()).srem(admission_key(session_id), *map(str, participant_ids))
-    except redis.ResponseError as exc:
+    except RedisResponseError as exc:
         logger.error("admission discard failed for session %s: %s", session_id, exc)
 
 
@@ -167,5 +166,5 @@ def admission_reseed_lock(*, session_id) -> bool:
     """Take the short per-session reseed lock, so one of many concurrent requests reseeds."""
     try:
         return bool(get_redis().set(_lock_key(session_id), "1", nx=True, px=2000))
-    except redis.ResponseError:
+    except RedisResponseError:
         return False

@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from config.middleware import fail_fast
 from core.process_cache import process_cache_clear
-from redis_fallback import reset_for_tests
+from redis_fallback.testing import reset_for_tests
 from sessions_app.groups import door_staff_group_ensure
 from tests.celery_support import celery_worker_factory, worker_env  # noqa: F401 - fixtures
 

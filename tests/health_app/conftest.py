@@ -3,7 +3,7 @@
 import pytest
 from django.utils import timezone
 
-import redis_fallback
+import redis_fallback.testing
 from devtools.servers import SecantusServer
 from health_app import probes
 
@@ -15,7 +15,7 @@ def clean_redis_layer(redis_server):
     ``redis_server`` restarts or resumes Redis and resets the breaker again afterwards.
     """
 
-    redis_fallback.reset_for_tests()
+    redis_fallback.testing.reset_for_tests()
 
 
 @pytest.fixture(autouse=True)

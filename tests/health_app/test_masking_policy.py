@@ -15,8 +15,9 @@ from pymongo.errors import ServerSelectionTimeoutError
 
 from devtools.servers import RedisServer
 from health_app import probes
-from redis_fallback import register_recovery_callback, unregister_recovery_callback
+from redis_fallback import register_recovery_callback
 from redis_fallback.masking import describe_error
+from redis_fallback.testing import unregister_recovery_callback
 
 SECRETS = ("checkin", "hunter2", "mongo-0.db.internal", "mongo-1.db.internal", "127.0.0.1", "::1")
 REDIS_SECRETS = ("door-user", "s3cret-pw", "localhost", "127.0.0.1")

@@ -8,7 +8,7 @@ from django.test import override_settings
 
 from jobs_app.models import OutboxMessage
 from jobs_app.services import outbox_flush, task_publish
-from redis_fallback import reset_for_tests
+from redis_fallback.testing import reset_for_tests
 from tests.celery_support import wait_until
 
 from .probe_tasks import probe_events

@@ -10,8 +10,8 @@ from django.conf import settings
 from django.core.cache import caches
 
 from devtools.servers import RedisServer
-from redis_fallback import reset_for_tests
 from redis_fallback.cache import FallbackRedisCache
+from redis_fallback.testing import reset_for_tests
 
 LOGGER = "redis_fallback"
 

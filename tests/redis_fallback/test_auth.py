@@ -6,7 +6,8 @@ import pytest
 from django.test import override_settings
 
 from devtools.servers import RedisServer
-from redis_fallback import LuaScript, connection_status, get_redis, ping, reset_for_tests
+from redis_fallback import LuaScript, connection_status, get_redis, ping
+from redis_fallback.testing import reset_for_tests
 
 from .conftest import fallback_records, make_cache
 

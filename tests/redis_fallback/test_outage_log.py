@@ -11,8 +11,9 @@ import pytest
 from django.test import override_settings
 
 from devtools.servers import RedisServer
-from redis_fallback import connection_status, get_redis, reset_for_tests
+from redis_fallback import connection_status, get_redis
 from redis_fallback.logfilters import MaskSecrets, QuietOutages
+from redis_fallback.testing import reset_for_tests
 
 from .conftest import LOGGER
 

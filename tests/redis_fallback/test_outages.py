@@ -14,9 +14,9 @@ from redis_fallback import (
     get_redis,
     is_redis_available,
     register_recovery_callback,
-    unregister_recovery_callback,
 )
 from redis_fallback.prober import MIN_PROBE_GAP
+from redis_fallback.testing import unregister_recovery_callback
 
 from .conftest import fallback_records, make_cache
 

@@ -7,18 +7,18 @@ from django.contrib.auth.models import Group
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-import redis_fallback
+import redis_fallback.testing
 from sessions_app.groups import DOOR_STAFF_GROUP, door_staff_group_ensure
 
 
 @pytest.fixture(autouse=True)
 def clean_redis_layer():
     """Close the breaker and empty Redis (cache and admission sets) before each test."""
-    redis_fallback.reset_for_tests()
+    redis_fallback.testing.reset_for_tests()
     with contextlib.suppress(Exception):  # a failing clear must not fail the test set-up
         cache.clear()
     yield
-    redis_fallback.reset_for_tests()
+    redis_fallback.testing.reset_for_tests()
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from jobs_app.models import OutboxMessage
 from jobs_app.schedule import RECONCILE_TASK, periodic_tasks_ensure
-from redis_fallback import get_redis, reset_for_tests
+from redis_fallback import get_redis
+from redis_fallback.testing import reset_for_tests
 from sessions_app.admission import admission_key
 from sessions_app.selectors import reconcile_last_success_at
 from sessions_app.services import session_check_in
