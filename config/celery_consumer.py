@@ -50,8 +50,9 @@ class ResilientConsumer(Consumer):
                 elif now - last_line >= every:
                     last_line = now
                     logger.warning(
-                        "Broker still unreachable for %s (%s), %d reconnect attempts so far",
-                        describe_duration(now - began), type(exc).__name__, attempt,
+                        "Broker still unreachable for %s (%s), %d reconnect attempts so far; "
+                        "next in %.1f s",
+                        describe_duration(now - began), type(exc).__name__, attempt, delay,
                     )  # fmt: skip
                 else:
                     logger.debug("Reconnect attempt %d failed; next in %.1f s", attempt, delay)
