@@ -16,7 +16,7 @@ import pymongo
 from django.conf import settings
 from django.db import DatabaseError, connection
 from pymongo import _csot
-from pymongo.errors import ConnectionFailure, PyMongoError
+from pymongo.errors import ConnectionFailure, PyMongoError, ServerSelectionTimeoutError
 
 
 def _pymongo_cause(exception: BaseException | None) -> PyMongoError | None:
@@ -51,7 +51,23 @@ def is_database_unreachable(exception: BaseException) -> bool:
     same way as one that is gone. ``note_database_failure`` asks MongoDB before it decides.
     """
     cause = _pymongo_cause(exception)
-    return isinstance(cause, ConnectionFailure) and not cause.timeout
+    if not isinstance(cause, ConnectionFailure):
+        return False
+    if isinstance(cause, ServerSelectionTimeoutError):
+        return _refused_everywhere()  # selection waited for a server that refused every check
+    return not cause.timeout
+
+
+def _refused_everywhere() -> bool:
+    """Tell whether every server the client knows failed its last check with a refused or reset
+    connection (not a timeout): then MongoDB is gone and a ping would only wait for it too."""
+    client = connection.connection
+    if client is None:
+        return False
+    errors = [server.error for server in client.topology_description.server_descriptions().values()]
+    return bool(errors) and all(
+        isinstance(error, ConnectionFailure) and not error.timeout for error in errors
+    )
 
 
 # The ping that decides whether MongoDB answers (pymongo's server selection checks its deadline
