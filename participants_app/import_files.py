@@ -10,10 +10,13 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from openpyxl import load_workbook
+
+from .import_limits import MAX_COLUMNS, MAX_LINES, xlsx_check
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 50_000
@@ -79,17 +82,45 @@ def _cell(value) -> str:
     return str(value).strip()
 
 
+def _blank(cells) -> bool:
+    # Counted in C first: rows padded by a reader are all None, and there can be 51,000 of them.
+    if cells.count(None) + cells.count("") == len(cells):
+        return True
+    return not any(_cell(c) for c in cells)
+
+
+def _counted(lines: Iterator[tuple[int, list]]) -> Iterator[tuple[int, list]]:
+    """Refuse a file past ``MAX_LINES`` lines or ``MAX_COLUMNS`` columns, empty ones included.
+
+    Empty lines cost reading time as well: counted before they are skipped, a file of a million
+    blank lines is refused after ``MAX_LINES`` of them instead of being read to its end.
+    """
+    for count, (line, cells) in enumerate(lines, start=1):
+        if count > MAX_LINES:
+            raise ImportFileError(
+                f"Too many rows: at most {MAX_ROWS:,} participants and {MAX_LINES:,} lines per "
+                "file, empty lines included."
+            )
+        if len(cells) > MAX_COLUMNS and not _blank(cells[MAX_COLUMNS:]):
+            raise ImportFileError(
+                f"Too many columns on line {line}: at most {MAX_COLUMNS}. Remove the columns "
+                "the import does not need."
+            )
+        yield line, list(cells[:MAX_COLUMNS])
+
+
 def _collect(format_: str, lines: Iterator[tuple[int, list]]) -> SheetRows:
     """Take the header from the first non-empty line, then the rows (empty lines skipped)."""
+    lines = _counted(lines)
     for _line, header in lines:
-        if any(_cell(c) for c in header):
+        if not _blank(header):
             break
     else:
         raise ImportFileError("The file is empty: no header row and no data.")
     positions, ignored = _columns(header)
     sheet = SheetRows(format=format_, columns=list(positions.values()), ignored_columns=ignored)
     for line, cells in lines:
-        if not any(_cell(c) for c in cells):
+        if _blank(cells):
             continue
         if len(sheet.rows) >= MAX_ROWS:
             raise ImportFileError(f"Too many rows: at most {MAX_ROWS:,} participants per file.")
@@ -118,13 +149,24 @@ def _xlsx_lines(content: bytes) -> Iterator[tuple[int, list]]:
     # openpyxl raises many kinds of errors for a damaged or foreign file (a .docx is a zip too):
     # whatever it raises, the answer is the same 400, never a 500.
     try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            refusal = xlsx_check(archive)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
+        raise ImportFileError("Not a readable XLSX file.") from exc
+    if refusal:
+        raise ImportFileError(refusal)
+    try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as exc:
         raise ImportFileError("Not a readable XLSX file.") from exc
     try:
         if not book.worksheets:
             return
-        rows = enumerate(book.worksheets[0].iter_rows(values_only=True), start=1)
+        # Bounds of our own, never the sheet's declared dimension (``A1:XFD1048576`` would pad
+        # every row to 16,384 cells): one column more than read, to see a header that is wider.
+        sheet = book.worksheets[0]
+        cells = sheet.iter_rows(max_col=MAX_COLUMNS + 1, max_row=MAX_LINES + 1, values_only=True)
+        rows = enumerate(cells, start=1)
         while True:
             try:
                 line, cells = next(rows)
