@@ -1,5 +1,5 @@
-"""Bound a request's MongoDB work by one deadline, answer 503 (never a 500) without MongoDB, and
-stop tying up web workers on a MongoDB that just failed."""
+"""Bound a request's MongoDB work by one deadline, answer 503 (never a 500) without MongoDB, stop
+tying up web workers on a MongoDB that just failed, and tell overload ("busy") from an outage."""
 
 import logging
 import threading
@@ -93,6 +93,11 @@ class DatabaseUnavailableMiddleware:
     admin, which is exempt) keeps the client's longer timeouts. After such a failure, requests
     are answered 503 at once for ``MONGODB_FAIL_FAST_SECONDS``, then one short ping decides
     (health endpoints excepted).
+
+    Overload is not an outage: a timeout opens fail-fast only if MongoDB then fails a ping of its
+    own (``note_database_failure``); if it answers, the request gets 503 ``busy``. In front of
+    the work, writes to the door and the API wait at most ``WEB_ADMISSION_WAIT_SECONDS`` for one
+    of ``WEB_MAX_CONCURRENT_REQUESTS`` slots of this process, else they get ``busy`` at once.
 
     The data lives in MongoDB, so there is nothing to degrade to: say so clearly, let the load
     balancer and the door scanner retry, and log one line without the URI (pymongo's message names
