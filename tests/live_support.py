@@ -68,19 +68,37 @@ class AsgiServer:
                 self.proc.wait(timeout=5)
 
 
-class LiveView:
-    """A WebSocket client that applies messages as the board does and records what it applied.
+def version_regressions(received: list[tuple[str, str, int]]) -> list[str]:
+    """Return, for messages received in order, every state that broke the hub's ordering promise.
 
-    Per session, a state is applied only if its version is newer than the one shown; anything
-    applied out of order or twice would show in ``applied`` (tests assert it never happens).
+    ``received`` holds ``(kind, session id, version)`` per state, in the order they arrived
+    (``kind`` is ``"snapshot"`` or ``"session"``). The hub never sends a state older than one it
+    sent before (a snapshot may repeat the version last sent: a resync), and never sends a
+    ``session`` change that is not newer than what the client last received.
+    """
+    last: dict[str, int] = {}
+    broken: list[str] = []
+    for kind, session_id, version in received:
+        before = last.get(session_id)
+        if before is not None and (version < before or (kind == "session" and version == before)):
+            broken.append(f"{kind} {session_id} v{version} after v{before}")
+        last[session_id] = max(version, before if before is not None else version)
+    return broken
+
+
+class LiveView:
+    """A WebSocket client that applies messages as the board does and records what it received.
+
+    Per session, a state is applied only if its version is newer than the one shown (as the board
+    does). Every state received, applied or not, is kept in ``received`` in arrival order, so that
+    ``assert_versions_never_decrease`` checks what the server sent, not what the client kept.
     """
 
     def __init__(self, ws) -> None:
         self.ws = ws
         self.sessions: dict[str, dict] = {}
         self.modes: list[str] = []
-        self.applied: list[tuple[str, int]] = []
-        self.dropped = 0
+        self.received: list[tuple[str, str, int]] = []
         self.messages: list[dict] = []
 
     @classmethod
@@ -93,14 +111,11 @@ class LiveView:
         return self.modes[-1] if self.modes else None
 
     def _apply_state(self, state: dict, *, snapshot: bool) -> None:
+        self.received.append(("snapshot" if snapshot else "session", state["id"], state["version"]))
         have = self.sessions.get(state["id"])
         newer = have is None or state["version"] > have["version"]
         if newer or (snapshot and state["version"] == have["version"]):
-            if newer:
-                self.applied.append((state["id"], state["version"]))
             self.sessions[state["id"]] = state
-        else:
-            self.dropped += 1
 
     def handle(self, message: dict) -> None:
         self.messages.append(message)
@@ -139,14 +154,11 @@ class LiveView:
         state = self.sessions.get(str(session_id))
         return None if state is None else state["check_in_count"]
 
-    def versions_in_order(self) -> bool:
-        """Tell whether, per session, every applied version was newer than the one before."""
-        last: dict[str, int] = {}
-        for session_id, version in self.applied:
-            if version <= last.get(session_id, -1):
-                return False
-            last[session_id] = version
-        return True
+    def assert_versions_never_decrease(self) -> None:
+        """Fail if the server sent, per session, a state older than one it sent before."""
+        assert self.received, "no state received at all"
+        broken = version_regressions(self.received)
+        assert not broken, f"states out of order: {broken}; received {self.received}"
 
     def close_code(self, *, timeout: float = 5.0) -> int | None:
         """Read until the server closes; return its close code."""

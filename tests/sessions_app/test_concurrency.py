@@ -5,7 +5,9 @@ its own MongoDB connection, closed at the end). Redis is up, killed before the r
 in the middle of it.
 """
 
+import functools
 import threading
+import time
 from collections import Counter
 
 import pytest
@@ -23,6 +25,7 @@ from tests.factories import admission_count, participants_make, session_make
 pytestmark = pytest.mark.django_db
 
 THREADS, PARTICIPANTS, CAPACITY = 40, 100, 25
+EDIT_DEADLINE_SECONDS = 60  # once the check-ins are over the edit lands at its next try
 
 
 def _run(session, people, *, after_n=None, on_nth=None):
@@ -109,42 +112,70 @@ def test_concurrent_check_ins_with_redis_killed_in_the_middle(redis_server):
     _assert_invariant(session, verdicts)
 
 
-def test_lowering_capacity_races_safely_with_check_ins():
-    """Capacity edits and check-ins are each one conditional update: the count never exceeds it."""
+def _run_threads(targets) -> None:
+    """Start one thread per target together; fail if one raised or did not finish in time."""
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(targets))
 
-    session, people = _seeded_session(), participants_make(40)
-    lowered = []
-
-    def lower():
+    def run(target):
         try:
-            for _ in range(30):
-                try:
-                    session_update(session=Session.objects.get(pk=session.pk), data={"capacity": 5})
-                except ValidationError:
-                    continue
-                lowered.append(True)
-                return
+            start.wait()
+            target()
+        except BaseException as exc:  # surfaced by the assertion below
+            errors.append(exc)
         finally:
             connection.close()
+
+    threads = [threading.Thread(target=run, args=(target,)) for target in targets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not [t for t in threads if t.is_alive()], "a thread did not finish within 120 s"
+    assert not errors, errors[:3]
+
+
+def test_lowering_capacity_races_safely_with_check_ins():
+    """Capacity edits and check-ins are each one conditional update: the count never exceeds it.
+
+    The edit lowers the capacity to the number inside as it reads it; a check-in landing between
+    the read and the write refuses the edit (ValidationError), and it is tried again. Fewer
+    people than places come, so the edit always lands in the end, during the check-ins or after.
+    """
+    session, people = _seeded_session(), participants_make(CAPACITY - 1)
+    lowered_to = []
+    refused_edits = []
+
+    def lower():
+        deadline = time.monotonic() + EDIT_DEADLINE_SECONDS
+        while not lowered_to:
+            assert time.monotonic() < deadline, (
+                f"the edit never landed ({len(refused_edits)} refused)"
+            )
+            target = max(5, Session.objects.get(pk=session.pk).check_in_count)
+            try:
+                session_update(
+                    session=Session.objects.get(pk=session.pk), data={"capacity": target}
+                )
+            except ValidationError:
+                refused_edits.append(target)
+                continue
+            lowered_to.append(target)
 
     verdicts = []
 
     def check_in(chunk):
-        try:
-            verdicts.extend(
-                session_check_in(session_id=session.pk, participant_id=p.pk) for p in chunk
-            )
-        finally:
-            connection.close()
+        for person in chunk:
+            verdicts.append(session_check_in(session_id=session.pk, participant_id=person.pk))
 
-    threads = [threading.Thread(target=lower)]
-    threads += [threading.Thread(target=check_in, args=(people[i::8],)) for i in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    _run_threads([lower, *(functools.partial(check_in, people[i::8]) for i in range(8))])
+    assert len(lowered_to) == 1  # the edit happened
     fresh = Session.objects.get(pk=session.pk)
     inside = CheckIn.objects.filter(session_id=session.pk, checked_out_at=None).count()
+    assert fresh.capacity == lowered_to[0] < CAPACITY
     assert fresh.check_in_count == inside <= fresh.capacity
-    assert fresh.capacity == (5 if lowered else CAPACITY)
-    assert sum(v.reason == Reason.CHECKED_IN for v in verdicts) == inside
+    reasons = Counter(v.reason for v in verdicts)
+    assert reasons[Reason.CHECKED_IN] == inside
+    assert reasons[Reason.CHECKED_IN] + reasons[Reason.SESSION_FULL] == len(people)
+    print(f"capacity lowered to {lowered_to[0]} ({len(refused_edits)} edits refused first); "
+          f"{inside} inside, {reasons[Reason.SESSION_FULL]} refused as full")  # fmt: skip
