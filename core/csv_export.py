@@ -2,14 +2,16 @@
 
 Used by the API's export endpoints and the admin's export actions alike. The file starts with a
 UTF-8 byte-order mark (spreadsheet programs then read the accents right; the participant import
-accepts it back). A cell that a spreadsheet would run as a formula (``=``, ``+``, ``@``, a tab or
-a carriage return first) gets a leading apostrophe: exported names are other people's input.
+accepts it back). A text cell that a spreadsheet would run as a formula (OWASP's list: ``=``,
+``+``, ``-``, ``@``, a tab or a carriage return first) gets a leading apostrophe: exported names
+are other people's input. Numbers stay numbers (a negative count is not a formula).
 """
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Iterator, Sequence
+from decimal import Decimal
 
 from django.http import StreamingHttpResponse
 from django.utils import timezone
@@ -18,7 +20,7 @@ from django.utils.text import slugify
 from core.staff_time import file_stamp
 
 CONTENT_TYPE = "text/csv; charset=utf-8"
-_FORMULA_STARTS = ("=", "+", "@", "\t", "\r")
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class _Echo:
@@ -36,6 +38,8 @@ def csv_cell(value) -> str:
         return timezone.localtime(value).isoformat(timespec="seconds")
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, int | float | Decimal):
+        return str(value)  # a number, never a formula: -3 stays -3
     text = str(value)
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
