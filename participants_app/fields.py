@@ -1,11 +1,33 @@
 """Model fields of the participants app."""
 
+import unicodedata
+
 from django.db import models
 
 
+def _domain_ascii(domain: str) -> str:
+    try:
+        return domain.encode("idna").decode("ascii")
+    except UnicodeError:  # not a valid domain: left as typed, the e-mail validator refuses it
+        return domain
+
+
 def email_normalize(value):
-    """The one e-mail rule: compare and store addresses trimmed and in lower case."""
-    return value.strip().lower() if isinstance(value, str) else value
+    """The one e-mail rule: compare and store addresses in one spelling per mailbox.
+
+    Trimmed, Unicode NFC (a decomposed "u" + diaeresis is the same letter as "ü"), in lower case,
+    the domain in its ASCII (IDNA) form: ``dup@bücher.example`` and ``dup@xn--bcher-kva.example``
+    are one mailbox. The local part is lower-cased (mail providers ignore its case; the unique
+    index needs one spelling) but otherwise kept: dots and "+tags" mean different mailboxes at
+    some providers, so they are never removed.
+    """
+    if not isinstance(value, str):
+        return value
+    text = unicodedata.normalize("NFC", value.strip()).lower()
+    local, at, domain = text.rpartition("@")
+    if not at or not domain:
+        return text
+    return f"{local}@{_domain_ascii(domain)}"
 
 
 class LowercaseEmailField(models.EmailField):
