@@ -1,11 +1,11 @@
 """Fixtures for the health tests: a clean Redis breaker, spare MongoDB servers to break."""
 
 import pytest
-from django.utils import timezone
 
 import redis_fallback.testing
 from devtools.servers import SecantusServer
-from health_app import probes
+from jobs_app import liveness
+from sessions_app.services.reconcile import counters_reconcile
 
 
 @pytest.fixture(autouse=True)
@@ -20,18 +20,21 @@ def clean_redis_layer(redis_server):
 
 @pytest.fixture(autouse=True)
 def reconcile_is_fresh(request, monkeypatch):
-    """Report a fresh reconcile run and worker: these tests are about MongoDB and Redis, not Celery.
+    """Record a real reconcile run and a real worker heartbeat: these tests are about MongoDB and
+    Redis, not Celery, and /health reads both records.
 
-    Beat freshness is tested against real JobRun records in tests/sessions_app/test_reconcile.py;
-    here reading them would need the database fixture in every test (and the grace period for a
-    reconcile that never ran ends after two intervals of process age, mid-suite). Tests that
-    check freshness themselves use the marker ``real_reconcile_freshness``.
+    The records are written by the code beat's task and the worker run (``counters_reconcile``,
+    ``worker_heartbeat_record``), so /health reads what production writes; every test gets the
+    database for it (a reconcile that never ran would turn stale after two intervals of process
+    age, mid-suite). Tests that check freshness themselves use the marker
+    ``real_reconcile_freshness``.
     """
     if request.node.get_closest_marker("real_reconcile_freshness"):
         return
-
-    monkeypatch.setattr(probes, "reconcile_last_success_at", timezone.now)
-    monkeypatch.setattr(probes, "worker_last_task_at", timezone.now)
+    request.getfixturevalue("db")
+    assert not counters_reconcile().failed
+    monkeypatch.setattr(liveness, "_last_heartbeat", 0.0)  # the per-process throttle
+    liveness.worker_heartbeat_record()
 
 
 @pytest.fixture(scope="session")

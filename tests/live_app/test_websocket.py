@@ -13,9 +13,13 @@ from websockets.exceptions import InvalidStatus
 
 from redis_fallback import is_redis_available
 from tests.factories import participants_make, session_make
-from tests.live_support import LiveView
+from tests.live_support import AsgiServer, LiveView
 
 pytestmark = pytest.mark.django_db
+
+# How long a test waits for something to arrive: generous, for a loaded 2-core machine. How fast
+# it arrives is measured by the benchmark (python -m bench.websockets), not asserted here.
+WAIT_SECONDS = 10
 
 
 def _check_in(client, session, person) -> float:
@@ -32,12 +36,14 @@ def _delivered_after(view: LiveView, session, count: int, answered_at: float, *,
     return time.monotonic() - answered_at
 
 
-def test_snapshot_then_each_check_in_within_a_second(asgi_server, token_client, staff_token):
+def test_snapshot_then_each_check_in_as_it_happens(asgi_server, token_client, staff_token):
     session = session_make(capacity=4, title="Keynote")
     first, second = participants_make(2)
     view = LiveView.open(f"{asgi_server.url}/ws/sessions/{session.pk}/", token=staff_token)
     try:
-        view.wait_for(lambda v: v.mode == "live" and str(session.pk) in v.sessions, timeout=5)
+        view.wait_for(
+            lambda v: v.mode == "live" and str(session.pk) in v.sessions, timeout=WAIT_SECONDS
+        )
         snap = view.sessions[str(session.pk)]
         assert snap == {
             "id": str(session.pk), "title": "Keynote", "location": session.location,
@@ -46,9 +52,11 @@ def test_snapshot_then_each_check_in_within_a_second(asgi_server, token_client, 
         }  # fmt: skip
         assert view.ws.subprotocol == "checkin"
 
-        lag = _delivered_after(view, session, 1, _check_in(token_client, session, first), timeout=1)
+        lag = _delivered_after(
+            view, session, 1, _check_in(token_client, session, first), timeout=WAIT_SECONDS
+        )
         lag2 = _delivered_after(
-            view, session, 2, _check_in(token_client, session, second), timeout=1
+            view, session, 2, _check_in(token_client, session, second), timeout=WAIT_SECONDS
         )
         state = view.sessions[str(session.pk)]
         assert state["fill_percent"] == 50.0
@@ -72,16 +80,16 @@ def test_occupancy_follows_edits_and_signs_in_with_the_staff_cookie(
         additional_headers={"Cookie": cookie, "Origin": "http://localhost:8000"},
     )
     try:
-        view.wait_for(lambda v: str(keynote.pk) in v.sessions, timeout=5)
+        view.wait_for(lambda v: str(keynote.pk) in v.sessions, timeout=WAIT_SECONDS)
         assert str(draft.pk) not in view.sessions  # open sessions only
         url = f"/api/sessions/{keynote.pk}/"
         assert staff_client.patch(url, {"capacity": 20}, format="json").status_code == 200
-        view.wait_for(lambda v: v.sessions[str(keynote.pk)]["capacity"] == 20, timeout=1)
+        view.wait_for(lambda v: v.sessions[str(keynote.pk)]["capacity"] == 20, timeout=WAIT_SECONDS)
         assert staff_client.patch(url, {"status": "closed"}, format="json").status_code == 200
-        view.wait_for(lambda v: str(keynote.pk) not in v.sessions, timeout=1)
+        view.wait_for(lambda v: str(keynote.pk) not in v.sessions, timeout=WAIT_SECONDS)
         draft_url = f"/api/sessions/{draft.pk}/"
         assert staff_client.patch(draft_url, {"status": "open"}, format="json").status_code == 200
-        view.wait_for(lambda v: str(draft.pk) in v.sessions, timeout=1)
+        view.wait_for(lambda v: str(draft.pk) in v.sessions, timeout=WAIT_SECONDS)
         view.assert_versions_never_decrease()
     finally:
         view.close()
@@ -100,21 +108,23 @@ def test_redis_killed_polling_then_live_again(asgi_server, token_client, staff_t
     people = participants_make(3)
     view = LiveView.open(f"{asgi_server.url}/ws/occupancy/", token=staff_token)
     try:
-        view.wait_for(lambda v: v.mode == "live" and str(session.pk) in v.sessions, timeout=5)
+        view.wait_for(
+            lambda v: v.mode == "live" and str(session.pk) in v.sessions, timeout=WAIT_SECONDS
+        )
         redis_server.kill()
-        noticed = view.wait_for(lambda v: v.mode == "polling", timeout=2)
+        noticed = view.wait_for(lambda v: v.mode == "polling", timeout=WAIT_SECONDS)
         lag = _delivered_after(
-            view, session, 1, _check_in(token_client, session, people[0]), timeout=1
+            view, session, 1, _check_in(token_client, session, people[0]), timeout=WAIT_SECONDS
         )
 
         redis_server.start()
-        view.wait_for(lambda v: v.mode == "live", timeout=5)
+        view.wait_for(lambda v: v.mode == "live", timeout=WAIT_SECONDS)
         _breaker_closed()
         lag2 = _delivered_after(
-            view, session, 2, _check_in(token_client, session, people[1]), timeout=1
+            view, session, 2, _check_in(token_client, session, people[1]), timeout=WAIT_SECONDS
         )
         lag3 = _delivered_after(
-            view, session, 3, _check_in(token_client, session, people[2]), timeout=1
+            view, session, 3, _check_in(token_client, session, people[2]), timeout=WAIT_SECONDS
         )
         assert view.modes[-2:] == ["polling", "live"]
         view.assert_versions_never_decrease()  # nothing sent twice or out of order
@@ -125,22 +135,24 @@ def test_redis_killed_polling_then_live_again(asgi_server, token_client, staff_t
         view.close()
 
 
-def test_redis_paused_is_noticed_within_a_second_or_so(
+def test_redis_paused_is_noticed_by_the_unanswered_ping(
     asgi_server, token_client, staff_token, redis_server
 ):
     session = session_make(capacity=10)
     first, second = participants_make(2)
     view = LiveView.open(f"{asgi_server.url}/ws/sessions/{session.pk}/", token=staff_token)
     try:
-        view.wait_for(lambda v: v.mode == "live", timeout=5)
+        view.wait_for(lambda v: v.mode == "live", timeout=WAIT_SECONDS)
         redis_server.pause()
-        noticed = view.wait_for(lambda v: v.mode == "polling", timeout=1.5)
-        lag = _delivered_after(view, session, 1, _check_in(token_client, session, first), timeout=1)
+        noticed = view.wait_for(lambda v: v.mode == "polling", timeout=WAIT_SECONDS)
+        lag = _delivered_after(
+            view, session, 1, _check_in(token_client, session, first), timeout=WAIT_SECONDS
+        )
         redis_server.resume()
-        view.wait_for(lambda v: v.mode == "live", timeout=5)
+        view.wait_for(lambda v: v.mode == "live", timeout=WAIT_SECONDS)
         _breaker_closed()
         lag2 = _delivered_after(
-            view, session, 2, _check_in(token_client, session, second), timeout=1
+            view, session, 2, _check_in(token_client, session, second), timeout=WAIT_SECONDS
         )
         view.assert_versions_never_decrease()
         print(f"paused: noticed in {noticed:.2f} s; polling lag {lag:.3f} s; live {lag2:.3f} s")
@@ -165,7 +177,11 @@ def test_refusals_have_close_codes_the_page_understands(asgi_server, db):
     assert (
         LiveView.open(f"{asgi_server.url}/ws/sessions/{missing}/", token=key).close_code() == 4404
     )
-    assert str(session.pk)  # the session exists, only the id asked for does not
+    view = LiveView.open(f"{asgi_server.url}/ws/sessions/{session.pk}/", token=key)
+    try:  # the same account on a session that exists: admitted, so 4404 was about the id
+        view.wait_for(lambda v: str(session.pk) in v.sessions, timeout=WAIT_SECONDS)
+    finally:
+        view.close()
 
 
 def test_a_page_from_another_site_is_refused_at_the_handshake(asgi_server, staff_token):
@@ -178,19 +194,37 @@ def test_a_page_from_another_site_is_refused_at_the_handshake(asgi_server, staff
     assert refused.value.response.status_code == 403
 
 
+@pytest.fixture
+def asgi_server_without_full_sync():
+    """An ASGI server whose full read never comes: only the backstop poll can catch a change up."""
+    server = AsgiServer(LIVE_FULL_SYNC_SECONDS="3600").start()
+    yield server
+    server.stop()
+
+
 def test_a_notification_never_sent_is_caught_up_by_the_backstop_poll(
-    asgi_server, token_client, staff_token, settings
+    asgi_server_without_full_sync, token_client, staff_token, settings
 ):
     session = session_make(capacity=10)
-    (person,) = participants_make(1)
-    view = LiveView.open(f"{asgi_server.url}/ws/sessions/{session.pk}/", token=staff_token)
+    warm_up, person = participants_make(2)
+    url = f"{asgi_server_without_full_sync.url}/ws/sessions/{session.pk}/"
+    view = LiveView.open(url, token=staff_token)
     try:
-        view.wait_for(lambda v: v.mode == "live" and str(session.pk) in v.sessions, timeout=5)
+        view.wait_for(
+            lambda v: v.mode == "live" and str(session.pk) in v.sessions, timeout=WAIT_SECONDS
+        )
+        _delivered_after(
+            view, session, 1, _check_in(token_client, session, warm_up), timeout=WAIT_SECONDS
+        )
+        # The hub's start-up reads (a full read and a first poll) are over well before this; a
+        # change after it can only be caught by the backstop poll (the next full read is in an
+        # hour). Sleeping can only let the test pass less by chance, never fail by chance.
+        time.sleep(1.0)
         # This web process publishes where no hub listens: the notification is lost, as when a
         # web process's breaker is open while the hub's subscription is fine.
         settings.LIVE_REDIS_CHANNEL = "checkin:nobody-listens"
         answered = _check_in(token_client, session, person)
-        lag = _delivered_after(view, session, 1, answered, timeout=1.5)
+        lag = _delivered_after(view, session, 2, answered, timeout=WAIT_SECONDS)
         assert view.mode == "live"
         print(f"caught up without a notification after {lag:.3f} s")
     finally:

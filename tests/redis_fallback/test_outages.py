@@ -59,7 +59,9 @@ def test_sigkill_during_get_set_loop_is_invisible_to_callers(redis_server, cache
     assert len([r for r in fallback_records(caplog) if r.levelname == "WARNING"]) == 1
 
 
-def test_sigstop_first_call_is_bounded_then_breaker_skips_redis(redis_server, cache, caplog):
+def test_sigstop_first_call_is_bounded_then_breaker_skips_redis(
+    redis_server, cache, caplog, caller_network_calls
+):
     cache.set("k", "v")
     socket_timeout = settings.REDIS_SOCKET_TIMEOUT
     redis_server.pause()
@@ -69,18 +71,15 @@ def test_sigstop_first_call_is_bounded_then_breaker_skips_redis(redis_server, ca
     first_call = time.perf_counter() - started
     assert socket_timeout * 0.8 <= first_call < socket_timeout + 0.5
 
-    started = time.perf_counter()
+    caller_network_calls.clear()
     for i in range(500):
         cache.set(f"hung:{i}", i)
         cache.get(f"hung:{i}")
-    thousand_calls = time.perf_counter() - started
-    assert thousand_calls < 1.0
-    assert thousand_calls < 1000 * socket_timeout / 100
+    assert caller_network_calls == []  # a thousand calls, none of them waits on the hung Redis
 
     # The raw client shares the breaker: no network wait either.
-    started = time.perf_counter()
     assert get_redis().sadd("members", "a") == 0
-    assert time.perf_counter() - started < 0.05
+    assert caller_network_calls == []
     assert connection_status()["breaker_state"] == "open"
     assert connection_status()["last_error"].startswith("TimeoutError")
     assert len(fallback_records(caplog)) == 1
@@ -103,7 +102,9 @@ def _wait_for(condition, timeout: float, what: str) -> None:
 
 
 @override_settings(REDIS_BREAKER_RESET_SECONDS=SHORT_RESET)
-def test_restart_empty_recovers_in_the_background_and_runs_callbacks_once(redis_server, cache, raw):
+def test_restart_empty_recovers_in_the_background_and_runs_callbacks_once(
+    redis_server, cache, raw, caller_network_calls
+):
     seen: list[dict] = []
 
     def reseed(client: redis.Redis) -> None:
@@ -127,10 +128,10 @@ def test_restart_empty_recovers_in_the_background_and_runs_callbacks_once(redis_
         # The prober tries on its own, every reset interval; no request is needed for that.
         _wait_for(lambda: connection_status()["reconnect_attempts"] >= 1, 2, "a probe")
         assert connection_status()["breaker_state"] in ("open", "half_open")
-        started = time.perf_counter()
+        caller_network_calls.clear()
         for _ in range(200):
             cache.get("x")  # callers never probe: no network wait while it is down
-        assert time.perf_counter() - started < 0.2
+        assert caller_network_calls == []
 
         redis_server.start()  # empty
         restarted = time.monotonic()
@@ -189,20 +190,18 @@ def test_failing_recovery_callback_keeps_breaker_open(redis_server, cache, raw, 
 
 
 @override_settings(REDIS_BREAKER_RESET_SECONDS=0.2)
-def test_while_hung_only_the_prober_waits_on_redis(redis_server, raw):
+def test_while_hung_only_the_prober_waits_on_redis(redis_server, raw, caller_network_calls):
     redis_server.pause()
     get_redis().get("k")  # opens the breaker after one socket timeout
+    caller_network_calls.clear()
     threads_count = 16
     barrier = threading.Barrier(threads_count)
     results: list[object] = []
-    durations: list[float] = []
 
     def worker() -> None:
         barrier.wait()
         for _ in range(20):
-            started = time.perf_counter()
             results.append(get_redis().get("k"))
-            durations.append(time.perf_counter() - started)
             time.sleep(0.02)
 
     threads = [threading.Thread(target=worker) for _ in range(threads_count)]
@@ -212,8 +211,8 @@ def test_while_hung_only_the_prober_waits_on_redis(redis_server, raw):
         thread.join()
     assert results == [None] * threads_count * 20
     # Meanwhile the prober kept probing the hung server (each probe waits one socket timeout);
-    # no caller ever waited for it.
-    assert max(durations) < 0.05
+    # no caller ever touched the network.
+    assert caller_network_calls == []
     assert connection_status()["reconnect_attempts"] >= 1
     assert connection_status()["breaker_state"] in ("open", "half_open")
 
