@@ -229,3 +229,54 @@ def test_a_notification_never_sent_is_caught_up_by_the_backstop_poll(
         print(f"caught up without a notification after {lag:.3f} s")
     finally:
         view.close()
+
+
+def test_ping_is_answered_pong_and_other_messages_are_ignored(asgi_server, staff_token):
+    view = LiveView.open(f"{asgi_server.url}/ws/occupancy/", token=staff_token)
+    try:
+        view.wait_for(lambda v: v.mode is not None, timeout=WAIT_SECONDS)
+        view.ws.send('{"type": "hello"}')
+        view.ws.send("not json at all")
+        view.ws.send('{"type": "ping"}')
+        view.wait_for(lambda v: {"type": "pong"} in v.messages, timeout=WAIT_SECONDS)
+        assert [m for m in view.messages if m["type"] == "pong"] == [{"type": "pong"}]
+        assert view.ws.protocol.state.name == "OPEN"  # the junk before did not close it
+    finally:
+        view.close()
+
+
+def test_an_api_token_in_the_authorization_header_signs_in(asgi_server, staff_token):
+    session = session_make()
+    view = LiveView.open(
+        f"{asgi_server.url}/ws/sessions/{session.pk}/",
+        additional_headers={"Authorization": f"Token {staff_token}"},
+    )
+    try:
+        view.wait_for(lambda v: str(session.pk) in v.sessions, timeout=WAIT_SECONDS)
+    finally:
+        view.close()
+    refused = LiveView.open(
+        f"{asgi_server.url}/ws/sessions/{session.pk}/",
+        additional_headers={"Authorization": f"Token {'0' * 40}"},
+    )
+    assert refused.close_code(timeout=WAIT_SECONDS) == 4401
+
+
+def test_a_session_closed_or_deleted_is_removed_from_the_occupancy_view(
+    asgi_server, staff_token, staff_client
+):
+    closing, deleted = session_make(title="Closing"), session_make(title="Deleted")
+    view = LiveView.open(f"{asgi_server.url}/ws/occupancy/", token=staff_token)
+    try:
+        both = {str(closing.pk), str(deleted.pk)}
+        view.wait_for(lambda v: both <= set(v.sessions), timeout=WAIT_SECONDS)
+        url = f"/api/sessions/{closing.pk}/"
+        assert staff_client.patch(url, {"status": "closed"}, format="json").status_code == 200
+        removed = {"type": "removed", "id": str(closing.pk)}
+        view.wait_for(lambda v: removed in v.messages, timeout=WAIT_SECONDS)
+        assert staff_client.delete(f"/api/sessions/{deleted.pk}/").status_code == 204
+        removed = {"type": "removed", "id": str(deleted.pk)}
+        view.wait_for(lambda v: removed in v.messages, timeout=WAIT_SECONDS)
+        assert not both & set(view.sessions)
+    finally:
+        view.close()
