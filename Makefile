@@ -48,7 +48,7 @@ check: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -q -m "$(CHECK_MARKERS)" $(PYTEST_ARGS)
+	$(PY) -m pytest -q -m "$(CHECK_MARKERS)" --durations=20 $(PYTEST_ARGS)
 
 # The short chaos form runs inside `make test` as tests/chaos/test_chaos_short.py (marker: chaos).
 chaos: $(STAMP)
