@@ -65,6 +65,8 @@ class Job(models.Model):
         RUNNING = "running", "Running"
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
+        # Not confirmed in time: its rows are gone (participants_app/import_retention.py).
+        EXPIRED = "expired", "Preview expired"
 
     kind = models.CharField(max_length=50)
     title = models.CharField(

@@ -12,6 +12,9 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 RECONCILE_TASK = "sessions_app.reconcile_counters"
 SESSIONS_CLOSE_TASK = "sessions_app.sessions_close_ended"
 OUTBOX_TASK = "jobs_app.outbox_flush"
+IMPORT_RETENTION_TASK = "participants_app.imports_retain"
+# Hourly: a preview or a report outlives its retention by at most an hour.
+IMPORT_RETENTION_INTERVAL_SECONDS = 3600
 RECONCILE_JOB = "reconcile_counters"
 # The JobRun a Celery worker touches as it starts each task (its heartbeat).
 HEARTBEAT_JOB = "celery_worker"
@@ -30,6 +33,11 @@ def periodic_tasks_ensure() -> str:
         ("Reconcile capacity counters", RECONCILE_TASK, settings.RECONCILE_INTERVAL_SECONDS),
         ("Publish the task outbox", OUTBOX_TASK, settings.RECONCILE_INTERVAL_SECONDS),
         ("Close ended sessions", SESSIONS_CLOSE_TASK, settings.RECONCILE_INTERVAL_SECONDS),
+        (
+            "Expire import previews, drop old reports' personal data",
+            IMPORT_RETENTION_TASK,
+            IMPORT_RETENTION_INTERVAL_SECONDS,
+        ),
     ]
     created = []
     for name, task, seconds in wanted:

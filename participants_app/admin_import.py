@@ -6,6 +6,7 @@ The pages call the same services as the API; the progress page's bar polls ``/ap
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -17,6 +18,13 @@ from jobs_app.models import Job
 from jobs_app.selectors import JobNotFoundError, job_get_for_user
 
 from .import_files import MAX_BYTES, MAX_ROWS, ImportFileError
+from .import_retention import (
+    PREVIEW_EXPIRED_MESSAGE,
+    ROWS_REMOVED_KEY,
+    ImportPreviewExpired,
+    participant_import_expire,
+    retention_phrase,
+)
 from .services_import import IMPORT_KIND, participant_import_confirm, participant_import_preview
 
 IMPORT_PERMISSIONS = ("participants_app.add_participant", "participants_app.change_participant")
@@ -77,12 +85,20 @@ class ParticipantImportAdminMixin:
         }
 
     def _job(self, request, job_id: str) -> Job:
+        """Return the import (an overdue preview expired first: its time holds to the minute)."""
         if not user_can_import(request.user):
             raise PermissionDenied
         try:
-            return job_get_for_user(job_id=job_id, user=request.user, kind=IMPORT_KIND)
+            job = job_get_for_user(job_id=job_id, user=request.user, kind=IMPORT_KIND)
         except JobNotFoundError as exc:
             raise Http404("No such import.") from exc
+        if participant_import_expire(job_id=job.pk):
+            job.refresh_from_db()
+        return job
+
+    def _upload_again(self, request):
+        messages.error(request, PREVIEW_EXPIRED_MESSAGE)
+        return redirect("admin:participants_app_participant_import")
 
     def import_view(self, request):
         """Upload a file; a readable file leads to its preview."""
@@ -110,8 +126,13 @@ class ParticipantImportAdminMixin:
     def import_preview_view(self, request, job_id: str):
         """Show what each row would do; confirming queues the job and leads to its progress."""
         job = self._job(request, job_id)
+        if job.status == Job.Status.EXPIRED:
+            return self._upload_again(request)
         if request.method == "POST":
-            job = participant_import_confirm(job=job)
+            try:
+                job = participant_import_confirm(job=job)
+            except ImportPreviewExpired:
+                return self._upload_again(request)
             if job.status == Job.Status.QUEUED:
                 self.message_user(request, "Import confirmed: queued for a worker.")
             return redirect("admin:participants_app_participant_import_progress", job.pk)
@@ -136,6 +157,8 @@ class ParticipantImportAdminMixin:
         if job.status == Job.Status.PENDING:
             messages.info(request, "This import waits for your confirmation.")
             return redirect("admin:participants_app_participant_import_preview", job.pk)
+        if job.status == Job.Status.EXPIRED:
+            return self._upload_again(request)
         report = job.report or {}
         context = self._context(
             request,
@@ -145,6 +168,8 @@ class ParticipantImportAdminMixin:
             finished=job.status in (Job.Status.DONE, Job.Status.FAILED),
             errors=report.get("errors", report.get("invalid", [])),
             errors_total=report.get("errors_total", report.get("invalid_total", 0)),
+            rows_removed=ROWS_REMOVED_KEY in report,
+            rows_kept_for=retention_phrase(settings.IMPORT_REPORT_PII_HOURS),
         )
         return TemplateResponse(
             request, "admin/participants_app/participant/import_progress.html", context

@@ -18,6 +18,8 @@ from .import_files import MAX_CELL
 from .import_queries import participants_lookup
 from .models import ticket_code_generate, ticket_code_validator
 
+# A row's messages name columns and lines, never a value: they outlive the row's personal data
+# (import_retention.py), and the row itself shows the values while it is kept.
 CREATE, UPDATE, UNCHANGED, ERROR = "create", "update", "unchanged", "error"
 ACTIONS = (CREATE, UPDATE, UNCHANGED, ERROR)
 _LIMITS = {"full_name": 200, "email": 254, "organization": 200, "ticket_code": 64}
@@ -44,7 +46,7 @@ def _row_errors(values: dict[str, str]) -> list[str]:
         try:
             validate_email(values["email"])
         except ValidationError:
-            errors.append(f"Not a valid e-mail address: {values['email'][:100]!r}.")
+            errors.append("Not a valid e-mail address.")
     for column, limit in _LIMITS.items():
         if len(values.get(column) or "") > min(limit, MAX_CELL):
             errors.append(f"{column.replace('_', ' ').capitalize()} is longer than {limit}.")
@@ -52,10 +54,7 @@ def _row_errors(values: dict[str, str]) -> list[str]:
         try:
             ticket_code_validator(values["ticket_code"])
         except ValidationError:
-            errors.append(
-                f"Ticket code {values['ticket_code'][:64]!r}: use 4 to 64 letters, digits, '-' "
-                "or '_'."
-            )
+            errors.append("Ticket code: use 4 to 64 letters, digits, '-' or '_'.")
     return errors
 
 
@@ -70,9 +69,9 @@ def rows_check(rows: list[tuple[int, dict[str, str]]]) -> RowCheck:
         values = {**raw, "email": email, "ticket_code": code}
         errors = _row_errors(values)
         if email and email in first_email:
-            errors.append(f"E-mail {email} is also on line {first_email[email]}.")
+            errors.append(f"E-mail is also on line {first_email[email]}.")
         if code and code in first_code:
-            errors.append(f"Ticket code {code} is also on line {first_code[code]}.")
+            errors.append(f"Ticket code is also on line {first_code[code]}.")
         first_email.setdefault(email, line)
         if code:
             first_code.setdefault(code, line)
@@ -99,7 +98,7 @@ def batch_plan(rows: list[Row], *, generate_codes: bool) -> list[dict]:
         entry: dict = {"line": line, "email": email}
         owner = owners.get(code)
         if code and owner is not None and owner != email:
-            entry.update(action=ERROR, messages=[f"Ticket code {code} belongs to someone else."])
+            entry.update(action=ERROR, messages=["Ticket code belongs to someone else."])
         elif (current := existing.get(email)) is None:
             changes = {"full_name": full_name, "organization": organization or ""}
             ticket = code or (ticket_code_generate() if generate_codes else "")

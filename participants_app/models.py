@@ -69,6 +69,10 @@ class Participant(ServiceFieldsMixin, models.Model):
         return f"{self.full_name} <{self.email}>"
 
 
+# The ``jobs_app.Job.kind`` of a participant import (its rows are ImportChunks below).
+IMPORT_KIND = "participant_import"
+
+
 class ImportChunk(models.Model):
     """One batch of an import's valid rows, kept in MongoDB until the import job applied it.
 

@@ -28,12 +28,16 @@ from jobs_app.services import lease_acquire, lease_release, lease_renew, task_pu
 from .caching import participant_detail_key
 from .import_files import sheet_read
 from .import_queries import participants_lookup, participants_write
+from .import_retention import (
+    ImportPreviewExpired,
+    import_preview_deadline,
+    participant_import_expire,
+)
 from .import_rows import ACTIONS, CREATE, ERROR, UNCHANGED, UPDATE, batch_plan, rows_check
-from .models import ImportChunk
+from .models import IMPORT_KIND, ImportChunk
 
 logger = logging.getLogger(__name__)
 
-IMPORT_KIND = "participant_import"
 IMPORT_TASK = "participants_app.import_participants"
 BATCH_SIZE = 500
 PREVIEW_ROWS = 200  # rows shown in the preview (every error row is shown too, up to REPORT_ERRORS)
@@ -137,16 +141,22 @@ def participant_import_confirm(*, job: Job) -> Job:
     """Queue a previewed import (once; confirming again changes nothing) and return the job.
 
     Published through the outbox: with the broker down the job stays "queued" until a worker
-    starts or beat flushes the outbox.
+    starts or beat flushes the outbox. Raise ``ImportPreviewExpired`` for a preview older than
+    ``IMPORT_PREVIEW_EXPIRY_HOURS`` (expired here if the hourly sweep has not reached it yet).
     """
-    queued = Job.objects.filter(pk=job.pk, status=Job.Status.PENDING).update(
-        status=Job.Status.QUEUED, queued_at=timezone.now()
-    )
+    queued = Job.objects.filter(
+        pk=job.pk, status=Job.Status.PENDING, created_at__gte=import_preview_deadline()
+    ).update(status=Job.Status.QUEUED, queued_at=timezone.now())
     if queued:
         result = task_publish(task_name=IMPORT_TASK, args=[str(job.pk)])
         if not result.published:
             logger.info("Import %s kept in the outbox until the broker is back", job.pk)
-    return Job.objects.get(pk=job.pk)
+    else:
+        participant_import_expire(job_id=job.pk)
+    job = Job.objects.get(pk=job.pk)
+    if job.status == Job.Status.EXPIRED:
+        raise ImportPreviewExpired(str(job.pk))
+    return job
 
 
 @dataclass
@@ -185,8 +195,7 @@ def _apply(plan: list[dict]) -> None:
         if mine:
             continue
         if what == "ticket_code":
-            code = entry["set"].get("ticket_code") or entry.get("ticket_code")
-            message = f"Ticket code {code} was taken meanwhile."
+            message = "Ticket code was taken meanwhile."
         elif what == "email":
             message = (
                 "A participant with this e-mail was created meanwhile; import again to update."
@@ -272,7 +281,10 @@ def participant_import_run(*, job_id: str, budget_seconds: float = RUN_BUDGET_SE
 
 
 def participant_import_fail(*, job_id: str, error: str) -> None:
-    """Mark an import failed (an unexpected error; the rows applied so far stay applied)."""
+    """Mark an import failed (an unexpected error; the rows applied so far stay applied).
+
+    Its stored rows stay until ``IMPORT_REPORT_PII_HOURS`` (import_retention.py).
+    """
     Job.objects.filter(pk=ObjectId(job_id)).exclude(status=Job.Status.DONE).update(
         status=Job.Status.FAILED, finished_at=timezone.now(), error=error[:300]
     )

@@ -6,8 +6,10 @@ from celery import shared_task
 from django.db import DatabaseError
 from pymongo.errors import PyMongoError
 
+from jobs_app.schedule import IMPORT_RETENTION_TASK
 from jobs_app.services import task_publish
 
+from .import_retention import participant_imports_retain
 from .services_import import (
     IMPORT_TASK,
     ImportBusy,
@@ -43,3 +45,16 @@ def participant_import_task(self, job_id: str) -> None:
         raise
     if more:
         task_publish(task_name=IMPORT_TASK, args=[job_id])
+
+
+@shared_task(
+    name=IMPORT_RETENTION_TASK,
+    ignore_result=True,
+    autoretry_for=(DatabaseError,),
+    retry_backoff=True,
+    retry_backoff_max=30,
+    max_retries=3,
+)
+def participant_imports_retain_task() -> dict:
+    """Expire overdue import previews; remove old import reports' personal data."""
+    return participant_imports_retain()

@@ -8,7 +8,9 @@ from ..models import Job
 
 class JobErrorSerializer(serializers.Serializer):
     line = serializers.IntegerField(help_text="Line in the file (the header is line 1).")
-    email = serializers.CharField()
+    email = serializers.CharField(
+        required=False, help_text="Left out once the report's personal data was removed."
+    )
     messages = serializers.ListField(child=serializers.CharField())
 
 

@@ -1,7 +1,7 @@
 """Participant import API: upload a file for a preview, then confirm it (staff: add + change)."""
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
@@ -15,6 +15,7 @@ from jobs_app.api.serializers import JOB_NOT_FOUND, JobOutputSerializer
 from jobs_app.api.views import job_for_api
 
 from ..import_files import MAX_BYTES, ImportFileError
+from ..import_retention import PREVIEW_EXPIRED_MESSAGE, ImportPreviewExpired
 from ..services_import import IMPORT_KIND, participant_import_confirm, participant_import_preview
 
 IMPORT_PERMISSIONS = ("participants_app.add_participant", "participants_app.change_participant")
@@ -64,6 +65,19 @@ class ImportPreviewSerializer(serializers.Serializer):
         )
 
 
+class PreviewExpiredSerializer(serializers.Serializer):
+    """409: DRF's error shape plus the reason code."""
+
+    detail = serializers.CharField()
+    reason = serializers.ChoiceField(choices=["preview_expired"])
+
+
+PREVIEW_EXPIRED = OpenApiResponse(
+    PreviewExpiredSerializer,
+    description="Not confirmed within `IMPORT_PREVIEW_EXPIRY_HOURS` (24 h): its rows were "
+    f'deleted. `{{"detail": "{PREVIEW_EXPIRED_MESSAGE}", "reason": "preview_expired"}}`.',
+)
+
 JOB_ID = OpenApiParameter(
     "id", OpenApiTypes.STR, OpenApiParameter.PATH, description="Import job id (24 hex)."
 )
@@ -112,10 +126,17 @@ class ParticipantImportViewSet(viewsets.ViewSet):
             401: NOT_AUTHENTICATED,
             403: STAFF_ONLY,
             404: JOB_NOT_FOUND,
+            409: PREVIEW_EXPIRED,
         },
     )
     @action(detail=True, methods=["post"], parser_classes=[])
     def confirm(self, request, pk=None):
         job = job_for_api(job_id=pk, user=request.user, kind=IMPORT_KIND)
-        job = participant_import_confirm(job=job)
+        try:
+            job = participant_import_confirm(job=job)
+        except ImportPreviewExpired:
+            return Response(
+                {"detail": PREVIEW_EXPIRED_MESSAGE, "reason": "preview_expired"},
+                status=status.HTTP_409_CONFLICT,
+            )
         return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)

@@ -56,9 +56,10 @@ def test_preview_writes_nothing_then_confirm_imports_and_reimport_changes_nothin
         "error",
     ]
     assert by_line[3]["changes"] == ["full_name", "organization"]
-    assert "not-an-email" in by_line[4]["messages"][0]
-    assert by_line[5]["messages"] == ["E-mail ada@example.com is also on line 2."]
-    assert by_line[6]["messages"] == ["Ticket code KNOWN-1 belongs to someone else."]
+    assert by_line[4]["messages"] == ["Not a valid e-mail address."]
+    assert by_line[4]["email"] == "not-an-email"  # the value is in the row, not in the message
+    assert by_line[5]["messages"] == ["E-mail is also on line 2."]
+    assert by_line[6]["messages"] == ["Ticket code belongs to someone else."]
     assert Participant.objects.count() == 1  # nothing written before the confirmation
 
     job = confirm_and_run(staff_client, preview["job"])
