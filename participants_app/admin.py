@@ -1,4 +1,8 @@
-"""Staff UI for participants: search, their check-ins (read-only), door actions."""
+"""Staff UI for participants: search, their check-ins (read-only), door actions.
+
+Their check-ins (an inline: Django shows it with ``view`` on check-ins) and their scan history
+(``view`` on scans, sessions_app/access.py) follow the sessions' page's rule.
+"""
 
 from collections import defaultdict
 
@@ -9,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 
 from core.exceptions import NotFoundError, NotFoundReason
+from sessions_app.access import user_can_see_scan_log
 from sessions_app.admin_history import participant_scan_history
 from sessions_app.groups import user_can_check_in
 from sessions_app.models import CheckIn, Session
@@ -115,6 +120,13 @@ class ParticipantAdmin(ParticipantImportAdminMixin, admin.ModelAdmin):
     readonly_fields = ["created_at", "updated_at", "scans"]
     inlines = [CheckInInline]
     actions = ["check_in_to_session", "check_out", export_participants_action]
+
+    def get_fields(self, request, obj=None):
+        """Show the scan history only to those the scan log is shown to (the sessions' rule)."""
+        fields = super().get_fields(request, obj)
+        if user_can_see_scan_log(request.user):
+            return fields
+        return [field for field in fields if field != "scans"]
 
     @admin.display(description="scans across sessions")
     def scans(self, participant: Participant) -> str:

@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from jobs_app.models import Job
@@ -105,3 +106,21 @@ def test_history_on_the_participant_and_session_pages(staff_browser):
     table = html[html.index('class="scan-history"') :]
     assert table.index("<td>out</td>") < table.index("<td>in</td>")  # newest first
     assert f"scan/?session__id__exact={talk.pk}" in table and "All 2 scans" in table
+
+
+def test_participant_page_shows_scan_history_only_with_view_scan(client, django_user_model):
+    talk = session_make(title="Talk")
+    ada = participant_make(full_name="Ada Byron")
+    session_check_in(session_id=talk.pk, participant_id=ada.pk, source="door", actor="bob")
+    user = django_user_model.objects.create_user(username="viewer", password="x", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_participant"))
+    client.force_login(user)
+    page = f"{CHANGELIST}{ada.pk}/change/"
+
+    html = client.get(page).content.decode()
+    assert "Ada Byron" in html  # the participant itself is shown
+    assert 'class="scan-history"' not in html and "scans across sessions" not in html
+
+    user.user_permissions.add(Permission.objects.get(codename="view_scan"))
+    html = client.get(page).content.decode()
+    assert 'class="scan-history"' in html and "<td>Talk</td><td>in</td>" in html

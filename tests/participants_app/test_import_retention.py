@@ -21,18 +21,16 @@ URL = "/api/participants/import/"
 CHANGELIST = "/admin/participants_app/participant/"
 # One good row, one with a duplicate e-mail and one with a ticket code taken within the file.
 CSV = (
-    "Full name;E-mail;Organization;Ticket code\n"
-    "Ada Lovelace;ada@example.com;Analytical;ADA-0001\n"
-    "Ada Again;ada@example.com;;\n"
-    "Bob Moog;bob@example.com;;ADA-0001\n"
-).encode()
+    b"Full name;E-mail;Organization;Ticket code\n"
+    b"Ada Lovelace;ada@example.com;Analytical;ADA-0001\n"
+    b"Ada Again;ada@example.com;;\n"
+    b"Bob Moog;bob@example.com;;ADA-0001\n"
+)
 PII = ("Ada", "Bob", "ada@example.com", "bob@example.com", "ADA-0001", "Analytical")
 
 
 def upload(client) -> str:
-    response = client.post(
-        URL, {"file": SimpleUploadedFile("people.csv", CSV)}, format="multipart"
-    )
+    response = client.post(URL, {"file": SimpleUploadedFile("people.csv", CSV)}, format="multipart")
     assert response.status_code == 201, response.content
     return response.json()["job"]
 
