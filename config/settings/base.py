@@ -378,6 +378,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Like the rest of the API: signed-in users only (and only when API_DOCS_ENABLED).
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # spectacular's enum hook, then the 503 every operation may answer (core/api/schema_hooks.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.api.schema_hooks.postprocess_service_unavailable",
+    ],
 }
 # /api/schema/ and /api/docs/: on in development and tests, off unless asked for elsewhere (the
 # schema maps the whole attack surface; production can switch it on for an API consumer).

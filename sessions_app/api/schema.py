@@ -15,6 +15,14 @@ from .check_in_serializers import (
 ID_PARAMETER = OpenApiParameter(
     "id", OpenApiTypes.STR, OpenApiParameter.PATH, description="Session id (24 hex characters)."
 )
+# Sent with a 409 `check_in_in_progress` (not with the other 409s, hence not required).
+RETRY_AFTER_409 = OpenApiParameter(
+    "Retry-After",
+    OpenApiTypes.INT,
+    OpenApiParameter.HEADER,
+    response=[409],
+    description="With `check_in_in_progress`: seconds to wait before retrying.",
+)
 _SESSION = "6650f1a2b3c4d5e6f7a8b9c0"
 _PARTICIPANT = "6650f1a2b3c4d5e6f7a8b9c1"
 
@@ -96,7 +104,7 @@ check_in_schema = extend_schema(
         "| 404 | `session_not_found` / `participant_not_found` / `ticket_not_found` | unknown |\n"
         "| 400 | - | bad input (field errors) |"
     ),
-    parameters=[ID_PARAMETER],
+    parameters=[ID_PARAMETER, RETRY_AFTER_409],
     request=CheckInInputSerializer,
     responses={
         201: VerdictSerializer,
@@ -156,7 +164,7 @@ check_out_schema = extend_schema(
         "| 404 | `session_not_found` / `participant_not_found` / `ticket_not_found` | unknown |\n"
         "| 400 | - | bad input (field errors) |"
     ),
-    parameters=[ID_PARAMETER],
+    parameters=[ID_PARAMETER, RETRY_AFTER_409],
     request=CheckOutInputSerializer,
     responses={
         200: VerdictSerializer,
