@@ -1,11 +1,17 @@
 """The import page in headless Chromium: upload, preview, confirm, the bar moves to 100 % while a
 real Celery worker runs the job."""
 
+import datetime as dt
+
 import pytest
+from django.utils import timezone
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from jobs_app.models import Job
+from participants_app.import_retention import participant_imports_retain
 from participants_app.models import Participant
+from participants_app.services_import import participant_import_run
 from tests.factories import participant_make
 
 from .support import screenshot, sign_in, wait_for
@@ -69,3 +75,39 @@ def test_upload_preview_confirm_and_watch_the_bar_reach_100(
     assert page.find_element(By.ID, "job-created").text == "999"
     assert "nope" in page.find_element(By.ID, "job-errors").text
     assert Participant.objects.count() == ROWS
+
+
+def test_an_expired_preview_and_a_report_without_row_details_say_so(
+    page, live_server, organiser, tmp_path
+):
+    csv_file = tmp_path / "late.csv"
+    csv_file.write_text("Full name;E-mail\nAda Lovelace;ada@example.com\nNobody;nope\n")
+    sign_in(page, live_server, organiser)
+
+    def upload() -> None:
+        page.get(f"{live_server.url}/admin/participants_app/participant/import/")
+        page.find_element(By.CSS_SELECTOR, "input[type=file]").send_keys(str(csv_file))
+        page.find_element(By.CSS_SELECTOR, "#import-form input[type=submit]").click()
+        wait_for(page, lambda b: b.find_elements(By.ID, "preview-table"), "no preview")
+
+    upload()  # ... and the organiser comes back to it the next day
+    Job.objects.update(created_at=timezone.now() - dt.timedelta(hours=25))
+    page.find_element(By.ID, "confirm-import").click()
+    wait_for(page, lambda b: b.find_elements(By.CSS_SELECTOR, ".messagelist .error"), "no note")
+    note = page.find_element(By.CSS_SELECTOR, ".messagelist .error").text
+    assert note == "This preview expired; upload the file again."
+    assert page.find_elements(By.ID, "import-form")  # where to upload it again
+    assert not Participant.objects.exists()
+
+    upload()
+    page.find_element(By.ID, "confirm-import").click()
+    wait_for(page, lambda b: b.find_elements(By.ID, "job-bar"), "no progress page")
+    job = Job.objects.get(status=Job.Status.QUEUED)
+    participant_import_run(job_id=str(job.pk))  # the worker's work, here
+    Job.objects.filter(pk=job.pk).update(finished_at=timezone.now() - dt.timedelta(days=8))
+    participant_imports_retain()
+    page.refresh()
+    wait_for(page, lambda b: b.find_elements(By.ID, "rows-removed"), "no removal note")
+    assert "Row details removed after 7 days" in page.find_element(By.ID, "rows-removed").text
+    errors = page.find_element(By.ID, "job-errors").text
+    assert "3" in errors and "Not a valid e-mail address." in errors and "nope" not in errors
