@@ -5,6 +5,7 @@
    a ``Job`` awaiting confirmation with the preview in its report.
 2. ``participant_import_confirm`` queues the job through the outbox (``task_publish``): with the
    broker down it waits in MongoDB and starts when the broker is back; the job says "queued".
+   A preview left unconfirmed too long expires instead (import_retention.py).
 3. ``participant_import_run`` (the Celery task's work) applies the batches in order. For each, it
    stores the batch's plan, writes it (bulk), marks the batch applied and records the progress. A
    redelivered job skips applied batches and re-applies a stored plan (the writes are idempotent),

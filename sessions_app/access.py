@@ -2,7 +2,8 @@
 
 The attendance (check-in records: who is inside) needs ``view`` on check-ins; the scan log needs
 ``view`` on scans. The API's lists, the admin session page's "Inside now" and "latest scans"
-blocks, and the door page's list of scans ask the same functions here.
+blocks, the participant page's scan history, and the door page's list of scans ask the same
+functions here.
 
 A door account (``check_in`` only) learns a participant's name from a verdict only for someone it
 checked in or out, now or earlier: a refusal (not checked in, full, ...) by id or ticket code
