@@ -5,7 +5,7 @@ import secrets
 from django.core.validators import RegexValidator
 from django.db import models
 
-from core.models import ServiceFieldsMixin
+from core.model_mixins import ServiceFieldsMixin
 
 from .fields import LowercaseEmailField, TicketCodeField
 

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from core.models import ServiceFieldsMixin
+from core.model_mixins import ServiceFieldsMixin
 from participants_app.models import Participant
 
 

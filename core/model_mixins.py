@@ -1,4 +1,4 @@
-"""Model helpers shared by the apps."""
+"""Model mixins shared by the apps (no models: core has none)."""
 
 from __future__ import annotations
 
