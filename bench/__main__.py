@@ -3,7 +3,7 @@
 First, each in a process of its own with its own servers: MongoDB commands and Redis round trips
 per door request (``bench.round_trips``) and the cost of a check-in as the event grows
 (``bench.scale``). Then starts SecantusDB, redis-server and two gunicorns (ours:
-config.settings.chaos; plain: config.settings.bench_plain) on loopback, writes participants, and
+chaos.settings; plain: bench.settings_plain) on loopback, writes participants, and
 measures in order: the floor, check-in throughput (Redis healthy/down), latency while Redis is
 paused (ours and plain), time to fallback and back, rejections of a full session, and a latency
 timeline for the chart. Writes bench-results/<time>/{bench.json,timeline.png} and, unless --no-docs,
@@ -197,7 +197,7 @@ def main(argv=None) -> int:
         stack.start_servers()
         stack.start_web("ours", workers=args.workers)
         stack.start_web(
-            "plain", workers=args.workers, DJANGO_SETTINGS_MODULE="config.settings.bench_plain"
+            "plain", workers=args.workers, DJANGO_SETTINGS_MODULE="bench.settings_plain"
         )
         results = asyncio.run(measure(stack, args, config))
     except (KeyboardInterrupt, asyncio.CancelledError):

@@ -272,7 +272,7 @@ def render(results: dict, *, chart_name: str) -> str:
         f"{cfg['runs']} runs per figure, shown as **median (min-max over runs)**. Latency is measured "
         "at the client, so it includes queueing behind the other clients. "
         '"ours" is the project (redis_fallback cache backend and circuit breaker); "plain" is the '
-        "common setup (`config/settings/bench_plain.py`): django-redis `RedisCache` with "
+        "common setup (`bench/settings_plain.py`): django-redis `RedisCache` with "
         "`DJANGO_REDIS_IGNORE_EXCEPTIONS=True` and the same socket timeouts "
         f"({cfg['redis_socket_timeout']} s), and the check-in script's client with breaker reset 0 s "
         "(it tries Redis on every call, as code without a breaker does). Both run in the same process "

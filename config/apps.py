@@ -21,12 +21,6 @@ class MongoAdminConfig(AdminConfig):
 class MongoAuthConfig(AuthConfig):
     default_auto_field = OBJECT_ID_AUTO_FIELD
 
-    def ready(self):
-        super().ready()
-        # Token revocation on a password change or a deactivation is a signal receiver: connect
-        # it in every process (web, worker, shell), not only in one that imported the API.
-        import config.authentication  # noqa: F401
-
 
 class MongoContentTypesConfig(ContentTypesConfig):
     default_auto_field = OBJECT_ID_AUTO_FIELD

@@ -15,7 +15,7 @@ http_application = get_asgi_application()  # sets Django up before the imports b
 from channels.auth import AuthMiddlewareStack  # noqa: E402 - needs Django set up
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from config.ws_auth import TokenAuthMiddleware, origin_validated  # noqa: E402
+from accounts.ws_auth import TokenAuthMiddleware, origin_validated  # noqa: E402
 from live_app.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(

@@ -8,7 +8,7 @@ from django.http import Http404
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from config.lockout import ObtainAuthTokenView
+from accounts.lockout import ObtainAuthTokenView
 
 
 def _docs(view):

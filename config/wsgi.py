@@ -3,7 +3,7 @@
 Everything a request needs is imported here, in gunicorn's master: the app, and every view,
 through the URL configuration. A worker (also one that replaces a killed or timed-out worker) is
 a fork of that master and serves its first request without importing anything, so the first
-request's MongoDB deadline (config.middleware) is not spent on imports. Nothing here opens a
+request's MongoDB deadline (core.middleware) is not spent on imports. Nothing here opens a
 connection or starts a thread: MongoDB and Redis clients, and the Redis prober, start in each
 worker on first use.
 """

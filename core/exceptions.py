@@ -1,4 +1,4 @@
-"""Errors the services raise and the API answers in DRF's shape (``config/exceptions.py``)."""
+"""Errors the services raise and the API answers in DRF's shape (``core/api/exception_handlers.py``)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """MongoDB failures, as the request path sees them: which errors mean MongoDB is away, and the
 per-process fail-fast state that stops web workers from waiting on a MongoDB that just failed.
 
-In ``core`` (not in ``config.middleware``, which answers the 503s) so that a service which logs a
+In ``core`` (not in ``core.middleware``, which answers the 503s) so that a service which logs a
 MongoDB failure and goes on — the scan log's writes: the verdict stands without them — still tells
 the process that MongoDB is unreachable. Otherwise every request that reached its verdict before
 MongoDB died spends its whole deadline on the scan log, and the requests queued behind it (health

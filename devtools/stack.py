@@ -30,7 +30,7 @@ from devtools.servers import RedisServer, SecantusServer, free_port, wait_for_po
 from devtools.supervisor import Supervisor
 
 ROOT = Path(__file__).resolve().parents[1]
-CHAOS_SETTINGS = "config.settings.chaos"
+CHAOS_SETTINGS = "chaos.settings"
 
 _CREATE_TOKEN = """
 from django.contrib.auth import get_user_model

@@ -1,7 +1,7 @@
 """Worker liveness: a heartbeat health can read, and a watchdog that ends a worker that stopped consuming.
 
 The known way a worker stops consuming (an acknowledgement Redis missed) is fixed in the transport
-(``config/celery_broker.py``). Consumers of Celery and kombu have hung after broker faults in
+(``jobs_app/celery_broker.py``). Consumers of Celery and kombu have hung after broker faults in
 other ways before, each fixed later; a worker that stays up without taking tasks is the worst
 outcome (no reconcile, no outbox flush, and nothing restarts it). So the worker's main process
 also runs a watchdog thread: when tasks wait in the worker's queues, the worker has a free slot

@@ -34,7 +34,7 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_TRY_AGAIN = 1013
-# How often an open connection asks whether its sign-in is still valid (config/ws_auth.py puts
+# How often an open connection asks whether its sign-in is still valid (accounts/ws_auth.py puts
 # the question in the scope): the longest a revoked user keeps receiving updates here.
 SIGN_IN_RECHECK_SECONDS = 2.0
 

@@ -18,7 +18,7 @@ class SessionsAppConfig(AppConfig):
         register_recovery_callback(sessions_admission_reseed_all)
 
         # The chaos suite stalls processes between two writes (core.failpoints); the setting
-        # exists only in config.settings.chaos.
+        # exists only in chaos.settings.
         from django.conf import settings
 
         from core.failpoints import arm_from_spec

@@ -5,7 +5,7 @@ from django.contrib.auth.models import Permission
 from django.core.management.commands import flush as flush_command
 from rest_framework.test import APIClient
 
-from config.middleware import fail_fast
+from core.middleware import fail_fast
 from core.process_cache import process_cache_clear
 from redis_fallback.testing import reset_for_tests
 from sessions_app.groups import door_staff_group_ensure

@@ -38,9 +38,10 @@ THIRD_PARTY_APPS = [
     "drf_spectacular_sidecar",
     "config.apps.MongoBeatConfig",
     "health_check",
-    "config.apps.MongoAxesConfig",  # sign-in lockout (config/lockout.py)
+    "config.apps.MongoAxesConfig",  # sign-in lockout (accounts/lockout.py)
 ]
 LOCAL_APPS = [
+    "accounts",
     "redis_fallback",
     "sessions_app",
     "participants_app",
@@ -73,7 +74,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "config.middleware.DatabaseUnavailableMiddleware",
+    "core.middleware.DatabaseUnavailableMiddleware",
     # Last: turns a sign-in that hit the lockout (admin login) into 429 with Retry-After.
     "axes.middleware.AxesMiddleware",
 ]
@@ -105,7 +106,7 @@ MONGODB_NAME = env("MONGODB_NAME", default="checkin")
 # Short server-selection and socket timeouts: a hung MongoDB must not hang a request for 30 s.
 MONGODB_TIMEOUT_MS = env.int("MONGODB_TIMEOUT_MS", default=3000)
 # One deadline for all MongoDB work of one web request (pymongo's client-side operation timeout,
-# config/middleware.py): a hung MongoDB answers a door scanner 503 in about this long. Jobs outside
+# core/middleware.py): a hung MongoDB answers a door scanner 503 in about this long. Jobs outside
 # requests keep the client timeouts above. 0 switches it off; the admin (bulk actions) is exempt.
 # pymongo's server selection checks the deadline every 0.5 s, so a request may take up to 0.5 s
 # past it: 1.4 s keeps the worst case (1.9 s) within the door's "about 2 s".
@@ -115,7 +116,7 @@ MONGODB_REQUEST_TIMEOUT_EXEMPT = ["/admin/", "/api/participants/import/"]
 # After MongoDB failed a request, a web process answers 503 at once for this long (then the next
 # request pings MongoDB briefly first), so requests do not queue behind each other's deadlines.
 MONGODB_FAIL_FAST_SECONDS = env.float("MONGODB_FAIL_FAST_SECONDS", default=2.0)
-# Admission control per web process (config/middleware.py): at most this many writes under
+# Admission control per web process (core/middleware.py): at most this many writes under
 # WEB_ADMISSION_PATHS at once; one that finds no free slot within WEB_ADMISSION_WAIT_SECONDS is
 # answered 503 "busy" at once instead of queueing for MongoDB past its deadline. 0: no limit.
 WEB_MAX_CONCURRENT_REQUESTS = env.int("WEB_MAX_CONCURRENT_REQUESTS", default=4)
@@ -220,10 +221,10 @@ LIVE_WEBSOCKET_URL = env("LIVE_WEBSOCKET_URL", default="")
 # --- Celery -------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 # kombu's Redis transport with acknowledgements that cannot wedge the worker (see
-# config/celery_broker.py); "redis" selects kombu's own. Other brokers: their URL decides.
+# jobs_app/celery_broker.py); "redis" selects kombu's own. Other brokers: their URL decides.
 CELERY_BROKER_TRANSPORT = env(
     "CELERY_BROKER_TRANSPORT",
-    default="config.celery_broker:Transport"
+    default="jobs_app.celery_broker:Transport"
     if CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
     else None,
 )
@@ -251,8 +252,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "health_check_interval": 10,
 }
 # Broker connection: the worker reconnects by itself (capped exponential backoff, see
-# config/celery_consumer.py); publishing from workers and beat retries 10 times, capped at 3 s.
-CELERY_WORKER_CONSUMER = "config.celery_consumer:ResilientConsumer"
+# jobs_app/celery_consumer.py); publishing from workers and beat retries 10 times, capped at 3 s.
+CELERY_WORKER_CONSUMER = "jobs_app.celery_consumer:ResilientConsumer"
 CELERY_BROKER_RECONNECT_BACKOFF_MAX = 3.0
 # While the broker stays unreachable the worker logs one summary line this often (seconds).
 CELERY_BROKER_OUTAGE_SUMMARY_SECONDS = REDIS_OUTAGE_SUMMARY_SECONDS
@@ -284,12 +285,12 @@ RECONCILE_LEASE_SECONDS = env.int("RECONCILE_LEASE_SECONDS", default=120)
 
 # --- Auth, i18n, static -------------------------------------------------------------------------
 # django-axes first (refuses locked-out sign-ins), then ModelBackend with a permission query that
-# is right on MongoDB (see config/auth_backends.py).
+# is right on MongoDB (see accounts/backends.py).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "config.auth_backends.MongoModelBackend",
+    "accounts.backends.MongoModelBackend",
 ]
-# Sign-in lockout (config/lockout.py; django-axes, attempts stored in MongoDB: it holds while
+# Sign-in lockout (accounts/lockout.py; django-axes, attempts stored in MongoDB: it holds while
 # Redis is down, and in every process). Every lock is a delay that starts at
 # AUTH_LOCKOUT_FIRST_DELAY_SECONDS, doubles with each further counted failure and is capped at
 # AUTH_LOCKOUT_MAX_DELAY_SECONDS; a sign-in refused during it is not checked and not counted, so
@@ -299,7 +300,7 @@ AUTHENTICATION_BACKENDS = [
 # - an address, across user names: AUTH_LOCKOUT_ADDRESS_FAILURES (a venue's doors share one).
 # Failures are forgotten AUTH_LOCKOUT_MINUTES after the last one; a success clears its own user
 # name's failures at its own address only. Staff unlock earlier in the admin ("Access attempts").
-AXES_HANDLER = "config.lockout.LockoutHandler"
+AXES_HANDLER = "accounts.lockout.LockoutHandler"
 AXES_FAILURE_LIMIT = env.int("AUTH_LOCKOUT_FAILURES", default=5)
 AUTH_LOCKOUT_NAME_ADDRESSES = env.int("AUTH_LOCKOUT_NAME_ADDRESSES", default=10)
 AUTH_LOCKOUT_ADDRESS_FAILURES = env.int("AUTH_LOCKOUT_ADDRESS_FAILURES", default=100)
@@ -309,12 +310,12 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.float("AUTH_LOCKOUT_MINUTES", default=
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # what a success clears (the others: above)
 AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # a refused sign-in does not lengthen a lock
-AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_response"
-AXES_CLIENT_IP_CALLABLE = "config.lockout.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_ip"
 # Proxies in front of gunicorn that append to X-Forwarded-For (0: the peer address is the client).
 AUTH_LOCKOUT_PROXY_COUNT = env.int("AUTH_LOCKOUT_PROXY_COUNT", default=0)
 AXES_VERBOSE = False
-# API tokens (config/authentication.py) expire this long after they were issued (one door shift);
+# API tokens (accounts/authentication.py) expire this long after they were issued (one door shift);
 # signing in again afterwards issues a new key. A password change or a deactivation revokes every
 # token of the user at once.
 API_TOKEN_LIFETIME_HOURS = env.float("API_TOKEN_LIFETIME_HOURS", default=12.0)
@@ -342,12 +343,12 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an anonymous API call gets 401 with `WWW-Authenticate: Token`, which tells
         # a door scanner what to send; staff in the browser still sign in with the session.
-        "config.authentication.CachedTokenAuthentication",
+        "accounts.authentication.CachedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": [
-        "config.renderers.ObjectIdJSONRenderer",
+        "core.api.renderers.ObjectIdJSONRenderer",
         "core.api.renderers.BrowsableAPIRenderer",  # DRF's; its forms stay input forms
     ],
     # DRF's, with 400 on `format` (not an undocumented 404) for a format the view does not offer.
@@ -361,7 +362,7 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.api.exception_handlers.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Event check-in API",

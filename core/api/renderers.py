@@ -1,4 +1,6 @@
-"""The browsable API, whose forms stay input forms after a POST, PUT or PATCH.
+"""The API's renderers: JSON with ObjectIds as strings; a browsable API that keeps input forms.
+
+The browsable API's forms stay input forms after a POST, PUT or PATCH.
 
 DRF builds the HTML form of the method just used from the serializer attached to the answer
 (``response.data.serializer``): right when an endpoint answers with the serializer it reads, wrong
@@ -7,9 +9,26 @@ form then showed the verdict's fields (reason, detail, session...), and posting 
 with "Unknown field." for each of them.
 """
 
+from bson import ObjectId
 from rest_framework import renderers
 from rest_framework.request import override_method
+from rest_framework.utils.encoders import JSONEncoder
 from rest_framework.utils.serializer_helpers import ReturnDict
+
+
+class ObjectIdJSONEncoder(JSONEncoder):
+    """Encode ObjectId as its 24-character hex string; defer everything else to DRF."""
+
+    def default(self, obj):
+        if isinstance(obj, ObjectId):
+            return str(obj)
+        return super().default(obj)
+
+
+class ObjectIdJSONRenderer(renderers.JSONRenderer):
+    """DRF's JSON renderer with ObjectId support, so no id ever breaks a response."""
+
+    encoder_class = ObjectIdJSONEncoder
 
 
 class BrowsableAPIRenderer(renderers.BrowsableAPIRenderer):

@@ -1,6 +1,6 @@
 """drf-spectacular post-processing: answers every operation may give, documented once.
 
-Any API request may be answered 503 before its view runs (config/middleware.py): ``busy`` when
+Any API request may be answered 503 before its view runs (core/middleware.py): ``busy`` when
 the process's admission control has no free slot in time (MongoDB answers, but not fast enough),
 ``database_unavailable`` when MongoDB is unreachable. Both carry ``Retry-After``. No view
 declares them, so they are added here to every operation of the schema.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 
 SERVICE_UNAVAILABLE = "ServiceUnavailable"
-# The reason codes config/middleware.py answers with a 503 (a test holds the two together).
+# The reason codes core/middleware.py answers with a 503 (a test holds the two together).
 UNAVAILABLE_REASONS = ["busy", "database_unavailable"]
 _METHODS = ("get", "put", "patch", "post", "delete", "head", "options", "trace")
 

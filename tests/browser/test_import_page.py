@@ -30,7 +30,7 @@ def organiser(django_user_model):
 def worker(celery_worker_factory, worker_env):
     """A real Celery worker that pauses 0.8 s after each batch: a bar worth watching."""
     worker_env.update(
-        DJANGO_SETTINGS_MODULE="config.settings.chaos",
+        DJANGO_SETTINGS_MODULE="chaos.settings",
         CHECKIN_FAILPOINTS="participant_import.after_batch=sleep:0.8",
     )
     return celery_worker_factory("browser-import").start()

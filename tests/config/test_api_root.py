@@ -3,7 +3,7 @@
 import pytest
 from bson import ObjectId
 
-from config.renderers import ObjectIdJSONRenderer
+from core.api.renderers import ObjectIdJSONRenderer
 
 pytestmark = pytest.mark.django_db
 

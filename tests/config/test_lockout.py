@@ -8,7 +8,7 @@ import pytest
 from axes.models import AccessAttempt
 from django.conf import settings
 
-from config.lockout import lockout_delay_seconds
+from accounts.lockout import lockout_delay_seconds
 
 pytestmark = pytest.mark.django_db
 

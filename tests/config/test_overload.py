@@ -12,8 +12,8 @@ import pytest
 from pymongo import monitoring
 from rest_framework.authtoken.models import Token
 
-from config.middleware import fail_fast
 from core.failpoints import armed
+from core.middleware import fail_fast
 from tests.factories import participant_make, participants_make, session_make
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from pymongo import monitoring
 
-from config.middleware import PROBE_SECONDS, fail_fast
+from core.middleware import PROBE_SECONDS, fail_fast
 
 pytestmark = pytest.mark.django_db
 

@@ -1,10 +1,10 @@
-"""The OpenAPI schema documents the 503 that any endpoint may answer (config/middleware.py)."""
+"""The OpenAPI schema documents the 503 that any endpoint may answer (core/middleware.py)."""
 
 import json
 
 import pytest
 
-from config.middleware import busy_response, database_unavailable_response
+from core.middleware import busy_response, database_unavailable_response
 
 pytestmark = pytest.mark.django_db
 

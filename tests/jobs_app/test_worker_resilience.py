@@ -8,7 +8,7 @@ import redis
 from celery import current_app
 from django.conf import settings
 
-from config.celery_consumer import backoff_delay
+from jobs_app.celery_consumer import backoff_delay
 from tests.celery_support import wait_until
 
 from .probe_tasks import probe_events, probe_release

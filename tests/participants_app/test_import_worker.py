@@ -23,7 +23,7 @@ def test_worker_killed_mid_import_is_redelivered_and_finishes_without_duplicates
     # The worker pauses 0.6 s after each batch (a failpoint of the chaos settings), so that the
     # kill lands in the middle of the import, not after it.
     worker_env.update(
-        DJANGO_SETTINGS_MODULE="config.settings.chaos",
+        DJANGO_SETTINGS_MODULE="chaos.settings",
         CHECKIN_FAILPOINTS="participant_import.after_batch=sleep:0.6",
     )
     lines = "".join(f"Person {i};p{i}@example.com;Org {i % 7};\n" for i in range(ROWS))

@@ -4,8 +4,8 @@ Used by devtools.stack for gunicorn, the Celery worker and beat. DEBUG is off (n
 debug 500 pages) so the processes behave and cost what they would in production.
 """
 
-from .base import *  # noqa: F403
-from .base import LOGGING, env
+from config.settings.base import *  # noqa: F403
+from config.settings.base import LOGGING, env
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY", default="chaos-only-insecure-key")

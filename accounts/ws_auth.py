@@ -1,7 +1,7 @@
 """WebSocket sign-in and origin checks (config/asgi.py).
 
 Two ways in, as for the API: the staff browser session (the cookie, through Channels'
-``AuthMiddlewareStack``) or an API token (``config.authentication``, the same per-process copy
+``AuthMiddlewareStack``) or an API token (``accounts.authentication``, the same per-process copy
 as the API). A token travels in the ``Sec-WebSocket-Protocol`` header — the client offers the
 subprotocols ``checkin`` and ``token.<key>``, the server answers ``checkin`` — or, for clients
 that can set headers, ``Authorization: Token <key>``. Never in the URL: URLs end up in logs.
@@ -22,7 +22,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from rest_framework.exceptions import AuthenticationFailed
 
-from config.authentication import CachedTokenAuthentication
+from accounts.authentication import CachedTokenAuthentication
 
 TOKEN_PREFIX = "token."
 

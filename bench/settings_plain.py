@@ -6,8 +6,8 @@ a breaker reset of 0 s, so it tries Redis on every call (errors caught, no open 
 without a circuit breaker does. Used only by ``make bench`` (a second gunicorn, same run).
 """
 
-from .chaos import *  # noqa: F403
-from .chaos import CACHES, REDIS_SOCKET_CONNECT_TIMEOUT, REDIS_SOCKET_TIMEOUT, REDIS_URL
+from chaos.settings import *  # noqa: F403
+from chaos.settings import CACHES, REDIS_SOCKET_CONNECT_TIMEOUT, REDIS_SOCKET_TIMEOUT, REDIS_URL
 
 CACHES = {
     **CACHES,  # the per-process cache ("process") stays as in ours

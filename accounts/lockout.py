@@ -45,7 +45,7 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
-from config.authentication import token_issue
+from accounts.authentication import token_issue
 
 LOCKED_OUT = "locked_out"
 DETAIL = (
