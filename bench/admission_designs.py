@@ -14,8 +14,9 @@ designs of the admission-interleavings issue under the same rush: ``--procs`` pr
   the history record is written afterwards.
 - ``in_document_map``: the same with who is inside as a map keyed by participant id.
 - ``seats``: one pre-created document per place, claimed by a conditional update.
-- ``door_protocol``: the design chosen (``sessions_app/services/door.py``): the record is
-  inserted ``entering``, a plain conditional ``$inc`` takes the place, the record is admitted.
+- ``door_protocol``: the design chosen (``sessions_app/services/admission_protocol.py``): the
+  record is inserted ``entering``, a plain conditional ``$inc`` takes the place, the record is
+  admitted.
 
 Prints, per design, throughput and p99 latency (median and spread over ``--runs`` runs) and the
 ratio to the first design named; ``--sessions`` extra session documents show how each decision's cost
@@ -121,7 +122,7 @@ def seats(ctx: Ctx, participant: ObjectId, record: dict) -> bool:
 
 
 def door_protocol(ctx: Ctx, participant: ObjectId, record: dict) -> bool:
-    """sessions_app/services/door.py: claim (insert ``entering``), increment, admit."""
+    """The chosen protocol (``admission_protocol.py``): claim (``entering``), increment, admit."""
     db, session_id, capacity = ctx.db, ctx.session_id, ctx.capacity
     op = str(ObjectId())
     record_id = db.records.insert_one({**record, "state": "entering", "op": op}).inserted_id

@@ -8,7 +8,7 @@ two minutes; the full form takes about eight.
 write of a check-in (and between the record and counter writes of a check-out), through the
 failpoints of core.failpoints, on a second gunicorn that receives only those requests. The old
 reconcile's settle logic failed this (counter below its records, then over capacity); the door
-protocol (sessions_app/services/door.py) holds it, so it is on.
+protocol (sessions_app/services/admission_protocol.py) holds it, so it is on.
 """
 
 from chaos.driver import Profile

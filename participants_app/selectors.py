@@ -46,7 +46,7 @@ def participant_get_by_ticket(*, ticket_code: str) -> Participant:
     return participant
 
 
-# --- the door's copies (core/process_cache.py) -----------------------------------------------------
+# --- check-in's copies (core/process_cache.py) ---------------------------------------------------
 
 
 _CACHE_KEY_SAFE = re.compile(r"[A-Za-z0-9-]{1,64}")
@@ -60,7 +60,7 @@ def _ticket_key(ticket_code: str) -> str:
     return f"participant:ticket:{ticket_code}"
 
 
-def participant_get_for_door(
+def participant_get_for_admission(
     *, participant_id: str | ObjectId | None = None, ticket_code: str | None = None
 ) -> Participant:
     """Return the participant by id or ticket code, from this process's copy when it has one.

@@ -35,7 +35,7 @@ NULL_RESULTS: dict[str, Callable[..., Any]] = {
     "scard": _const(0),
     "smembers": _const(set()),
     "ping": _const(False),
-    "publish": _const(0),  # live occupancy notifications (sessions_app/services/live.py)
+    "publish": _const(0),  # live occupancy notifications (sessions_app/services/live_publish.py)
 }
 
 

@@ -3,7 +3,7 @@
 ``Session.check_in_count``, ``epoch`` and ``deleting`` are written only by the door services and
 the reconcile, through atomic conditional updates of the session document; nothing else may save
 them (see ``Session.save``). How the counter and the CheckIn records stay safe together under
-stalls, crashes and repairs is explained in ``sessions_app/services/door.py``.
+stalls, crashes and repairs is explained in ``sessions_app/services/admission_protocol.py``.
 """
 
 from datetime import timedelta
@@ -121,7 +121,7 @@ class CheckIn(models.Model):
     ``state`` moves ``out -> entering -> inside -> leaving -> out``. ``entering`` and ``leaving``
     are an admission or a check-out in flight (``op`` names it): the counter is changed only
     while a record is in one of them, which is what lets the reconcile tell a request caught
-    between its writes from a crash leftover (see ``sessions_app/services/door.py``).
+    between its writes from a crash leftover (see ``sessions_app/services/admission_protocol.py``).
     """
 
     class Source(models.TextChoices):

@@ -41,11 +41,11 @@ def _copy_key(session_id) -> str:
     return f"session:{session_id}"
 
 
-def session_get_for_door(*, session_id: str | ObjectId) -> Session:
+def session_get_for_admission(*, session_id: str | ObjectId) -> Session:
     """Return the session from this process's copy (at most ``DOOR_READ_CACHE_SECONDS`` old).
 
-    For the door only: its conditional writes re-check status, capacity and epoch in MongoDB, a
-    "not open" is confirmed by a fresh read, and a "full" by the session's current count.
+    For check-in and check-out only: their conditional writes re-check status, capacity and epoch
+    in MongoDB, a "not open" is confirmed by a fresh read, and a "full" by the session's current count.
     """
     if not ObjectId.is_valid(session_id):
         return session_get(session_id=session_id)  # raises: not found

@@ -16,7 +16,7 @@ from ..admission import (
     admission_reseed_lock,
 )
 from ..models import Session
-from . import door
+from . import admission_protocol
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 def _holder_ids(session_id) -> list[str]:
     """The participants holding a place: one indexed query per session (an ``$in`` over several
     sessions, as the ORM writes it, makes the stand-in scan every CheckIn record)."""
-    return [participant for participant, _ in door.holders(session_id)]
+    return [participant for participant, _ in admission_protocol.holders(session_id)]
 
 
 def _reseed(session_id, client=None) -> int | None:

@@ -7,8 +7,8 @@ Each request reads top to bottom:
    answered from there (``scans.scan_claim``) and decides nothing;
 3. Redis's early answers (``_redis_precheck``): a member who is inside, a full session — each
    confirmed by what MongoDB says before it is answered;
-4. the decision, in MongoDB, by the door protocol of ``door.py`` (which is where the capacity
-   invariant is argued);
+4. the decision, in MongoDB, by the admission protocol of ``admission_protocol.py`` (which is
+   where the capacity invariant is argued);
 5. the side effects: Redis bookkeeping, cache invalidation, the scan log entry.
 
 A request that meets another request for the same participant still deciding waits for it
@@ -28,16 +28,16 @@ from django.utils import timezone
 from core.exceptions import NotFoundError, NotFoundReason
 from core.failpoints import failpoint
 from participants_app.models import Participant
-from participants_app.selectors import participant_get_for_door
+from participants_app.selectors import participant_get_for_admission
 
 from ..admission import Admission, admission_add, admission_remove, admission_reserve
 from ..caching import session_cache_invalidate
 from ..models import CheckIn, Scan, Session
-from ..selectors import session_get, session_get_for_door
+from ..selectors import session_get, session_get_for_admission
 from ..verdicts import Reason, Verdict
-from . import door
+from . import admission_protocol
 from .admission_sync import session_admission_sync
-from .live import session_change_publish
+from .live_publish import session_change_publish
 from .scans import (
     Attempt,
     NonceClaim,
@@ -59,9 +59,9 @@ def _verdict(
     participant: Participant,
     *,
     inside: bool,
-    now: door.SessionDoor | None = None,
+    now: admission_protocol.SessionAdmission | None = None,
 ) -> Verdict:
-    """Build a verdict; counts from ``now`` (fresher door fields) when given, else ``session``."""
+    """Build a verdict; counts from ``now`` (fresher fields) when given, else ``session``."""
     return Verdict(
         reason=reason,
         session=str(session.pk),
@@ -77,7 +77,7 @@ def _verdict(
 def _resolve(attempt: Attempt, participant_id, ticket_code) -> Participant:
     """Return the participant at the door; an unknown one is logged and raises ``NotFoundError``."""
     try:
-        return participant_get_for_door(participant_id=participant_id, ticket_code=ticket_code)
+        return participant_get_for_admission(participant_id=participant_id, ticket_code=ticket_code)
     except NotFoundError as exc:
         scan_record(attempt=attempt, participant=None, reason=exc.reason)
         raise
@@ -85,8 +85,11 @@ def _resolve(attempt: Attempt, participant_id, ticket_code) -> Participant:
 
 def _inside_now(session, participant: Participant) -> bool:
     """Read the participant's record: inside (or on the way out) at this session?"""
-    record = door.record_read(session.pk, participant.pk)
-    return record is not None and record["state"] in (door.INSIDE, door.LEAVING)
+    record = admission_protocol.record_read(session.pk, participant.pk)
+    return record is not None and record["state"] in (
+        admission_protocol.INSIDE,
+        admission_protocol.LEAVING,
+    )
 
 
 def _inside_or(reason: Reason, session, participant: Participant) -> Verdict:
@@ -114,7 +117,7 @@ def _redis_precheck(session: Session, participant: Participant) -> tuple[Admissi
         if _inside_now(session, participant):
             return admission, _verdict(Reason.ALREADY_CHECKED_IN, session, participant, inside=True)
     elif admission is Admission.FULL:
-        now = door.session_door_read(session.pk)
+        now = admission_protocol.session_admission_read(session.pk)
         if now is not None and now.full:
             return admission, _verdict(
                 Reason.SESSION_FULL, session, participant, inside=False, now=now
@@ -124,7 +127,7 @@ def _redis_precheck(session: Session, participant: Participant) -> tuple[Admissi
 
 def _claim(
     session: Session, participant: Participant, source: str, op: str, took_over: str
-) -> door.Claim | Verdict:
+) -> admission_protocol.Claim | Verdict:
     """Step 1 of the admission: claim the pair, or answer why not (inside, or someone in flight).
 
     A retry that took over its original's nonce (``took_over``, the original's op) ends the
@@ -132,24 +135,24 @@ def _claim(
     got the participant in: that was the original's verdict.
     """
     for _attempt in range(_CLAIM_ATTEMPTS):
-        claim = door.record_claim(
+        claim = admission_protocol.record_claim(
             session_id=session.pk, participant_id=participant.pk, op=op, source=source
         )
         if claim is not None:
             return claim
         if took_over:
-            record = door.record_read(session.pk, participant.pk)
+            record = admission_protocol.record_read(session.pk, participant.pk)
             if record is not None and record.get("op") == took_over:
-                door.op_take_over(record, session.pk)
+                admission_protocol.op_take_over(record, session.pk)
                 continue
-            inside = record is not None and record["state"] == door.INSIDE
+            inside = record is not None and record["state"] == admission_protocol.INSIDE
             if inside and record.get("last_op") == took_over:
                 return _verdict(Reason.CHECKED_IN, session, participant, inside=True)
-        record = door.record_await(session.pk, participant.pk)
-        state = record["state"] if record else door.OUT
-        if state in (door.INSIDE, door.LEAVING):
+        record = admission_protocol.record_await(session.pk, participant.pk)
+        state = record["state"] if record else admission_protocol.OUT
+        if state in (admission_protocol.INSIDE, admission_protocol.LEAVING):
             return _verdict(Reason.ALREADY_CHECKED_IN, session, participant, inside=True)
-        if state == door.ENTERING:  # still deciding after the wait
+        if state == admission_protocol.ENTERING:  # still deciding after the wait
             return _verdict(Reason.CHECK_IN_IN_PROGRESS, session, participant, inside=False)
         # out or gone: the other request was refused or ended; claim again
     return _verdict(Reason.CHECK_IN_IN_PROGRESS, session, participant, inside=False)
@@ -186,34 +189,34 @@ def _participant_remains(participant: Participant, *, by_ticket: bool) -> bool:
     )
 
 
-def _increment(claim: door.Claim, session: Session, participant: Participant):
+def _increment(claim: admission_protocol.Claim, session: Session, participant: Participant):
     """Step 2: take a place; return the session as incremented, or the refusal."""
-    current = door.SessionDoor.of(session)
+    current = admission_protocol.SessionAdmission.of(session)
     for _attempt in range(_INCREMENT_ATTEMPTS):
-        if door.session_increment(current):
+        if admission_protocol.session_increment(current):
             return current
-        fresh = door.session_door_read(session.pk)
+        fresh = admission_protocol.session_admission_read(session.pk)
         if fresh is not None and fresh.deleting:
             gone = _await_tombstone(
-                lambda: door.session_door_read(session.pk),
+                lambda: admission_protocol.session_admission_read(session.pk),
                 gone=lambda s: s is None,
                 deleting=lambda s: s.deleting,
             )
-            fresh = None if gone else door.session_door_read(session.pk)
+            fresh = None if gone else admission_protocol.session_admission_read(session.pk)
         if fresh is None:
-            door.claim_revert(claim)
+            admission_protocol.claim_revert(claim)
             raise NotFoundError(NotFoundReason.SESSION_NOT_FOUND)
-        if not door.claim_holds(claim):
+        if not admission_protocol.claim_holds(claim):
             # The reconcile (or a retry that took our nonce over) ended our claim: nothing was
             # counted, and the place we found taken may be our retry's: never "full" for it.
             return _verdict(Reason.CHECK_IN_IN_PROGRESS, session, participant, inside=False)
         if fresh.status != Session.Status.OPEN or fresh.full:
-            door.claim_revert(claim)
+            admission_protocol.claim_revert(claim)
             closed = fresh.status != Session.Status.OPEN
             reason = Reason.SESSION_NOT_OPEN if closed else Reason.SESSION_FULL
             return _verdict(reason, session, participant, inside=False, now=fresh)
         current = fresh  # capacity edited or a repair ran since we read: try again as it is now
-    door.claim_revert(claim)
+    admission_protocol.claim_revert(claim)
     return _verdict(Reason.CHECK_IN_IN_PROGRESS, session, participant, inside=False)
 
 
@@ -221,14 +224,14 @@ def _admit(
     session: Session, participant: Participant, source: str, op: str, took_over: str, *,
     by_ticket: bool,
 ) -> Verdict:  # fmt: skip
-    """Decide in MongoDB by the door protocol (``door.py``)."""
+    """Decide in MongoDB by the admission protocol (``admission_protocol.py``)."""
     claimed = _claim(session, participant, source, op, took_over)
     if isinstance(claimed, Verdict):
         return claimed
     claim = claimed
     failpoint("check_in.after_claim")
     if not _participant_remains(participant, by_ticket=by_ticket):
-        door.claim_revert(claim)
+        admission_protocol.claim_revert(claim)
         raise NotFoundError(
             NotFoundReason.TICKET_NOT_FOUND if by_ticket else NotFoundReason.PARTICIPANT_NOT_FOUND
         )
@@ -236,13 +239,13 @@ def _admit(
     if isinstance(incremented, Verdict):
         return incremented
     failpoint("check_in.after_increment")
-    if not door.record_admit(claim, source=source):
+    if not admission_protocol.record_admit(claim, source=source):
         # The reconcile ended the claim after our increment: give the place back, unless a repair
         # has counted it out already (the undo is conditional on the epoch we incremented in).
-        door.session_increment_undo(incremented)
+        admission_protocol.session_increment_undo(incremented)
         return _verdict(Reason.CHECK_IN_IN_PROGRESS, session, participant, inside=False)
     failpoint("check_in.after_admit")
-    fresh = door.session_door_read(session.pk) or incremented
+    fresh = admission_protocol.session_admission_read(session.pk) or incremented
     return _verdict(Reason.CHECKED_IN, session, participant, inside=True, now=fresh)
 
 
@@ -305,11 +308,11 @@ def _once(attempt: Attempt, participant: Participant, decide) -> Verdict:
     """Decide (``decide(op, took_over)``) once per nonce, and record the attempt in the scan log.
 
     With a nonce the attempt claims it first: a repeat of an earlier request is answered from
-    the scan log (``scan_claim``) and decides nothing. The claim's op is also the door
+    the scan log (``scan_claim``) and decides nothing. The claim's op is also the admission
     operation's, so a retry that takes over a gone original can tell the original's writes.
     """
     if not attempt.nonce:
-        verdict = decide(door.op_new(), "")
+        verdict = decide(admission_protocol.op_new(), "")
         scan_record_verdict(attempt=attempt, participant=participant, verdict=verdict)
         return verdict
     claimed = scan_claim(attempt=attempt, participant=participant)
@@ -340,7 +343,7 @@ def session_check_in(
     with the same ``nonce`` answers the original verdict (``replayed``), whatever happened since;
     a retry without one answers ``already_checked_in``. Every attempt is in the scan log.
     """
-    session = session_get_for_door(session_id=session_id)
+    session = session_get_for_admission(session_id=session_id)
     attempt = Attempt(session, Scan.Direction.IN, source, actor, ticket_code or "", nonce)
     participant = _resolve(attempt, participant_id, ticket_code)
     failpoint("check_in.resolved")
@@ -361,7 +364,7 @@ def session_check_in(
 
 def _leave(
     session: Session, participant: Participant, op: str, took_over: str
-) -> door.Leaving | Verdict:
+) -> admission_protocol.Leaving | Verdict:
     """Step 1 of the check-out: mark the record leaving, or answer why not.
 
     A retry that took over its original's nonce finishes the original's check-out if it is
@@ -369,26 +372,31 @@ def _leave(
     got the participant out: that was the original's verdict.
     """
     for _attempt in range(_CLAIM_ATTEMPTS):
-        left = door.record_leave(session_id=session.pk, participant_id=participant.pk, op=op)
-        if isinstance(left, door.Leaving):
+        left = admission_protocol.record_leave(
+            session_id=session.pk, participant_id=participant.pk, op=op
+        )
+        if isinstance(left, admission_protocol.Leaving):
             return left
         if took_over and left is not None:
-            if left["state"] == door.LEAVING and left.get("op") == took_over:
-                door.op_take_over(left, session.pk)
+            if left["state"] == admission_protocol.LEAVING and left.get("op") == took_over:
+                admission_protocol.op_take_over(left, session.pk)
                 return _verdict(Reason.CHECKED_OUT, session, participant, inside=False)
-            if left["state"] == door.OUT and left.get("last_op") == took_over:
+            if left["state"] == admission_protocol.OUT and left.get("last_op") == took_over:
                 return _verdict(Reason.CHECKED_OUT, session, participant, inside=False)
-        if left is not None and left["state"] in (door.ENTERING, door.LEAVING):
-            left = door.record_await(session.pk, participant.pk)
-        state = left["state"] if left else door.OUT
-        if state == door.OUT:
+        if left is not None and left["state"] in (
+            admission_protocol.ENTERING,
+            admission_protocol.LEAVING,
+        ):
+            left = admission_protocol.record_await(session.pk, participant.pk)
+        state = left["state"] if left else admission_protocol.OUT
+        if state == admission_protocol.OUT:
             return _verdict(Reason.NOT_CHECKED_IN, session, participant, inside=False)
-        if state != door.INSIDE:  # another request still deciding after the wait
+        if state != admission_protocol.INSIDE:  # another request still deciding after the wait
             return _verdict(Reason.CHECK_IN_IN_PROGRESS, session, participant, inside=False)
     return _verdict(Reason.CHECK_IN_IN_PROGRESS, session, participant, inside=False)
 
 
-def _decrement(session: Session, leaving: door.Leaving) -> None:
+def _decrement(session: Session, leaving: admission_protocol.Leaving) -> None:
     """Step 2: free the place; a repair since we read the epoch has to be looked at first.
 
     If the reconcile ended our check-out, its repair counted the place out already: nothing to
@@ -397,12 +405,12 @@ def _decrement(session: Session, leaving: door.Leaving) -> None:
     """
     epoch = session.epoch
     for _attempt in range(_INCREMENT_ATTEMPTS):
-        if door.session_decrement(session_id=session.pk, epoch=epoch):
+        if admission_protocol.session_decrement(session_id=session.pk, epoch=epoch):
             return
-        fresh = door.session_door_read(session.pk)
+        fresh = admission_protocol.session_admission_read(session.pk)
         if fresh is None or fresh.epoch == epoch:  # gone, or a counter at 0 (corrupt): nothing
             return
-        if not door.leaving_holds(leaving):
+        if not admission_protocol.leaving_holds(leaving):
             return
         epoch = fresh.epoch
 
@@ -410,8 +418,8 @@ def _decrement(session: Session, leaving: door.Leaving) -> None:
 def check_out_decide(
     session: Session, participant: Participant, *, op: str = "", took_over: str = ""
 ) -> Verdict:
-    """Check the participant out by the door protocol; the scan log is the caller's."""
-    left = _leave(session, participant, op or door.op_new(), took_over)
+    """Check the participant out by the admission protocol; the scan log is the caller's."""
+    left = _leave(session, participant, op or admission_protocol.op_new(), took_over)
     if isinstance(left, Verdict):
         if left.reason != Reason.CHECKED_OUT:
             return left
@@ -419,10 +427,10 @@ def check_out_decide(
         failpoint("check_out.after_record")
         _decrement(session, left)
         failpoint("check_out.after_decrement")
-        door.record_finish_leave(left)
+        admission_protocol.record_finish_leave(left)
     admission_remove(session_id=session.pk, participant_id=participant.pk)
     session_cache_invalidate(session.pk)
-    fresh = door.session_door_read(session.pk)
+    fresh = admission_protocol.session_admission_read(session.pk)
     return _verdict(Reason.CHECKED_OUT, session, participant, inside=False, now=fresh)
 
 
@@ -441,7 +449,7 @@ def session_check_out(
     answers the original verdict (``replayed``) and changes nothing, so a lost answer's resend
     never checks out someone who came back in meanwhile.
     """
-    session = session_get_for_door(session_id=session_id)
+    session = session_get_for_admission(session_id=session_id)
     attempt = Attempt(session, Scan.Direction.OUT, source, actor, ticket_code or "", nonce)
     participant = _resolve(attempt, participant_id, ticket_code)
     verdict = _once(

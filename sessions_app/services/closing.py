@@ -3,7 +3,7 @@
 Run by beat (``sessions_app.sessions_close_ended``) every ``RECONCILE_INTERVAL_SECONDS``. A
 session admits until ``DOORS_CLOSE_GRACE_MINUTES`` after its end (``Session.doors_close_at``);
 after that nobody leaves through a door scanner any more, so without this the count would stay
-up overnight. Each check-out goes through the door protocol (``check_in.check_out_decide``: the
+up overnight. Each check-out goes through the admission protocol (``check_in.check_out_decide``: the
 record's ``inside -> leaving`` flip is conditional, the decrement fenced by the epoch), so a run
 twice, two runs at once, or a run beside a door's own check-out count everyone out exactly once.
 Each one is in the scan log as ``session_ended``, source ``system``.
@@ -30,10 +30,10 @@ from participants_app.models import Participant
 from ..caching import session_cache_invalidate
 from ..models import CheckIn, Scan, Session
 from ..verdicts import Reason
-from . import door
+from . import admission_protocol
 from .admission_sync import session_admission_sync
 from .check_in import check_out_decide
-from .live import session_change_publish
+from .live_publish import session_change_publish
 from .scans import Attempt, scan_record
 
 logger = logging.getLogger(__name__)
@@ -78,11 +78,15 @@ def _close(session: Session) -> bool:
 
 
 def _check_out_everyone(session: Session) -> int:
-    """Check out the participants inside (or entering) by the door protocol; return how many."""
+    """Check out those inside (or entering) by the admission protocol; return how many."""
     ids = [
         ObjectId(participant)
-        for participant, state in door.holders(session.pk)
-        if state in (door.INSIDE, door.ENTERING)  # a ``leaving`` one is being checked out
+        for participant, state in admission_protocol.holders(session.pk)
+        if state
+        in (
+            admission_protocol.INSIDE,
+            admission_protocol.ENTERING,
+        )  # a ``leaving`` one is being checked out
     ]
     if not ids:
         return 0

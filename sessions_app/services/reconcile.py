@@ -6,7 +6,7 @@ Run every RECONCILE_INTERVAL_SECONDS by beat (``sessions_app.reconcile_counters`
 For every open session, in one pass:
 
 1. end the operations in flight for longer than ``CHECKIN_STALE_OP_SECONDS`` (a request whose
-   process died between two writes; ``door.op_end``);
+   process died between two writes; ``admission_protocol.op_end``);
 2. read the counter (with its epoch), then the records holding a place (``entering``,
    ``inside``, ``leaving``): their number is the truth the counter must hold;
 3. repair a counter above the truth, or below the records inside (never produced by the
@@ -14,8 +14,8 @@ For every open session, in one pass:
 4. reseed Redis's admission set with the holders when Redis is available (only this step is
    skipped when it is not).
 
-Why a repair is safe with requests in flight, and needs no waiting: see ``door.py``. One bad
-session never aborts the run; a MongoDB lease keeps two runs from overlapping.
+Why a repair is safe with requests in flight, and needs no waiting: see
+``admission_protocol.py``. One bad session never aborts the run; a MongoDB lease keeps two runs from overlapping.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ from redis_fallback import get_redis
 from ..admission import SEEDED_MARKER, admission_key, admission_reseed
 from ..caching import session_cache_invalidate
 from ..models import Session
-from . import door
-from .live import session_change_publish
+from . import admission_protocol
+from .live_publish import session_change_publish
 
 logger = logging.getLogger(__name__)
 
@@ -77,10 +77,10 @@ def _reseed_redis(session_id: ObjectId, holders: list[str], summary: ReconcileSu
 
 
 def _reconcile_session(session_id: ObjectId, *, stale_before, summary: ReconcileSummary) -> None:
-    for record in door.ops_started_before(session_id, stale_before):
-        if door.op_end(record):
+    for record in admission_protocol.ops_started_before(session_id, stale_before):
+        if admission_protocol.op_end(record):
             summary.ended_ops += 1
-    settled = door.counter_settle(session_id)
+    settled = admission_protocol.counter_settle(session_id)
     if settled is None:  # deleted since the list was read
         return
     repaired, holders = settled
@@ -95,8 +95,8 @@ def counters_reconcile(*, stale_seconds: float | None = None) -> ReconcileSummar
     """Reconcile every open session's counters with its CheckIn records; return the summary.
 
     ``stale_seconds`` (default ``CHECKIN_STALE_OP_SECONDS``) is how long an operation may be in
-    flight before it is ended; 0 ends every one (safe at any age, see ``door.op_end``: use it
-    when no traffic runs). Never raises for one session's failure (it is counted and named in
+    flight before it is ended; 0 ends every one (safe at any age, see
+    ``admission_protocol.op_end``: use it when no traffic runs). Never raises for one session's failure (it is counted and named in
     the summary). Returns at once with ``lease_busy`` if another run holds the lease.
     """
     stale = settings.CHECKIN_STALE_OP_SECONDS if stale_seconds is None else stale_seconds

@@ -24,7 +24,7 @@ from participants_app.models import Participant
 
 from ..models import Scan, Session
 from ..verdicts import REPLAY_DETAIL, Reason, Verdict
-from . import door
+from . import admission_protocol
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,8 @@ def nonce_takeover_seconds() -> float:
     The longest any request can run (its deadline plus pymongo's wake-up) plus a margin, so a
     door that retries is answered within seconds of the original's 503, not after the reconcile's
     ``CHECKIN_STALE_OP_SECONDS``. Without a request deadline nothing bounds a request, and that
-    age applies. Liveness only: ending an operation that is still alive is safe (``door.py``).
+    age applies. Liveness only: ending an operation that is still alive is safe
+    (``admission_protocol.py``).
     """
     deadline = settings.MONGODB_REQUEST_TIMEOUT_SECONDS
     if not deadline:
@@ -109,8 +110,8 @@ def scan_record_verdict(*, attempt: Attempt, participant: Participant, verdict: 
 
 def _current(verdict_reason: str, session: Session, participant: Participant) -> Verdict:
     """The original verdict of a replayed request, with today's count and presence."""
-    fresh = door.session_door_read(session.pk)
-    record = door.record_read(session.pk, participant.pk)
+    fresh = admission_protocol.session_admission_read(session.pk)
+    record = admission_protocol.record_read(session.pk, participant.pk)
     return Verdict(
         reason=Reason(verdict_reason),
         session=str(session.pk),
@@ -120,7 +121,7 @@ def _current(verdict_reason: str, session: Session, participant: Participant) ->
         detail=REPLAY_DETAIL,
         session_title=session.title,
         participant_name=participant.full_name,
-        inside=record is not None and record["state"] == door.INSIDE,
+        inside=record is not None and record["state"] == admission_protocol.INSIDE,
         replayed=True,
     )
 
@@ -130,7 +131,8 @@ class NonceClaim:
     """An undecided scan entry this request owns (decide, then ``scan_claim_finish``)."""
 
     entry_id: object
-    op: str  # also the door operation's id (``door.py``), so a retry can recognise it
+    # Also the admission operation's id (``admission_protocol.py``), so a retry can recognise it.
+    op: str
     took_over: str = ""  # the op of the original this retry took over (it is presumed gone)
 
 
@@ -142,10 +144,10 @@ def scan_claim(*, attempt: Attempt, participant: Participant) -> NonceClaim | Ve
     short wait, ``nonce_reused`` when the nonce was used for another participant or the other
     direction (a check-in's nonce replayed as a check-out). An original that has been deciding
     for longer than any request can run (``nonce_takeover_seconds``) is taken over: the claim
-    names its op, which the caller ends with the reconcile's fences (the door protocol keeps
+    names its op, which the caller ends with the reconcile's fences (the admission protocol keeps
     even a late original from counting twice).
     """
-    op = door.op_new()
+    op = admission_protocol.op_new()
     try:
         entry = attempt.entry(participant, reason="", nonce=attempt.nonce, owner_op=op)
         entry.save(force_insert=True)

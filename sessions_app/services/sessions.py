@@ -12,7 +12,7 @@ from ..admission import admission_forget
 from ..caching import session_cache_invalidate
 from ..models import Session, capacity_below_count_error, session_times_check
 from .admission_sync import session_admission_sync
-from .live import session_change_publish
+from .live_publish import session_change_publish
 
 EDITABLE_FIELDS = ("title", "description", "location", "starts_at", "ends_at", "capacity", "status")
 

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from participants_app.models import Participant, ticket_code_generate
-from participants_app.selectors import participant_get_by_ticket, participant_get_for_door
+from participants_app.selectors import participant_get_by_ticket, participant_get_for_admission
 from sessions_app.services import session_check_in
 from tests.factories import participant_make, session_make
 
@@ -91,8 +91,8 @@ def test_data_migration_normalises_existing_codes_and_refuses_case_clashes():
 def test_the_door_keeps_one_copy_per_ticket_whatever_the_case(settings):
     settings.DOOR_READ_CACHE_SECONDS = 60
     uma = participant_make(full_name="Uma Ortiz", ticket_code="UMA-0001")
-    assert participant_get_for_door(ticket_code="uma-0001").full_name == "Uma Ortiz"
+    assert participant_get_for_admission(ticket_code="uma-0001").full_name == "Uma Ortiz"
     uma.full_name = "Uma Ortiz-Lee"
     uma.save()  # in this process: the copy of her ticket goes at once, whatever case made it
-    assert participant_get_for_door(ticket_code="uma-0001").full_name == "Uma Ortiz-Lee"
-    assert participant_get_for_door(ticket_code=" Uma-0001 ").full_name == "Uma Ortiz-Lee"
+    assert participant_get_for_admission(ticket_code="uma-0001").full_name == "Uma Ortiz-Lee"
+    assert participant_get_for_admission(ticket_code=" Uma-0001 ").full_name == "Uma Ortiz-Lee"

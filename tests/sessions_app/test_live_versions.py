@@ -17,7 +17,7 @@ from sessions_app.services import (
     session_check_out,
     session_update,
 )
-from sessions_app.services.live import publish_counts
+from sessions_app.services.live_publish import publish_counts
 from tests.factories import participants_make, session_counter_corrupt, session_make
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""The door's MongoDB protocol: admissions and check-outs that no interleaving can break.
+"""The admission protocol in MongoDB: admissions and check-outs that no interleaving can break.
 
 One admission changes two documents: the session's counter and the participant's CheckIn record.
 A multi-document transaction per check-in measured 10x slower under a rush of 40 (write
@@ -97,8 +97,8 @@ class Claim:
 
 
 @dataclass(frozen=True)
-class SessionDoor:
-    """The door fields of a session document, as read at one moment."""
+class SessionAdmission:
+    """The admission fields of a session document, as read at one moment."""
 
     id: ObjectId
     status: str
@@ -109,7 +109,7 @@ class SessionDoor:
     moves: int = 0
 
     @classmethod
-    def of(cls, session: Session) -> SessionDoor:
+    def of(cls, session: Session) -> SessionAdmission:
         return cls(
             session.pk,
             session.status,
@@ -128,15 +128,15 @@ class SessionDoor:
 # --- reads ----------------------------------------------------------------------------------------
 
 
-def session_door_read(session_id: ObjectId) -> SessionDoor | None:
-    """Read the session's door fields, or None if the session is gone."""
+def session_admission_read(session_id: ObjectId) -> SessionAdmission | None:
+    """Read the session's admission fields, or None if the session is gone."""
     doc = _sessions().find_one(
         {"_id": session_id},
         {"status": 1, "capacity": 1, "check_in_count": 1, "epoch": 1, "deleting": 1, "moves": 1},
     )
     if doc is None:
         return None
-    return SessionDoor(
+    return SessionAdmission(
         doc["_id"],
         doc["status"],
         int(doc["capacity"]),
@@ -250,30 +250,30 @@ def claim_revert(claim: Claim) -> None:
     _checkins().update_one(claim.key, {"$set": {"state": OUT, "op": "", "op_started_at": None}})
 
 
-def session_increment(door: SessionDoor) -> bool:
+def session_increment(admission: SessionAdmission) -> bool:
     """Step 2: take a place, if the session is still as read (open, room, capacity, epoch)."""
     result = _sessions().update_one(
         {
-            "_id": door.id,
+            "_id": admission.id,
             "status": Session.Status.OPEN.value,
             "deleting": False,
-            "capacity": door.capacity,
-            "epoch": door.epoch,
-            "check_in_count": {"$lt": door.capacity},
+            "capacity": admission.capacity,
+            "epoch": admission.epoch,
+            "check_in_count": {"$lt": admission.capacity},
         },
         {"$inc": {"check_in_count": 1, "moves": 1, **LIVE_BUMP}, **LIVE_STAMP},
     )
     return result.modified_count == 1
 
 
-def session_increment_undo(door: SessionDoor) -> bool:
+def session_increment_undo(admission: SessionAdmission) -> bool:
     """Give back the place of an admission the reconcile ended after its increment.
 
     Conditional on the epoch the increment used: if a repair ran since, it already counted the
     ended claim out, and undoing again would count the place twice.
     """
     result = _sessions().update_one(
-        {"_id": door.id, "epoch": door.epoch, "check_in_count": {"$gt": 0}},
+        {"_id": admission.id, "epoch": admission.epoch, "check_in_count": {"$gt": 0}},
         {"$inc": {"check_in_count": -1, "moves": 1, **LIVE_BUMP}, **LIVE_STAMP},
     )
     return result.modified_count == 1
@@ -387,8 +387,8 @@ def op_end(record: dict) -> bool:
     return _checkins().update_one(mine, {"$set": changes}).modified_count == 1
 
 
-def counter_repair(*, session_id: ObjectId, observed: SessionDoor, truth: int) -> bool:
-    """Set the counter to ``truth`` if no door write and no repair happened since ``observed``.
+def counter_repair(*, session_id: ObjectId, observed: SessionAdmission, truth: int) -> bool:
+    """Set the counter to ``truth`` if no increment, decrement or repair happened since ``observed``.
 
     ``moves`` (bumped by every increment and decrement), not the counter's value: a check-out and
     a check-in between the reconcile's two reads leave the value as it was, and ``truth`` (read
@@ -409,12 +409,12 @@ def counter_repair(*, session_id: ObjectId, observed: SessionDoor, truth: int) -
 def counter_settle(session_id: ObjectId) -> tuple[bool, list[tuple[str, str]]] | None:
     """Repair the counter from the records if it is above the truth or below those inside.
 
-    Read the counter first, the holders second, and write only if no door write and no repair
-    happened in between (``counter_repair``): the reconcile's step, also run by a retry that has
+    Read the counter first, the holders second, and write only if no increment, decrement or
+    repair happened in between (``counter_repair``): the reconcile's step, also run by a retry that has
     just ended its original's operation. Return whether it repaired and the holders read, or
     None if the session is gone.
     """
-    observed = session_door_read(session_id)
+    observed = session_admission_read(session_id)
     if observed is None:  # deleted since
         return None
     failpoint("reconcile.after_session_read")
