@@ -4,8 +4,8 @@ Where changes come from:
 
 - **live** (Redis healthy): a ``redis.asyncio`` subscription (``redis_fallback.pubsub``) to ``LIVE_REDIS_CHANNEL``. The code
   path that changed a session publishes its id after the verdict (``sessions_app/services/
-  live.py``); the hub reads the notified sessions from MongoDB (one ``_id`` query for all the ids
-  that arrived meanwhile) and fans the result out. Its own PING every ``LIVE_REDIS_PING_SECONDS``
+  live_publish.py``); the hub reads the notified sessions from MongoDB (``selectors.py``: one
+  ``_id`` query for all the ids that arrived meanwhile) and fans the result out. Its own PING every ``LIVE_REDIS_PING_SECONDS``
   must be answered within ``LIVE_REDIS_TIMEOUT_SECONDS``: a killed, restarted or SIGSTOPped Redis
   is noticed within about a second.
 - **polling** (Redis down, hung or not yet reached): every ``LIVE_POLL_SECONDS`` one MongoDB
@@ -45,8 +45,9 @@ from django.conf import settings
 
 from redis_fallback.masking import describe_error
 from redis_fallback.pubsub import describe_pubsub_error, pubsub_client, pubsub_close_quietly
-from sessions_app import selectors
 from sessions_app.models import Session
+
+from . import selectors
 
 logger = logging.getLogger("live_app")
 

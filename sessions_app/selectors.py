@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC
-
 from bson import ObjectId
 from django.conf import settings
-from django.db import connection
 from django.db.models import Count, QuerySet, Sum
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
@@ -18,7 +15,7 @@ from jobs_app.schedule import RECONCILE_JOB
 from jobs_app.selectors import job_last_success_at
 from participants_app.models import Participant
 
-from .models import CheckIn, Scan, Session, fill_percent
+from .models import CheckIn, Scan, Session
 from .verdicts import Reason
 
 
@@ -136,61 +133,3 @@ def participant_scan_list(*, participant_id: ObjectId) -> QuerySet[Scan]:
         .select_related("session")
         .order_by("-created_at")
     )
-
-
-# --- live occupancy (live_app) ----------------------------------------------------------------
-# Plain pymongo reads for the live hub: an index range on ``changed_at``, an equality on
-# ``status`` (indexed) or ``_id`` lookups, never ``$expr`` (see README on the stand-in's costs).
-_LIVE_FIELDS = {
-    "title": 1,
-    "location": 1,
-    "starts_at": 1,
-    "status": 1,
-    "capacity": 1,
-    "check_in_count": 1,
-    "version": 1,
-    "changed_at": 1,
-}
-
-
-def _live_sessions():
-    return connection.get_collection(Session._meta.db_table)
-
-
-def _aware(moment):
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def live_state(doc: dict) -> dict:
-    """Return what a live screen shows of a session document (the full state, absolute count)."""
-    count, capacity = int(doc.get("check_in_count", 0)), int(doc.get("capacity", 0))
-    starts_at = doc.get("starts_at")
-    return {
-        "id": str(doc["_id"]),
-        "title": doc.get("title", ""),
-        "location": doc.get("location", ""),
-        "starts_at": _aware(starts_at).isoformat() if starts_at else None,
-        "status": doc.get("status", ""),
-        "capacity": capacity,
-        "check_in_count": count,
-        "fill_percent": fill_percent(count, capacity),
-        "version": int(doc.get("version", 0)),
-    }
-
-
-def live_sessions_open() -> list[dict]:
-    """Return the documents of every open session (one indexed equality)."""
-    return list(_live_sessions().find({"status": Session.Status.OPEN.value}, _LIVE_FIELDS))
-
-
-def live_sessions_by_ids(*, ids) -> list[dict]:
-    """Return the documents of these sessions (those that still exist)."""
-    object_ids = [ObjectId(i) for i in ids if ObjectId.is_valid(i)]
-    if not object_ids:
-        return []
-    return list(_live_sessions().find({"_id": {"$in": object_ids}}, _LIVE_FIELDS))
-
-
-def live_sessions_changed_since(*, since) -> list[dict]:
-    """Return the documents of the sessions changed at or after ``since`` (an index range)."""
-    return list(_live_sessions().find({"changed_at": {"$gte": since}}, _LIVE_FIELDS))

@@ -1,0 +1,68 @@
+"""Reads of the live board: what a screen shows of the sessions, straight from MongoDB.
+
+Plain pymongo reads for the live hub (``hub.py``): an index range on ``changed_at``, an equality
+on ``status`` (indexed) or ``_id`` lookups, never ``$expr`` (the stand-in scans for it).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from bson import ObjectId
+from django.db import connection
+
+from sessions_app.models import Session, fill_percent
+
+_LIVE_FIELDS = {
+    "title": 1,
+    "location": 1,
+    "starts_at": 1,
+    "status": 1,
+    "capacity": 1,
+    "check_in_count": 1,
+    "version": 1,
+    "changed_at": 1,
+}
+
+
+def _live_sessions():
+    return connection.get_collection(Session._meta.db_table)
+
+
+def _aware(moment):
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def live_state(doc: dict) -> dict:
+    """Return what a live screen shows of a session document (the full state, absolute count)."""
+    count, capacity = int(doc.get("check_in_count", 0)), int(doc.get("capacity", 0))
+    starts_at = doc.get("starts_at")
+    return {
+        "id": str(doc["_id"]),
+        "title": doc.get("title", ""),
+        "location": doc.get("location", ""),
+        "starts_at": _aware(starts_at).isoformat() if starts_at else None,
+        "status": doc.get("status", ""),
+        "capacity": capacity,
+        "check_in_count": count,
+        "fill_percent": fill_percent(count, capacity),
+        "version": int(doc.get("version", 0)),
+    }
+
+
+def live_sessions_open() -> list[dict]:
+    """Return the documents of every open session (one indexed equality)."""
+    return list(_live_sessions().find({"status": Session.Status.OPEN.value}, _LIVE_FIELDS))
+
+
+def live_sessions_by_ids(*, ids) -> list[dict]:
+    """Return the documents of these sessions (those that still exist)."""
+    object_ids = [ObjectId(i) for i in ids if ObjectId.is_valid(i)]
+    if not object_ids:
+        return []
+    return list(_live_sessions().find({"_id": {"$in": object_ids}}, _LIVE_FIELDS))
+
+
+def live_sessions_changed_since(*, since) -> list[dict]:
+    """Return the documents of the sessions changed at or after ``since`` (an index range)."""
+    return list(_live_sessions().find({"changed_at": {"$gte": since}}, _LIVE_FIELDS))
