@@ -1,14 +1,18 @@
 """Shared fixtures: users, API clients, and a Redis process a test may break."""
 
+import contextlib
+
 import pytest
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
+from django.core.cache import cache
 from django.core.management.commands import flush as flush_command
+from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from core.middleware import fail_fast
 from core.process_cache import process_cache_clear
 from redis_fallback.testing import reset_for_tests
-from sessions_app.groups import door_staff_group_ensure
+from sessions_app.groups import DOOR_STAFF_GROUP, door_staff_group_ensure
 from tests.celery_support import celery_worker_factory, worker_env  # noqa: F401 - fixtures
 
 # Between tests pytest-django flushes every collection and Django then re-creates every content
@@ -84,4 +88,63 @@ def api_client():
 def staff_client(staff_user):
     client = APIClient()
     client.force_authenticate(staff_user)
+    return client
+
+
+@pytest.fixture
+def clean_redis_layer(redis_server):
+    """Close the breaker and empty Redis (cache and admission sets) before and after a test.
+
+    The app conftests that need it for every test use it from an autouse fixture of their own.
+    """
+    reset_for_tests()
+    with contextlib.suppress(Exception):  # a failing clear must not fail the test set-up
+        cache.clear()
+    yield
+    reset_for_tests()
+
+
+@pytest.fixture
+def door_staff_user(django_user_model, db):
+    """A non-staff user in the "Door staff" group (the group the migration creates)."""
+
+    door_staff_group_ensure()  # collections are flushed between tests: recreate it
+    user = django_user_model.objects.create_user(username="door", password="door-pass-123")
+    user.groups.add(Group.objects.get(name=DOOR_STAFF_GROUP))
+    return user
+
+
+@pytest.fixture
+def door_app_user(django_user_model, db):
+    """A user with a password and no role or group: the sign-in (lockout) tests' "door"."""
+    return django_user_model.objects.create_user(username="door", password="door-pass-123")
+
+
+@pytest.fixture
+def door_client(door_staff_user):
+    client = APIClient()
+    client.force_authenticate(door_staff_user)
+    return client
+
+
+@pytest.fixture
+def plain_client(django_user_model, db):
+    """An authenticated user with no staff status and no permissions."""
+    user = django_user_model.objects.create_user(username="plain", password="plain-pass-123")
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def staff_token(staff_user) -> str:
+    return Token.objects.create(user=staff_user).key
+
+
+@pytest.fixture
+def token_client(staff_token) -> APIClient:
+    """A staff user's client with a real API token (``client.token``): the whole auth stack runs."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {staff_token}")
+    client.token = Token.objects.get(key=staff_token)
     return client

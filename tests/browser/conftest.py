@@ -93,3 +93,9 @@ def page(browser, live_server):
     browser.get(f"{live_server.url}/health/live")
     browser.delete_all_cookies()
     return browser
+
+
+@pytest.fixture
+def organiser(django_user_model):
+    """A superuser: the event organiser who signs in to the admin in the journeys."""
+    return django_user_model.objects.create_superuser(username="boss", password="boss-pass-123")

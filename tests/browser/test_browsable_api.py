@@ -11,11 +11,6 @@ from .support import screenshot, sign_in, wait_for
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def organiser(django_user_model):
-    return django_user_model.objects.create_superuser(username="boss", password="boss-pass-123")
-
-
 def _post_form(page, ticket_code: str) -> str:
     """Type ``ticket_code`` into the page's HTML form, submit it, return the nonce it carried."""
     form = page.find_element(By.ID, "post-object-form")

@@ -8,14 +8,12 @@ words. Redis is killed half-way where the door must work the same without it.
 import datetime as dt
 
 import pytest
-from django.contrib.auth.models import Group
 from django.utils import timezone
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from core.staff_time import staff_range, staff_time
-from sessions_app.groups import DOOR_STAFF_GROUP, door_staff_group_ensure
 from sessions_app.models import CheckIn, Scan, Session
 from tests.factories import participant_make, session_make
 
@@ -26,18 +24,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def door_staff(django_user_model):
-    door_staff_group_ensure()
-    user = django_user_model.objects.create_user(username="door", password="door-pass-123")
-    user.groups.add(Group.objects.get(name=DOOR_STAFF_GROUP))
-    return user
-
-
-@pytest.fixture
-def phone(page, live_server, door_staff):
+def phone(page, live_server, door_staff_user):
     """The browser at a phone's size, signed in as door staff, on the door page."""
     page.set_window_size(*PHONE)
-    sign_in(page, live_server, door_staff)
+    sign_in(page, live_server, door_staff_user)
     page.get(f"{live_server.url}/door/")
     return page
 

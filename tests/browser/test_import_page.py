@@ -22,11 +22,6 @@ ROWS = 1000  # two batches
 
 
 @pytest.fixture
-def organiser(django_user_model):
-    return django_user_model.objects.create_superuser(username="boss", password="boss-pass-123")
-
-
-@pytest.fixture
 def worker(celery_worker_factory, worker_env):
     """A real Celery worker that pauses 0.8 s after each batch: a bar worth watching."""
     worker_env.update(

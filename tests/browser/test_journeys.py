@@ -1,11 +1,9 @@
 """The journeys of door staff and organisers, walked in headless Chromium against a live server."""
 
 import pytest
-from django.contrib.auth.models import Group
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from sessions_app.groups import DOOR_STAFF_GROUP, door_staff_group_ensure
 from sessions_app.models import Session
 from tests.factories import participant_make, session_make
 
@@ -13,19 +11,6 @@ from .conftest import PHONE
 from .support import screenshot, sign_in, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def organiser(django_user_model):
-    return django_user_model.objects.create_superuser(username="boss", password="boss-pass-123")
-
-
-@pytest.fixture
-def door_staff(django_user_model):
-    door_staff_group_ensure()
-    user = django_user_model.objects.create_user(username="door", password="door-pass-123")
-    user.groups.add(Group.objects.get(name=DOOR_STAFF_GROUP))
-    return user
 
 
 def test_html_form_check_in_in_the_browsable_api(page, live_server, organiser):
@@ -62,13 +47,13 @@ def _switch_mode(page) -> None:
 
 
 def test_door_page_keyboard_scans_with_redis_up_then_killed(
-    page, live_server, door_staff, redis_server
+    page, live_server, door_staff_user, redis_server
 ):
     session = session_make(title="Opening keynote", capacity=1)
     participant_make(full_name="Uma Ortiz", ticket_code="UMA-0001")
     participant_make(full_name="Vic Park", ticket_code="VIC-0002")
     page.set_window_size(*PHONE)
-    sign_in(page, live_server, door_staff)
+    sign_in(page, live_server, door_staff_user)
     page.get(f"{live_server.url}/door/")
     page.find_element(By.CSS_SELECTOR, f"button[value='{session.pk}']").click()
     wait_for(page, lambda b: b.switch_to.active_element.get_attribute("id") == "code")
@@ -117,7 +102,9 @@ def test_degraded_banner_in_the_admin(page, live_server, organiser, redis_server
     wait_for(page, lambda b: "unreachable" in b.page_source, "the health page says nothing")
 
 
-def test_door_staff_sign_in_reach_the_door_but_not_the_participants(page, live_server, door_staff):
+def test_door_staff_sign_in_reach_the_door_but_not_the_participants(
+    page, live_server, door_staff_user
+):
     participant_make(full_name="Uma Ortiz")
     page.get(f"{live_server.url}/door/")
     assert "/door/login/" in page.current_url

@@ -10,15 +10,6 @@ from tests.factories import session_make
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def token_client(staff_user):
-    token = Token.objects.create(user=staff_user)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    client.token = token
-    return client
-
-
 def test_a_deleted_token_stops_working_at_once(token_client):
     assert token_client.get("/api/sessions/").status_code == 200  # now a copy in this process
     token_client.token.delete()

@@ -15,11 +15,6 @@ pytestmark = pytest.mark.django_db
 TOKEN = "/api/auth/token/"
 
 
-@pytest.fixture
-def door_user(django_user_model):
-    return django_user_model.objects.create_user(username="door", password="door-pass-123")
-
-
 def _token(client, username, password, ip="10.9.8.7"):
     return client.post(TOKEN, {"username": username, "password": password}, REMOTE_ADDR=ip)
 
@@ -39,7 +34,7 @@ def test_the_delay_doubles_from_the_first_and_stops_at_the_cap(settings):
     assert lockout_delay_seconds(beyond_limit=10_000) == 60
 
 
-def test_token_endpoint_locks_a_user_name_after_repeated_failures(api_client, door_user):
+def test_token_endpoint_locks_a_user_name_after_repeated_failures(api_client, door_app_user):
     for _ in range(settings.AXES_FAILURE_LIMIT - 1):
         assert _token(api_client, "door", "guess").status_code == 400
     _assert_locked(_token(api_client, "door", "guess"))
@@ -48,7 +43,7 @@ def test_token_endpoint_locks_a_user_name_after_repeated_failures(api_client, do
 
 
 def test_token_endpoint_locks_a_client_address_guessing_many_user_names(
-    api_client, door_user, settings
+    api_client, door_app_user, settings
 ):
     settings.AUTH_LOCKOUT_ADDRESS_FAILURES = 12  # 100 by default; fewer requests, same rule
     settings.AUTH_LOCKOUT_FIRST_DELAY_SECONDS = 600  # holds for the whole test
@@ -60,7 +55,7 @@ def test_token_endpoint_locks_a_client_address_guessing_many_user_names(
 
 
 def test_lockout_holds_while_redis_is_down_and_lives_in_mongodb(
-    api_client, door_user, redis_server
+    api_client, door_app_user, redis_server
 ):
     redis_server.kill()
     for _ in range(settings.AXES_FAILURE_LIMIT):
@@ -79,7 +74,9 @@ def test_admin_login_is_locked_out_too(client, staff_user):
     )
 
 
-def test_unlocking_is_an_admin_action(client, api_client, door_user, django_user_model, settings):
+def test_unlocking_is_an_admin_action(
+    client, api_client, door_app_user, django_user_model, settings
+):
     settings.AUTH_LOCKOUT_FIRST_DELAY_SECONDS = 600  # the lock outlasts the test
     for _ in range(settings.AXES_FAILURE_LIMIT):
         _token(api_client, "door", "guess")

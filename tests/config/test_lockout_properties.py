@@ -24,11 +24,6 @@ def long_first_delay(settings):
 
 
 @pytest.fixture
-def door_user(django_user_model):
-    return django_user_model.objects.create_user(username="door", password="door-pass-123")
-
-
-@pytest.fixture
 def victim(django_user_model):
     return django_user_model.objects.create_user(username="victim", password="victim-pass-123")
 
@@ -42,7 +37,7 @@ def _door_login(client, username, password, ip):
 
 
 def test_an_account_holder_cannot_reset_another_accounts_failures(
-    client, api_client, door_user, victim, long_first_delay
+    client, api_client, door_app_user, victim, long_first_delay
 ):
     # The report's attack: 4 guesses for victim, then a correct sign-in as oneself, repeated.
     for _ in range(5):
@@ -55,7 +50,7 @@ def test_an_account_holder_cannot_reset_another_accounts_failures(
 
 
 def test_a_success_resets_its_own_failures_and_no_one_elses(
-    client, api_client, door_user, victim, long_first_delay
+    client, api_client, door_app_user, victim, long_first_delay
 ):
     for _ in range(settings.AXES_FAILURE_LIMIT - 1):
         assert _token(api_client, "door", "guess", VENUE).status_code == 400

@@ -1,6 +1,8 @@
-"""The door tests share the sessions tests' fixtures (clean Redis layer, door staff user)."""
+"""Every door test starts with a closed breaker and an empty Redis, as the sessions tests do."""
 
-from tests.sessions_app.conftest import (  # noqa: F401 - fixtures are found by name
-    clean_redis_layer,
-    door_user,
-)
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _each_test_on_a_clean_redis_layer(clean_redis_layer):
+    """Use ``clean_redis_layer`` (tests/conftest.py) around every test of this directory."""

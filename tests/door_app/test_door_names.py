@@ -9,9 +9,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def door(door_user):
+def door(door_staff_user):
     client = Client(enforce_csrf_checks=False)
-    client.force_login(door_user)
+    client.force_login(door_staff_user)
     return client
 
 

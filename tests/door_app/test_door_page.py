@@ -14,9 +14,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def door(door_user):
+def door(door_staff_user):
     client = Client(enforce_csrf_checks=False)
-    client.force_login(door_user)
+    client.force_login(door_staff_user)
     return client
 
 
@@ -41,12 +41,12 @@ def _reason(response) -> str:
     )
 
 
-def test_needs_sign_in_and_the_check_in_permission(client, django_user_model, door_user):
+def test_needs_sign_in_and_the_check_in_permission(client, django_user_model, door_staff_user):
     assert client.get("/door/")["Location"] == "/door/login/?next=/door/"
     client.force_login(django_user_model.objects.create_user(username="nobody", password="x"))
     forbidden = client.get("/door/")
     assert forbidden.status_code == 403 and b"nobody" in forbidden.content
-    client.force_login(door_user)
+    client.force_login(door_staff_user)
     assert client.get("/door/").status_code == 200
 
 

@@ -2,20 +2,18 @@
 
 import pytest
 
-import redis_fallback.testing
 from devtools.servers import SecantusServer
 from jobs_app import liveness
 from sessions_app.services.reconcile import counters_reconcile
 
 
 @pytest.fixture(autouse=True)
-def clean_redis_layer(redis_server):
+def _each_test_on_a_clean_redis_layer(clean_redis_layer):
     """Start every test with a closed breaker, whatever earlier tests did to it.
 
-    ``redis_server`` restarts or resumes Redis and resets the breaker again afterwards.
+    ``clean_redis_layer`` (tests/conftest.py) restarts or resumes Redis and resets the breaker
+    again afterwards.
     """
-
-    redis_fallback.testing.reset_for_tests()
 
 
 @pytest.fixture(autouse=True)

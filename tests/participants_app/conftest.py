@@ -1,8 +1,11 @@
-"""The participants tests share the sessions tests' fixtures (clean Redis layer, role clients)."""
+"""Every participants test starts with a closed breaker and an empty Redis, as the sessions tests do.
 
-from tests.sessions_app.conftest import (  # noqa: F401 - fixtures are found by name
-    clean_redis_layer,
-    door_client,
-    door_user,
-    plain_client,
-)
+The clients by role (``door_client``, ``plain_client``) are in tests/conftest.py.
+"""
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _each_test_on_a_clean_redis_layer(clean_redis_layer):
+    """Use ``clean_redis_layer`` (tests/conftest.py) around every test of this directory."""

@@ -15,13 +15,6 @@ pytestmark = pytest.mark.django_db
 CHANGELIST = "/admin/participants_app/participant/"
 
 
-@pytest.fixture
-def admin_client(client, django_user_model):
-    user = django_user_model.objects.create_superuser(username="boss", password="boss-pass-123")
-    client.force_login(user)
-    return client
-
-
 def test_search_by_name_email_and_ticket(admin_client):
     participant_make(full_name="Grace Hopper", email="grace@navy.example", ticket_code="NAVY-1906")
     participant_make(full_name="Alan Turing")

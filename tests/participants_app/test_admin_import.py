@@ -54,10 +54,10 @@ def test_upload_preview_confirm_progress(staff_browser):
     assert Participant.objects.get().full_name == "Ada Lovelace"
 
 
-def test_door_staff_cannot_reach_the_import(client, door_user):
-    door_user.is_staff = True
-    door_user.save()
-    client.force_login(door_user)
+def test_door_staff_cannot_reach_the_import(client, door_staff_user):
+    door_staff_user.is_staff = True
+    door_staff_user.save()
+    client.force_login(door_staff_user)
     assert client.get(f"{CHANGELIST}import/").status_code == 403
     upload = {"file": SimpleUploadedFile("p.csv", CSV)}
     assert client.post(f"{CHANGELIST}import/", upload).status_code == 403

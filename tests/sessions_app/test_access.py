@@ -45,10 +45,10 @@ def _door_reads(client, session, person):
     }
 
 
-def test_door_token_checks_in_but_reads_no_participant_data(door_user):
+def test_door_token_checks_in_but_reads_no_participant_data(door_staff_user):
     session, person = session_make(), participant_make(full_name="Ada Door")
     scanner = APIClient()
-    scanner.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=door_user).key}")
+    scanner.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=door_staff_user).key}")
     verdict = scanner.post(
         f"/api/sessions/{session.pk}/check-in/", {"ticket_code": person.ticket_code}, format="json"
     )

@@ -13,13 +13,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def admin_client(client, django_user_model):
-    user = django_user_model.objects.create_superuser(username="boss", password="boss-pass-123")
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
 def busy_session():
     session = session_make(title="Busy", capacity=4, location="Hall C")
     for person in participants_make(3):

@@ -16,19 +16,19 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def browser(staff_user):
-    """A signed-in browser: CSRF is enforced, as for a real one."""
+def csrf_client(staff_user):
+    """A signed-in Django test client that enforces CSRF, as a real browser does."""
     client = Client(enforce_csrf_checks=True)
     client.force_login(staff_user)
     return client
 
 
-def _form_post(browser, url, fields):
+def _form_post(csrf_client, url, fields):
     """Load the page, then post its HTML form as a browser does (multipart, CSRF token inside)."""
-    page = browser.get(url, HTTP_ACCEPT="text/html")
+    page = csrf_client.get(url, HTTP_ACCEPT="text/html")
     token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page.content).group(1)
     data = {"csrfmiddlewaretoken": token.decode(), **fields}
-    return browser.post(url, data, HTTP_ACCEPT="text/html")
+    return csrf_client.post(url, data, HTTP_ACCEPT="text/html")
 
 
 def _raw_body(html: str) -> dict:
@@ -37,23 +37,25 @@ def _raw_body(html: str) -> dict:
     return json.loads(unescape(raw))
 
 
-def test_html_form_check_in_and_check_out(browser):
+def test_html_form_check_in_and_check_out(csrf_client):
     session, person = session_make(title="Forms talk"), participant_make(ticket_code="FORM-0001")
     url = f"/api/sessions/{session.pk}/check-in/"
-    done = _form_post(browser, url, {"participant": "", "ticket_code": "FORM-0001", "nonce": ""})
+    done = _form_post(
+        csrf_client, url, {"participant": "", "ticket_code": "FORM-0001", "nonce": ""}
+    )
     assert done.status_code == 201, done.content[:300]
     assert b"checked_in" in done.content
     out = _form_post(
-        browser, f"/api/sessions/{session.pk}/check-out/", {"ticket_code": "FORM-0001"}
+        csrf_client, f"/api/sessions/{session.pk}/check-out/", {"ticket_code": "FORM-0001"}
     )
     assert out.status_code == 200 and b"checked_out" in out.content
     assert Session.objects.get(pk=session.pk).check_in_count == 0
     assert person.full_name.encode() in out.content
 
 
-def test_html_form_creates_a_session_and_a_participant(browser):
+def test_html_form_creates_a_session_and_a_participant(csrf_client):
     created = _form_post(
-        browser,
+        csrf_client,
         "/api/sessions/",
         {
             "title": "Made in a form",
@@ -68,7 +70,7 @@ def test_html_form_creates_a_session_and_a_participant(browser):
     assert created.status_code == 201, created.content[:300]
     assert Session.objects.get(title="Made in a form").capacity == 12
     person = _form_post(
-        browser,
+        csrf_client,
         "/api/participants/",
         {"full_name": "Form Person", "email": "form@example.com", "organization": ""},
     )
@@ -87,16 +89,16 @@ def test_json_input_still_refuses_unknown_fields_even_a_csrf_key(staff_client):
     assert response.json() == {"csrfmiddlewaretoken": ["Unknown field."]}
 
 
-def test_check_in_page_opens_without_an_error_and_offers_a_sensible_raw_body(browser):
+def test_check_in_page_opens_without_an_error_and_offers_a_sensible_raw_body(csrf_client):
     session = session_make(title="Raw body talk", capacity=7)
-    page = browser.get(f"/api/sessions/{session.pk}/check-in/", HTTP_ACCEPT="text/html")
+    page = csrf_client.get(f"/api/sessions/{session.pk}/check-in/", HTTP_ACCEPT="text/html")
     assert page.status_code == 200
     html = page.content.decode()
     assert "HTTP 405" not in html and "Method Not Allowed" not in html
     body = _raw_body(html)
     assert set(body) == {"ticket_code", "nonce"}  # no empty participant id to trip over
     assert body["ticket_code"] == "" and len(body["nonce"]) >= 8
-    out_page = browser.get(f"/api/sessions/{session.pk}/check-out/", HTTP_ACCEPT="text/html")
+    out_page = csrf_client.get(f"/api/sessions/{session.pk}/check-out/", HTTP_ACCEPT="text/html")
     assert _raw_body(out_page.content.decode()) == {"ticket_code": ""}
 
 
@@ -135,32 +137,34 @@ def _html_form(html: str) -> dict[str, str]:
     return parser.fields
 
 
-def test_the_check_in_form_stays_the_input_form_after_a_post_and_posts_again(browser):
+def test_the_check_in_form_stays_the_input_form_after_a_post_and_posts_again(csrf_client):
     session = session_make(title="Again talk", capacity=5)
     participant_make(ticket_code="AGAIN-0001"), participant_make(ticket_code="AGAIN-0002")
     url = f"/api/sessions/{session.pk}/check-in/"
-    first = _form_post(browser, url, {"ticket_code": "AGAIN-0001", "nonce": "form-first"})
+    first = _form_post(csrf_client, url, {"ticket_code": "AGAIN-0001", "nonce": "form-first"})
     assert first.status_code == 201, first.content[:300]
     form = _html_form(first.content.decode())
     assert set(form) == {"participant", "ticket_code", "nonce"}, form  # not the verdict's fields
     assert form["nonce"] not in ("", "form-first")  # a fresh one: the next post is a new request
     token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', first.content).group(1)
     data = {"csrfmiddlewaretoken": token.decode(), **form, "ticket_code": "AGAIN-0002"}
-    second = browser.post(url, data, HTTP_ACCEPT="text/html")
+    second = csrf_client.post(url, data, HTTP_ACCEPT="text/html")
     assert second.status_code == 201, second.content[:400]
     assert Session.objects.get(pk=session.pk).check_in_count == 2
 
 
-def test_the_check_out_and_update_forms_stay_input_forms_after_a_post(browser):
+def test_the_check_out_and_update_forms_stay_input_forms_after_a_post(csrf_client):
     session = session_make(title="Out talk")
     participant_make(ticket_code="OUT-0001")
-    _form_post(browser, f"/api/sessions/{session.pk}/check-in/", {"ticket_code": "OUT-0001"})
-    out = _form_post(browser, f"/api/sessions/{session.pk}/check-out/", {"ticket_code": "OUT-0001"})
+    _form_post(csrf_client, f"/api/sessions/{session.pk}/check-in/", {"ticket_code": "OUT-0001"})
+    out = _form_post(
+        csrf_client, f"/api/sessions/{session.pk}/check-out/", {"ticket_code": "OUT-0001"}
+    )
     assert out.status_code == 200
     assert {"participant", "ticket_code"} <= set(_html_form(out.content.decode()))
     assert not {"reason", "detail", "session_title"} & set(_html_form(out.content.decode()))
     created = _form_post(
-        browser,
+        csrf_client,
         "/api/sessions/",
         {
             "title": "Formed",
@@ -175,9 +179,9 @@ def test_the_check_out_and_update_forms_stay_input_forms_after_a_post(browser):
     assert "title" in form and not {"id", "check_in_count"} & set(form), form
 
 
-def test_endpoint_descriptions_are_rendered_markdown_not_backticks(browser):
+def test_endpoint_descriptions_are_rendered_markdown_not_backticks(csrf_client):
     session = session_make()
-    html = browser.get(f"/api/sessions/{session.pk}/check-in/", HTTP_ACCEPT="text/html").content
+    html = csrf_client.get(f"/api/sessions/{session.pk}/check-in/", HTTP_ACCEPT="text/html").content
     after_title = html.decode().split('<div class="page-header">', 1)[1]
     description = after_title.split('<div class="pull-left">', 1)[1].split("</div>", 1)[0]
     assert "Check a participant in" in description

@@ -66,16 +66,16 @@ def test_door_staff_check_in_and_out_but_cannot_edit(door_client):
     assert door_client.post("/api/participants/", {}, format="json").status_code == 403
 
 
-def test_door_staff_group_holds_the_check_in_permission(door_user):
-    group = door_user.groups.get(name=DOOR_STAFF_GROUP)
+def test_door_staff_group_holds_the_check_in_permission(door_staff_user):
+    group = door_staff_user.groups.get(name=DOOR_STAFF_GROUP)
     assert list(group.permissions.values_list("codename", flat=True)) == ["check_in"]
-    assert door_user.has_perm("sessions_app.check_in")
-    assert not door_user.is_staff
+    assert door_staff_user.has_perm("sessions_app.check_in")
+    assert not door_staff_user.is_staff
 
 
-def test_token_auth_for_door_scanners(door_user):
+def test_token_auth_for_door_scanners(door_staff_user):
     session, person = session_make(), participant_make()
-    token = Token.objects.create(user=door_user)
+    token = Token.objects.create(user=door_staff_user)
     scanner = APIClient()
     scanner.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     assert _check_in(scanner, session, person).status_code == 201
@@ -83,12 +83,12 @@ def test_token_auth_for_door_scanners(door_user):
     assert _check_in(scanner, session, person).status_code == 401
 
 
-def test_obtain_token_endpoint(door_user, api_client):
+def test_obtain_token_endpoint(door_staff_user, api_client):
     response = api_client.post(
         "/api/auth/token/", {"username": "door", "password": "door-pass-123"}, format="json"
     )
     assert response.status_code == 200
-    assert response.json()["token"] == Token.objects.get(user=door_user).key
+    assert response.json()["token"] == Token.objects.get(user=door_staff_user).key
 
 
 def test_session_auth_for_staff_in_the_browser(client, staff_user):
