@@ -177,7 +177,7 @@ def measure(repeat: int, redis_server: RedisServer, listener: _Commands) -> list
 
 def _measure_redis_down(post, counter: Counter, redis_server: RedisServer) -> list[dict]:
     from bench.data import bench_participants, bench_session  # noqa: PLC0415 - after setup
-    from redis_fallback.guard import is_redis_available  # noqa: PLC0415 - after django.setup()
+    from redis_fallback.breaker_calls import is_redis_available  # noqa: PLC0415 - after django.setup()
 
     redis_server.stop()
     counter.redis = None

@@ -17,7 +17,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from redis_fallback import REDIS_CONNECTION_ERRORS, is_redis_available, ping
-from redis_fallback.connection import socket_timeouts
+from redis_fallback.raw_client import socket_timeouts
 
 from .models import JobRun, Lease, OutboxMessage
 from .selectors import broker_is_redis

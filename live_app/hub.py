@@ -2,12 +2,13 @@
 
 Where changes come from:
 
-- **live** (Redis healthy): a ``redis.asyncio`` subscription (``redis_fallback.pubsub``) to ``LIVE_REDIS_CHANNEL``. The code
-  path that changed a session publishes its id after the verdict (``sessions_app/services/
-  live_publish.py``); the hub reads the notified sessions from MongoDB (``selectors.py``: one
-  ``_id`` query for all the ids that arrived meanwhile) and fans the result out. Its own PING every ``LIVE_REDIS_PING_SECONDS``
-  must be answered within ``LIVE_REDIS_TIMEOUT_SECONDS``: a killed, restarted or SIGSTOPped Redis
-  is noticed within about a second.
+- **live** (Redis healthy): a ``redis.asyncio`` subscription
+  (``redis_fallback.subscription_client``) to ``LIVE_REDIS_CHANNEL``. The code path that changed
+  a session publishes its id after the verdict (``sessions_app/services/live_publish.py``); the
+  hub reads the notified sessions from MongoDB (``selectors.py``: one ``_id`` query for all the
+  ids that arrived meanwhile) and fans the result out. Its own PING every
+  ``LIVE_REDIS_PING_SECONDS`` must be answered within ``LIVE_REDIS_TIMEOUT_SECONDS``: a killed,
+  restarted or SIGSTOPped Redis is noticed within about a second.
 - **polling** (Redis down, hung or not yet reached): every ``LIVE_POLL_SECONDS`` one MongoDB
   query for the sessions changed since the last poll (an index range on ``changed_at``, with an
   overlap of ``LIVE_POLL_OVERLAP_SECONDS``), whatever the number of clients; a new subscription
@@ -44,7 +45,11 @@ import pymongo
 from django.conf import settings
 
 from redis_fallback.masking import describe_error
-from redis_fallback.pubsub import describe_pubsub_error, pubsub_client, pubsub_close_quietly
+from redis_fallback.subscription_client import (
+    describe_pubsub_error,
+    pubsub_client,
+    pubsub_close_quietly,
+)
 from sessions_app.models import Session
 
 from . import selectors
@@ -53,6 +58,24 @@ logger = logging.getLogger("live_app")
 
 LIVE, POLLING = "live", "polling"
 OPEN = Session.Status.OPEN.value
+
+# Internal timings (not settings: nobody tunes them for a deployment).
+# The PING on the subscription, and how long Redis may take to answer anything: a killed or
+# SIGSTOPped Redis is noticed within about PING + TIMEOUT seconds.
+LIVE_REDIS_PING_SECONDS = 0.5
+LIVE_REDIS_TIMEOUT_SECONDS = 0.5
+LIVE_REDIS_RETRY_SECONDS = 1.0
+# Polling mode (Redis unavailable): one "changed since" MongoDB query per process this often,
+# reaching back this much further than the last change seen (writes landing out of order).
+LIVE_POLL_SECONDS = 0.5
+LIVE_POLL_OVERLAP_SECONDS = 3.0
+# Live mode: the same query this often, for notifications that were never sent (a web process
+# whose breaker was open, or one stopped between its write and its publish).
+LIVE_BACKSTOP_POLL_SECONDS = 1.0
+# A heartbeat to every client this often (the board reconnects after 2.5 silent heartbeats).
+LIVE_HEARTBEAT_SECONDS = 10.0
+# Deadline of each of the hub's MongoDB reads.
+LIVE_DB_TIMEOUT_SECONDS = 2.0
 
 
 class Subscriber:
@@ -115,7 +138,7 @@ class Subscriber:
 
 def _db_call(fn, kwargs: dict):
     # A hung MongoDB must not hold the hub's one database thread for the socket timeout (10 s).
-    with pymongo.timeout(settings.LIVE_DB_TIMEOUT_SECONDS):
+    with pymongo.timeout(LIVE_DB_TIMEOUT_SECONDS):
         return fn(**kwargs)
 
 
@@ -178,7 +201,7 @@ class Hub:
         """
         self.start()
         with contextlib.suppress(TimeoutError):  # a fresh process: let the first attempt finish
-            await asyncio.wait_for(self._settled.wait(), settings.LIVE_REDIS_TIMEOUT_SECONDS * 2)
+            await asyncio.wait_for(self._settled.wait(), LIVE_REDIS_TIMEOUT_SECONDS * 2)
         self.subscribers.add(subscriber)
         subscriber.offer_mode(self.mode)
         try:
@@ -265,7 +288,7 @@ class Hub:
             self._watermark = max(self._watermark, *stamps)
 
     async def _poll_changed(self) -> None:
-        since = self._watermark - timedelta(seconds=settings.LIVE_POLL_OVERLAP_SECONDS)
+        since = self._watermark - timedelta(seconds=LIVE_POLL_OVERLAP_SECONDS)
         docs = await self.db(selectors.live_sessions_changed_since, since=since)
         self.stats["polls"] += 1
         self._fan_out(docs)
@@ -308,9 +331,7 @@ class Hub:
                 elif self._poll_now or now >= next_poll:
                     self._poll_now = False
                     next_poll = now + (
-                        settings.LIVE_POLL_SECONDS
-                        if self.mode == POLLING
-                        else settings.LIVE_BACKSTOP_POLL_SECONDS
+                        LIVE_POLL_SECONDS if self.mode == POLLING else LIVE_BACKSTOP_POLL_SECONDS
                     )
                     await self._poll_changed()
                 if self._db_failing:
@@ -326,7 +347,7 @@ class Hub:
                         "Live hub: MongoDB read failed (%s); clients keep what they have",
                         describe_error(error),
                     )
-                await asyncio.sleep(settings.LIVE_POLL_SECONDS)
+                await asyncio.sleep(LIVE_POLL_SECONDS)
 
     # --- Redis ------------------------------------------------------------------------------------
     def _note(self, data) -> None:
@@ -336,7 +357,7 @@ class Hub:
         self._wake.set()
 
     async def _subscribe_and_listen(self, pubsub) -> None:
-        timeout = settings.LIVE_REDIS_TIMEOUT_SECONDS
+        timeout = LIVE_REDIS_TIMEOUT_SECONDS
         await asyncio.wait_for(pubsub.subscribe(settings.LIVE_REDIS_CHANNEL), timeout)
         deadline = time.monotonic() + timeout
         while True:  # the subscription is confirmed before the hub calls itself live
@@ -349,7 +370,7 @@ class Hub:
             logger.info("Live hub: Redis subscription up: live")
         self._set_mode(LIVE)
         self._settled.set()
-        ping_every = settings.LIVE_REDIS_PING_SECONDS
+        ping_every = LIVE_REDIS_PING_SECONDS
         last_seen = time.monotonic()
         next_ping = last_seen + ping_every
         while True:
@@ -368,7 +389,7 @@ class Hub:
     async def _redis_loop(self) -> None:
         failing = False  # one log line per outage, not one per retry
         while True:
-            client = pubsub_client(timeout=settings.LIVE_REDIS_TIMEOUT_SECONDS)
+            client = pubsub_client(timeout=LIVE_REDIS_TIMEOUT_SECONDS)
             pubsub = client.pubsub()
             try:
                 await self._subscribe_and_listen(pubsub)
@@ -381,8 +402,8 @@ class Hub:
                         "Live hub: Redis subscription lost or refused (%s): polling MongoDB "
                         "every %.1f s, retrying Redis every %.1f s",
                         describe_pubsub_error(error),
-                        settings.LIVE_POLL_SECONDS,
-                        settings.LIVE_REDIS_RETRY_SECONDS,
+                        LIVE_POLL_SECONDS,
+                        LIVE_REDIS_RETRY_SECONDS,
                     )
                 elif failing and self.mode == POLLING:
                     logger.debug("Live hub: Redis still unavailable")
@@ -394,11 +415,11 @@ class Hub:
                 closing = asyncio.create_task(pubsub_close_quietly(pubsub, client))
                 self._closing.add(closing)
                 closing.add_done_callback(self._closing.discard)
-            await asyncio.sleep(settings.LIVE_REDIS_RETRY_SECONDS)
+            await asyncio.sleep(LIVE_REDIS_RETRY_SECONDS)
 
     async def _heartbeat_loop(self) -> None:
         while True:
-            await asyncio.sleep(settings.LIVE_HEARTBEAT_SECONDS)
+            await asyncio.sleep(LIVE_HEARTBEAT_SECONDS)
             for subscriber in list(self.subscribers):
                 subscriber.heartbeat = True
                 subscriber.wake.set()

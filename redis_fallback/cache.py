@@ -29,8 +29,8 @@ from django.core.cache.backends.locmem import LocMemCache
 from django_redis.cache import RedisCache
 from django_redis.util import CacheKey
 
-from .connection import CONNECTION_ERRORS, no_retry, socket_timeouts
-from .guard import UNAVAILABLE, call_redis, register_fallback_reset
+from .breaker_calls import UNAVAILABLE, call_redis, register_fallback_reset
+from .raw_client import CONNECTION_ERRORS, no_retry, socket_timeouts
 from .restarts import on_connect
 
 FALLBACK_MAX_ENTRIES = 1000

@@ -10,6 +10,6 @@ from __future__ import annotations
 
 from redis.exceptions import ResponseError as RedisResponseError
 
-from .connection import CONNECTION_ERRORS as REDIS_CONNECTION_ERRORS
+from .raw_client import CONNECTION_ERRORS as REDIS_CONNECTION_ERRORS
 
 __all__ = ["REDIS_CONNECTION_ERRORS", "RedisResponseError"]

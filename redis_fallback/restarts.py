@@ -8,7 +8,7 @@ import redis
 from redis import exceptions as redis_errors
 
 from .breaker import State
-from .state import get_breaker
+from .process_breaker import get_breaker
 
 _lock = threading.Lock()
 # The run_id of each Redis server this process has connected to, by address.

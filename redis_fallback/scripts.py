@@ -8,8 +8,8 @@ from typing import Any
 
 from redis.exceptions import NoScriptError
 
-from .connection import raw_redis
-from .guard import UNAVAILABLE, call_redis
+from .breaker_calls import UNAVAILABLE, call_redis
+from .raw_client import raw_redis
 
 # What a script call returns when Redis is unavailable: "decide in MongoDB". Scripts must not
 # return -1 as an ordinary result.

@@ -9,24 +9,24 @@ from collections.abc import Callable
 
 import redis
 
-from . import guard
-from .connection import drop_raw_redis
+from . import breaker_calls
+from .process_breaker import get_breaker
+from .raw_client import drop_raw_redis
 from .restarts import forget_run_ids
-from .state import get_breaker
 
 
 def reset_for_tests() -> None:
     """Stop the prober, close the breaker, clear status, fallbacks and the raw client; keep callbacks."""
-    guard._prober.stop()
+    breaker_calls._prober.stop()
     get_breaker().reset()
-    guard.connected.update(cache=True, client=True)
+    breaker_calls.connected.update(cache=True, client=True)
     forget_run_ids()
     drop_raw_redis()
-    guard._reset_fallbacks()
+    breaker_calls._reset_fallbacks()
 
 
 def unregister_recovery_callback(fn: Callable[[redis.Redis], None]) -> None:
     """Remove a recovery callback; unknown functions are ignored."""
-    with guard._hooks_lock:
-        if fn in guard._recovery_callbacks:
-            guard._recovery_callbacks.remove(fn)
+    with breaker_calls._hooks_lock:
+        if fn in breaker_calls._recovery_callbacks:
+            breaker_calls._recovery_callbacks.remove(fn)

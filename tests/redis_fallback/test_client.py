@@ -9,7 +9,7 @@ import pytest
 from django.test import override_settings
 
 from redis_fallback import connection_status, get_redis, is_redis_available, ping
-from redis_fallback.client import NULL_RESULTS
+from redis_fallback.guarded_client import NULL_RESULTS
 from redis_fallback.testing import reset_for_tests
 
 from .conftest import make_cache

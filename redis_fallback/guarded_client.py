@@ -14,8 +14,8 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from .connection import raw_redis
-from .guard import UNAVAILABLE, call_redis
+from .breaker_calls import UNAVAILABLE, call_redis
+from .raw_client import raw_redis
 
 
 def _const(value: Any) -> Callable[..., Any]:

@@ -31,8 +31,6 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     redis_errors.NoPermissionError,
 )
 
-DEFAULT_SOCKET_TIMEOUT = 0.25
-DEFAULT_SOCKET_CONNECT_TIMEOUT = 0.25
 _WATCHED_SETTINGS = frozenset({"REDIS_URL", "REDIS_SOCKET_TIMEOUT", "REDIS_SOCKET_CONNECT_TIMEOUT"})
 
 _lock = threading.Lock()
@@ -52,10 +50,8 @@ def redis_url() -> str:
 def socket_timeouts() -> dict[str, float]:
     """Return the connect and read timeouts (seconds) from settings."""
     return {
-        "socket_connect_timeout": float(
-            getattr(settings, "REDIS_SOCKET_CONNECT_TIMEOUT", DEFAULT_SOCKET_CONNECT_TIMEOUT)
-        ),
-        "socket_timeout": float(getattr(settings, "REDIS_SOCKET_TIMEOUT", DEFAULT_SOCKET_TIMEOUT)),
+        "socket_connect_timeout": float(settings.REDIS_SOCKET_CONNECT_TIMEOUT),
+        "socket_timeout": float(settings.REDIS_SOCKET_TIMEOUT),
     }
 
 

@@ -6,16 +6,13 @@ from django.conf import settings
 
 from .breaker import CircuitBreaker, register_fork_handler
 
-DEFAULT_RESET_SECONDS = 1.0
-DEFAULT_SUMMARY_SECONDS = 60.0
-
 
 def _reset_seconds() -> float:
-    return float(getattr(settings, "REDIS_BREAKER_RESET_SECONDS", DEFAULT_RESET_SECONDS))
+    return float(settings.REDIS_BREAKER_RESET_SECONDS)
 
 
 def _summary_seconds() -> float:
-    return float(getattr(settings, "REDIS_OUTAGE_SUMMARY_SECONDS", DEFAULT_SUMMARY_SECONDS))
+    return float(settings.REDIS_OUTAGE_SUMMARY_SECONDS)
 
 
 _breaker = CircuitBreaker(

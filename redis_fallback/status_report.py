@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from .breaker import State
-from .guard import connected
-from .state import get_breaker
+from .breaker_calls import connected
+from .process_breaker import get_breaker
 
 
 def _iso(moment: datetime | None) -> str | None:

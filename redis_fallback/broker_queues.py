@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 
 import redis
 
-from .connection import no_retry
+from .raw_client import no_retry
 
 
 def broker_queue_length_reader(

@@ -20,10 +20,10 @@ import redis
 from django.db import connections
 
 from .breaker import Permit
-from .connection import CONNECTION_ERRORS, raw_redis, redis_url
 from .masking import describe_error, mask_text
 from .prober import Prober, register_prober_fork_handler
-from .state import _breaker
+from .process_breaker import _breaker
+from .raw_client import CONNECTION_ERRORS, raw_redis, redis_url
 
 logger = logging.getLogger("redis_fallback")
 
@@ -41,7 +41,7 @@ class _Unavailable:
 UNAVAILABLE: Any = _Unavailable()
 
 
-# Per-component outcome of the latest call (read by status.py); dict writes are atomic.
+# Per-component outcome of the latest call (read by status_report.py); dict writes are atomic.
 connected: dict[str, bool] = {"cache": True, "client": True}
 
 _hooks_lock = threading.Lock()

@@ -16,8 +16,8 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
 
-from .connection import redis_url
 from .masking import describe_error
+from .raw_client import redis_url
 
 
 def pubsub_client(*, timeout: float) -> aioredis.Redis:
