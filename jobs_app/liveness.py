@@ -27,7 +27,7 @@ import pymongo
 from celery.worker import state as worker_state
 from django.conf import settings
 
-from redis_fallback.broker import broker_queue_length_reader
+from redis_fallback.broker_queues import broker_queue_length_reader
 
 from .schedule import HEARTBEAT_JOB
 from .services import job_run_record
