@@ -55,7 +55,7 @@ HISTORY_HEADER = [
 def _joined(records: Iterator[dict], fields: tuple[str, ...]) -> Iterator[tuple[dict, dict]]:
     """Pair each record with its participant's ``fields`` (one ``$in`` by id per chunk).
 
-    Not ``values()`` across the relation: the stand-in returns wrong data there (DESIGN.md).
+    Not ``values()`` across the relation: the stand-in returns wrong data there (docs/mongodb-stand-in.md).
     """
     records = iter(records)
     while chunk := list(itertools.islice(records, CHUNK)):

@@ -1,38 +1,10 @@
 """The admission protocol in MongoDB: admissions and check-outs that no interleaving can break.
 
-One admission changes two documents: the session's counter and the participant's CheckIn record.
-A multi-document transaction per check-in measured 10x slower under a rush of 40 (write
-conflicts on the session document; ``python -m bench.admission_designs``), and keeping who is
-inside in the session document grows that document with the capacity (60 ms per write at 5,000
-on the stand-in). So the two writes stay apart, in an order that lets anyone who looks — the
-reconcile, a retry, a delete — tell a request caught between them from a crash leftover, with no
-timing assumption:
-
-Admission of participant P to session S (``op`` is a fresh id per request):
-
-1. claim      record (S, P)  out -> entering(op)      one upsert; the pair is unique
-2. increment  session        count + 1                if open, not deleting, count < capacity,
-                                                       capacity and epoch as read
-3. admit      record         entering(op) -> inside
-
-Check-out:
-
-1. leave      record         inside -> leaving(op)
-2. decrement  session        count - 1                if the epoch is as read
-3. finish     record         leaving(op) -> out
-
-Why this holds (DESIGN.md invariants 1, 3, 4):
-
-- A record is ``inside`` only after its increment and stops being ``inside`` before its
-  decrement, so ``count >= records inside`` at every moment, and ``count <= capacity`` by the
-  increment's condition. One claim per pair at a time: a participant is never counted twice.
-- The reconcile's truth is the number of records ``entering``, ``inside`` or ``leaving``: an
-  admission in flight holds its place from its claim on, a check-out until it finishes. Lowering
-  the counter to that truth (conditional on the counter and epoch it read, bumping the epoch)
-  can only leave it at or above the records inside, whatever is in flight.
-- The reconcile may end a stale operation (``op_end``): its record goes back to ``out`` and the
-  owner's next record write, conditional on its ``op``, fails. A decrement or an undo that a
-  repair has already accounted for fails its epoch condition, so nothing is counted twice.
+Admission: claim (record out -> entering(op)), increment (session count + 1 if open, not deleting,
+below capacity, capacity and epoch as read), admit (record entering(op) -> inside). Check-out:
+leave (inside -> leaving(op)), decrement (count - 1 if the epoch is as read), finish (-> out).
+Why this order keeps every capacity invariant, and how the reconcile's fences (epoch, moves, op)
+make ending a stalled operation safe: see docs/door-protocol.md.
 
 Everything here is plain pymongo on the backend's connection: every filter is an equality (or a
 range on one field) on ``_id`` or an indexed pair, so each write is an index lookup on the stand-in

@@ -7,8 +7,8 @@ Each request reads top to bottom:
    answered from there (``scans.scan_claim``) and decides nothing;
 3. Redis's early answers (``_redis_precheck``): a member who is inside, a full session — each
    confirmed by what MongoDB says before it is answered;
-4. the decision, in MongoDB, by the admission protocol of ``admission_protocol.py`` (which is
-   where the capacity invariant is argued);
+4. the decision, in MongoDB, by the admission protocol of ``admission_protocol.py`` (why it holds:
+   docs/door-protocol.md);
 5. the side effects: Redis bookkeeping, cache invalidation, the scan log entry.
 
 A request that meets another request for the same participant still deciding waits for it

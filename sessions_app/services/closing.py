@@ -6,7 +6,7 @@ after that nobody leaves through a door scanner any more, so without this the co
 up overnight. Each check-out goes through the admission protocol (``check_in.check_out_decide``: the
 record's ``inside -> leaving`` flip is conditional, the decrement fenced by the epoch), so a run
 twice, two runs at once, or a run beside a door's own check-out count everyone out exactly once.
-Each one is in the scan log as ``session_ended``, source ``system``.
+Each one is in the scan log as ``session_ended``, source ``system``. See docs/door-protocol.md.
 
 A check-in still deciding when the session closes cannot be admitted any more (its increment
 requires the session open); one that took its place just before and becomes ``inside`` after

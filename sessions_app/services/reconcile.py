@@ -14,8 +14,8 @@ For every open session, in one pass:
 4. reseed Redis's admission set with the holders when Redis is available (only this step is
    skipped when it is not).
 
-Why a repair is safe with requests in flight, and needs no waiting: see
-``admission_protocol.py``. One bad session never aborts the run; a MongoDB lease keeps two runs from overlapping.
+Why a repair is safe with requests in flight, and needs no waiting: see docs/door-protocol.md.
+One bad session never aborts the run; a MongoDB lease keeps two runs from overlapping.
 """
 
 from __future__ import annotations
