@@ -1,4 +1,4 @@
-"""Redis admission control in front of MongoDB (which alone decides; see DESIGN.md).
+"""Redis admission control in front of MongoDB (which alone decides; see docs/door-protocol.md).
 
 Key layout: one Redis set per session, ``checkin:adm:{<session id>}``, holding the ids of the
 participants inside (or reserved by a request in flight) plus the marker member ``~seeded``. The
