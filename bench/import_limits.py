@@ -3,7 +3,7 @@
 Builds hostile files, each within the 5 MB upload limit (a zip bomb in the XLSX shared strings, a
 sheet declaring the range ``A1:XFD1048576``, a million empty rows, a header of 16,384 columns, a
 CSV whose header is one 5 MB line, a CSV of 5 million empty lines), and reads each with
-``participants_app.import_files.sheet_read`` (the step of the upload request that reads the file)
+``participants_app.imports.files.sheet_read`` (the step of the upload request that reads the file)
 in a fresh subprocess: peak RSS (``resource.getrusage``), CPU seconds, and the answer (rejected
 with which message, or read). A subprocess gets at most ``--cpu-limit`` CPU seconds
 (``RLIMIT_CPU``): a file that needs more is reported as killed. No servers are needed.
@@ -192,7 +192,7 @@ def _measure_child(path: str, name: str, cpu_limit: int) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_limit, cpu_limit + 1))
     # A bomb must not take the machine's memory from the other processes: MemoryError instead.
     resource.setrlimit(resource.RLIMIT_AS, (_MEMORY_LIMIT, _MEMORY_LIMIT))
-    from participants_app.import_files import ImportFileError, sheet_read  # noqa: PLC0415
+    from participants_app.imports.files import ImportFileError, sheet_read  # noqa: PLC0415
 
     with open(path, "rb") as file:
         content = file.read()

@@ -53,12 +53,12 @@ def _run(rows: int) -> dict[str, float]:
     """One run on an empty collection: each phase's seconds."""
     # After django.setup(): the app's modules need configured settings.
     from jobs_app.models import Job  # noqa: PLC0415
-    from participants_app.models import ImportChunk, Participant  # noqa: PLC0415
-    from participants_app.services_import import (  # noqa: PLC0415
+    from participants_app.imports.services import (  # noqa: PLC0415
         participant_import_confirm,
         participant_import_preview,
         participant_import_run,
     )
+    from participants_app.models import ImportChunk, Participant  # noqa: PLC0415
 
     Participant.objects.all().delete()
     Job.objects.all().delete()

@@ -65,7 +65,7 @@ class Job(models.Model):
         RUNNING = "running", "Running"
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
-        # Not confirmed in time: its rows are gone (participants_app/import_retention.py).
+        # Not confirmed in time: its rows are gone (participants_app/imports/retention.py).
         EXPIRED = "expired", "Preview expired"
 
     kind = models.CharField(max_length=50)

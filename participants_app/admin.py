@@ -21,8 +21,8 @@ from sessions_app.services import session_check_in, session_check_out
 from sessions_app.verdicts import LABELS, Reason
 
 from . import services
-from .admin_import import ParticipantImportAdminMixin
 from .exports import export_participants_action
+from .imports.admin import ParticipantImportAdminMixin
 from .models import Participant
 from .services import EDITABLE_FIELDS
 

@@ -9,8 +9,8 @@ from pymongo.errors import PyMongoError
 from jobs_app.schedule import IMPORT_RETENTION_TASK
 from jobs_app.services import task_publish
 
-from .import_retention import participant_imports_retain
-from .services_import import (
+from .imports.retention import participant_imports_retain
+from .imports.services import (
     IMPORT_TASK,
     ImportBusy,
     participant_import_fail,

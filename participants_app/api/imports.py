@@ -14,9 +14,9 @@ from core.api.schema import NOT_AUTHENTICATED, STAFF_ONLY, VALIDATION_ERROR
 from jobs_app.api.serializers import JOB_NOT_FOUND, JobOutputSerializer
 from jobs_app.api.views import job_for_api
 
-from ..import_files import MAX_BYTES, ImportFileError
-from ..import_retention import PREVIEW_EXPIRED_MESSAGE, ImportPreviewExpired
-from ..services_import import IMPORT_KIND, participant_import_confirm, participant_import_preview
+from ..imports.files import MAX_BYTES, ImportFileError
+from ..imports.retention import PREVIEW_EXPIRED_MESSAGE, ImportPreviewExpired
+from ..imports.services import IMPORT_KIND, participant_import_confirm, participant_import_preview
 
 IMPORT_PERMISSIONS = ("participants_app.add_participant", "participants_app.change_participant")
 

@@ -7,8 +7,8 @@ from django.core.management import call_command
 from django.db import connection
 
 from participants_app.fields import email_normalize
-from participants_app.import_files import sheet_read
-from participants_app.import_rows import rows_check
+from participants_app.imports.files import sheet_read
+from participants_app.imports.rows import rows_check
 from participants_app.models import Participant
 
 SPELLINGS = ["dup@bücher.example", "dup@xn--bcher-kva.example", "dup@bu\u0308cher.example"]

@@ -7,11 +7,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook
 
 from jobs_app.models import Job, OutboxMessage
-from participants_app.import_files import MAX_BYTES
-from participants_app.import_queries import participants_write
-from participants_app.import_rows import batch_plan
+from participants_app.imports.files import MAX_BYTES
+from participants_app.imports.queries import participants_write
+from participants_app.imports.rows import batch_plan
+from participants_app.imports.services import IMPORT_TASK, participant_import_run
 from participants_app.models import ImportChunk, Participant
-from participants_app.services_import import IMPORT_TASK, participant_import_run
 from tests.factories import participant_make
 
 pytestmark = pytest.mark.django_db

@@ -6,8 +6,8 @@ import zipfile
 import pytest
 from openpyxl import Workbook
 
-from participants_app import import_files
-from participants_app.import_files import ImportFileError, sheet_read
+from participants_app.imports import files as import_files
+from participants_app.imports.files import ImportFileError, sheet_read
 
 
 def xlsx(rows) -> bytes:

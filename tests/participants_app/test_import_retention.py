@@ -11,9 +11,9 @@ from django_celery_beat.models import PeriodicTask
 from config.celery import app as celery_app
 from jobs_app.models import Job
 from jobs_app.schedule import IMPORT_RETENTION_TASK
-from participants_app.import_retention import participant_imports_retain
+from participants_app.imports.retention import participant_imports_retain
+from participants_app.imports.services import participant_import_run
 from participants_app.models import ImportChunk, Participant
-from participants_app.services_import import participant_import_run
 
 pytestmark = pytest.mark.django_db
 

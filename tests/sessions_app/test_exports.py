@@ -10,7 +10,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.utils import timezone
 
 from core.staff_time import file_stamp
-from participants_app.import_files import sheet_read
+from participants_app.imports.files import sheet_read
 from sessions_app.models import Scan
 from sessions_app.services import session_check_in, session_check_out
 from tests.factories import participant_make, session_make

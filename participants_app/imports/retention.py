@@ -5,7 +5,7 @@
   Confirming it is refused (``ImportPreviewExpired``).
 - A finished or failed import keeps its rows' e-mails (next to their errors) and its preview rows
   for ``IMPORT_REPORT_PII_HOURS`` after its end; then the report keeps the counts, the line
-  numbers and the reasons (which never name a value, see import_rows.py), and any stored rows go.
+  numbers and the reasons (which never name a value, see rows.py), and any stored rows go.
 
 Beat runs ``participant_imports_retain`` hourly (``jobs_app.schedule``); confirming and the
 admin's pages expire an overdue preview themselves, so its time is exact where it matters.
@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from jobs_app.models import Job
 
-from .models import IMPORT_KIND, ImportChunk
+from ..models import IMPORT_KIND, ImportChunk
 
 PREVIEW_EXPIRED_MESSAGE = "This preview expired; upload the file again."
 # Set in a report whose personal data was removed: when it was.

@@ -5,7 +5,7 @@
    a ``Job`` awaiting confirmation with the preview in its report.
 2. ``participant_import_confirm`` queues the job through the outbox (``task_publish``): with the
    broker down it waits in MongoDB and starts when the broker is back; the job says "queued".
-   A preview left unconfirmed too long expires instead (import_retention.py).
+   A preview left unconfirmed too long expires instead (retention.py).
 3. ``participant_import_run`` (the Celery task's work) applies the batches in order. For each, it
    stores the batch's plan, writes it (bulk), marks the batch applied and records the progress. A
    redelivered job skips applied batches and re-applies a stored plan (the writes are idempotent),
@@ -26,16 +26,16 @@ from core.failpoints import failpoint
 from jobs_app.models import Job
 from jobs_app.services import lease_acquire, lease_release, lease_renew, task_publish
 
-from .caching import participant_detail_key
-from .import_files import sheet_read
-from .import_queries import participants_lookup, participants_write
-from .import_retention import (
+from ..caching import participant_detail_key
+from ..models import IMPORT_KIND, ImportChunk
+from .files import sheet_read
+from .queries import participants_lookup, participants_write
+from .retention import (
     ImportPreviewExpired,
     import_preview_deadline,
     participant_import_expire,
 )
-from .import_rows import ACTIONS, CREATE, ERROR, UNCHANGED, UPDATE, batch_plan, rows_check
-from .models import IMPORT_KIND, ImportChunk
+from .rows import ACTIONS, CREATE, ERROR, UNCHANGED, UPDATE, batch_plan, rows_check
 
 logger = logging.getLogger(__name__)
 
@@ -284,7 +284,7 @@ def participant_import_run(*, job_id: str, budget_seconds: float = RUN_BUDGET_SE
 def participant_import_fail(*, job_id: str, error: str) -> None:
     """Mark an import failed (an unexpected error; the rows applied so far stay applied).
 
-    Its stored rows stay until ``IMPORT_REPORT_PII_HOURS`` (import_retention.py).
+    Its stored rows stay until ``IMPORT_REPORT_PII_HOURS`` (retention.py).
     """
     Job.objects.filter(pk=ObjectId(job_id)).exclude(status=Job.Status.DONE).update(
         status=Job.Status.FAILED, finished_at=timezone.now(), error=error[:300]

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from .fields import email_normalize, ticket_code_normalize
-from .import_files import MAX_CELL
-from .import_queries import participants_lookup
-from .models import ticket_code_generate, ticket_code_validator
+from ..fields import email_normalize, ticket_code_normalize
+from ..models import ticket_code_generate, ticket_code_validator
+from .files import MAX_CELL
+from .queries import participants_lookup
 
 # A row's messages name columns and lines, never a value: they outlive the row's personal data
-# (import_retention.py), and the row itself shows the values while it is kept.
+# (retention.py), and the row itself shows the values while it is kept.
 CREATE, UPDATE, UNCHANGED, ERROR = "create", "update", "unchanged", "error"
 ACTIONS = (CREATE, UPDATE, UNCHANGED, ERROR)
 _LIMITS = {"full_name": 200, "email": 254, "organization": 200, "ticket_code": 64}

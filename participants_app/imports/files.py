@@ -1,7 +1,7 @@
 """Read an uploaded participants spreadsheet (CSV or XLSX) into rows with their line numbers.
 
 Only the file's shape is judged here (format, size, header); each row's values are validated by
-``participants_app.import_rows``. Standard library ``csv`` and ``openpyxl`` do the reading: see the
+``participants_app.imports.rows``. Standard library ``csv`` and ``openpyxl`` do the reading: see the
 README ("Import and export") for why neither django-import-export nor tablib.
 """
 
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from openpyxl import load_workbook
 
-from .import_limits import MAX_COLUMNS, MAX_LINES, xlsx_check
+from .limits import MAX_COLUMNS, MAX_LINES, xlsx_check
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 50_000

@@ -13,7 +13,7 @@ from django.db import connection
 from pymongo import UpdateOne
 from pymongo.errors import BulkWriteError
 
-from .models import Participant
+from ..models import Participant
 
 _FIELDS = {"_id": 1, "email": 1, "full_name": 1, "organization": 1, "ticket_code": 1}
 DUPLICATE_KEY = 11000

@@ -17,15 +17,15 @@ from django.urls import path, reverse
 from jobs_app.models import Job
 from jobs_app.selectors import JobNotFoundError, job_get_for_user
 
-from .import_files import MAX_BYTES, MAX_ROWS, ImportFileError
-from .import_retention import (
+from .files import MAX_BYTES, MAX_ROWS, ImportFileError
+from .retention import (
     PREVIEW_EXPIRED_MESSAGE,
     ROWS_REMOVED_KEY,
     ImportPreviewExpired,
     participant_import_expire,
     retention_phrase,
 )
-from .services_import import IMPORT_KIND, participant_import_confirm, participant_import_preview
+from .services import IMPORT_KIND, participant_import_confirm, participant_import_preview
 
 IMPORT_PERMISSIONS = ("participants_app.add_participant", "participants_app.change_participant")
 
