@@ -9,9 +9,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from jobs_app.models import Job
-from participants_app.import_retention import participant_imports_retain
+from participants_app.imports.retention import participant_imports_retain
+from participants_app.imports.services import participant_import_run
 from participants_app.models import Participant
-from participants_app.services_import import participant_import_run
 from tests.factories import participant_make
 
 from .support import screenshot, sign_in, wait_for

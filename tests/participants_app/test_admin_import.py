@@ -6,8 +6,8 @@ from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from jobs_app.models import Job
+from participants_app.imports.services import participant_import_run
 from participants_app.models import Participant
-from participants_app.services_import import participant_import_run
 from sessions_app.services import session_check_in, session_check_out
 from tests.factories import participant_make, session_make
 
