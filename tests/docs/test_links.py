@@ -39,10 +39,9 @@ def broken_links(path: Path) -> list[str]:
     for target in relative_links(path):
         file_part, _, anchor = target.partition("#")
         linked = (path.parent / file_part).resolve() if file_part else path
-        missing_heading = (
+        if not linked.exists() or (
             anchor and linked.suffix == ".md" and anchor not in heading_anchors(linked)
-        )
-        if not linked.exists() or missing_heading:
+        ):
             broken.append(target)
     return broken
 
@@ -57,9 +56,9 @@ def test_the_link_check_finds_a_missing_file_and_a_missing_heading(tmp_path):
     page = tmp_path / "page.md"
     page.write_text(
         "[ok](there.md) [ok](there.md#a-heading) [web](https://example.org/x)\n"
-        "[gone](missing.md) [no heading](there.md#nothing)\n"
+        "[gone](missing.md) [gone too](missing.md#a) [no heading](there.md#nothing)\n"
     )
-    assert broken_links(page) == ["missing.md", "there.md#nothing"]
+    assert broken_links(page) == ["missing.md", "missing.md#a", "there.md#nothing"]
 
 
 def test_no_document_points_at_a_design_file_outside_the_repository():
