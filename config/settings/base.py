@@ -462,14 +462,15 @@ CHECKIN_ADMISSION_KEY_TTL = env.int("CHECKIN_ADMISSION_KEY_TTL", default=24 * 36
 CHECKIN_IN_FLIGHT_WAIT_SECONDS = env.float("CHECKIN_IN_FLIGHT_WAIT_SECONDS", default=0.5)
 # An admission or check-out in flight for longer than this is presumed dead: the reconcile ends it
 # and frees its place, and a replay takes its nonce over. Only liveness depends on it (ending a
-# live request is safe, see sessions_app/services/door.py); keep it well above the longest request.
+# live request is safe, see sessions_app/services/admission_protocol.py); keep it well above the
+# longest request.
 CHECKIN_STALE_OP_SECONDS = env.float("CHECKIN_STALE_OP_SECONDS", default=60.0)
 # A session admits from this long before its start ("doors open") until this long after its end;
 # beat then closes it and checks out whoever is still inside (sessions_app/services/closing.py).
 DOORS_OPEN_MINUTES = env.float("DOORS_OPEN_MINUTES", default=30.0)
 DOORS_CLOSE_GRACE_MINUTES = env.float("DOORS_CLOSE_GRACE_MINUTES", default=15.0)
 
-# --- Participant import: retention (participants_app/import_retention.py, beat hourly) ----------
+# --- Participant import: retention (participants_app/imports/retention.py, beat hourly) ---------
 # An import preview not confirmed within this many hours expires: its rows (names, e-mails, ticket
 # codes) are deleted and confirming it is refused. A day covers "upload now, confirm after lunch";
 # an older preview was decided against participants as they were then.
