@@ -7,7 +7,7 @@ and harmless where it is used:
 
 - a change saved in this process drops the copy at once (post_save/post_delete signals);
 - other processes see it within the entry's lifetime (the setting named at each use);
-- the door protocol never trusts a copy for a decision: its conditional writes re-check the
+- the admission protocol never trusts a copy for a decision: its conditional writes re-check the
   session's status, capacity and epoch in MongoDB, and the participant is re-read after the claim.
 
 Nothing here is shared between processes; Redis is not involved (it may be down).

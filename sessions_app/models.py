@@ -1,8 +1,8 @@
 """Sessions, check-ins and the scan log.
 
-``Session.check_in_count``, ``epoch`` and ``deleting`` are written only by the door services and
-the reconcile, through atomic conditional updates of the session document; nothing else may save
-them (see ``Session.save``). How the counter and the CheckIn records stay safe together under
+``Session.check_in_count``, ``epoch`` and ``deleting`` are written only by the admission protocol
+and the reconcile, through atomic conditional updates of the session document; nothing else may
+save them (see ``Session.save``). How the counter and the CheckIn records stay safe together under
 stalls, crashes and repairs is explained in ``sessions_app/services/admission_protocol.py``.
 """
 
@@ -67,14 +67,15 @@ class Session(ServiceFieldsMixin, models.Model):
     # cancelled admission) applies only if no repair happened since it read the epoch, so a repair
     # that already accounted for it is never counted twice.
     epoch = models.PositiveIntegerField(default=0, editable=False)
-    # Bumped by every increment and decrement of the counter: a repair applies only if no door
-    # write happened since the reconcile read the counter. (The counter's value alone cannot tell:
-    # a check-out and a check-in meanwhile leave it as it was, with other people inside.)
+    # Bumped by every increment and decrement of the counter: a repair applies only if no
+    # increment or decrement happened since the reconcile read the counter. (The counter's value
+    # alone cannot tell: a check-out and a check-in meanwhile leave it as it was, with other
+    # people inside.)
     moves = models.PositiveBigIntegerField(default=0, editable=False)
     # Set while a delete is deciding: admissions stop (their increment requires False).
     deleting = models.BooleanField(default=False, editable=False)
     # Live occupancy (live_app): bumped, with ``changed_at`` set, by the very write that changes
-    # what a screen shows (door increments and decrements, repairs, edits), so a screen can drop
+    # what a screen shows (check-ins and check-outs, repairs, edits), so a screen can drop
     # a message that is not newer than what it has, and "changed since T" is one index range.
     version = models.PositiveBigIntegerField(default=0, editable=False)
     changed_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -91,7 +92,7 @@ class Session(ServiceFieldsMixin, models.Model):
     def __str__(self) -> str:
         return self.title
 
-    # Written only by conditional updates of the door services and the reconcile.
+    # Written only by conditional updates of the admission protocol and the reconcile.
     SERVICE_FIELDS = frozenset(
         {"check_in_count", "epoch", "moves", "deleting", "version", "changed_at"}
     )
@@ -158,7 +159,8 @@ class CheckIn(models.Model):
         ]
         indexes = [
             models.Index(fields=["session", "state"], name="checkin_session_state_idx"),
-            # The door's lookup of a pair (the unique constraint's index is partial: not used).
+            # The admission protocol's lookup of a pair (the unique constraint's index is partial:
+            # not used).
             models.Index(fields=["session", "participant"], name="checkin_pair_idx"),
         ]
         permissions = [("check_in", "Can check participants in and out of sessions")]
