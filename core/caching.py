@@ -24,11 +24,11 @@ STATS_KEY = "sessions:stats"
 
 
 def detail_ttl() -> int:
-    return getattr(settings, "CHECKIN_DETAIL_CACHE_TTL", 10)
+    return settings.CHECKIN_DETAIL_CACHE_TTL
 
 
 def stats_ttl() -> int:
-    return getattr(settings, "CHECKIN_STATS_CACHE_TTL", 5)
+    return settings.CHECKIN_STATS_CACHE_TTL
 
 
 def cache_get_or_compute(*, key: str, ttl: int, compute: Callable[[], Any]) -> Any:

@@ -155,7 +155,7 @@ def watchdog_start(consumer) -> ConsumptionWatchdog | None:
     """Start the watchdog for this worker (main process, once); None if it is switched off."""
     global _watchdog  # noqa: PLW0603 - one per worker process
 
-    stuck_seconds = float(getattr(settings, "CELERY_WORKER_STUCK_SECONDS", 0) or 0)
+    stuck_seconds = float(settings.CELERY_WORKER_STUCK_SECONDS)
     broker_url = settings.CELERY_BROKER_URL
     if _watchdog is not None or stuck_seconds <= 0:
         return _watchdog

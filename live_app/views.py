@@ -11,6 +11,8 @@ from django.views.decorators.http import require_safe
 
 from sessions_app.groups import user_can_check_in
 
+from .hub import LIVE_HEARTBEAT_SECONDS
+
 
 def board_websocket_url(request) -> str:
     """Return the WebSocket base URL the board connects to.
@@ -35,6 +37,6 @@ def board(request):
         return render(request, "live/forbidden.html", status=403)
     context = {
         "ws_url": board_websocket_url(request),
-        "heartbeat_seconds": settings.LIVE_HEARTBEAT_SECONDS,
+        "heartbeat_seconds": LIVE_HEARTBEAT_SECONDS,
     }
     return render(request, "live/board.html", context)

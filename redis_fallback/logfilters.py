@@ -33,7 +33,6 @@ EXPECTED_OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
     redis_errors.TimeoutError,
     OperationalError,
 )
-DEFAULT_SUMMARY_SECONDS = 60.0
 
 
 class MaskSecrets(logging.Filter):
@@ -71,10 +70,8 @@ def outage_error(record: logging.LogRecord) -> BaseException | None:
 
 
 def _summary_seconds() -> float:
-    try:
-        return float(getattr(settings, "REDIS_OUTAGE_SUMMARY_SECONDS", DEFAULT_SUMMARY_SECONDS))
-    except Exception:  # settings not configured (a plain script)
-        return DEFAULT_SUMMARY_SECONDS
+    # Installed by the LOGGING setting only, so the settings are always configured here.
+    return float(settings.REDIS_OUTAGE_SUMMARY_SECONDS)
 
 
 class QuietOutages(logging.Filter):

@@ -84,9 +84,9 @@ def configured_secrets() -> set[str]:
     try:
         database = settings.DATABASES.get("default", {})
         urls = [
-            getattr(settings, "REDIS_URL", None),
-            getattr(settings, "CELERY_BROKER_URL", None),
-            getattr(settings, "HEALTH_MONGODB_URI", None),
+            settings.REDIS_URL,
+            settings.CELERY_BROKER_URL,
+            settings.HEALTH_MONGODB_URI,
             database.get("HOST"),
         ]
         found = {database.get("USER"), database.get("PASSWORD")}

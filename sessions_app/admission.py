@@ -87,7 +87,7 @@ def _lock_key(session_id) -> str:
 
 
 def _key_ttl() -> int:
-    return getattr(settings, "CHECKIN_ADMISSION_KEY_TTL", 24 * 3600)
+    return settings.CHECKIN_ADMISSION_KEY_TTL
 
 
 def _decode(value) -> str:

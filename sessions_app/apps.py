@@ -17,10 +17,10 @@ class SessionsAppConfig(AppConfig):
 
         register_recovery_callback(sessions_admission_reseed_all)
 
-        # The chaos suite stalls processes between two writes (core.failpoints); the setting
-        # exists only in chaos.settings.
+        # The chaos suite stalls processes between two writes (core.failpoints); only
+        # chaos.settings arms any.
         from django.conf import settings
 
         from core.failpoints import arm_from_spec
 
-        arm_from_spec(getattr(settings, "CHECKIN_FAILPOINTS", ""))
+        arm_from_spec(settings.CHECKIN_FAILPOINTS)

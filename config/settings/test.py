@@ -1,7 +1,7 @@
 """Test settings: the pytest plugin (tests/plugin.py) points MONGODB_URI and REDIS_URL at servers it started."""
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import LIVE_FULL_SYNC_SECONDS, env
 
 SECRET_KEY = env("SECRET_KEY", default="test-only-insecure-key")
 DEBUG = False
@@ -16,3 +16,6 @@ STORAGES = {
 }
 # The schema is under test (tests/config/test_api_schema_run.py); production keeps it off.
 API_DOCS_ENABLED = True
+# A test's ASGI server (tests/live_support.py) proves that notifications alone keep the board
+# right: it sets a full sync too long to help, through the environment of its process.
+LIVE_FULL_SYNC_SECONDS = env.float("LIVE_FULL_SYNC_SECONDS", default=LIVE_FULL_SYNC_SECONDS)

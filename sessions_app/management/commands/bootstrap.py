@@ -24,7 +24,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, no_demo=False, **options):
         self._ensure_staff_user()
-        for dotted in getattr(settings, "BOOTSTRAP_STEPS", []):
+        for dotted in settings.BOOTSTRAP_STEPS:
             if no_demo and dotted.endswith("demo_data"):
                 continue
             message = import_string(dotted)()

@@ -1,0 +1,31 @@
+"""Check-in at the door (sessions_app, door_app)."""
+
+from config.env import env
+
+# Seconds a session/participant detail and the stats stay cached (writes also invalidate them).
+CHECKIN_DETAIL_CACHE_TTL = env.int("CHECKIN_DETAIL_CACHE_TTL", default=10)
+CHECKIN_STATS_CACHE_TTL = env.int("CHECKIN_STATS_CACHE_TTL", default=5)
+# Lifetime of a session's Redis admission set after its last write (reseeded when missing).
+CHECKIN_ADMISSION_KEY_TTL = env.int("CHECKIN_ADMISSION_KEY_TTL", default=24 * 3600)
+# A request that meets another request for the same participant (or a replay of its own nonce)
+# still deciding waits this long for it, then answers 409 check_in_in_progress (Retry-After: 1).
+CHECKIN_IN_FLIGHT_WAIT_SECONDS = env.float("CHECKIN_IN_FLIGHT_WAIT_SECONDS", default=0.5)
+# An admission or check-out in flight for longer than this is presumed dead: the reconcile ends it
+# and frees its place, and a replay takes its nonce over. Only liveness depends on it (ending a
+# live request is safe, see sessions_app/services/admission_protocol.py); keep it well above the
+# longest request.
+CHECKIN_STALE_OP_SECONDS = env.float("CHECKIN_STALE_OP_SECONDS", default=60.0)
+# A session admits from this long before its start ("doors open") until this long after its end;
+# beat then closes it and checks out whoever is still inside (sessions_app/services/closing.py).
+DOORS_OPEN_MINUTES = env.float("DOORS_OPEN_MINUTES", default=30.0)
+DOORS_CLOSE_GRACE_MINUTES = env.float("DOORS_CLOSE_GRACE_MINUTES", default=15.0)
+
+# How long a process keeps its copy of a session and of a participant for the door (see
+# core/process_cache.py for why a stale copy never changes a decision). 0 turns it off.
+DOOR_READ_CACHE_SECONDS = env.float("DOOR_READ_CACHE_SECONDS", default=2.0)
+# The door page's check-out mode ends after one scan or after this many seconds without one: a
+# door left in it would check out everyone arriving.
+DOOR_CHECK_OUT_MODE_SECONDS = env.float("DOOR_CHECK_OUT_MODE_SECONDS", default=30.0)
+# Failpoints armed in this process (core.failpoints): none here; chaos.settings reads them from
+# the environment (the chaos suite's stalled-worker fault).
+CHECKIN_FAILPOINTS = ""
