@@ -6,11 +6,14 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache
 from django.core.management.commands import flush as flush_command
+from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from core.middleware import fail_fast
 from core.process_cache import process_cache_clear
+from devtools.servers import SecantusServer
+from health_app import selectors as health_selectors
 from redis_fallback.testing import reset_for_tests
 from sessions_app.groups import DOOR_STAFF_GROUP, door_staff_group_ensure
 from tests.celery_support import celery_worker_factory, worker_env  # noqa: F401 - fixtures
@@ -148,3 +151,40 @@ def token_client(staff_token) -> APIClient:
     client.credentials(HTTP_AUTHORIZATION=f"Token {staff_token}")
     client.token = Token.objects.get(key=staff_token)
     return client
+
+
+@pytest.fixture
+def own_mongo():
+    """Point the app's MongoDB connection at a server of this test's own, which it may break."""
+    server = SecantusServer().start()
+    settings_dict = connection.settings_dict
+    original = settings_dict["HOST"]
+    connection.close_pool()
+    settings_dict["HOST"] = server.uri
+    try:
+        yield server
+    finally:
+        server.resume()
+        connection.close_pool()
+        settings_dict["HOST"] = original
+        server.kill()
+        server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _probe_threads_follow_the_client():
+    """Give /health fresh probe threads after a test that closed the process's MongoClient.
+
+    django-mongodb-backend shares one MongoClient per process; ``close_pool()`` (own_mongo and
+    the MongoDB outage tests) closes it, but every other thread's connection keeps the closed one.
+    The health probe pool's threads would then fail every MongoDB read for the rest of the run
+    (seen: a later /health reported the reconcile as never run), if an earlier test (the admin's
+    health page, the browser tests) had started them.
+    """
+    before = connection._connection_pools.get(connection.alias)
+    yield
+    if connection._connection_pools.get(connection.alias) is not before:
+        pool = health_selectors._pool
+        health_selectors._pool = None
+        if pool is not None:
+            pool[1].shutdown(wait=False)

@@ -7,7 +7,9 @@ import zoneinfo
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth.models import Permission
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from core.staff_time import file_stamp
 from participants_app.imports.files import sheet_read
@@ -195,3 +197,42 @@ def test_admin_exports_are_named_by_session_or_by_export_time(client, staff_user
     people = "/admin/participants_app/participant/"
     stamps, response = _stamps_around(action(people, "export_participants_action", [person.pk]))
     assert _filename(response) in {f"participants-{stamp}.csv" for stamp in stamps}
+
+
+def _export_urls(session) -> list[str]:
+    return [
+        f"/api/sessions/{session.pk}/attendance/?format=csv",
+        f"/api/sessions/{session.pk}/attendance/history/?format=csv",
+        "/api/participants/export/?format=csv",
+    ]
+
+
+def test_anonymous_export_is_a_401_in_drfs_shape(api_client):
+    for url in _export_urls(session_make()):
+        response = api_client.get(url)
+        assert response.status_code == 401, url
+        assert response["Content-Type"] == "application/json"
+        assert response["WWW-Authenticate"] == "Token"
+        assert "detail" in response.json()
+
+
+@pytest.mark.parametrize(
+    "granted",
+    [
+        ("view_checkin", "view_scan"),  # no participant data: no attendance file
+        ("view_checkin", "view_participant"),
+        ("view_scan", "view_participant"),
+    ],
+)
+def test_attendance_needs_all_three_view_permissions(django_user_model, granted):
+    user = django_user_model.objects.create_user(username="part", password="x", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=granted))
+    client = APIClient()
+    client.force_authenticate(django_user_model.objects.get(pk=user.pk))
+    session_url, history_url, participants_url = _export_urls(session_make())
+    for url in (session_url, history_url):
+        response = client.get(url)
+        assert response.status_code == 403, (url, granted)
+        assert "detail" in response.json()
+    expected = 200 if "view_participant" in granted else 403
+    assert client.get(participants_url).status_code == expected
