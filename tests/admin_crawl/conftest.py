@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from pathlib import Path
 
 import pytest
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
@@ -24,6 +25,17 @@ from rest_framework.authtoken.models import Token
 from jobs_app.models import Job, JobRun, Lease, OutboxMessage
 from sessions_app.groups import DOOR_STAFF_GROUP
 from tests.admin_crawl.crawl import TracebackCatcher, registered_admins
+
+_HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark every crawl test ``slow``: each renders every page for each role (`make check` leaves
+    them out, `make test` runs them)."""
+    for item in items:
+        if _HERE in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.slow)
+
 
 # The organiser of the README's access table: staff with the model permissions of the event's
 # data, who also puts volunteers into "Door staff" (users and groups).

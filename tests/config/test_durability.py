@@ -7,7 +7,7 @@ from sessions_app.models import CheckIn
 from sessions_app.services import session_check_in
 from tests.factories import participants_make, session_make
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 
 def test_acknowledged_check_ins_survive_a_kill_of_mongodb(own_mongo):

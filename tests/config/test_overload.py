@@ -16,7 +16,7 @@ from core.failpoints import armed
 from core.middleware import fail_fast
 from tests.factories import participant_make, participants_make, session_make
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 
 class _ResumeWhenACommandTimesOut(monitoring.CommandListener):

@@ -10,9 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from devtools.servers import free_port
+
+pytestmark = pytest.mark.slow  # real processes (child interpreters and a server)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,6 +24,7 @@ import json, django
 django.setup()
 from django.conf import settings
 from django.test import Client
+
 response = Client().get("/api/", HTTP_X_FORWARDED_PROTO="https", HTTP_HOST="localhost")
 print(json.dumps({"status": response.status_code, "location": response.get("Location", ""),
                   "header": settings.SECURE_PROXY_SSL_HEADER}))

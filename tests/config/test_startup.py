@@ -7,8 +7,11 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from devtools.servers import free_port, wait_for_port
+
+pytestmark = pytest.mark.slow  # real processes, killed or paused servers
 
 ROOT = Path(__file__).resolve().parents[2]
 

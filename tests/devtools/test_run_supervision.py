@@ -2,10 +2,13 @@
 
 import signal
 
+import pytest
 import redis
 
 from devtools.run import _check_servers, describe_exit
 from devtools.servers import RedisServer
+
+pytestmark = pytest.mark.slow  # real processes, killed or paused servers
 
 
 def test_exit_is_described_by_code_or_signal_name():

@@ -11,6 +11,8 @@ from redis.retry import Retry
 
 from devtools.servers import RedisServer, SecantusServer, thread_states
 
+pytestmark = pytest.mark.slow  # real processes, killed or paused servers
+
 
 @pytest.fixture
 def secantus():

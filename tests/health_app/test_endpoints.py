@@ -5,7 +5,10 @@ from datetime import datetime
 
 import pytest
 
-ANSWER_WITHIN_SECONDS = 1.0
+# /health's own budget is HEALTH_CHECK_TIMEOUT_SECONDS (0.8 s) with probes of 0.4 s. Without them a
+# paused server holds the request for good (its probe clients would have no socket timeout) or for
+# pymongo's 30 s server selection: 3 s is far from that failure and generous on a loaded machine.
+ANSWER_WITHIN_SECONDS = 3.0
 
 
 def timed_get(client, path, **headers):
@@ -89,7 +92,7 @@ def test_redis_killed_is_degraded_with_masked_error(staff_web_client, redis_serv
     assert hidden["redis"]["lastErrorTime"] == redis["lastErrorTime"]
 
 
-def test_redis_paused_answers_within_a_second(client, redis_server):
+def test_redis_paused_answers_promptly_degraded(client, redis_server):
     assert client.get("/health").json()["status"] == "ok"  # a pooled connection now exists
     redis_server.pause()
 
@@ -122,7 +125,7 @@ def test_redis_restart_is_ok_again_once_the_prober_reconnects(client, redis_serv
     assert body["redis"]["reconnectAttempts"] == 0  # attempts count the current outage only
 
 
-def test_mongodb_killed_is_error_within_a_second(staff_web_client, spare_mongo):
+def test_mongodb_killed_is_error_promptly(staff_web_client, spare_mongo):
     client = staff_web_client
     assert client.get("/health").json()["database"]["status"] == "connected"
     spare_mongo.kill()
@@ -143,7 +146,7 @@ def test_mongodb_killed_is_error_within_a_second(staff_web_client, spare_mongo):
     assert client.get("/health/live").status_code == 200
 
 
-def test_mongodb_paused_is_error_within_a_second(client, spare_mongo):
+def test_mongodb_paused_is_error_promptly(client, spare_mongo):
     # The spare server may have just been restarted by the previous test: the health client's
     # first ping after that may miss its 0.4 s budget (measured: once, late in the full suite).
     deadline = time.monotonic() + 10

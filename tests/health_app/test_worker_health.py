@@ -16,7 +16,7 @@ from jobs_app.schedule import HEARTBEAT_JOB, OUTBOX_TASK, RECONCILE_TASK, period
 from tests.celery_support import ROOT, wait_until
 from tests.jobs_app.probe_tasks import probe_events, probe_release
 
-pytestmark = [pytest.mark.django_db, pytest.mark.real_reconcile_freshness]
+pytestmark = [pytest.mark.django_db, pytest.mark.real_reconcile_freshness, pytest.mark.slow]
 
 
 def test_worker_freshness_fresh_stale_and_never(settings, monkeypatch):

@@ -14,7 +14,7 @@ from jobs_app.models import Lease
 from jobs_app.services import lease_acquire, lease_holder_id, lease_release
 from tests.celery_support import ROOT
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 TAKE_AND_HANG = """
 import django, os, sys, time

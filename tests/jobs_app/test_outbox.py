@@ -19,7 +19,7 @@ def outbox_pending_count() -> int:
     return OutboxMessage.objects.filter(published_at__isnull=True).count()
 
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 
 @pytest.fixture(autouse=True)
@@ -43,8 +43,9 @@ def test_publish_with_broker_killed_is_prompt_and_lands_in_outbox(redis_server):
     assert not result.published
     assert result.outbox_id
     assert outbox_pending_count() == 1
-    # Bounded: one failed connect plus the web retry policy (~0.3 s), far from a request timeout.
-    assert elapsed < 2.0, elapsed
+    # Bounded by the web retry policy (~0.3 s of retries); the workers' policy (10 retries) would
+    # hold the request ~15 s: 5 s is far from that and generous on a loaded machine.
+    assert elapsed < 5.0, elapsed
     # A second publish during the outage does not even try the network (breaker open).
     second = task_publish(task_name="tests.probe_sleep", args=["outage-2"])
     assert OutboxMessage.objects.get(pk=second.outbox_id).last_error == "redis circuit breaker open"

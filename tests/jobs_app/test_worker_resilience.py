@@ -13,7 +13,7 @@ from tests.celery_support import wait_until
 
 from .probe_tasks import probe_events, probe_release
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 OUTAGE_SECONDS = 21.0
 # The 3 s backoff cap, the task (a probe) and a loaded 2-core machine; stock Celery needs >= 9 s.

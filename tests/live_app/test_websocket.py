@@ -15,7 +15,7 @@ from redis_fallback import is_redis_available
 from tests.factories import participants_make, session_make
 from tests.live_support import AsgiServer, LiveView
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 # How long a test waits for something to arrive: generous, for a loaded 2-core machine. How fast
 # it arrives is measured by the benchmark (python -m bench.websockets), not asserted here.

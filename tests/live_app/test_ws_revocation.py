@@ -8,7 +8,7 @@ from rest_framework.authtoken.models import Token
 from tests.factories import session_make
 from tests.live_support import LiveView
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 DEADLINE = 30  # generous: the recheck period plus another process's token copy (5 s)
 

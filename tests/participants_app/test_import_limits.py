@@ -6,7 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from bench import import_limits as crafted
 from jobs_app.models import Job
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 URL = "/api/participants/import/"
 CHANGELIST = "/admin/participants_app/participant/"

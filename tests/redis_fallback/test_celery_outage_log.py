@@ -14,7 +14,7 @@ from devtools.servers import RedisServer
 from jobs_app.schedule import periodic_tasks_ensure
 from tests.celery_support import ROOT, WorkerProcess, wait_until
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 PASSWORD = "beat-horse-battery-5"
 

@@ -17,6 +17,8 @@ from redis_fallback.testing import reset_for_tests
 
 from .conftest import LOGGER
 
+pytestmark = pytest.mark.slow  # real processes, killed or paused servers
+
 PASSWORD = "outage-horse-battery-3"
 
 

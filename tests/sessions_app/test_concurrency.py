@@ -22,7 +22,7 @@ from sessions_app.services import session_check_in, session_create, session_upda
 from sessions_app.verdicts import Reason
 from tests.factories import admission_count, participants_make, session_make
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 THREADS, PARTICIPANTS, CAPACITY = 40, 100, 25
 EDIT_DEADLINE_SECONDS = 60  # once the check-ins are over the edit lands at its next try

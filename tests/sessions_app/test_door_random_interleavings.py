@@ -33,7 +33,7 @@ from sessions_app.services import counters_reconcile, session_check_in, session_
 from tests.factories import participants_make, session_make
 from tests.interleaving import Request
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 FAILPOINTS = [
     "check_in.resolved",

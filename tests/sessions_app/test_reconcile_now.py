@@ -37,6 +37,7 @@ def test_reconcile_now_with_broker_up_publishes(staff_client):
     assert response.json()["reason"] == "published"
 
 
+@pytest.mark.slow  # a real worker (and beat)
 def test_reconcile_now_with_broker_killed_is_prompt_then_runs_after_restart(
     staff_client, redis_server, celery_worker_factory
 ):
@@ -51,7 +52,8 @@ def test_reconcile_now_with_broker_killed_is_prompt_then_runs_after_restart(
     elapsed = time.monotonic() - started
     assert response.status_code == 202
     assert response.json()["reason"] == "queued_in_outbox"
-    assert elapsed < 2.0, f"reconcile-now took {elapsed:.2f} s with the broker down"
+    # The web retry policy (~0.3 s), far from the workers' (10 retries, ~15 s).
+    assert elapsed < 5.0, f"reconcile-now took {elapsed:.2f} s with the broker down"
     assert OutboxMessage.objects.filter(task_name=RECONCILE_TASK, published_at=None).count() == 1
 
     redis_server.start()
@@ -73,12 +75,13 @@ def test_admin_action_reconcile_now(client, staff_user, redis_server):
         {"action": "reconcile_now", "_selected_action": [str(session.pk)]},
         follow=True,
     )
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 5.0  # as above: far from the workers' ~15 s policy
     assert response.status_code == 200
     assert b"kept in the outbox" in response.content
     assert OutboxMessage.objects.filter(task_name=RECONCILE_TASK).count() == 1
 
 
+@pytest.mark.slow  # a real worker (and beat)
 def test_beat_and_worker_reconcile_on_schedule(celery_worker_factory, worker_env, tmp_path):
     """A real beat (DatabaseScheduler, 2 s interval) and worker repair MongoDB and Redis."""
 
