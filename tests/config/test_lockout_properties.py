@@ -64,6 +64,7 @@ def test_a_success_resets_its_own_failures_and_no_one_elses(
     assert _token(api_client, "door", "door-pass-123", VENUE).status_code == 200
 
 
+@pytest.mark.slow  # over a second: `make test` runs it
 def test_twenty_staff_at_one_address_are_not_locked_out_by_one_who_mistypes(
     client, api_client, django_user_model, long_first_delay
 ):
@@ -98,6 +99,7 @@ def test_an_attacker_at_another_address_cannot_lock_the_admin_out_even_with_redi
     assert attacker.status_code == 429
 
 
+@pytest.mark.slow  # over a second: `make test` runs it
 def test_a_many_address_attack_delays_a_name_by_at_most_the_cap_and_cannot_stretch_it(
     api_client, staff_user, settings
 ):

@@ -14,6 +14,7 @@ def test_liveness_touches_nothing(client):
     assert response.json() == {"status": "ok"}
 
 
+@pytest.mark.slow  # over a second: `make test` runs it
 def test_database_outage_is_a_clean_503(client, staff_user, mongo_server):
     """With MongoDB gone, a DB-backed page answers 503 in DRF's shape, not a 500."""
 

@@ -57,6 +57,7 @@ def test_a_deactivated_users_token_stays_dead_after_reactivation(staff_user):
     assert _sign_in("staff-pass-123") != old
 
 
+@pytest.mark.slow  # over a second: `make test` runs it
 def test_a_used_token_expires_after_its_lifetime_and_signing_in_gives_a_new_key(
     staff_user, settings
 ):

@@ -5,6 +5,9 @@ from datetime import datetime
 
 import pytest
 
+# Real servers killed, paused and restarted, waiting for recovery: `make test` runs these.
+pytestmark = pytest.mark.slow
+
 # /health's own budget is HEALTH_CHECK_TIMEOUT_SECONDS (0.8 s) with probes of 0.4 s. Without them a
 # paused server holds the request for good (its probe clients would have no socket timeout) or for
 # pymongo's 30 s server selection: 3 s is far from that failure and generous on a loaded machine.

@@ -248,6 +248,7 @@ def test_reseed_all_rebuilds_every_open_session(raw):
     assert not raw.exists(admission_key(closed.pk))
 
 
+@pytest.mark.slow  # over a second: `make test` runs it
 def test_reseed_all_rests_between_sessions_so_the_doors_keep_mongodb(settings):
     """Every process rebuilds after an outage at once: paced, each takes at most half the time.
 

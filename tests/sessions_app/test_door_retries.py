@@ -193,6 +193,7 @@ def test_a_check_out_retry_taking_over_its_stalled_original_frees_the_place_once
     assert (_inside(session), session_counter(session)) == (1, 1)
 
 
+@pytest.mark.slow  # over a second: `make test` runs it
 def test_a_door_retrying_every_second_gets_its_verdict_within_5_s_of_a_stalled_originals_deadline():
     deadline = settings.MONGODB_REQUEST_TIMEOUT_SECONDS
     assert deadline, "the request deadline is what bounds the original"
