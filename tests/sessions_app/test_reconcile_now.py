@@ -52,8 +52,8 @@ def test_reconcile_now_with_broker_killed_is_prompt_then_runs_after_restart(
     elapsed = time.monotonic() - started
     assert response.status_code == 202
     assert response.json()["reason"] == "queued_in_outbox"
-    # The web retry policy (~0.3 s), far from the workers' (10 retries, ~15 s).
-    assert elapsed < 5.0, f"reconcile-now took {elapsed:.2f} s with the broker down"
+    # ~0.3 s; kombu's retries would take 5.2 s (tests/jobs_app/test_outbox.py): 3 s is between.
+    assert elapsed < 3.0, f"reconcile-now took {elapsed:.2f} s with the broker down"
     assert OutboxMessage.objects.filter(task_name=RECONCILE_TASK, published_at=None).count() == 1
 
     redis_server.start()
@@ -75,7 +75,7 @@ def test_admin_action_reconcile_now(client, staff_user, redis_server):
         {"action": "reconcile_now", "_selected_action": [str(session.pk)]},
         follow=True,
     )
-    assert time.monotonic() - started < 5.0  # as above: far from the workers' ~15 s policy
+    assert time.monotonic() - started < 3.0  # as above
     assert response.status_code == 200
     assert b"kept in the outbox" in response.content
     assert OutboxMessage.objects.filter(task_name=RECONCILE_TASK).count() == 1
