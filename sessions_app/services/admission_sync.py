@@ -33,7 +33,7 @@ def _reseed(session_id, client=None) -> int | None:
     The set is written from a read made a moment before: a claim refused (full) or a check-out
     finished in between would stay in it. Their door request removes them from Redis after its
     own MongoDB write, so a change after the second read is covered by that request, and one
-    before it by this one (found by tests/sessions_app/test_admission_redis.py: the prober's
+    before it by this one (found by tests/sessions_app/services/test_admission_redis.py: the prober's
     reseed ran while a refused claim was still ``entering``).
     """
     holders = _holder_ids(session_id)

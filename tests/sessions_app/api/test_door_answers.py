@@ -1,5 +1,5 @@
 """Door answers through the HTTP API: what a door client sees for a retry still being decided and
-for a nonce used for someone else (the services are tested in test_door_*.py)."""
+for a nonce used for someone else (the services are tested in services/test_admission_*.py)."""
 
 import pytest
 
