@@ -24,8 +24,13 @@ class SessionFilter(django_filters.FilterSet):
 
 
 class CheckInFilter(django_filters.FilterSet):
-    inside = django_filters.BooleanFilter(
-        method="filter_inside", help_text="true: inside now; false: left (or never got in)."
+    # A choice, not django-filter's BooleanFilter: that one reads "maybe" as "no filter" and
+    # answers every row; an unknown value must be a 400 on ``inside``.
+    inside = django_filters.TypedChoiceFilter(
+        choices=[("true", "true"), ("false", "false")],
+        coerce=lambda value: value == "true",
+        method="filter_inside",
+        help_text="true: inside now; false: left (or never got in).",
     )
     source = django_filters.ChoiceFilter(choices=CheckIn.Source.choices)
 

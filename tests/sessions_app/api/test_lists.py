@@ -131,6 +131,9 @@ def test_check_in_records_filter_by_inside_and_source(staff_client):
     assert who(inside="false") == [str(left.pk)]
     assert who(source="admin") == [str(admin.pk)]
     assert staff_client.get(url, {"source": "phone"}).status_code == 400
+    maybe = staff_client.get(url, {"inside": "maybe"})
+    assert maybe.status_code == 400, maybe.content  # was every row, unfiltered
+    assert "inside" in maybe.json()
 
 
 def test_scans_filter_by_reason_direction_ticket_and_time_together(staff_client):
