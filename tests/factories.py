@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 
 from django.db import connection
-from django.utils import timezone
 
+from bench.data import bench_session
 from participants_app.models import Participant
 from redis_fallback import get_redis
 from sessions_app.admission import SEEDED_MARKER, admission_key
@@ -18,17 +17,8 @@ _seq = itertools.count(1)
 
 def session_make(**fields) -> Session:
     """Create an open session admitting now (started 10 minutes ago, ends in 110), unless
-    ``fields`` say otherwise."""
-    start = timezone.now().replace(microsecond=0) - dt.timedelta(minutes=10)
-    values = {
-        "title": f"Session {next(_seq)}",
-        "starts_at": start,
-        "ends_at": start + dt.timedelta(hours=2),
-        "capacity": 10,
-        "status": Session.Status.OPEN,
-    }
-    values.update(fields)
-    return Session.objects.create(**values)
+    ``fields`` say otherwise (the benchmark's builder, with a test's title)."""
+    return bench_session(**{"title": f"Session {next(_seq)}", **fields})
 
 
 def participant_make(**fields) -> Participant:
