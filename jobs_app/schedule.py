@@ -5,6 +5,7 @@ entrypoint). An existing entry is left alone, so an interval edited in the admin
 """
 
 from django.conf import settings
+from django.db import DatabaseError
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 # Celery task names (the task decorators use them) and the job name of the reconcile, under
@@ -15,6 +16,16 @@ OUTBOX_TASK = "jobs_app.outbox_flush"
 IMPORT_RETENTION_TASK = "participants_app.imports_retain"
 # Hourly: a preview or a report outlives its retention by at most an hour.
 IMPORT_RETENTION_INTERVAL_SECONDS = 3600
+
+# The options of every periodic task: a MongoDB error retries it soon (1 s, 2 s, 4 s with jitter,
+# at most 30 s apart), three times; beat queues it again at its next interval anyway.
+PERIODIC_TASK_OPTIONS = {
+    "ignore_result": True,
+    "autoretry_for": (DatabaseError,),
+    "retry_backoff": True,
+    "retry_backoff_max": 30,
+    "max_retries": 3,
+}
 RECONCILE_JOB = "reconcile_counters"
 # The JobRun a Celery worker touches as it starts each task (its heartbeat).
 HEARTBEAT_JOB = "celery_worker"

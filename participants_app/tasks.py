@@ -6,7 +6,7 @@ from celery import shared_task
 from django.db import DatabaseError
 from pymongo.errors import PyMongoError
 
-from jobs_app.schedule import IMPORT_RETENTION_TASK
+from jobs_app.schedule import IMPORT_RETENTION_TASK, PERIODIC_TASK_OPTIONS
 from jobs_app.services import task_publish
 
 from .imports.retention import participant_imports_retain
@@ -47,14 +47,7 @@ def participant_import_task(self, job_id: str) -> None:
         task_publish(task_name=IMPORT_TASK, args=[job_id])
 
 
-@shared_task(
-    name=IMPORT_RETENTION_TASK,
-    ignore_result=True,
-    autoretry_for=(DatabaseError,),
-    retry_backoff=True,
-    retry_backoff_max=30,
-    max_retries=3,
-)
+@shared_task(name=IMPORT_RETENTION_TASK, **PERIODIC_TASK_OPTIONS)
 def participant_imports_retain_task() -> dict:
     """Expire overdue import previews; remove old import reports' personal data."""
     return participant_imports_retain()
