@@ -12,8 +12,8 @@ help:
 	@echo "make check  - the fast lane: linters and the tests that need no browser, chaos, fuzzing or slow processes"
 	@echo "make lint   - ruff, hadolint and the import-linter architecture contracts"
 	@echo "make format - ruff format + import sort"
-	@echo "make chaos  - the chaos suite, full form (real stack, faults on a schedule, ~7 min)"
-	@echo "make bench  - the benchmark: JSON, chart and docs/benchmarks.md table (~10 min)"
+	@echo "make chaos  - the chaos suite, full form (real stack, faults on a schedule, ~8 min)"
+	@echo "make bench  - the benchmark: JSON, chart and docs/benchmarks.md table (~20 min)"
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
