@@ -24,7 +24,7 @@ import time
 from collections import deque
 from pathlib import Path
 
-from devtools.servers import RedisServer, SecantusServer
+from devtools.servers import RedisServer, SecantusServer, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[1]
 VAR = Path(os.environ.get("RUN_DATA_DIR", ROOT / "var"))
@@ -213,6 +213,13 @@ def main(argv: list[str] | None = None) -> int:
             "live": [python, "-m", "uvicorn", "config.asgi:application", "--host", live_host, "--port", live_port, "--lifespan", "off", "--ws", "websockets-sansio", "--ws-max-size", "65536", "--no-access-log"],
         }  # fmt: skip
         children = [(name, _spawn(name, argv, env)) for name, argv in commands.items()]
+        # "ready" only once the pages answer: a newcomer clicks the links at once.
+        started = dict(children)
+        for name, addr in (("web", web_addr), ("live", f"{live_host}:{live_port}")):
+            bound, _, port = addr.rpartition(":")
+            # A server bound to every address answers on loopback.
+            host = "127.0.0.1" if bound in ("", "0.0.0.0") else bound
+            wait_for_port(int(port), timeout=120, proc=started[name], host=host)
         pages = ("door/", "board/", "admin/", "api/", "health")
         _log(
             f"ready: {'  '.join(f'http://{web_addr}/{page}' for page in pages)}  (Ctrl-C stops everything)"
@@ -221,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         stopping = True
         return 0
-    except subprocess.CalledProcessError as exc:
+    except (subprocess.CalledProcessError, RuntimeError, TimeoutError) as exc:
         _log(f"set-up step failed: {exc}")
         return 1
     finally:

@@ -59,7 +59,11 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def wait_for_port(
-    port: int, *, timeout: float = 20.0, proc: subprocess.Popen | None = None
+    port: int,
+    *,
+    timeout: float = 20.0,
+    proc: subprocess.Popen | None = None,
+    host: str = "127.0.0.1",
 ) -> None:
     """Block until host:port accepts connections; fail early if ``proc`` exits."""
     deadline = time.monotonic() + timeout
@@ -68,10 +72,10 @@ def wait_for_port(
             raise RuntimeError(
                 f"server process exited with code {proc.returncode} before listening"
             )
-        if port_open(port):
+        if port_open(port, host):
             return
         time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout:.0f} s")
+    raise TimeoutError(f"nothing listens on {host}:{port} after {timeout:.0f} s")
 
 
 def redis_server_binary() -> str:
