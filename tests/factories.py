@@ -10,7 +10,7 @@ from bench.data import bench_session
 from participants_app.models import Participant
 from redis_fallback import get_redis
 from sessions_app.admission import SEEDED_MARKER, admission_key
-from sessions_app.models import Session
+from sessions_app.models import CheckIn, Session
 
 _seq = itertools.count(1)
 
@@ -40,6 +40,18 @@ def participants_make(count: int) -> list[Participant]:
 def session_counter(session: Session) -> int:
     """Return the session's check_in_count as stored now."""
     return Session.objects.values_list("check_in_count", flat=True).get(pk=session.pk)
+
+
+def session_inside(session: Session) -> int:
+    """Return how many CheckIn records of the session say "inside" now."""
+    return CheckIn.objects.filter(session=session, state=CheckIn.State.INSIDE).count()
+
+
+def assert_capacity_holds(session: Session) -> None:
+    """Assert invariants 1 and 4: no more inside than capacity, the counter not below them."""
+    counter, inside = session_counter(session), session_inside(session)
+    assert inside <= session.capacity, f"{inside} inside a session of {session.capacity}"
+    assert counter >= inside, f"counter {counter} below the {inside} records inside"
 
 
 def session_counter_corrupt(session: Session, value) -> None:

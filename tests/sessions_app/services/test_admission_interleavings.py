@@ -21,20 +21,16 @@ from sessions_app.services import (
     session_check_out,
     session_delete,
 )
-from tests.factories import participants_make, session_counter, session_make
+from tests.factories import (
+    assert_capacity_holds,
+    participants_make,
+    session_counter,
+    session_inside,
+    session_make,
+)
 from tests.interleaving import gate_at, started
 
 pytestmark = pytest.mark.django_db
-
-
-def _inside(session) -> int:
-    return session_check_in_list(session_id=session.pk, inside=True).count()
-
-
-def _assert_safe(session) -> None:
-    counter, inside = session_counter(session), _inside(session)
-    assert inside <= session.capacity, f"{inside} inside a session of {session.capacity}"
-    assert counter >= inside, f"counter {counter} below the {inside} records inside"
 
 
 def _check_in(session, person, **kwargs):
@@ -56,12 +52,12 @@ def test_stalled_check_in_and_a_reconcile_meanwhile_cannot_overbook():
         b_request = started("B", _check_in(session, b))
         gate.wait_for("B")  # B holds its place in the counter; its record is not inside yet
         counters_reconcile()  # sees the counter one above the records inside
-        _assert_safe(session)
+        assert_capacity_holds(session)
     assert b_request.outcome().reason == "checked_in"
-    _assert_safe(session)
+    assert_capacity_holds(session)
     assert session_check_in(session_id=session.pk, participant_id=c.pk).reason == "session_full"
-    _assert_safe(session)
-    assert (_inside(session), session_counter(session)) == (2, 2)
+    assert_capacity_holds(session)
+    assert (session_inside(session), session_counter(session)) == (2, 2)
 
 
 def test_stalled_check_out_and_a_reconcile_meanwhile_cannot_overbook():
@@ -73,13 +69,13 @@ def test_stalled_check_out_and_a_reconcile_meanwhile_cannot_overbook():
         b_leaves = started("B", _check_out(session, b))
         gate.wait_for("B")  # B's record says leaving; the counter still holds B's place
         counters_reconcile()
-        _assert_safe(session)
+        assert_capacity_holds(session)
     assert b_leaves.outcome().reason == "checked_out"
-    _assert_safe(session)
+    assert_capacity_holds(session)
     admitted = [session_check_in(session_id=session.pk, participant_id=p.pk).reason for p in (c, d)]
     assert admitted == ["checked_in", "session_full"]
-    _assert_safe(session)
-    assert (_inside(session), session_counter(session)) == (2, 2)
+    assert_capacity_holds(session)
+    assert (session_inside(session), session_counter(session)) == (2, 2)
 
 
 # The reconcile ends operations it presumes dead (stale: here at once). A live request it ended
@@ -96,10 +92,10 @@ def test_a_stalled_check_out_ended_by_the_reconcile_does_not_free_its_place_twic
         gate.wait_for("B")
         summary = counters_reconcile(stale_seconds=0)  # ends B's check-out, frees its place
         assert (summary.ended_ops, summary.repaired) == (1, 1)
-        _assert_safe(session)
+        assert_capacity_holds(session)
     b_leaves.outcome()
-    _assert_safe(session)
-    assert (_inside(session), session_counter(session)) == (1, 1)
+    assert_capacity_holds(session)
+    assert (session_inside(session), session_counter(session)) == (1, 1)
     admitted = [session_check_in(session_id=session.pk, participant_id=p.pk).reason for p in (c, d)]
     assert admitted == ["checked_in", "session_full"]
 
@@ -125,8 +121,8 @@ def test_a_check_out_and_a_check_in_between_the_reconciles_reads_cannot_fool_its
         read_records.wait_for("R")
         assert session_check_in(session_id=session.pk, participant_id=b.pk).reason == "checked_in"
     assert reconcile.outcome().repaired == 0
-    _assert_safe(session)
-    assert (_inside(session), session_counter(session)) == (1, 1)
+    assert_capacity_holds(session)
+    assert (session_inside(session), session_counter(session)) == (1, 1)
 
 
 @pytest.mark.parametrize("point", ["check_in.after_claim", "check_in.after_increment"])
@@ -138,10 +134,10 @@ def test_a_stalled_check_in_ended_by_the_reconcile_holds_no_place(point):
         b_request = started("B", _check_in(session, b))
         gate.wait_for("B")
         assert counters_reconcile(stale_seconds=0).ended_ops == 1
-        _assert_safe(session)
+        assert_capacity_holds(session)
     assert b_request.outcome().reason == "check_in_in_progress"  # the door retries
-    _assert_safe(session)
-    assert (_inside(session), session_counter(session)) == (1, 1)
+    assert_capacity_holds(session)
+    assert (session_inside(session), session_counter(session)) == (1, 1)
     assert session_check_in(session_id=session.pk, participant_id=c.pk).reason == "checked_in"
     assert session_check_in(session_id=session.pk, participant_id=b.pk).reason == "session_full"
 
@@ -165,7 +161,7 @@ def test_retry_overlapping_its_original_is_never_session_full(nonce):
     assert original.outcome().reason == "checked_in"
     again = session_check_in(session_id=session.pk, participant_id=p.pk, nonce=nonce)
     assert again.reason in {"checked_in", "already_checked_in"}  # the original's, or inside
-    assert (_inside(session), session_counter(session)) == (2, 2)
+    assert (session_inside(session), session_counter(session)) == (2, 2)
 
 
 def test_retry_overlapping_its_original_with_redis_down(redis_server):
@@ -179,7 +175,7 @@ def test_retry_overlapping_its_original_with_redis_down(redis_server):
         retry = session_check_in(session_id=session.pk, participant_id=p.pk, nonce="door-3-0002")
         assert retry.reason == "check_in_in_progress"
     assert original.outcome().reason == "checked_in"
-    assert (_inside(session), session_counter(session)) == (2, 2)
+    assert (session_inside(session), session_counter(session)) == (2, 2)
 
 
 def test_a_duplicate_in_flight_never_takes_a_second_place():
@@ -193,10 +189,10 @@ def test_a_duplicate_in_flight_never_takes_a_second_place():
         duplicate = started("R2", _check_in(session, p))
         # The third person gets the place that is free, whatever the duplicate does meanwhile.
         assert session_check_in(session_id=session.pk, participant_id=c.pk).reason == "checked_in"
-        _assert_safe(session)
+        assert_capacity_holds(session)
     assert original.outcome().reason == "checked_in"
     assert duplicate.outcome().reason in {"check_in_in_progress", "already_checked_in"}
-    assert (_inside(session), session_counter(session)) == (3, 3)
+    assert (session_inside(session), session_counter(session)) == (3, 3)
 
 
 # --- 3. an older nonce ----------------------------------------------------------------------------
@@ -215,7 +211,7 @@ def test_an_older_nonce_never_readmits():
     session_check_out(session_id=session.pk, participant_id=p.pk)
     replay = session_check_in(session_id=session.pk, participant_id=p.pk, nonce="n1")
     assert verdict_http_status(replay) != 201
-    assert (_inside(session), session_counter(session)) == (0, 0)
+    assert (session_inside(session), session_counter(session)) == (0, 0)
 
 
 # --- 4. a delete racing a check-in ----------------------------------------------------------------
@@ -238,7 +234,7 @@ def test_deleting_what_a_check_in_holds_a_place_for_is_refused(what):
         with pytest.raises(ProtectedError):
             _delete(what, session, p)
     assert request.outcome().reason == "checked_in"
-    assert (_inside(session), session_counter(session)) == (1, 1)
+    assert (session_inside(session), session_counter(session)) == (1, 1)
 
 
 @pytest.mark.parametrize("what", ["participant", "session"])

@@ -29,6 +29,7 @@ from tests.factories import (
     participant_make,
     participants_make,
     session_counter_corrupt,
+    session_inside,
     session_make,
 )
 from tests.interleaving import gate_at, started
@@ -55,10 +56,6 @@ def _fill(session, people):
         assert session_check_in(session_id=session.pk, participant_id=person.pk).reason == (
             Reason.CHECKED_IN
         )
-
-
-def _inside(session) -> int:
-    return CheckIn.objects.filter(session=session, state=CheckIn.State.INSIDE).count()
 
 
 def _open_session(capacity):
@@ -106,7 +103,7 @@ def test_flushall_does_not_lead_to_overbooking(raw):
             Reason.SESSION_FULL
         )
     assert Session.objects.get(pk=session.pk).check_in_count == 3
-    assert _inside(session) == 3
+    assert session_inside(session) == 3
     assert _members(session) == {str(p.pk) for p in people[:3]}  # reseeded from MongoDB
 
 
@@ -121,7 +118,7 @@ def test_redis_restarted_empty_does_not_lead_to_overbooking(redis_server, settin
         assert session_check_in(session_id=session.pk, participant_id=person.pk).reason == (
             Reason.SESSION_FULL
         )
-    assert (Session.objects.get(pk=session.pk).check_in_count, _inside(session)) == (2, 2)
+    assert (Session.objects.get(pk=session.pk).check_in_count, session_inside(session)) == (2, 2)
     # Whether Redis was bypassed for a while (breaker) or used at once (unseeded, then
     # reseeded), once it is trusted again its set is rebuilt from MongoDB.
     # (The background prober closes the breaker and reseeds: bounded wait, not a fixed sleep.)
@@ -193,7 +190,7 @@ def test_stale_member_in_redis_is_confirmed_with_mongodb(raw):
     raw.sadd(admission_key(session.pk), str(person.pk))  # Redis thinks they are inside
     verdict = session_check_in(session_id=session.pk, participant_id=person.pk)
     assert verdict.reason == Reason.CHECKED_IN
-    assert _inside(session) == 1
+    assert session_inside(session) == 1
 
 
 def test_check_in_with_redis_killed_decides_in_mongodb(redis_server):

@@ -20,22 +20,17 @@ from core import failpoints
 from core.mongo_failures import is_database_unavailable
 from sessions_app.api.verdict_status import verdict_http_status
 from sessions_app.models import Scan
-from sessions_app.selectors import session_check_in_list
 from sessions_app.services import session_check_in, session_check_out
-from tests.factories import participants_make, session_counter, session_make
+from tests.factories import (
+    assert_capacity_holds,
+    participants_make,
+    session_counter,
+    session_inside,
+    session_make,
+)
 from tests.interleaving import gate_at, started
 
 pytestmark = pytest.mark.django_db
-
-
-def _inside(session) -> int:
-    return session_check_in_list(session_id=session.pk, inside=True).count()
-
-
-def _assert_safe(session) -> None:
-    counter, inside = session_counter(session), _inside(session)
-    assert inside <= session.capacity, f"{inside} inside a session of {session.capacity}"
-    assert counter >= inside, f"counter {counter} below the {inside} records inside"
 
 
 def _in(session, person, nonce):
@@ -68,7 +63,7 @@ def test_a_check_out_resent_after_the_person_came_back_answers_checked_out_and_l
 
     assert (replay.reason, replay.replayed, replay.inside) == ("checked_out", True, True)
     assert verdict_http_status(replay) == 200
-    assert (_inside(session), session_counter(session)) == (1, 1)
+    assert (session_inside(session), session_counter(session)) == (1, 1)
 
 
 def test_a_check_out_resend_racing_its_original_changes_nothing_and_then_answers_its_verdict():
@@ -81,12 +76,12 @@ def test_a_check_out_resend_racing_its_original_changes_nothing_and_then_answers
         gate.wait_for("original")  # its record is leaving, the counter still holds the place
         resend = _out(session, person, "out-a")
         assert resend.reason == "check_in_in_progress"
-        _assert_safe(session)
+        assert_capacity_holds(session)
         assert session_counter(session) == 2
     assert original.outcome().reason == "checked_out"
     late = _out(session, person, "out-a")
     assert (late.reason, late.replayed, late.inside) == ("checked_out", True, False)
-    assert (_inside(session), session_counter(session)) == (1, 1)
+    assert (session_inside(session), session_counter(session)) == (1, 1)
 
 
 def test_a_check_in_nonce_sent_with_a_check_out_is_refused_as_reused_and_checks_nobody_out():
@@ -97,7 +92,7 @@ def test_a_check_in_nonce_sent_with_a_check_out_is_refused_as_reused_and_checks_
     verdict = _out(session, person, "scan-1")
 
     assert verdict.reason == "nonce_reused"
-    assert (_inside(session), session_counter(session)) == (1, 1)
+    assert (session_inside(session), session_counter(session)) == (1, 1)
 
 
 def test_api_check_out_takes_a_nonce_and_answers_a_resend_with_the_original_verdict(door_client):
@@ -138,10 +133,10 @@ def test_a_retry_taking_over_an_original_stalled_after_its_increment_admits_once
         retry = _in(session, person, "n")
 
         assert (retry.reason, retry.inside) == ("checked_in", True)
-        _assert_safe(session)
+        assert_capacity_holds(session)
     # The original resumes after the takeover: its admit fails, its undo is fenced by the epoch.
     assert original.outcome().reason == "check_in_in_progress"
-    assert (_inside(session), session_counter(session)) == (1, 1)
+    assert (session_inside(session), session_counter(session)) == (1, 1)
     replay = _in(session, person, "n")
     assert (replay.reason, replay.replayed) == ("checked_in", True)
 
@@ -156,10 +151,10 @@ def test_a_retry_taking_over_an_original_stalled_after_its_claim_admits_once():
         assert _in(session, person, "n").reason == "checked_in"
     # Its increment finds the session full with its own retry inside: never "session_full".
     assert original.outcome().reason == "check_in_in_progress"
-    assert (_inside(session), session_counter(session)) == (1, 1)
+    assert (session_inside(session), session_counter(session)) == (1, 1)
 
 
-def test_a_retry_after_the_originals_admit_landed_answers_checked_in_not_already_inside():
+def test_a_retry_after_the_originals_admit_landed_answers_checked_in_not_alreadysession_inside():
     session = session_make(capacity=1)
     (person,) = participants_make(1)
     with gate_at("check_in.after_admit", "original") as gate:
@@ -171,7 +166,7 @@ def test_a_retry_after_the_originals_admit_landed_answers_checked_in_not_already
 
         assert (retry.reason, retry.inside) == ("checked_in", True)
     assert original.outcome().reason == "checked_in"
-    assert (_inside(session), session_counter(session)) == (1, 1)
+    assert (session_inside(session), session_counter(session)) == (1, 1)
 
 
 @pytest.mark.parametrize("stalled_at", ["check_out.after_record", "check_out.after_decrement"])
@@ -188,9 +183,9 @@ def test_a_check_out_retry_taking_over_its_stalled_original_frees_the_place_once
         retry = _out(session, person, "out")
 
         assert (retry.reason, retry.inside) == ("checked_out", False)
-        _assert_safe(session)
+        assert_capacity_holds(session)
     assert original.outcome().reason == "checked_out"
-    assert (_inside(session), session_counter(session)) == (1, 1)
+    assert (session_inside(session), session_counter(session)) == (1, 1)
 
 
 @pytest.mark.slow  # over a second: `make test` runs it
@@ -230,4 +225,4 @@ def test_a_door_retrying_every_second_gets_its_verdict_within_5_s_of_a_stalled_o
     with pytest.raises(Exception) as stalled:  # resumed past its deadline: it sends nothing more
         original.outcome()
     assert is_database_unavailable(stalled.value)
-    assert (_inside(session), session_counter(session)) == (1, 1)
+    assert (session_inside(session), session_counter(session)) == (1, 1)

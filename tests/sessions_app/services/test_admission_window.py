@@ -11,16 +11,11 @@ from door_app.answers import RecentScan
 from jobs_app.schedule import SESSIONS_CLOSE_TASK, periodic_tasks_ensure
 from sessions_app.api.verdict_status import verdict_http_status
 from sessions_app.models import CheckIn, Scan, Session
-from sessions_app.selectors import session_check_in_list
 from sessions_app.services import session_check_in, session_check_out, sessions_close_ended
-from tests.factories import participants_make, session_counter, session_make
+from tests.factories import participants_make, session_counter, session_inside, session_make
 from tests.interleaving import gate_at, started
 
 pytestmark = pytest.mark.django_db
-
-
-def _inside(session) -> int:
-    return session_check_in_list(session_id=session.pk, inside=True).count()
 
 
 def _at(minutes_from_now: float, *, hours: float = 1, **fields) -> Session:
@@ -93,7 +88,7 @@ def test_closing_an_ended_session_checks_everyone_out_once_and_logs_it_as_the_sy
     assert (first.closed, first.checked_out) == (1, 2)
     assert (second.closed, second.checked_out) == (0, 0)
     fresh = Session.objects.get(pk=session.pk)
-    assert (fresh.status, fresh.check_in_count, _inside(session)) == ("closed", 0, 0)
+    assert (fresh.status, fresh.check_in_count, session_inside(session)) == ("closed", 0, 0)
     scans = Scan.objects.filter(session=session, direction=Scan.Direction.OUT)
     assert sorted((s.reason, s.source) for s in scans) == [("session_ended", "system")] * 2
     assert RecentScan.of(scans[0]).label == "session ended"  # the door page's list shows it
@@ -122,10 +117,10 @@ def test_a_door_check_out_stalled_while_the_session_closes_is_counted_out_once()
         gate.wait_for("door")  # its record is leaving; the counter still holds its place
         summary = sessions_close_ended()
         assert summary.checked_out == 1  # the other one; the door's check-out stays the door's
-        assert session_counter(session) >= _inside(session)
+        assert session_counter(session) >= session_inside(session)
     assert door.outcome().reason == "checked_out"
     assert sessions_close_ended().checked_out == 0
-    assert (session_counter(session), _inside(session)) == (0, 0)
+    assert (session_counter(session), session_inside(session)) == (0, 0)
 
 
 def test_a_door_check_out_while_the_closing_run_is_stalled_is_counted_out_once():
@@ -141,7 +136,7 @@ def test_a_door_check_out_while_the_closing_run_is_stalled_is_counted_out_once()
         assert session_counter(session) == 1
     assert closer.outcome().checked_out == 1
     assert sessions_close_ended().checked_out == 0
-    assert (session_counter(session), _inside(session)) == (0, 0)
+    assert (session_counter(session), session_inside(session)) == (0, 0)
     assert CheckIn.objects.get(session=session).state == "out"
 
 
