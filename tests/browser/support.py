@@ -7,6 +7,9 @@ from pathlib import Path
 
 from django.test import Client
 from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 WAIT_SECONDS = 10
@@ -36,3 +39,23 @@ def wait_for(browser, condition, message: str = ""):
     return WebDriverWait(
         browser, WAIT_SECONDS, ignored_exceptions=(StaleElementReferenceException,)
     ).until(condition, message)
+
+
+def scanner_type(page, keys: str) -> None:
+    """Type as a keyboard-wedge scanner does: into whatever has the focus, clicking nothing."""
+    ActionChains(page).send_keys(keys).perform()
+
+
+def door_scan(page, code: str, answered: int) -> tuple[str, str]:
+    """Scan ``code`` (then Enter) and wait for the door page's ``answered``-th answer.
+
+    Return the verdict's reason and its text.
+    """
+    scanner_type(page, code + Keys.ENTER)
+    wait_for(
+        page,
+        lambda b: b.execute_script("return document.body.dataset.answered") == str(answered),
+        f"no answer to scan {answered} ({code})",
+    )
+    result = page.find_element(By.ID, "result")
+    return result.get_attribute("data-reason"), result.text

@@ -9,7 +9,6 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
-from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
@@ -18,7 +17,7 @@ from sessions_app.models import CheckIn, Scan, Session
 from tests.factories import participant_make, session_make
 
 from .conftest import PHONE
-from .support import screenshot, sign_in, wait_for
+from .support import door_scan, scanner_type, screenshot, sign_in, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,22 +35,6 @@ def _running(**fields) -> Session:
     """An open session that started ten minutes ago: its door admits now."""
     start = timezone.now().replace(microsecond=0) - dt.timedelta(minutes=10)
     return session_make(starts_at=start, ends_at=start + dt.timedelta(hours=2), **fields)
-
-
-def _type(page, keys: str) -> None:
-    """Type as a scanner does: into whatever has the focus, without clicking anything first."""
-    ActionChains(page).send_keys(keys).perform()
-
-
-def _scan(page, code: str, answered: int) -> tuple[str, str]:
-    _type(page, code + Keys.ENTER)
-    wait_for(
-        page,
-        lambda b: b.execute_script("return document.body.dataset.answered") == str(answered),
-        f"no answer to scan {answered} ({code})",
-    )
-    result = page.find_element(By.ID, "result")
-    return result.get_attribute("data-reason"), result.text
 
 
 def _choose(page, session) -> None:
@@ -84,14 +67,14 @@ def test_scanner_keys_on_the_picker_choose_no_session_and_the_ticket_is_kept_the
     phone.get(f"{live_server.url}/door/")
     assert phone.switch_to.active_element.tag_name != "button"
 
-    _type(phone, "UMA-0001" + Keys.ENTER)  # right after sign-in, before any tap
+    scanner_type(phone, "UMA-0001" + Keys.ENTER)  # right after sign-in, before any tap
     wait_for(phone, lambda b: "Ticket UMA-0001 scanned" in _kept(b), "the scan was not kept")
     assert "choose the session to check it in" in _kept(phone)
 
     # Enter on a focused session button chooses nothing either: the newer ticket is kept.
     button = phone.find_element(By.CSS_SELECTOR, f"button[value='{first.pk}']")
     phone.execute_script("arguments[0].focus()", button)
-    _type(phone, "VIC-0002" + Keys.ENTER + " ")
+    scanner_type(phone, "VIC-0002" + Keys.ENTER + " ")
     wait_for(phone, lambda b: "Ticket VIC-0002 scanned" in _kept(b), "the second scan was lost")
     assert "UMA-0001" in _kept(phone) and "not recorded" in _kept(phone)
     assert not Scan.objects.exists()
@@ -115,10 +98,12 @@ def test_picker_without_javascript_keeps_a_scan_and_chooses_nothing(phone, live_
     try:
         phone.get(f"{live_server.url}/door/")
         assert phone.switch_to.active_element.tag_name != "button"
-        _type(phone, "UMA-0001" + Keys.ENTER)
+        scanner_type(phone, "UMA-0001" + Keys.ENTER)
         wait_for(phone, lambda b: "Ticket UMA-0001 scanned" in _kept(b), "the scan was not kept")
         assert phone.current_url.endswith("/door/session/")  # kept by the server: no script ran
-        _type(phone, "VIC-0002" + Keys.ENTER)  # another scan before the tap replaces it, saying so
+        scanner_type(
+            phone, "VIC-0002" + Keys.ENTER
+        )  # another scan before the tap replaces it, saying so
         wait_for(phone, lambda b: "Ticket VIC-0002 scanned" in _kept(b), "the 2nd scan was lost")
         assert "UMA-0001" in _kept(phone) and "not recorded" in _kept(phone)
         assert not Scan.objects.exists()
@@ -159,7 +144,7 @@ def test_picker_shows_date_and_zone_and_greys_the_sessions_not_open(phone, live_
     note = phone.find_element(By.ID, "not-open-note").text
     assert "draft until an organiser opens it" in note
     assert "1 other session not open" in note  # yesterday's, ended: counted, not listed
-    _type(phone, "UMA-0001" + Keys.ENTER)
+    scanner_type(phone, "UMA-0001" + Keys.ENTER)
     wait_for(phone, lambda b: "UMA-0001" in _kept(b), "the scan was not kept")
     screenshot(phone, "door-picker")
 
@@ -176,7 +161,7 @@ def test_check_out_mode_is_blue_with_a_banner_and_ends_after_one_scan_or_the_tim
     check_in_page = _style(phone, body, "background-color")
     assert not _out_mode(phone)
 
-    reason, text = _scan(phone, "UMA-0001", 1)
+    reason, text = door_scan(phone, "UMA-0001", 1)
     assert reason == "checked_in" and "CHECKED IN" in text
     checked_in_colour = _style(phone, phone.find_element(By.ID, "result"), "background-color")
     screenshot(phone, "door-check-in")
@@ -187,14 +172,14 @@ def test_check_out_mode_is_blue_with_a_banner_and_ends_after_one_scan_or_the_tim
     assert _style(phone, body, "background-color") != check_in_page
     phone.find_element(By.ID, "code").click()  # back to the field, as door staff would
     screenshot(phone, "door-check-out-mode")
-    reason, text = _scan(phone, "UMA-0001", 2)
+    reason, text = door_scan(phone, "UMA-0001", 2)
     result = phone.find_element(By.ID, "result")
     assert reason == "checked_out" and "CHECKED OUT" in text
     assert _style(phone, result, "background-color") != checked_in_colour
     screenshot(phone, "door-checked-out")
     wait_for(phone, lambda b: not _out_mode(b), "check-out mode outlived its one scan")
     assert phone.find_element(By.CSS_SELECTOR, "input[name=mode][value=in]").is_selected()
-    assert _scan(phone, "VIC-0002", 3)[0] == "checked_in"  # in again, not out
+    assert door_scan(phone, "VIC-0002", 3)[0] == "checked_in"  # in again, not out
 
     redis_server.kill()
     settings.DOOR_CHECK_OUT_MODE_SECONDS = 2
@@ -203,7 +188,7 @@ def test_check_out_mode_is_blue_with_a_banner_and_ends_after_one_scan_or_the_tim
     wait_for(phone, _out_mode, "no check-out banner (Redis down)")
     wait_for(phone, lambda b: not _out_mode(b), "check-out mode did not end after 2 s idle")
     phone.find_element(By.ID, "code").click()
-    assert _scan(phone, "UMA-0001", 1)[0] == "checked_in"
+    assert door_scan(phone, "UMA-0001", 1)[0] == "checked_in"
     latest = Scan.objects.filter(session=session).order_by("-created_at").first()
     first_time = phone.find_element(By.CSS_SELECTOR, "#recent time").text
     assert first_time == staff_time(latest.created_at, seconds=True)
@@ -217,13 +202,13 @@ def test_a_code_that_is_no_ticket_says_so_in_door_words_at_verdict_size(
     participant_make(full_name="Uma Ortiz", ticket_code="UMA-0001")
     phone.get(f"{live_server.url}/door/")
     _choose(phone, session)
-    _scan(phone, "UMA-0001", 1)
+    door_scan(phone, "UMA-0001", 1)
     headline = phone.find_element(By.CSS_SELECTOR, "#result .headline")
     verdict_font = _style(phone, headline, "font-size")
     line = float(_style(phone, headline, "line-height").removesuffix("px"))
 
     redis_server.kill()
-    reason, text = _scan(phone, "#12 34", 2)
+    reason, text = door_scan(phone, "#12 34", 2)
     headline = phone.find_element(By.CSS_SELECTOR, "#result .headline")
     assert reason == "invalid_code" and headline.text == "NOT A TICKET CODE"
     assert "Scan again" in text
@@ -234,6 +219,6 @@ def test_a_code_that_is_no_ticket_says_so_in_door_words_at_verdict_size(
     # A bad scan in check-out mode decided nothing: the door is still in check-out mode.
     phone.find_element(By.CSS_SELECTOR, "label.mode-out").click()
     phone.find_element(By.ID, "code").click()
-    assert _scan(phone, "#!#!", 3)[0] == "invalid_code"
+    assert door_scan(phone, "#!#!", 3)[0] == "invalid_code"
     wait_for(phone, _out_mode, "check-out mode ended on a scan that decided nothing")
-    assert _scan(phone, "UMA-0001", 4)[0] == "checked_out"
+    assert door_scan(phone, "UMA-0001", 4)[0] == "checked_out"

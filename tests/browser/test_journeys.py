@@ -8,7 +8,7 @@ from sessions_app.models import Session
 from tests.factories import participant_make, session_make
 
 from .conftest import PHONE
-from .support import screenshot, sign_in, wait_for
+from .support import door_scan, screenshot, sign_in, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,18 +25,6 @@ def test_html_form_check_in_in_the_browsable_api(page, live_server, organiser):
     wait_for(page, lambda b: "HTTP 201 Created" in b.page_source, "no 201 after the form post")
     assert "Uma Ortiz" in page.page_source
     assert Session.objects.get(pk=session.pk).check_in_count == 1
-
-
-def _scan(page, code: str, answered: int) -> tuple[str, str]:
-    """Type a code into whatever has the focus and press Enter, as a keyboard-wedge scanner does."""
-    page.switch_to.active_element.send_keys(code, Keys.ENTER)
-    wait_for(
-        page,
-        lambda b: b.execute_script("return document.body.dataset.answered") == str(answered),
-        f"no answer to scan {answered} ({code})",
-    )
-    result = page.find_element(By.ID, "result")
-    return result.get_attribute("data-reason"), result.text
 
 
 def _switch_mode(page) -> None:
@@ -60,15 +48,15 @@ def test_door_page_keyboard_scans_with_redis_up_then_killed(
     page.get(f"{live_server.url}/door/")  # the choice is remembered
     assert page.switch_to.active_element.get_attribute("id") == "code"
 
-    reason, text = _scan(page, "uma-0001", 1)
+    reason, text = door_scan(page, "uma-0001", 1)
     assert reason == "checked_in" and "Uma Ortiz" in text and "1 / 1" in text
     assert "verdict-ok" in page.find_element(By.ID, "result").get_attribute("class")
-    assert _scan(page, " UMA-0001 ", 2)[0] == "already_checked_in"
-    reason, text = _scan(page, "VIC-0002", 3)
+    assert door_scan(page, " UMA-0001 ", 2)[0] == "already_checked_in"
+    reason, text = door_scan(page, "VIC-0002", 3)
     # Refused by code: this door never checked Vic in or out, so no name (sessions_app.access).
     assert reason == "session_full" and "VIC-0002" in text and "Vic Park" not in text
     assert "verdict-stop" in page.find_element(By.ID, "result").get_attribute("class")
-    reason, text = _scan(page, "NOPE-9999", 4)
+    reason, text = door_scan(page, "NOPE-9999", 4)
     assert reason == "ticket_not_found" and "NOPE-9999" in text
     recent = page.find_elements(By.CSS_SELECTOR, "#recent li")
     assert len(recent) >= 4 and "NOPE-9999" in recent[0].text
@@ -77,15 +65,15 @@ def test_door_page_keyboard_scans_with_redis_up_then_killed(
     ), "the door page scrolls sideways on a phone"
 
     redis_server.kill()
-    assert _scan(page, "VIC-0002", 5)[0] == "session_full"
+    assert door_scan(page, "VIC-0002", 5)[0] == "session_full"
     _switch_mode(page)
-    reason, text = _scan(page, "UMA-0001", 6)
+    reason, text = door_scan(page, "UMA-0001", 6)
     assert reason == "checked_out" and "0 / 1" in text
     # Check-out mode lasted that one scan: the door checks in again without switching back.
-    assert _scan(page, "VIC-0002", 7)[0] == "checked_in"
+    assert door_scan(page, "VIC-0002", 7)[0] == "checked_in"
     screenshot(page, "door-page")
-    assert _scan(page, "VIC-0002", 8)[0] == "already_checked_in"
-    assert _scan(page, "NOPE-9999", 9)[0] == "ticket_not_found"
+    assert door_scan(page, "VIC-0002", 8)[0] == "already_checked_in"
+    assert door_scan(page, "NOPE-9999", 9)[0] == "ticket_not_found"
     assert Session.objects.get(pk=session.pk).check_in_count == 1
 
 
