@@ -39,6 +39,22 @@ def not_found(reason: str) -> OpenApiResponse:
     )
 
 
+def reason_response(*, status: int, name: str, reason: str, description: str) -> OpenApiResponse:
+    """Document a ``status`` answer in DRF's error shape plus one ``reason`` code (component
+    ``name``)."""
+    serializer = type(
+        f"{name}Serializer",
+        (serializers.Serializer,),
+        {
+            "__doc__": f"{status}: DRF's error shape plus the reason code.",
+            "__module__": __name__,
+            "detail": serializers.CharField(),
+            "reason": serializers.ChoiceField(choices=[reason]),
+        },
+    )
+    return OpenApiResponse(serializer, description=description)
+
+
 def crud_responses(action: str, output, reason: str) -> dict:
     """Return the documented responses of a CRUD ``action``."""
     by_action = {

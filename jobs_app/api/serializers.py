@@ -1,7 +1,8 @@
 """Output of the jobs API: a job's status, progress and report."""
 
-from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
+
+from core.api.schema import reason_response
 
 from ..models import Job
 
@@ -66,15 +67,10 @@ class JobOutputSerializer(serializers.ModelSerializer):
         return ((job.report or {}).get("preview") or {}).get("counts", {})
 
 
-class JobNotFoundSerializer(serializers.Serializer):
-    """404: DRF's error shape plus the reason code."""
-
-    detail = serializers.CharField()
-    reason = serializers.ChoiceField(choices=["job_not_found"])
-
-
-JOB_NOT_FOUND = OpenApiResponse(
-    JobNotFoundSerializer,
+JOB_NOT_FOUND = reason_response(
+    status=404,
+    name="JobNotFound",
+    reason="job_not_found",
     description='Unknown or malformed id, or a job of someone else: `{"detail": ..., '
     '"reason": "job_not_found"}`.',
 )

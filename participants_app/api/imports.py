@@ -1,7 +1,7 @@
 """Participant import API: upload a file for a preview, then confirm it (staff: add + change)."""
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from core.api.fields import RejectUnknownFieldsMixin
 from core.api.permissions import has_perms
-from core.api.schema import NOT_AUTHENTICATED, STAFF_ONLY, VALIDATION_ERROR
+from core.api.schema import NOT_AUTHENTICATED, STAFF_ONLY, VALIDATION_ERROR, reason_response
 from jobs_app.api.serializers import JOB_NOT_FOUND, JobOutputSerializer
 from jobs_app.api.views import job_for_api
 
@@ -65,15 +65,10 @@ class ImportPreviewSerializer(serializers.Serializer):
         )
 
 
-class PreviewExpiredSerializer(serializers.Serializer):
-    """409: DRF's error shape plus the reason code."""
-
-    detail = serializers.CharField()
-    reason = serializers.ChoiceField(choices=["preview_expired"])
-
-
-PREVIEW_EXPIRED = OpenApiResponse(
-    PreviewExpiredSerializer,
+PREVIEW_EXPIRED = reason_response(
+    status=409,
+    name="PreviewExpired",
+    reason="preview_expired",
     description="Not confirmed within `IMPORT_PREVIEW_EXPIRY_HOURS` (24 h): its rows were "
     f'deleted. `{{"detail": "{PREVIEW_EXPIRED_MESSAGE}", "reason": "preview_expired"}}`.',
 )
