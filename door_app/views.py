@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
 from core.exceptions import NotFoundError, NotFoundReason
+from devices_app.principal import request_device
 from sessions_app.access import scans_for_user, verdict_for_user
 from sessions_app.groups import user_can_check_in
 from sessions_app.models import CheckIn, Session
@@ -196,7 +197,7 @@ def _decide(request, form: ScanForm):
         return _bad_input(request, form)
     code, mode = form.cleaned_data["code"], form.cleaned_data["mode"]
     door = {"session_id": session_id, "ticket_code": code, "source": CheckIn.Source.DOOR,
-            "actor": request.user.get_username()}  # fmt: skip
+            "actor": request.user.get_username(), "device": request_device(request)}  # fmt: skip
     try:
         nonce = form.cleaned_data["nonce"] or _nonce()
         if mode == MODE_OUT:

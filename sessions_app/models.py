@@ -203,6 +203,24 @@ class Scan(models.Model):
     )
     # The request that owns an undecided entry (empty once decided).
     owner_op = models.CharField(max_length=24, blank=True, default="")
+    # The paired door device that scanned (devices_app), and its name as it was then.
+    device = models.ForeignKey(
+        "devices_app.DoorDevice",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="scans",
+    )
+    device_name = models.CharField(max_length=100, blank=True)
+    # When the scan happened on the device (a late scan's own time); ``created_at`` is the
+    # server's. Capacity is decided when the request arrives, never at ``scanned_at``.
+    scanned_at = models.DateTimeField(null=True, blank=True)
+    # An undo's entry: the scan it annuls.
+    annuls = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="annulled_by"
+    )
+    # The latency the door itself measured for its previous request (telemetry, milliseconds).
+    client_latency_ms = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -219,6 +237,8 @@ class Scan(models.Model):
             models.Index(fields=["ticket_code"], name="scan_ticket_idx"),
             # A nonce's lookup (the unique constraint's index is partial: not used).
             models.Index(fields=["session", "nonce"], name="scan_session_nonce_idx"),
+            # The doors view: a device's recent scans.
+            models.Index(fields=["device", "-created_at"], name="scan_device_time_idx"),
         ]
 
     def __str__(self) -> str:

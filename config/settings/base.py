@@ -36,6 +36,7 @@ THIRD_PARTY_APPS = [
 ]
 LOCAL_APPS = [
     "accounts",
+    "devices_app",
     "redis_fallback",
     "sessions_app",
     "participants_app",

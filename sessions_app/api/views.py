@@ -19,6 +19,7 @@ from core.api.schema import (
 )
 from core.caching import STATS_KEY, cache_get_or_compute, detail_ttl, stats_ttl
 from core.exceptions import NotFoundError, NotFoundReason
+from devices_app.principal import request_device
 
 from .. import services
 from ..access import ATTENDANCE_VIEW, SCAN_LOG_VIEW, verdict_for_user
@@ -220,6 +221,7 @@ class SessionViewSet(viewsets.GenericViewSet):
             nonce=data.get("nonce", ""),
             source=CheckIn.Source.API,
             actor=request.user.get_username(),
+            device=request_device(request),
         )
         return _verdict_response(verdict, request.user)
 
@@ -244,6 +246,7 @@ class SessionViewSet(viewsets.GenericViewSet):
             nonce=data.get("nonce", ""),
             source=CheckIn.Source.API,
             actor=request.user.get_username(),
+            device=request_device(request),
         )
         return _verdict_response(verdict, request.user)
 

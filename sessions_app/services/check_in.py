@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from core.exceptions import NotFoundError, NotFoundReason
 from core.failpoints import failpoint
+from devices_app.models import DoorDevice
 from participants_app.models import Participant
 from participants_app.selectors import participant_get_for_admission
 
@@ -336,6 +337,7 @@ def session_check_in(
     nonce: str = "",
     source: str = CheckIn.Source.API,
     actor: str = "",
+    device: DoorDevice | None = None,
 ) -> Verdict:
     """Check a participant (by id or ticket code) in to a session; return the verdict.
 
@@ -344,7 +346,9 @@ def session_check_in(
     a retry without one answers ``already_checked_in``. Every attempt is in the scan log.
     """
     session = session_get_for_admission(session_id=session_id)
-    attempt = Attempt(session, Scan.Direction.IN, source, actor, ticket_code or "", nonce)
+    attempt = Attempt(
+        session, Scan.Direction.IN, source, actor, ticket_code or "", nonce, device=device
+    )
     participant = _resolve(attempt, participant_id, ticket_code)
     failpoint("check_in.resolved")
     verdict = _once(
@@ -442,6 +446,7 @@ def session_check_out(
     nonce: str = "",
     source: str = CheckIn.Source.API,
     actor: str = "",
+    device: DoorDevice | None = None,
 ) -> Verdict:
     """Check a participant out of a session, freeing the place; return the verdict.
 
@@ -450,7 +455,9 @@ def session_check_out(
     never checks out someone who came back in meanwhile.
     """
     session = session_get_for_admission(session_id=session_id)
-    attempt = Attempt(session, Scan.Direction.OUT, source, actor, ticket_code or "", nonce)
+    attempt = Attempt(
+        session, Scan.Direction.OUT, source, actor, ticket_code or "", nonce, device=device
+    )
     participant = _resolve(attempt, participant_id, ticket_code)
     verdict = _once(
         attempt,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection
@@ -20,6 +20,7 @@ from django.utils import timezone
 from pymongo.errors import PyMongoError
 
 from core.mongo_failures import note_database_failure
+from devices_app.models import DoorDevice
 from participants_app.models import Participant
 
 from ..models import Scan, Session
@@ -72,6 +73,9 @@ class Attempt:
     actor: str = ""
     ticket_code: str = ""
     nonce: str = ""
+    device: DoorDevice | None = None  # the paired door device that scanned, if any
+    scanned_at: datetime | None = None  # when the device scanned (a late scan), if it said
+    client_latency_ms: int | None = None  # the door's own measure of its previous request
 
     def entry(self, participant: Participant | None, **fields) -> Scan:
         return Scan(
@@ -82,6 +86,10 @@ class Attempt:
             direction=self.direction,
             source=self.source,
             actor=self.actor,
+            device=self.device,
+            device_name=self.device.name if self.device else "",
+            scanned_at=self.scanned_at,
+            client_latency_ms=self.client_latency_ms,
             **fields,
         )
 

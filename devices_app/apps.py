@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class DevicesAppConfig(AppConfig):
+    """Door devices: shared tablets and scanners paired with a one-time code, scoped to sessions."""
+
+    name = "devices_app"
+    verbose_name = "Door devices"
+    default_auto_field = "django_mongodb_backend.fields.ObjectIdAutoField"
