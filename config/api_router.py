@@ -3,6 +3,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from devices_app.api.views import DevicePairView, DeviceViewSet
 from jobs_app.api.views import JobViewSet
 from participants_app.api.exports import ParticipantExportView
 from participants_app.api.imports import ParticipantImportViewSet
@@ -18,11 +19,13 @@ router.register("participants/import", ParticipantImportViewSet, basename="parti
 router.register("participants", ParticipantViewSet, basename="participant")
 router.register("jobs", JobViewSet, basename="job")
 router.register("reconcile", ReconcileViewSet, basename="reconcile")
+router.register("devices", DeviceViewSet, basename="device")
 
 app_name = "api"
 urlpatterns = [
     # CSV downloads (streamed); before the router's routes, whose detail patterns would take them.
     path("participants/export/", ParticipantExportView.as_view(), name="participant-export"),
+    path("devices/pair/", DevicePairView.as_view(), name="device-pair"),
     path(
         "sessions/<str:session_id>/attendance/",
         AttendanceInsideExportView.as_view(),

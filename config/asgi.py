@@ -16,13 +16,16 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402 - needs Django set u
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from accounts.ws_auth import TokenAuthMiddleware, origin_validated  # noqa: E402
+from devices_app.ws_auth import DeviceAuthMiddleware  # noqa: E402
 from live_app.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": http_application,
         "websocket": origin_validated(
-            AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
+            AuthMiddlewareStack(
+                TokenAuthMiddleware(DeviceAuthMiddleware(URLRouter(websocket_urlpatterns)))
+            )
         ),
     }
 )

@@ -9,9 +9,12 @@ _PERMISSION_NAME = "Can check participants in and out of sessions"
 
 
 def user_can_check_in(user) -> bool:
-    """The door rule, for the API and the admin alike: staff, or the ``check_in`` permission."""
+    """The door rule, for the API and the admin alike: staff, or the ``check_in`` permission, or
+    a paired door device (at its own sessions only: ``DevicePrincipal.may_scan``)."""
     if not (user and user.is_authenticated):
         return False
+    if getattr(user, "door_device", None) is not None:
+        return True
     return user.is_staff or user.has_perm(CHECK_IN_PERMISSION)
 
 

@@ -7,6 +7,8 @@ REST_FRAMEWORK = {
         # Token first: an anonymous API call gets 401 with `WWW-Authenticate: Token`, which tells
         # a door scanner what to send; staff in the browser still sign in with the session.
         "accounts.authentication.CachedTokenAuthentication",
+        # A paired door device: `Authorization: Device <token>` (devices_app, docs/devices.md).
+        "devices_app.authentication.DeviceTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
