@@ -21,6 +21,14 @@ class Reason(enum.StrEnum):
     NONCE_REUSED = "nonce_reused"
     CHECKED_OUT = "checked_out"
     NOT_CHECKED_IN = "not_checked_in"
+    # Undo (``services/undo.py``): the scan annulled, or why it was not.
+    ANNULLED = "annulled"
+    UNDO_WINDOW_PASSED = "undo_window_passed"
+    UNDO_SUPERSEDED = "undo_superseded"
+    UNDO_NOT_YOURS = "undo_not_yours"
+    UNDO_NOTHING_TO_UNDO = "undo_nothing_to_undo"
+    UNDO_CHECK_OUT_REFUSED = "undo_check_out_refused"
+    SCAN_NOT_FOUND = "scan_not_found"
     SESSION_NOT_FOUND = NotFoundReason.SESSION_NOT_FOUND.value
     PARTICIPANT_NOT_FOUND = NotFoundReason.PARTICIPANT_NOT_FOUND.value
     TICKET_NOT_FOUND = NotFoundReason.TICKET_NOT_FOUND.value
@@ -39,6 +47,19 @@ DETAILS = {
     Reason.NONCE_REUSED: "This nonce was used for another participant's check-in at this session.",
     Reason.CHECKED_OUT: "Checked out.",
     Reason.NOT_CHECKED_IN: "The participant is not checked in to this session.",
+    Reason.ANNULLED: "The check-in was undone: the place is free again.",
+    Reason.UNDO_WINDOW_PASSED: "Too late to undo this scan: check the participant out instead.",
+    Reason.UNDO_SUPERSEDED: (
+        "The participant was scanned again at this session since: this scan is not undone."
+    ),
+    Reason.UNDO_NOT_YOURS: "This scan was made by another door: only that door can undo it.",
+    Reason.UNDO_NOTHING_TO_UNDO: (
+        "This scan changed nothing (refused, or a repeat of an earlier one): nothing to undo."
+    ),
+    Reason.UNDO_CHECK_OUT_REFUSED: (
+        "A check-out is not undone: scan the participant in again (the session may be full now)."
+    ),
+    Reason.SCAN_NOT_FOUND: "No scan with this nonce at this session.",
     **{Reason(reason): detail for reason, detail in NOT_FOUND_DETAILS.items()},
 }
 # A few words per reason for people at a door or a desk (the door page, the admin's messages).
@@ -53,6 +74,13 @@ LABELS = {
     Reason.NONCE_REUSED: "scan id already used for someone else",
     Reason.CHECKED_OUT: "checked out",
     Reason.NOT_CHECKED_IN: "was not inside",
+    Reason.ANNULLED: "check-in undone",
+    Reason.UNDO_WINDOW_PASSED: "too late to undo",
+    Reason.UNDO_SUPERSEDED: "not undone, scanned again since",
+    Reason.UNDO_NOT_YOURS: "not undone, another door's scan",
+    Reason.UNDO_NOTHING_TO_UNDO: "nothing to undo",
+    Reason.UNDO_CHECK_OUT_REFUSED: "a check-out is not undone",
+    Reason.SCAN_NOT_FOUND: "scan not found",
     Reason.SESSION_NOT_FOUND: "session not found",
     Reason.PARTICIPANT_NOT_FOUND: "unknown participant",
     Reason.TICKET_NOT_FOUND: "unknown ticket",
@@ -90,4 +118,4 @@ class Verdict:
 
     @property
     def ok(self) -> bool:
-        return self.reason in (Reason.CHECKED_IN, Reason.CHECKED_OUT)
+        return self.reason in (Reason.CHECKED_IN, Reason.CHECKED_OUT, Reason.ANNULLED)

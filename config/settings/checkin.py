@@ -29,3 +29,14 @@ DOOR_CHECK_OUT_MODE_SECONDS = env.float("DOOR_CHECK_OUT_MODE_SECONDS", default=3
 # Failpoints armed in this process (core.failpoints): none here; chaos.settings reads them from
 # the environment (the chaos suite's stalled-worker fault).
 CHECKIN_FAILPOINTS = ""
+
+# A door (device or user) may undo its own accepted check-in this long after the scan
+# (POST /api/sessions/{id}/undo/, the door page's Undo).
+UNDO_WINDOW_SECONDS = env.float("UNDO_WINDOW_SECONDS", default=120.0)
+# A scan's own time (``scanned_at``, a late scan) is accepted up to this far in the future (clock
+# skew) and this far back; outside, the request is a 400 on ``scanned_at``.
+SCANNED_AT_MAX_FUTURE_SECONDS = env.float("SCANNED_AT_MAX_FUTURE_SECONDS", default=60.0)
+SCANNED_AT_MAX_AGE_HOURS = env.float("SCANNED_AT_MAX_AGE_HOURS", default=24.0)
+# The door's own round-trip time (header X-Door-Latency-Ms) is stored up to this bound; a larger
+# or malformed value is telemetry lost, never an error.
+DOOR_LATENCY_MAX_MS = env.int("DOOR_LATENCY_MAX_MS", default=600_000)

@@ -6,6 +6,7 @@ from .closing import CloseSummary, sessions_close_ended
 from .demo import session_create_demo_data
 from .reconcile import ReconcileSummary, counters_reconcile
 from .sessions import session_create, session_delete, session_update
+from .undo import session_scan_undo
 
 __all__ = [
     "CloseSummary",
@@ -17,6 +18,7 @@ __all__ = [
     "session_create",
     "session_create_demo_data",
     "session_delete",
+    "session_scan_undo",
     "session_update",
     "sessions_admission_reseed_all",
     "sessions_close_ended",

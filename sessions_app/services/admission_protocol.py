@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from bson import ObjectId
 from django.conf import settings
@@ -288,19 +289,28 @@ class Leaving:
 
 
 def record_leave(
-    *, session_id: ObjectId, participant_id: ObjectId, op: str
-) -> Leaving | dict | None:
+    *, session_id: ObjectId, participant_id: ObjectId, op: str, admitted_by: str = "",
+    checked_in_by: datetime | None = None,
+) -> Leaving | dict | None:  # fmt: skip
     """Step 1: ``inside`` -> ``leaving``.
 
     Return the check-out in flight, or the record as read when it is not inside (None when
-    there is no record at all).
+    there is no record at all). ``admitted_by`` (an undo: only the visit that op admitted) and
+    ``checked_in_by`` (a late check-out: only a visit that began by then) are conditions of the
+    flip itself, so a check-out and a re-entry between the read and the write cannot make it
+    end another visit; a record that fails them is returned as read.
     """
     record = record_read(session_id, participant_id)
     if record is None or record["state"] != INSIDE:
         return record
+    fence = {"_id": record["_id"], "state": INSIDE}
+    if admitted_by:
+        fence["last_op"] = admitted_by
+    if checked_in_by is not None:
+        fence["checked_in_at"] = {"$lte": checked_in_by}
+    failpoint("check_out.after_read")
     flipped = _checkins().update_one(
-        {"_id": record["_id"], "state": INSIDE},
-        {"$set": {"state": LEAVING, "op": op, "op_started_at": timezone.now()}},
+        fence, {"$set": {"state": LEAVING, "op": op, "op_started_at": timezone.now()}}
     )
     return (
         Leaving(record["_id"], op)

@@ -19,7 +19,10 @@ Redis reservation.
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from bson import ObjectId
 from django.conf import settings
@@ -27,6 +30,7 @@ from django.utils import timezone
 
 from core.exceptions import NotFoundError, NotFoundReason
 from core.failpoints import failpoint
+from core.staff_time import staff_time
 from devices_app.models import DoorDevice
 from participants_app.models import Participant
 from participants_app.selectors import participant_get_for_admission
@@ -305,7 +309,7 @@ def _decide_check_in(
     return verdict
 
 
-def _once(attempt: Attempt, participant: Participant, decide) -> Verdict:
+def decide_once(attempt: Attempt, participant: Participant, decide) -> Verdict:
     """Decide (``decide(op, took_over)``) once per nonce, and record the attempt in the scan log.
 
     With a nonce the attempt claims it first: a repeat of an earlier request is answered from
@@ -338,20 +342,25 @@ def session_check_in(
     source: str = CheckIn.Source.API,
     actor: str = "",
     device: DoorDevice | None = None,
+    scanned_at: datetime | None = None,
+    client_latency_ms: int | None = None,
 ) -> Verdict:
     """Check a participant (by id or ticket code) in to a session; return the verdict.
 
     Raise ``NotFoundError`` for an unknown session, participant or ticket. Idempotent: a retry
     with the same ``nonce`` answers the original verdict (``replayed``), whatever happened since;
-    a retry without one answers ``already_checked_in``. Every attempt is in the scan log.
+    a retry without one answers ``already_checked_in``. Every attempt is in the scan log, with
+    the device's ``scanned_at`` beside the server's time: capacity is decided now, whatever
+    ``scanned_at`` says.
     """
     session = session_get_for_admission(session_id=session_id)
     attempt = Attempt(
-        session, Scan.Direction.IN, source, actor, ticket_code or "", nonce, device=device
-    )
+        session, Scan.Direction.IN, source, actor, ticket_code or "", nonce, device=device,
+        scanned_at=scanned_at, client_latency_ms=client_latency_ms,
+    )  # fmt: skip
     participant = _resolve(attempt, participant_id, ticket_code)
     failpoint("check_in.resolved")
-    verdict = _once(
+    verdict = decide_once(
         attempt,
         participant,
         lambda op, took_over: _decide_check_in(
@@ -366,9 +375,64 @@ def session_check_in(
 # --- check-out ------------------------------------------------------------------------------------
 
 
+def _as_utc(moment: datetime) -> datetime:
+    """A time read by pymongo (naive, UTC) or given (aware), comparable either way."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+@dataclass(frozen=True)
+class CheckOutFence:
+    """Conditions a check-out's flip is made under (``admission_protocol.record_leave``).
+
+    ``admitted_by``: an undo ends only the visit its scan's op admitted; ``checked_in_by``: a
+    late check-out (its ``scanned_at``) ends only a visit that began by then.
+    """
+
+    admitted_by: str = ""
+    checked_in_by: datetime | None = None
+
+
+def _fenced_out(
+    record: dict, session: Session, participant: Participant, fence: CheckOutFence
+) -> Verdict | None:
+    """Answer why a record that is inside is not checked out by this request, or None."""
+    if fence.admitted_by and record.get("last_op") != fence.admitted_by:
+        return _verdict(Reason.UNDO_SUPERSEDED, session, participant, inside=True)
+    checked_in_at = record.get("checked_in_at")
+    scanned_at = fence.checked_in_by
+    if scanned_at is not None and checked_in_at and _as_utc(checked_in_at) > scanned_at:
+        detail = (
+            f"This check-out was scanned at {staff_time(scanned_at, seconds=True)}, before the "
+            f"participant's latest check-in at {staff_time(_as_utc(checked_in_at), seconds=True)}:"
+            " it does not check them out."
+        )
+        verdict = _verdict(Reason.NOT_CHECKED_IN, session, participant, inside=True)
+        return dataclasses.replace(verdict, detail=detail)
+    return None
+
+
+def _not_leaving(
+    left: dict | None, session: Session, participant: Participant, took_over: str,
+    fence: CheckOutFence,
+) -> Verdict | None:  # fmt: skip
+    """Answer a record this check-out could not flip, before any wait: fenced, or taken over."""
+    if left is None:
+        return None
+    if left["state"] == admission_protocol.INSIDE:
+        return _fenced_out(left, session, participant, fence)
+    if took_over:
+        if left["state"] == admission_protocol.LEAVING and left.get("op") == took_over:
+            admission_protocol.op_take_over(left, session.pk)
+            return _verdict(Reason.CHECKED_OUT, session, participant, inside=False)
+        if left["state"] == admission_protocol.OUT and left.get("last_op") == took_over:
+            return _verdict(Reason.CHECKED_OUT, session, participant, inside=False)
+    return None
+
+
 def _leave(
-    session: Session, participant: Participant, op: str, took_over: str
-) -> admission_protocol.Leaving | Verdict:
+    session: Session, participant: Participant, op: str, took_over: str,
+    fence: CheckOutFence = CheckOutFence(),
+) -> admission_protocol.Leaving | Verdict:  # fmt: skip
     """Step 1 of the check-out: mark the record leaving, or answer why not.
 
     A retry that took over its original's nonce finishes the original's check-out if it is
@@ -377,16 +441,14 @@ def _leave(
     """
     for _attempt in range(_CLAIM_ATTEMPTS):
         left = admission_protocol.record_leave(
-            session_id=session.pk, participant_id=participant.pk, op=op
-        )
+            session_id=session.pk, participant_id=participant.pk, op=op,
+            admitted_by=fence.admitted_by, checked_in_by=fence.checked_in_by,
+        )  # fmt: skip
         if isinstance(left, admission_protocol.Leaving):
             return left
-        if took_over and left is not None:
-            if left["state"] == admission_protocol.LEAVING and left.get("op") == took_over:
-                admission_protocol.op_take_over(left, session.pk)
-                return _verdict(Reason.CHECKED_OUT, session, participant, inside=False)
-            if left["state"] == admission_protocol.OUT and left.get("last_op") == took_over:
-                return _verdict(Reason.CHECKED_OUT, session, participant, inside=False)
+        answered = _not_leaving(left, session, participant, took_over, fence)
+        if answered is not None:
+            return answered
         if left is not None and left["state"] in (
             admission_protocol.ENTERING,
             admission_protocol.LEAVING,
@@ -420,10 +482,11 @@ def _decrement(session: Session, leaving: admission_protocol.Leaving) -> None:
 
 
 def check_out_decide(
-    session: Session, participant: Participant, *, op: str = "", took_over: str = ""
-) -> Verdict:
+    session: Session, participant: Participant, *, op: str = "", took_over: str = "",
+    fence: CheckOutFence = CheckOutFence(),
+) -> Verdict:  # fmt: skip
     """Check the participant out by the admission protocol; the scan log is the caller's."""
-    left = _leave(session, participant, op or admission_protocol.op_new(), took_over)
+    left = _leave(session, participant, op or admission_protocol.op_new(), took_over, fence)
     if isinstance(left, Verdict):
         if left.reason != Reason.CHECKED_OUT:
             return left
@@ -447,22 +510,29 @@ def session_check_out(
     source: str = CheckIn.Source.API,
     actor: str = "",
     device: DoorDevice | None = None,
+    scanned_at: datetime | None = None,
+    client_latency_ms: int | None = None,
 ) -> Verdict:
     """Check a participant out of a session, freeing the place; return the verdict.
 
     Idempotent: someone not inside answers ``not_checked_in``; a retry with the same ``nonce``
     answers the original verdict (``replayed``) and changes nothing, so a lost answer's resend
-    never checks out someone who came back in meanwhile.
+    never checks out someone who came back in meanwhile. A late check-out (``scanned_at``) never
+    ends a visit that began after it was scanned: ``not_checked_in``, saying why.
     """
     session = session_get_for_admission(session_id=session_id)
     attempt = Attempt(
-        session, Scan.Direction.OUT, source, actor, ticket_code or "", nonce, device=device
-    )
+        session, Scan.Direction.OUT, source, actor, ticket_code or "", nonce, device=device,
+        scanned_at=scanned_at, client_latency_ms=client_latency_ms,
+    )  # fmt: skip
     participant = _resolve(attempt, participant_id, ticket_code)
-    verdict = _once(
+    fence = CheckOutFence(checked_in_by=scanned_at)
+    verdict = decide_once(
         attempt,
         participant,
-        lambda op, took_over: check_out_decide(session, participant, op=op, took_over=took_over),
+        lambda op, took_over: check_out_decide(
+            session, participant, op=op, took_over=took_over, fence=fence
+        ),
     )
     if verdict.reason == Reason.CHECKED_OUT and not verdict.replayed:
         session_change_publish(session_id=session.pk)  # after the verdict; never fails it

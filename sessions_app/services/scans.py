@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from bson import ObjectId
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection
 from django.utils import timezone
@@ -76,6 +77,7 @@ class Attempt:
     device: DoorDevice | None = None  # the paired door device that scanned, if any
     scanned_at: datetime | None = None  # when the device scanned (a late scan), if it said
     client_latency_ms: int | None = None  # the door's own measure of its previous request
+    annuls: Scan | None = None  # an undo's entry: the scan it annuls
 
     def entry(self, participant: Participant | None, **fields) -> Scan:
         return Scan(
@@ -90,6 +92,7 @@ class Attempt:
             device_name=self.device.name if self.device else "",
             scanned_at=self.scanned_at,
             client_latency_ms=self.client_latency_ms,
+            annuls=self.annuls,
             **fields,
         )
 
@@ -157,7 +160,10 @@ def scan_claim(*, attempt: Attempt, participant: Participant) -> NonceClaim | Ve
     """
     op = admission_protocol.op_new()
     try:
+        # The entry's id is its op: an undo tells the visit this scan admitted by the record's
+        # ``last_op`` (``services/undo.py``).
         entry = attempt.entry(participant, reason="", nonce=attempt.nonce, owner_op=op)
+        entry.pk = ObjectId(op)
         entry.save(force_insert=True)
         return NonceClaim(entry.pk, op)
     except IntegrityError:
