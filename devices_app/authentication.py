@@ -30,20 +30,23 @@ logger = logging.getLogger(__name__)
 
 KEYWORD = "Device"
 SEEN_EVERY = timedelta(seconds=30)
-# URL names (namespace "api") a device may call: check in, check out, undo a scan, rotate.
+# URL names (namespace "api") a device may POST to: check in, check out, undo a scan, rotate
+# its token. Only these canonical URLs (not their ``.json`` twins), and only POST.
 DEVICE_ENDPOINTS = frozenset(
     {"session-check-in", "session-check-out", "session-undo", "device-rotate"}
 )
+DEVICE_METHOD = "POST"
 NOT_ALLOWED = "device_not_allowed"
 REVOKED = "device_revoked"
 INVALID = "device_token_invalid"
 
 
-def device_may_reach(resolver_match) -> bool:
-    """Tell whether a device may call the view ``resolver_match`` names (the API allow-list)."""
-    if resolver_match is None:
+def device_may_reach(request) -> bool:
+    """Tell whether a device may make ``request`` (a Django request): the API allow-list."""
+    match = getattr(request, "resolver_match", None)
+    if match is None or request.method != DEVICE_METHOD or "format" in match.kwargs:
         return False
-    return resolver_match.namespace == "api" and resolver_match.url_name in DEVICE_ENDPOINTS
+    return match.namespace == "api" and match.url_name in DEVICE_ENDPOINTS
 
 
 def device_not_allowed() -> PermissionDenied:
@@ -98,7 +101,7 @@ class DeviceTokenAuthentication(BaseAuthentication):
             ) from error
         device = device_authenticate(token)
         device_note_seen(device)
-        if not device_may_reach(getattr(request._request, "resolver_match", None)):
+        if not device_may_reach(request._request):
             raise device_not_allowed()
         return DevicePrincipal(device), device
 

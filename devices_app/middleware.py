@@ -77,6 +77,6 @@ class DeviceSessionMiddleware:
         match = request.resolver_match
         door = match.namespace == DOOR_NAMESPACE
         health = not match.namespace and (match.url_name or "").startswith(HEALTH_PREFIX)
-        if door or health or device_may_reach(match):
+        if door or health or device_may_reach(request):
             return None
         raise PermissionDenied("A door device may only use the door page.")
