@@ -37,4 +37,5 @@ urlpatterns = [
     path("api/auth/", include("rest_framework.urls", namespace="rest_framework")),
     path("api/auth/token/", ObtainAuthTokenView.as_view(), name="api-token"),
     path("", include("health_app.urls")),
+    path("metrics", include("metrics_app.urls")),
 ]

@@ -44,6 +44,7 @@ LOCAL_APPS = [
     "jobs_app",
     "door_app",
     "live_app",
+    "metrics_app",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -59,7 +60,10 @@ MIGRATION_MODULES = {
 DEFAULT_AUTO_FIELD = "django_mongodb_backend.fields.ObjectIdAutoField"
 
 MIDDLEWARE = [
-    # First: health probes addressed by IP are answered before Host validation (see the module).
+    # First: times every request (Prometheus, metrics_app) and serves /metrics before Host
+    # validation, like the health probes below.
+    "metrics_app.middleware.MetricsMiddleware",
+    # Health probes addressed by IP are answered before Host validation (see the module).
     "health_app.middleware.HealthProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -123,6 +127,7 @@ from .database import *  # noqa: E402, F403
 from .health import *  # noqa: E402, F403
 from .live import *  # noqa: E402, F403
 from .logging import *  # noqa: E402, F403
+from .metrics import *  # noqa: E402, F403
 from .participants import *  # noqa: E402, F403
 from .redis import *  # noqa: E402, F403
 from .security import *  # noqa: E402, F403

@@ -11,3 +11,5 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 BOOTSTRAP_GENERATE_PASSWORD = True
 # The API schema and Swagger UI (off by default elsewhere).
 API_DOCS_ENABLED = env.bool("API_DOCS_ENABLED", default=True)
+# /metrics for a Prometheus on this machine (closed by default elsewhere).
+METRICS_ALLOWED_ADDRESSES = env.list("METRICS_ALLOWED_ADDRESSES", default=["127.0.0.1", "::1"])

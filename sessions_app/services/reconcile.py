@@ -29,6 +29,7 @@ from bson import ObjectId
 from django.conf import settings
 from django.utils import timezone
 
+from core.metrics import reconcile_run_count
 from jobs_app.schedule import RECONCILE_JOB
 from jobs_app.services import job_run_record, lease_acquire, lease_release
 from redis_fallback import get_redis
@@ -105,6 +106,7 @@ def counters_reconcile(*, stale_seconds: float | None = None) -> ReconcileSummar
     if not lease_acquire(name=RECONCILE_JOB, ttl_seconds=settings.RECONCILE_LEASE_SECONDS):
         summary.lease_busy = True
         logger.info("Reconcile skipped: another run holds the lease")
+        reconcile_run_count(outcome="lease_busy")
         return summary
     try:
         session_ids = list(
@@ -128,6 +130,12 @@ def counters_reconcile(*, stale_seconds: float | None = None) -> ReconcileSummar
         "skipped" if summary.redis_skipped else "ok", summary.duration_ms,
         f" failed_sessions={summary.failed_sessions}" if summary.failed_sessions else "",
     )  # fmt: skip
+    reconcile_run_count(
+        outcome="failed" if summary.failed else "ok",
+        repaired=summary.repaired,
+        ended_ops=summary.ended_ops,
+        reseeded=summary.reseeded,
+    )
     # A run in which a session failed is no success: health's "last reconcile" stays on the last
     # complete run (and turns stale if sessions keep failing), the admin's job list names them.
     job_run_record(

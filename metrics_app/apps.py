@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class MetricsAppConfig(AppConfig):
+    """Prometheus metrics at /metrics (docs/metrics.md)."""
+
+    name = "metrics_app"
+    verbose_name = "Metrics"
+
+    def ready(self) -> None:
+        from . import sampler
+
+        sampler.sampler_install()
