@@ -7,11 +7,13 @@ changes and ``{"type": "heartbeat"}`` every ``LIVE_HEARTBEAT_SECONDS``. Each sta
 ``version``: a client keeps, per session, only a version newer than the one it shows.
 
 Refusals are close codes after the handshake, so a page can tell them apart: 4401 not signed in,
-4403 not allowed to check in (the door rule, ``user_can_check_in``), 4404 unknown session, 1013
-MongoDB unavailable (try again later). A bad ``Origin`` is refused at the handshake (HTTP 403).
-An open connection whose sign-in stopped being valid (token deleted or expired, user deactivated
-or given a new password) is closed with 4401 within ``SIGN_IN_RECHECK_SECONDS`` (plus the token
-copy's seconds when the change was made in another process).
+4403 not allowed to check in (the door rule, ``user_can_check_in``; for a door device, a session
+it may not scan, or every session unless it may scan all), 4404 unknown session, 1013 MongoDB
+unavailable (try again later). A bad ``Origin`` is refused at the handshake (HTTP 403). An open
+connection whose sign-in stopped being valid (token deleted or expired, user deactivated or given
+a new password, door device revoked, deleted or re-tokened) is closed with 4401 within
+``SIGN_IN_RECHECK_SECONDS`` (plus the token copy's seconds when the change was made in another
+process; a device is never copied).
 """
 
 from __future__ import annotations
@@ -39,6 +41,14 @@ CLOSE_TRY_AGAIN = 1013
 SIGN_IN_RECHECK_SECONDS = 2.0
 
 
+def _device_may_watch(user, session_id: str | None) -> bool:
+    """A door device watches its own sessions only: one of them, or every one if it may scan all."""
+    device = getattr(user, "door_device", None)
+    if device is None:
+        return True
+    return user.may_scan(session_id) if session_id is not None else device.all_sessions
+
+
 class OccupancyConsumer(AsyncJsonWebsocketConsumer):
     """Stream the live state of every open session, or of the one in the URL."""
 
@@ -53,10 +63,12 @@ class OccupancyConsumer(AsyncJsonWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        if not await database_sync_to_async(user_can_check_in)(user):
+        session_id = self.scope["url_route"]["kwargs"].get("session_id")
+        if not await database_sync_to_async(user_can_check_in)(user) or not _device_may_watch(
+            user, session_id
+        ):
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        session_id = self.scope["url_route"]["kwargs"].get("session_id")
         subscriber = Subscriber(session_id)
         try:
             states = await hub().attach(subscriber)

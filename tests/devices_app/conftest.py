@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 
 from devices_app.services import device_create, device_pair
 from tests.factories import session_make
+from tests.live_support import asgi_server  # noqa: F401 - a fixture of the WebSocket tests
 
 
 @pytest.fixture(autouse=True)
