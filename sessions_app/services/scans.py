@@ -20,6 +20,7 @@ from django.db import DatabaseError, IntegrityError, connection
 from django.utils import timezone
 from pymongo.errors import PyMongoError
 
+from core.metrics import scan_verdict_count
 from core.mongo_failures import note_database_failure
 from devices_app.models import DoorDevice
 from participants_app.models import Participant
@@ -100,6 +101,7 @@ class Attempt:
 def scan_record(*, attempt: Attempt, participant: Participant | None, reason: str,
                 check_in_count: int | None = None, replayed: bool = False) -> None:  # fmt: skip
     """Write a decided attempt (never raises: the verdict it records stands regardless)."""
+    scan_verdict_count(direction=attempt.direction, reason=reason, source=attempt.source)
     try:
         attempt.entry(
             participant, reason=reason, check_in_count=check_in_count, replayed=replayed
@@ -145,6 +147,8 @@ class NonceClaim:
     # Also the admission operation's id (``admission_protocol.py``), so a retry can recognise it.
     op: str
     took_over: str = ""  # the op of the original this retry took over (it is presumed gone)
+    direction: str = ""  # the attempt's, for the verdict's metric
+    source: str = ""
 
 
 def scan_claim(*, attempt: Attempt, participant: Participant) -> NonceClaim | Verdict:
@@ -165,7 +169,7 @@ def scan_claim(*, attempt: Attempt, participant: Participant) -> NonceClaim | Ve
         entry = attempt.entry(participant, reason="", nonce=attempt.nonce, owner_op=op)
         entry.pk = ObjectId(op)
         entry.save(force_insert=True)
-        return NonceClaim(entry.pk, op)
+        return NonceClaim(entry.pk, op, direction=attempt.direction, source=attempt.source)
     except IntegrityError:
         pass
     deadline = time.monotonic() + settings.CHECKIN_IN_FLIGHT_WAIT_SECONDS
@@ -195,7 +199,13 @@ def scan_claim(*, attempt: Attempt, participant: Participant) -> NonceClaim | Ve
             )
             .modified_count
         ):
-            return NonceClaim(original.pk, op, took_over=original.owner_op)
+            return NonceClaim(
+                original.pk,
+                op,
+                took_over=original.owner_op,
+                direction=attempt.direction,
+                source=attempt.source,
+            )
         if time.monotonic() >= deadline:
             return _refusal(Reason.CHECK_IN_IN_PROGRESS, attempt, participant)
         time.sleep(_POLL_SECONDS)
@@ -217,6 +227,7 @@ def _refusal(reason: Reason, attempt: Attempt, participant: Participant) -> Verd
 
 def scan_claim_finish(claim: NonceClaim, verdict: Verdict) -> None:
     """Record the verdict on the claimed entry (never raises)."""
+    scan_verdict_count(direction=claim.direction, reason=verdict.reason, source=claim.source)
     try:
         _scans().update_one(
             {"_id": claim.entry_id, "owner_op": claim.op},
