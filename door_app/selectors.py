@@ -7,6 +7,7 @@ import datetime as dt
 from bson import ObjectId
 from django.db.models import QuerySet
 
+from devices_app.models import DoorDevice
 from sessions_app.models import Scan, Session
 from sessions_app.selectors import session_list, session_scan_list
 
@@ -14,9 +15,13 @@ RECENT_SCANS = 8
 NOT_OPEN_LISTED = 12
 
 
-def door_sessions() -> QuerySet[Session]:
-    """Return the sessions a door can be set to: the open ones, in their order."""
-    return session_list().filter(status=Session.Status.OPEN)
+def door_sessions(*, device: DoorDevice | None = None) -> QuerySet[Session]:
+    """Return the sessions a door can be set to: the open ones, in their order; for a paired
+    door device, only those it may scan at."""
+    sessions = session_list().filter(status=Session.Status.OPEN)
+    if device is not None and not device.all_sessions:
+        sessions = sessions.filter(pk__in=device.session_ids)
+    return sessions
 
 
 def door_sessions_not_open(*, now: dt.datetime, limit: int = NOT_OPEN_LISTED) -> tuple[list, int]:

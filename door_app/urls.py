@@ -3,13 +3,14 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from . import views
+from . import pairing, views
 
 app_name = "door"
 urlpatterns = [
     path("", views.page, name="page"),
     path("session/", views.choose, name="choose"),
     path("scan/", views.scan, name="scan"),
+    path("pair/", pairing.pair, name="pair"),
     path(
         "login/",
         auth_views.LoginView.as_view(

@@ -80,7 +80,7 @@ def _chooser(request, *, form=None, answer=None, kept: str = "", replaced: str =
     (``replaced``: the one kept before it, not recorded)."""
     not_open, not_listed = door_sessions_not_open(now=timezone.now())
     context = {
-        "sessions": door_sessions(),
+        "sessions": door_sessions(device=request_device(request)),
         "not_open": not_open,
         "not_listed": not_listed,
         "form": form,

@@ -73,6 +73,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # A browser paired as a door device (door_app/pairing.py): request.user is the device.
     "devices_app.middleware.DeviceSessionMiddleware",
+    "door_app.pairing.DoorDeviceScopeMiddleware",  # a paired door at its own sessions only
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.middleware.DatabaseUnavailableMiddleware",
