@@ -1,13 +1,45 @@
 """Check-in/check-out input and the verdict output (their shapes are part of the API)."""
 
 import secrets
+from datetime import timedelta
 
+from django.conf import settings
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
 from core.api.fields import ObjectIdField, RejectUnknownFieldsMixin
 from participants_app.models import ticket_code_validator
 
 from ..verdicts import Reason
+
+
+class ScannedAtField(serializers.DateTimeField):
+    """When the scan happened on the device: ISO 8601 with its offset, within the accepted bounds
+    (``SCANNED_AT_MAX_FUTURE_SECONDS`` ahead for clock skew, ``SCANNED_AT_MAX_AGE_HOURS`` back)."""
+
+    default_error_messages = {
+        "naive": "Give the time with its UTC offset (ISO 8601, e.g. 2026-12-07T14:02:05+01:00).",
+        "future": "More than {seconds} s in the future: check the device's clock.",
+        "too_old": "More than {hours} h ago: too old to record.",
+    }
+
+    def to_internal_value(self, value):
+        if isinstance(value, str):
+            try:
+                parsed = parse_datetime(value.strip())
+            except ValueError:
+                parsed = None  # a malformed time: DRF's own message below
+            if parsed is not None and parsed.tzinfo is None:
+                self.fail("naive")
+        moment = super().to_internal_value(value)
+        now = timezone.now()
+        ahead, back = settings.SCANNED_AT_MAX_FUTURE_SECONDS, settings.SCANNED_AT_MAX_AGE_HOURS
+        if moment > now + timedelta(seconds=ahead):
+            self.fail("future", seconds=f"{ahead:g}")
+        if moment < now - timedelta(hours=back):
+            self.fail("too_old", hours=f"{back:g}")
+        return moment
 
 
 class CheckOutInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
@@ -25,6 +57,12 @@ class CheckOutInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
         "same nonce is answered with the original verdict (`replayed: true`) and never decided "
         "again, whatever happened since.",
     )  # fmt: skip
+    scanned_at = ScannedAtField(
+        required=False,
+        help_text="When the scan happened on the device (ISO 8601 with offset), for a scan sent "
+        "late: stored beside the server's time. Capacity is decided when the request arrives. "
+        "A check-out scanned before the participant's latest check-in does not check them out.",
+    )
 
     def validate(self, attrs):
         given = [name for name in ("participant", "ticket_code") if attrs.get(name)]
@@ -51,8 +89,18 @@ class CheckInInputSerializer(CheckOutInputSerializer):
         return {**super().get_initial(), "nonce": f"form-{secrets.token_hex(8)}"}
 
 
+class UndoInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    """Which scan to undo: the nonce it was sent with."""
+
+    nonce = serializers.CharField(
+        max_length=64,
+        help_text="The nonce of the check-in to undo (the scan's own, at this session). The undo "
+        "is idempotent by it: sent again, it answers the first undo's verdict (`replayed`).",
+    )
+
+
 class VerdictSerializer(serializers.Serializer):
-    """The answer to a check-in or check-out, with the session's counts at that moment."""
+    """The answer to a check-in, check-out or undo, with the session's counts at that moment."""
 
     reason = serializers.ChoiceField(
         choices=[r.value for r in Reason if not r.value.endswith("_not_found")]

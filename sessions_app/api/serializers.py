@@ -91,6 +91,21 @@ class ScanSerializer(serializers.ModelSerializer):
         source="participant_id", read_only=True, allow_null=True, help_text="Null when unknown."
     )
     reason = serializers.CharField(read_only=True, help_text="Empty while still deciding.")
+    created_at = serializers.DateTimeField(read_only=True, help_text="The server's time.")
+    scanned_at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="When the scan happened on the device, if it said (a scan sent late).",
+    )
+    device = serializers.CharField(
+        source="device_id", read_only=True, allow_null=True, help_text="The paired door device."
+    )
+    annuls = serializers.CharField(
+        source="annuls_id",
+        read_only=True,
+        allow_null=True,
+        help_text="An undo: the scan it annuls.",
+    )
 
     class Meta:
         model = Scan
@@ -107,6 +122,10 @@ class ScanSerializer(serializers.ModelSerializer):
             "source",
             "actor",
             "created_at",
+            "scanned_at",
+            "device",
+            "device_name",
+            "annuls",
             "check_in_count",
         ]
         read_only_fields = fields

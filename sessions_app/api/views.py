@@ -32,16 +32,24 @@ from ..selectors import (
     session_scan_list,
     session_stats,
 )
+from ..telemetry import door_latency_ms
 from ..verdicts import IN_PROGRESS_RETRY_AFTER, Reason
 from .check_in_serializers import (
     CheckInInputSerializer,
     CheckOutInputSerializer,
     DoorStateSerializer,
+    UndoInputSerializer,
     VerdictSerializer,
 )
 from .filters import CheckInFilter, ScanFilter, SessionFilter
 from .permissions import CanCheckIn
-from .schema import ID_PARAMETER, check_in_schema, check_out_schema, door_state_schema
+from .schema import (
+    ID_PARAMETER,
+    check_in_schema,
+    check_out_schema,
+    door_state_schema,
+    undo_schema,
+)
 from .serializers import (
     CheckInRecordSerializer,
     ScanSerializer,
@@ -121,10 +129,11 @@ class SessionViewSet(viewsets.GenericViewSet):
             "partial_update": SessionInputSerializer,
             "check_in": CheckInInputSerializer,
             "check_out": CheckOutInputSerializer,
+            "undo": UndoInputSerializer,
         }.get(self.action, SessionOutputSerializer)
 
     def get_permissions(self):
-        if self.action in ("check_in", "check_out"):
+        if self.action in ("check_in", "check_out", "undo"):
             return [IsAuthenticated(), CanCheckIn()]
         if self.action in _PII_READS:
             return [IsAuthenticated(), has_perms(_PII_READS[self.action])()]
@@ -222,6 +231,8 @@ class SessionViewSet(viewsets.GenericViewSet):
             source=CheckIn.Source.API,
             actor=request.user.get_username(),
             device=request_device(request),
+            scanned_at=data.get("scanned_at"),
+            client_latency_ms=door_latency_ms(request),
         )
         return _verdict_response(verdict, request.user)
 
@@ -247,7 +258,28 @@ class SessionViewSet(viewsets.GenericViewSet):
             source=CheckIn.Source.API,
             actor=request.user.get_username(),
             device=request_device(request),
+            scanned_at=data.get("scanned_at"),
+            client_latency_ms=door_latency_ms(request),
         )
+        return _verdict_response(verdict, request.user)
+
+    @undo_schema
+    @action(detail=True, methods=["post"])
+    def undo(self, request, pk=None):
+        """Undo an accepted check-in of this door: POST the scan's `nonce`."""
+        serializer = UndoInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        verdict = services.session_scan_undo(
+            session_id=pk,
+            nonce=serializer.validated_data["nonce"],
+            source=CheckIn.Source.API,
+            actor=request.user.get_username(),
+            device=request_device(request),
+            client_latency_ms=door_latency_ms(request),
+        )
+        if verdict.reason == Reason.SCAN_NOT_FOUND:
+            body = {"detail": verdict.detail, "reason": verdict.reason.value}
+            return Response(body, status=verdict_http_status(verdict))
         return _verdict_response(verdict, request.user)
 
     @extend_schema(

@@ -25,6 +25,29 @@ def test_openapi_schema_validates_and_documents_every_verdict(tmp_path):
     assert "/api/sessions/{id}/check-in/" in text and "/api/sessions/stats/" in text
 
 
+def test_the_undo_endpoint_scanned_at_and_the_latency_header_are_documented(staff_client):
+    schema = staff_client.get("/api/schema/?format=json").json()
+    undo = schema["paths"]["/api/sessions/{id}/undo/"]["post"]
+    assert set(undo["responses"]) >= {"200", "400", "403", "404", "409"}
+    for reason in (
+        "annulled",
+        "undo_superseded",
+        "undo_window_passed",
+        "undo_not_yours",
+        "undo_nothing_to_undo",
+        "undo_check_out_refused",
+        "scan_not_found",
+    ):
+        assert reason in undo["description"], reason
+    for path in ("check-in", "check-out", "undo"):
+        operation = schema["paths"][f"/api/sessions/{{id}}/{path}/"]["post"]
+        headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
+        assert "X-Door-Latency-Ms" in headers, path
+    components = schema["components"]["schemas"]
+    assert "scanned_at" in components["CheckInInput"]["properties"]
+    assert {"scanned_at", "annuls", "device_name"} <= set(components["Scan"]["properties"])
+
+
 def test_swagger_ui_and_schema_are_served(staff_client):
     assert staff_client.get("/api/schema/").status_code == 200
     assert staff_client.get("/api/docs/").status_code == 200
