@@ -22,6 +22,7 @@ from django_celery_beat.models import (
 )
 from rest_framework.authtoken.models import Token
 
+from devices_app.models import DoorDevice
 from jobs_app.models import Job, JobRun, Lease, OutboxMessage
 from sessions_app.groups import DOOR_STAFF_GROUP
 from tests.admin_crawl.crawl import TracebackCatcher, registered_admins
@@ -76,6 +77,7 @@ CREATORS = {
     "jobs_app.JobRun": lambda: JobRun.objects.create(name="crawl", last_success_at=timezone.now()),
     "jobs_app.Lease": lambda: Lease.objects.create(name="crawl", expires_at=_in_an_hour()),
     "jobs_app.Job": lambda: Job.objects.create(kind="import", title="crawl.csv", total=3),
+    "devices_app.DoorDevice": lambda: DoorDevice.objects.create(name="crawl tablet"),
 }
 
 
