@@ -253,12 +253,12 @@ class ScanAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     # Few, narrow columns: the log must fit a 1366 px wide laptop screen beside the admin's
     # sidebar and the filters (the source is a filter; who scanned tells it too).
-    list_display = ["when", "session", "who", "verdict", "actor"]
+    list_display = ["when", "session", "who", "verdict", "scanned_by"]
 
     class Media:
         css = {"all": ["sessions_app/scan_log.css"]}
 
-    list_filter = ["session", ReasonFilter, "direction", "source", "created_at"]
+    list_filter = ["session", ReasonFilter, "direction", "source", "device", "created_at"]
     list_select_related = ["session"]
     search_fields = ["ticket_code", "participant_name"]
     date_hierarchy = "created_at"
@@ -270,6 +270,11 @@ class ScanAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="participant", ordering="participant_name")
     def who(self, scan: Scan) -> str:
         return scan.participant_name or scan.ticket_code or "-"
+
+    @admin.display(description="scanned by", ordering="actor")
+    def scanned_by(self, scan: Scan) -> str:
+        """The user, or the paired door device (its name as it was when it scanned)."""
+        return f"{scan.device_name} (device)" if scan.device_name else scan.actor
 
     @admin.display(description="verdict", ordering="reason")
     def verdict(self, scan: Scan) -> str:

@@ -47,6 +47,7 @@ HISTORY_HEADER = [
     "Ticket code",
     "Source",
     "Scanned by",
+    "Device",
     "Replayed",
     "Count after",
 ]
@@ -99,6 +100,7 @@ def attendance_history_rows(*, sessions: Iterable[Session]) -> Iterator[list]:
                 "ticket_code",
                 "source",
                 "actor",
+                "device_name",
                 "replayed",
                 "check_in_count",
             )
@@ -116,6 +118,7 @@ def attendance_history_rows(*, sessions: Iterable[Session]) -> Iterator[list]:
                 s["ticket_code"],
                 s["source"],
                 s["actor"],
+                s["device_name"],
                 s["replayed"],
                 s["check_in_count"],
             ]
