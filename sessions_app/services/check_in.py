@@ -309,7 +309,7 @@ def _decide_check_in(
     return verdict
 
 
-def decide_once(attempt: Attempt, participant: Participant, decide) -> Verdict:
+def _once(attempt: Attempt, participant: Participant, decide) -> Verdict:
     """Decide (``decide(op, took_over)``) once per nonce, and record the attempt in the scan log.
 
     With a nonce the attempt claims it first: a repeat of an earlier request is answered from
@@ -360,7 +360,7 @@ def session_check_in(
     )  # fmt: skip
     participant = _resolve(attempt, participant_id, ticket_code)
     failpoint("check_in.resolved")
-    verdict = decide_once(
+    verdict = _once(
         attempt,
         participant,
         lambda op, took_over: _decide_check_in(
@@ -527,7 +527,7 @@ def session_check_out(
     )  # fmt: skip
     participant = _resolve(attempt, participant_id, ticket_code)
     fence = CheckOutFence(checked_in_by=scanned_at)
-    verdict = decide_once(
+    verdict = _once(
         attempt,
         participant,
         lambda op, took_over: check_out_decide(

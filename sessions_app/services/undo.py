@@ -9,7 +9,8 @@ Reads top to bottom like a check-in:
    too late (``undo_window_passed``), the participant scanned again at the session since
    (``undo_superseded``);
 3. the undo's own nonce (derived from the scan's) is claimed in the scan log, so an undo sent
-   twice, or racing its own retry, decides once and the repeat answers the first one's verdict;
+   twice, or racing its own retry, decides once and the repeat answers the first one's verdict
+   (an undo answered ``check_in_in_progress`` gives its claim up: the retry decides);
 4. the decision: a check-out by the admission protocol (``check_out_decide``), fenced to the
    visit the scan admitted (the record's ``last_op`` is the scan's op), so a check-out and a
    re-entry meanwhile make it ``undo_superseded``, never the end of the new visit. Redis's
@@ -33,9 +34,16 @@ from ..models import CheckIn, Scan, Session
 from ..selectors import session_get_for_admission
 from ..verdicts import DETAILS, Reason, Verdict
 from . import admission_protocol
-from .check_in import CheckOutFence, check_out_decide, decide_once
+from .check_in import CheckOutFence, check_out_decide
 from .live_publish import session_change_publish
-from .scans import Attempt, scan_record
+from .scans import (
+    Attempt,
+    scan_claim,
+    scan_claim_finish,
+    scan_claim_release,
+    scan_record,
+    scan_record_verdict,
+)
 
 _NONCE_LENGTH = 64  # Scan.nonce
 
@@ -132,6 +140,32 @@ def _decide(session: Session, original: Scan, op: str, took_over: str) -> Verdic
     return verdict  # check_in_in_progress: another request for them is still deciding
 
 
+def _once(attempt: Attempt, session: Session, original: Scan) -> Verdict:
+    """Decide once per scan: claim the undo's nonce, decide, record the verdict on the claim.
+
+    ``check_in_in_progress`` is not a verdict on the undo (another request for the participant
+    was still deciding): the claim is dropped, so the door's retry (the same nonce: the same
+    undo) decides afresh instead of being answered "in progress" for ever.
+    """
+    participant = original.participant
+    claimed = scan_claim(attempt=attempt, participant=participant)
+    if isinstance(claimed, Verdict):
+        return claimed
+    try:
+        verdict = _decide(session, original, claimed.op, claimed.took_over)
+    except BaseException:
+        scan_claim_release(claimed)
+        raise
+    if verdict.reason == Reason.CHECK_IN_IN_PROGRESS:
+        scan_claim_release(claimed)
+        scan_record_verdict(
+            attempt=dataclasses.replace(attempt, nonce=""), participant=participant, verdict=verdict
+        )
+    else:
+        scan_claim_finish(claimed, verdict)
+    return verdict
+
+
 def session_scan_undo(
     *,
     session_id: str | ObjectId,
@@ -166,9 +200,7 @@ def session_scan_undo(
                     reason=early)  # fmt: skip
         return _answer(early, session, participant)
     failpoint("undo.after_check")
-    verdict = decide_once(
-        attempt, participant, lambda op, took_over: _decide(session, original, op, took_over)
-    )
+    verdict = _once(attempt, session, original)
     if verdict.reason == Reason.ANNULLED and not verdict.replayed:
         session_change_publish(session_id=session.pk)  # after the verdict; never fails it
     return verdict
