@@ -18,7 +18,15 @@ TONES = {
     Reason.ALREADY_CHECKED_IN: WARN,
     Reason.NOT_CHECKED_IN: WARN,
     Reason.CHECK_IN_IN_PROGRESS: WARN,
+    Reason.ANNULLED: OUT,  # the place is free again, as after a check-out
+    Reason.UNDO_WINDOW_PASSED: WARN,
+    Reason.UNDO_SUPERSEDED: WARN,
+    Reason.UNDO_NOT_YOURS: WARN,
+    Reason.UNDO_NOTHING_TO_UNDO: WARN,
+    Reason.UNDO_CHECK_OUT_REFUSED: WARN,
 }
+# Answers to an Undo that changed nothing: the door reads why, in full, under the headline.
+UNDO_REFUSALS = {reason for reason, tone in TONES.items() if reason.startswith("undo_")}
 INVALID_CODE = "invalid_code"
 # A scan that cannot be a ticket, in a door team's words, as big as any other verdict; the rule
 # itself (4 to 64 letters, digits, '-' or '_') is the small print.
@@ -41,6 +49,7 @@ class Answer:
     name: str = ""
     replayed: bool = False
     note: str = ""
+    undo_nonce: str = ""  # an accepted check-in's nonce: the answer offers its Undo
 
     @property
     def show_code(self) -> bool:
@@ -48,7 +57,8 @@ class Answer:
         return not self.name and bool(self.code)
 
     @classmethod
-    def of_verdict(cls, verdict: Verdict, code: str) -> Answer:
+    def of_verdict(cls, verdict: Verdict, code: str, *, nonce: str = "") -> Answer:
+        accepted = verdict.reason == Reason.CHECKED_IN and not verdict.replayed
         return cls(
             reason=verdict.reason.value,
             headline=LABELS[verdict.reason].capitalize(),
@@ -56,6 +66,17 @@ class Answer:
             code=code,
             name=verdict.participant_name,
             replayed=verdict.replayed,
+            note=verdict.detail if verdict.reason in UNDO_REFUSALS else "",
+            undo_nonce=nonce if accepted else "",
+        )
+
+    @classmethod
+    def scan_not_found(cls) -> Answer:
+        return cls(
+            reason=Reason.SCAN_NOT_FOUND.value,
+            headline=LABELS[Reason.SCAN_NOT_FOUND].capitalize(),
+            tone=STOP,
+            note="Nothing was undone.",
         )
 
     @classmethod

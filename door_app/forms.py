@@ -53,3 +53,9 @@ class ScanForm(forms.Form):
 
     def clean_mode(self) -> str:
         return self.cleaned_data["mode"] or MODE_IN
+
+
+class UndoForm(forms.Form):
+    """The Undo on an accepted check-in: the nonce that check-in was scanned with."""
+
+    nonce = forms.CharField(max_length=64)

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.page, name="page"),
     path("session/", views.choose, name="choose"),
     path("scan/", views.scan, name="scan"),
+    path("undo/", views.undo, name="undo"),
     path("pair/", pairing.pair, name="pair"),
     path(
         "login/",

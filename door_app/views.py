@@ -1,8 +1,9 @@
 """The door page: choose a session once, then scan ticket codes one after another.
 
 Every scan goes through the same services as the API (``session_check_in`` /
-``session_check_out``), with the user name as the actor and a nonce per scan, so a double submit
-or a retry of a lost answer is answered once. Nothing here touches Redis: with Redis down the
+``session_check_out``, and ``session_scan_undo`` for the Undo on an accepted check-in), with the
+user name as the actor and a nonce per scan, so a double submit or a retry of a lost answer is
+answered once. Nothing here touches Redis: with Redis down the
 services decide in MongoDB, and the choice of session lives in the Django session (MongoDB).
 """
 
@@ -24,10 +25,12 @@ from sessions_app.access import scans_for_user, verdict_for_user
 from sessions_app.groups import user_can_check_in
 from sessions_app.models import CheckIn, Session
 from sessions_app.selectors import session_get
-from sessions_app.services import session_check_in, session_check_out
+from sessions_app.services import session_check_in, session_check_out, session_scan_undo
+from sessions_app.telemetry import door_latency_ms
+from sessions_app.verdicts import Reason
 
 from .answers import Answer, RecentScan
-from .forms import MODE_IN, MODE_OUT, ChooseSessionForm, KeptScanForm, ScanForm
+from .forms import MODE_IN, MODE_OUT, ChooseSessionForm, KeptScanForm, ScanForm, UndoForm
 from .selectors import door_recent_scans, door_sessions, door_sessions_not_open
 
 SCAN_VIEW_PERMISSION = "sessions_app.view_scan"
@@ -110,6 +113,7 @@ def _page(request, *, session: Session, mode: str, answer=None, count=None, capa
         "every_door": _own_scans_only(request) is None,
         "nonce": _nonce(),
         "out_seconds": settings.DOOR_CHECK_OUT_MODE_SECONDS,
+        "undo_seconds": settings.UNDO_WINDOW_SECONDS,
     }
     fetch = request.headers.get(FETCH_HEADER)
     template = "door/_live.html" if fetch else "door/page.html"
@@ -197,9 +201,10 @@ def _decide(request, form: ScanForm):
         return _bad_input(request, form)
     code, mode = form.cleaned_data["code"], form.cleaned_data["mode"]
     door = {"session_id": session_id, "ticket_code": code, "source": CheckIn.Source.DOOR,
-            "actor": request.user.get_username(), "device": request_device(request)}  # fmt: skip
+            "actor": request.user.get_username(), "device": request_device(request),
+            "client_latency_ms": door_latency_ms(request)}  # fmt: skip
+    nonce = form.cleaned_data["nonce"] or _nonce()
     try:
-        nonce = form.cleaned_data["nonce"] or _nonce()
         if mode == MODE_OUT:
             verdict = session_check_out(**door, nonce=nonce)
         else:
@@ -211,7 +216,40 @@ def _decide(request, form: ScanForm):
         request,
         session=session,
         mode=MODE_IN,
-        answer=Answer.of_verdict(verdict_for_user(verdict=verdict, user=request.user), code),
+        answer=Answer.of_verdict(
+            verdict_for_user(verdict=verdict, user=request.user), code, nonce=nonce
+        ),
         count=verdict.check_in_count,
         capacity=verdict.capacity,
     )
+
+
+@require_POST
+@door_staff_required
+def undo(request):
+    """Undo this door's last check-in (the nonce it was scanned with) and show the answer.
+
+    Offered on the answer of an accepted check-in for ``UNDO_WINDOW_SECONDS``; the service
+    decides (same door, in time, not scanned again since) and answers like any scan.
+    """
+    session_id = request.session.get(SESSION_KEY)
+    if not session_id:
+        return redirect("door:page")
+    form = UndoForm(request.POST)
+    nonce = form.cleaned_data["nonce"] if form.is_valid() else ""
+    try:
+        verdict = session_scan_undo(
+            session_id=session_id, nonce=nonce, source=CheckIn.Source.DOOR,
+            actor=request.user.get_username(), device=request_device(request),
+            client_latency_ms=door_latency_ms(request),
+        )  # fmt: skip
+    except NotFoundError as exc:
+        return _not_found(request, exc, "")
+    session = _chosen(request) or Session(pk=session_id, title=verdict.session_title)
+    answer = (
+        Answer.scan_not_found()
+        if verdict.reason == Reason.SCAN_NOT_FOUND
+        else Answer.of_verdict(verdict_for_user(verdict=verdict, user=request.user), "")
+    )
+    return _page(request, session=session, mode=MODE_IN, answer=answer,
+                 count=verdict.check_in_count, capacity=verdict.capacity)  # fmt: skip
