@@ -22,6 +22,7 @@ from pathlib import Path
 
 from chaos.api import RecordingClient
 from chaos.checks import RunData, run_checks
+from chaos.device_checks import device_scan_nonces
 from chaos.driver import LoadDriver, SetupError
 from chaos.faults import CELERY_KINDS, FaultContext, FaultInjector
 from chaos.live_watch import LiveWatcher
@@ -137,6 +138,7 @@ def _settle(stack, web, view, client, driver, injector, sampler) -> RunData:  # 
     reconcile_ran, reconciled = _reconcile_once(stack)
     after = view.snapshot()
     redis_sets = admission_sets(stack.redis.port)
+    device_scans = device_scan_nonces(view.db)
     worker = stack.celery_process("celery-worker")
     return RunData(
         records=client.records,
@@ -156,6 +158,7 @@ def _settle(stack, web, view, client, driver, injector, sampler) -> RunData:  # 
         stale_op_seconds=STALE_OP_SECONDS,
         reconcile_interval=driver.profile.reconcile_interval,
         restarts=list(stack.supervisor.restarts),
+        device_scans=device_scans,
     )
 
 

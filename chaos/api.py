@@ -42,6 +42,9 @@ class Record:
     server: str = "web"  # which gunicorn answered: "web", or "web-stall" (targeted stalls)
     retry_after: float | None = None  # the Retry-After header of the answer, if any
     health: str | None = None  # /health: the overall status (ok, degraded, error)
+    device: str | None = (
+        None  # the paired door device that sent it (its id), if not the staff token
+    )
 
     @property
     def latency_ms(self) -> float:
@@ -86,11 +89,13 @@ class RecordingClient:
         *,
         json: dict | None = None,
         server: tuple[str, str] | None = None,
+        device: tuple[str, str] | None = None,
         **fields,
     ) -> tuple[Record, dict | None]:
         """Send one request; return its Record and the decoded JSON body (None if none).
 
-        ``server`` is (name, base URL) of another gunicorn of the stack (default: the main one).
+        ``server`` is (name, base URL) of another gunicorn of the stack (default: the main one);
+        ``device`` is (id, token) of a paired door device to send it as (default: the staff token).
         """
         record = Record(seq=next(self._seq), op=op, method=method, path=path, t_start=self.now())
         for key, value in fields.items():
@@ -98,10 +103,13 @@ class RecordingClient:
         url = path
         if server is not None:
             record.server, url = server[0], server[1] + path
+        headers = None
+        if device is not None:
+            record.device, headers = device[0], {"Authorization": f"Device {device[1]}"}
         self.records.append(record)
         body = None
         try:
-            response = await self._client.request(method, url, json=json)
+            response = await self._client.request(method, url, json=json, headers=headers)
         except (httpx.HTTPError, OSError) as exc:
             record.error = f"{type(exc).__name__}: {exc}"[:300]
         except asyncio.CancelledError:
@@ -163,8 +171,10 @@ class RecordingClient:
         attempt: int = 1,
         duplicate: bool = False,
         server: tuple[str, str] | None = None,
+        device: tuple[str, str] | None = None,
     ):
-        """Check in by ticket code when one is given, else by participant id."""
+        """Check in by ticket code when one is given, else by participant id (as ``device``, a
+        paired door device's (id, token), when given)."""
         payload = {"ticket_code": ticket_code} if ticket_code else {"participant": participant}
         payload["nonce"] = nonce
         return await self.send(
@@ -173,6 +183,7 @@ class RecordingClient:
             f"/api/sessions/{session}/check-in/",
             json=payload,
             server=server,
+            device=device,
             session=session,
             participant=participant,
             via="ticket" if ticket_code else "id",
@@ -188,6 +199,7 @@ class RecordingClient:
         participant: str,
         attempt: int = 1,
         server: tuple[str, str] | None = None,
+        device: tuple[str, str] | None = None,
     ):
         return await self.send(
             "check_out",
@@ -195,10 +207,21 @@ class RecordingClient:
             f"/api/sessions/{session}/check-out/",
             json={"participant": participant},
             server=server,
+            device=device,
             session=session,
             participant=participant,
             attempt=attempt,
         )
+
+    async def create_device(self, *, name: str, sessions: list[str]):
+        """Add a door device scoped to ``sessions`` (the organiser's token); answers its code."""
+        return await self.send(
+            "setup", "POST", "/api/devices/", json={"name": name, "sessions": sessions}
+        )
+
+    async def pair_device(self, *, code: str):
+        """Pair a device with its one-time code (no credentials needed); answers its token."""
+        return await self.send("setup", "POST", "/api/devices/pair/", json={"code": code})
 
     async def session_detail(self, *, session: str):
         return await self.send(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 from chaos.api import Record
+from chaos.device_checks import check_device_scans
 from chaos.fault_checks import MONGO_GRACE, fault_checks, held_by_a_stall
 from chaos.live_watch import check_live_view
 from chaos.mongo import HOLDING_STATES, record_inside
@@ -436,4 +437,5 @@ def run_checks(data: RunData) -> list[CheckResult]:
         *check_celery(data),
         *fault_checks(data),
         *check_live_view(data),
+        *check_device_scans(data),
     ]

@@ -79,6 +79,8 @@ class LoadDriver:
         self.rng = random.Random(seed)
         self.sessions: list[SessionPlan] = []
         self.participants: list[Participant] = []
+        # Every other door is a paired door device (docs/devices.md): (device id, token).
+        self.devices: list[tuple[str, str]] = []
         self.issued = 0
         self.deadline = 0.0
         self.stop = asyncio.Event()
@@ -126,10 +128,27 @@ class LoadDriver:
         self.participants = list(
             await asyncio.gather(*(make_participant(i) for i in range(profile.participants)))
         )
+        self.devices = await self._pair_devices(run_tag)
         for plan in self.sessions:
             # More candidates than places: 3x capacity plus a few, so every session is fought over.
             size = min(len(self.participants), 3 * plan.capacity + 3)
             plan.candidates = self.rng.sample(self.participants, size)
+
+    async def _pair_devices(self, run_tag: str) -> list[tuple[str, str]]:
+        """Add half the doors as door devices scoped to the run's sessions, and pair each."""
+        sessions = [plan.id for plan in self.sessions]
+        devices = []
+        for index in range(self.profile.doors // 2):
+            record, body = await self.client.create_device(
+                name=f"chaos {run_tag} door {index}", sessions=sessions
+            )
+            if record.status != 201 or not body:
+                raise SetupError(f"create device: {record.status} {record.error or body}")
+            record, paired = await self.client.pair_device(code=body["pairing_code"])
+            if record.status != 200 or not paired:
+                raise SetupError(f"pair device: {record.status} {record.error or paired}")
+            devices.append((str(paired["device"]), paired["token"]))
+        return devices
 
     # --- traffic ---------------------------------------------------------------------------------
     def _budget_left(self) -> bool:
@@ -154,6 +173,7 @@ class LoadDriver:
         nonce: str,
         *,
         duplicate: bool,
+        device: tuple[str, str] | None = None,
     ):
         """Send a check-in; send it again with the same nonce (bounded) without an answer, or
         when the answer is 409 check_in_in_progress (after its Retry-After)."""
@@ -169,6 +189,7 @@ class LoadDriver:
                 nonce=nonce,
                 attempt=attempt,
                 duplicate=duplicate,
+                device=device,
             )
             if not record.answered:
                 lost += 1
@@ -181,34 +202,43 @@ class LoadDriver:
         self._note_check_in(plan, record)
         return record
 
-    async def _check_in(self, plan: SessionPlan, person: Participant, *, ticket: bool) -> None:
+    async def _check_in(
+        self,
+        plan: SessionPlan,
+        person: Participant,
+        *,
+        ticket: bool,
+        device: tuple[str, str] | None = None,
+    ) -> None:
         nonce = uuid.uuid4().hex
         code = person.ticket_code if ticket else None
         roll = self.rng.random()
         if roll < 0.05:
             # Two scanners send the very same request at once.
             await asyncio.gather(
-                self._send_check_in(plan, person, code, nonce, duplicate=False),
-                self._send_check_in(plan, person, code, nonce, duplicate=True),
+                self._send_check_in(plan, person, code, nonce, duplicate=False, device=device),
+                self._send_check_in(plan, person, code, nonce, duplicate=True, device=device),
             )
             return
-        record = await self._send_check_in(plan, person, code, nonce, duplicate=False)
+        record = await self._send_check_in(
+            plan, person, code, nonce, duplicate=False, device=device
+        )
         if record.answered and roll < 0.15 and self._budget_left():
             # The scanner did not see the answer and sends the same request again.
-            await self._send_check_in(plan, person, code, nonce, duplicate=True)
+            await self._send_check_in(plan, person, code, nonce, duplicate=True, device=device)
 
     @staticmethod
     def _note_check_in(plan: SessionPlan, record) -> None:
         if record is not None and record.status in (200, 201):
             plan.inside.add(record.participant)
 
-    async def _check_out(self, plan: SessionPlan) -> None:
+    async def _check_out(self, plan: SessionPlan, device: tuple[str, str] | None = None) -> None:
         pool = sorted(plan.inside) or [p.id for p in plan.candidates]
         participant = self.rng.choice(pool)
         for attempt in range(1, RETRY_ATTEMPTS + 1):
             self.issued += 1
             record, _ = await self.client.check_out(
-                session=plan.id, participant=participant, attempt=attempt
+                session=plan.id, participant=participant, attempt=attempt, device=device
             )
             if record.answered:
                 if record.status == 200:
@@ -216,7 +246,10 @@ class LoadDriver:
                 return
             await asyncio.sleep(RETRY_PAUSE)
 
-    async def _door(self) -> None:
+    async def _door(self, index: int) -> None:
+        # Odd doors scan as paired door devices (check-ins and check-outs; reads use the staff
+        # token: a device may read nothing).
+        device = self.devices[index // 2] if index % 2 and index // 2 < len(self.devices) else None
         while self._budget_left():
             roll = self.rng.random()
             plan = self._pick_session()
@@ -224,11 +257,11 @@ class LoadDriver:
                 person = self.rng.choice(plan.candidates) if plan.candidates else None
                 if person is None:
                     continue
-                await self._check_in(plan, person, ticket=self.rng.random() < 0.5)
+                await self._check_in(plan, person, ticket=self.rng.random() < 0.5, device=device)
             elif roll < 0.80:
                 churn = [p for p in self.sessions if p.kind == "churn" and p.wave == plan.wave]
                 if churn:  # never check out of a fill session: its admissions must stay final
-                    await self._check_out(churn[0])
+                    await self._check_out(churn[0], device)
             elif roll < 0.92:
                 self.issued += 1
                 await self.client.session_detail(session=plan.id)
@@ -304,7 +337,7 @@ class LoadDriver:
     async def run(self) -> None:
         """Run all doors (and a /health poller) until the request budget or the deadline is spent."""
         self.deadline = self.client.now() + self.profile.duration
-        doors = [asyncio.create_task(self._door()) for _ in range(self.profile.doors)]
+        doors = [asyncio.create_task(self._door(index)) for index in range(self.profile.doors)]
         doors.append(asyncio.create_task(self._health_poller()))
         try:
             # Each request has its own timeout; this is the outer bound for the whole phase.

@@ -40,6 +40,7 @@ class RunData:
     reconcile_interval: float = 30.0
     restarts: list = field(default_factory=list)  # devtools.supervisor.Restart
     live: Any = None  # chaos.live_watch.LiveWatcher: the WebSocket client's view, if any
+    device_scans: set[tuple[str, str]] | None = None  # (door device id, nonce) in the scan log
 
     def mongo_windows(self, grace: float = 0.0) -> list[tuple[float, float]]:
         """Return when MongoDB was faulted (run clock): fault windows and sampler failures."""
