@@ -5,6 +5,11 @@
 //
 // Check-out mode is a state a door must not stay in by accident: it ends with the next scan, or
 // after data-out-seconds without one (DOOR_CHECK_OUT_MODE_SECONDS), back to check-in.
+//
+// An accepted check-in's answer carries an Undo (posted the same way, in order with the scans);
+// it is taken away after data-undo-seconds (UNDO_WINDOW_SECONDS), when the server would refuse it.
+// Each request's round trip is measured here and sent with the next one (X-Door-Latency-Ms): the
+// doors view shows what the door itself waited.
 (function () {
   "use strict";
   var form = document.getElementById("scan-form");
@@ -21,6 +26,8 @@
   var outTick = null;
   var outLeft = document.getElementById("out-left");
   var scans = 0;
+  var latency = null; // ms: the last answered request's round trip, sent with the next one
+  var undoTimer = null;
 
   function setMode(mode) {
     var radio = form.querySelector("input[name=mode][value=" + mode + "]");
@@ -63,13 +70,28 @@
     note.hidden = !text;
   }
 
-  function send(body, code, attempt, out, scan) {
-    return fetch(form.action, {
+  function undoExpires() {
+    // The Undo goes when the server would refuse it anyway (the window counts from the scan).
+    clearTimeout(undoTimer);
+    var undo = document.getElementById("undo-form");
+    if (!undo) return;
+    var seconds = parseFloat(undo.getAttribute("data-undo-seconds")) || 120;
+    undoTimer = setTimeout(function () {
+      if (undo.parentNode) undo.parentNode.removeChild(undo);
+    }, seconds * 1000);
+  }
+
+  function send(url, body, code, attempt, out, scan) {
+    var headers = {"X-Door-Fetch": "1"};
+    if (latency !== null) headers["X-Door-Latency-Ms"] = String(latency);
+    var started = window.performance ? performance.now() : Date.now();
+    return fetch(url, {
       method: "POST",
       body: body,
       credentials: "same-origin",
-      headers: {"X-Door-Fetch": "1"}
+      headers: headers
     }).then(function (response) {
+      latency = Math.round((window.performance ? performance.now() : Date.now()) - started);
       if (response.redirected || response.status === 403) {
         window.location.assign(form.getAttribute("data-page")); // signed out, or session gone
         return;
@@ -87,6 +109,7 @@
       return response.text().then(function (html) {
         offline("");
         live.innerHTML = html;
+        undoExpires();
         var result = document.getElementById("result");
         if (out && scan === scans && result && result.getAttribute("data-reason") === "invalid_code") {
           setMode("out"); // nothing was decided: the check-out is scanned again, as a check-out
@@ -98,7 +121,7 @@
         return;
       }
       offline("No connection, retrying " + code + "…");
-      return wait(1000).then(function () { return send(body, code, attempt + 1, out, scan); });
+      return wait(1000).then(function () { return send(url, body, code, attempt + 1, out, scan); });
     });
   }
 
@@ -116,12 +139,29 @@
     var out = body.get("mode") === "out";
     var scan = ++scans;
     setMode("in"); // check-out mode lasts one scan
-    queue = queue.then(function () { return send(body, code, 1, out, scan); }).catch(function () {
+    enqueue(form.action, body, code, out, scan);
+  });
+
+  function enqueue(url, body, code, out, scan) {
+    queue = queue.then(function () { return send(url, body, code, 1, out, scan); }).catch(function () {
       offline("No answer for " + code + ". Scan it again.");
     }).then(function () {
       answered += 1;
       document.body.setAttribute("data-answered", String(answered));
     });
+  }
+
+  // The Undo of the last check-in: in the answer area, which every answer replaces.
+  live.addEventListener("submit", function (event) {
+    var undo = event.target;
+    if (undo.id !== "undo-form") return;
+    event.preventDefault();
+    var button = undo.querySelector("button");
+    if (button.disabled) return; // one Undo per answer (the server answers a repeat the same)
+    button.disabled = true;
+    clearTimeout(undoTimer);
+    enqueue(undo.action, new FormData(undo), "the undo", false, ++scans);
+    input.focus(); // back to scanning while the undo is answered
   });
 
   Array.prototype.forEach.call(form.querySelectorAll("input[name=mode]"), function (radio) {
@@ -130,6 +170,7 @@
       input.focus(); // back to scanning
     });
   });
+  undoExpires(); // a page rendered with an answer (no script before it) offers its Undo too
   if (document.body.getAttribute("data-mode") === "out") {
     setMode("out"); // the page came back in check-out mode (a bad scan): the timeout runs again
   }
