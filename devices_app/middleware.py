@@ -16,6 +16,9 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.utils.functional import SimpleLazyObject
 
+from core.middleware import busy_response, database_unavailable_response
+from core.mongo_failures import is_database_unavailable, note_database_failure
+
 from .authentication import device_may_reach, device_note_seen
 from .principal import DevicePrincipal
 from .selectors import device_get_paired
@@ -51,7 +54,7 @@ def session_device(request):
 
 
 def _user(request, person):
-    if person.is_authenticated:
+    if person.is_authenticated or not request.session.get(SESSION_DEVICE_ID):
         return person
     device = session_device(request)
     return DevicePrincipal(device) if device is not None else person
@@ -64,15 +67,25 @@ class DeviceSessionMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.session.get(SESSION_DEVICE_ID):
-            person = request.user
-            request.user = SimpleLazyObject(lambda: _user(request, person))
+        # Lazy, like Django's: the session and the device are read only if the user is (inside
+        # the database middleware's deadline and 503, never before it).
+        person = request.user
+        request.user = SimpleLazyObject(lambda: _user(request, person))
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
-        if not request.session.get(SESSION_DEVICE_ID):
+        if not request.COOKIES:
             return None
-        if getattr(request.user, "door_device", None) is None:
+        try:
+            device = getattr(request.user, "door_device", None)
+        except Exception as error:  # outside the view: the database middleware cannot answer it
+            if not is_database_unavailable(error):
+                raise
+            # As core.middleware answers it in a view: slow (answers a ping) is busy, else 503.
+            if not note_database_failure(error):
+                return busy_response()
+            return database_unavailable_response()
+        if device is None:
             return None
         match = request.resolver_match
         door = match.namespace == DOOR_NAMESPACE
