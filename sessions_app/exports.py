@@ -1,7 +1,8 @@
 """Attendance exports: who is inside now, and every entry and exit from the scan log (CSV).
 
 Rows come from cursors (``iterator()``), never from lists, so a long history is streamed.
-Times are in the event's time zone (``TIME_ZONE``), written with their UTC offset.
+Times are in the event's time zone (``TIME_ZONE``), written with their UTC offset; the history
+shows a scan's server time and, for a scan sent late, the device's own (``scanned_at``).
 """
 
 from __future__ import annotations
@@ -50,6 +51,10 @@ HISTORY_HEADER = [
     "Device",
     "Replayed",
     "Count after",
+    # A late scan's own time on the device ("Time" is the server's, when it was decided).
+    "Scanned at (device)",
+    "Scan id",
+    "Undoes scan id",  # an undo (verdict annulled or an undo's refusal): the scan it concerns
 ]
 
 
@@ -103,6 +108,9 @@ def attendance_history_rows(*, sessions: Iterable[Session]) -> Iterator[list]:
                 "device_name",
                 "replayed",
                 "check_in_count",
+                "scanned_at",
+                "pk",
+                "annuls_id",
             )
             .iterator(chunk_size=CHUNK)
         )
@@ -121,6 +129,9 @@ def attendance_history_rows(*, sessions: Iterable[Session]) -> Iterator[list]:
                 s["device_name"],
                 s["replayed"],
                 s["check_in_count"],
+                s["scanned_at"],
+                s["pk"],
+                s["annuls_id"] or "",
             ]
 
 

@@ -59,7 +59,8 @@ class AttendanceHistoryExportView(CSVExportView):
         parameters=PARAMETERS,
         responses=_responses(
             "Time (event time zone), session, direction, verdict, result, full name, e-mail, "
-            "ticket code, source, scanned by, replayed, count after."
+            "ticket code, source, scanned by, device, replayed, count after, scanned at (the device's "
+            "own time of a scan sent late), scan id, undoes scan id (an undo's scan)."
         ),
     )
     def get(self, request, session_id):

@@ -12,9 +12,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from core.staff_time import file_stamp
+from devices_app.models import DoorDevice
 from participants_app.imports.files import sheet_read
 from sessions_app.models import Scan
-from sessions_app.services import session_check_in, session_check_out
+from sessions_app.services import session_check_in, session_check_out, session_scan_undo
 from tests.factories import participant_make, session_make
 
 pytestmark = pytest.mark.django_db
@@ -71,7 +72,7 @@ def test_history_has_one_row_per_scan_in_the_event_time_zone(staff_client, door_
         ["Uma Ortiz", "uma@example.com", "", "api", "alice"],
         ["", "", "NOPE-0000", "api", "bob"],
     ]
-    assert [r[11] for r in rows] == ["1", "0", "1", "2", ""]
+    assert [r[12] for r in rows] == ["1", "0", "1", "2", ""]  # after Device and Replayed
 
 
 def test_inside_now_lists_who_is_inside(staff_client, door_history):
@@ -236,3 +237,25 @@ def test_attendance_needs_all_three_view_permissions(django_user_model, granted)
         assert "detail" in response.json()
     expected = 200 if "view_participant" in granted else 403
     assert client.get(participants_url).status_code == expected
+
+
+def test_history_shows_the_devices_own_time_the_device_and_the_undone_scan(staff_client, settings):
+    settings.TIME_ZONE = "Europe/Berlin"
+    session = session_make(title="Keynote", capacity=5)
+    uma = participant_make(full_name="Uma Ortiz")
+    door = DoorDevice.objects.create(name="Hall A, door 2")
+    scanned = timezone.now().replace(microsecond=0) - dt.timedelta(hours=3)
+    session_check_in(
+        session_id=session.pk, participant_id=uma.pk, nonce="n-1", device=door, scanned_at=scanned
+    )
+    session_scan_undo(session_id=session.pk, nonce="n-1", actor=door.name, device=door)
+
+    response = staff_client.get(f"/api/sessions/{session.pk}/attendance/history/?format=csv")
+
+    header, scan, undo = rows_of(response)
+    assert header[-3:] == ["Scanned at (device)", "Scan id", "Undoes scan id"]
+    berlin = zoneinfo.ZoneInfo("Europe/Berlin")
+    assert scan[-3] == scanned.astimezone(berlin).isoformat()
+    assert scan[0] != scan[-3]  # the server's time beside the device's
+    assert scan[header.index("Device")] == "Hall A, door 2"
+    assert (undo[3], undo[-3], undo[-1]) == ("annulled", "", scan[-2])
