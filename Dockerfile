@@ -8,7 +8,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    DJANGO_SETTINGS_MODULE=config.settings.production
+    DJANGO_SETTINGS_MODULE=config.settings.production \
+    PROMETHEUS_MULTIPROC_DIR=/tmp/checkin-metrics
 
 WORKDIR /app
 
@@ -22,10 +23,12 @@ RUN pip install --no-cache-dir -r requirements.txt
 # user: a compromised process cannot rewrite the application. .dockerignore keeps .env out.
 COPY . .
 
-# collectstatic needs settings but no database, cache or real secret.
-RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
+# collectstatic needs settings but no database, cache or real secret (and writes no metrics).
+# The metrics directory belongs to the runtime user; compose mounts a shared volume there.
+RUN SECRET_KEY=collectstatic-only PROMETHEUS_MULTIPROC_DIR='' python manage.py collectstatic --noinput \
     && chmod 0755 deploy/entrypoint.sh \
-    && chmod -R go-w /app
+    && chmod -R go-w /app \
+    && install -d -o 10001 -g 10001 -m 0750 /tmp/checkin-metrics
 
 USER 10001:10001
 

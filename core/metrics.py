@@ -9,9 +9,9 @@ Several processes answer requests, so with ``PROMETHEUS_MULTIPROC_DIR`` set (``m
 image) every value lives in a per-process file of that directory and a scrape sums the files of
 all processes (prometheus_client's multiprocess mode): a counter never depends on which worker
 answered the scrape, and a dead process's counts stay in the sum. A file is named after the
-host and the process id, not the process id alone: the containers of the compose stack share one
-directory and each numbers its processes from 1. Without the variable (the tests) a process
-counts in memory.
+host, the process id and a random part, not the process id alone: the containers of the compose
+stack share one directory and each numbers its processes from 1. Without the variable (the
+tests), or when the directory cannot be written, a process counts in memory.
 
 Recording costs a dictionary lookup and a write to a memory-mapped file: no network I/O, ever.
 """
@@ -19,25 +19,56 @@ Recording costs a dictionary lookup and a write to a memory-mapped file: no netw
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
+import secrets
 import socket
 
 from prometheus_client import Counter, Gauge, Histogram, values
 
+logger = logging.getLogger(__name__)
+
 MULTIPROCESS_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
 # prometheus_client parses "<type>_<mode>_<process>.db": no "_" in the process part.
 HOST = re.sub(r"[^A-Za-z0-9.-]", "-", socket.gethostname()) or "host"
+_identity = {"pid": 0, "name": ""}
 
 
 def process_identifier() -> str:
-    """Name this process uniquely among every process writing to the directory (host-pid)."""
-    return f"{HOST}-{os.getpid()}"
+    """Name this process uniquely among every process writing to the directory.
+
+    ``<host>-<pid>-<random>``: containers sharing the directory may have the same process ids
+    (each numbers its own from 1), and even the same host name; a fork gets a new name.
+    """
+    pid = os.getpid()
+    if _identity["pid"] != pid:
+        _identity.update(pid=pid, name=f"{HOST}-{pid}-{secrets.token_hex(4)}")
+    return _identity["name"]
 
 
+def _directory_usable(path: str) -> bool:
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError:
+        return False
+    return os.access(path, os.W_OK | os.X_OK)
+
+
+if MULTIPROCESS_DIR and not _directory_usable(MULTIPROCESS_DIR):
+    # Counting must never stop a process from starting: count in memory, say so once.
+    logger.warning(
+        "PROMETHEUS_MULTIPROC_DIR %s is not a writable directory: this process's metrics stay "
+        "in memory, and a scrape of another process will not see them",
+        MULTIPROCESS_DIR,
+    )
+    MULTIPROCESS_DIR = ""
+# Chosen before the first metric below is built (prometheus_client reads it at that moment; an
+# empty variable would make it write files to the working directory).
 if MULTIPROCESS_DIR:
-    # Chosen before the first metric below is built (prometheus_client reads it at that moment).
     values.ValueClass = values.MultiProcessValue(process_identifier=process_identifier)
+else:
+    values.ValueClass = values.MutexValue
 
 # Door requests: the check-in answers in tens of milliseconds, a MongoDB deadline is 1.4-1.9 s.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)

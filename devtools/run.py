@@ -28,6 +28,9 @@ from devtools.servers import RedisServer, SecantusServer, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[1]
 VAR = Path(os.environ.get("RUN_DATA_DIR", ROOT / "var"))
+# Prometheus multiprocess mode (docs/metrics.md): every process writes its metrics here, /metrics
+# sums them. Emptied at each start, so that counts begin at zero with the run.
+METRICS_DIR = VAR / "metrics"
 RESTARTED = ("worker", "beat", "live")  # supervised: started again when they exit
 RESTART_LIMIT = 5  # restarts per process within RESTART_WINDOW seconds, then give up
 RESTART_WINDOW = 60.0
@@ -80,6 +83,14 @@ def _may_restart(history: deque[float]) -> bool:
         return False
     history.append(now)
     return True
+
+
+def metrics_dir_prepare(path: Path) -> Path:
+    """Create the metrics directory, emptied of a previous run's files; return it."""
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink(missing_ok=True)
+    return path
 
 
 def _start_servers(env: dict[str, str], servers: list) -> None:
@@ -177,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
     env["RUN_DATA_DIR"] = str(VAR)
     env["PYTHONUNBUFFERED"] = "1"
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir_prepare(METRICS_DIR))
     servers = []
     children: list[tuple[str, subprocess.Popen]] = []
     python = sys.executable

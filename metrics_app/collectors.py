@@ -114,6 +114,6 @@ def dead_processes_forget(path: str) -> None:
     """
     for name in glob.glob(os.path.join(path, "gauge_live*_*.db")):
         identifier = os.path.basename(name).rsplit("_", 1)[1][: -len(".db")]
-        host, _, pid = identifier.rpartition("-")
-        if host == metrics.HOST and pid.isdigit() and not _alive(int(pid)):
+        host, pid, _random = ([None, None, *identifier.rsplit("-", 2)])[-3:]
+        if host == metrics.HOST and pid and pid.isdigit() and not _alive(int(pid)):
             multiprocess.mark_process_dead(identifier, path)

@@ -15,6 +15,7 @@ import psutil
 import pytest
 from django.db import connection
 
+from devtools.run import metrics_dir_prepare
 from devtools.servers import free_port, wait_for_port
 
 from .conftest import SCRAPE_TOKEN, samples_of, value_of
@@ -103,3 +104,29 @@ def test_every_scrape_sums_every_worker_and_a_killed_one_keeps_its_counts(gunico
     assert value_of(after, "checkin_http_requests_total", **LIVE) == served  # nothing lost
     # The killed worker's gauges are gone, its replacement samples: still three processes.
     _wait_for(lambda: value_of(_scrape(base), "checkin_redis_breaker_state", state="closed") == 3)
+
+
+def test_a_directory_that_cannot_be_written_leaves_the_process_counting_in_memory(tmp_path):
+    """A wrong PROMETHEUS_MULTIPROC_DIR must never keep a web process or a worker from starting."""
+    not_a_directory = tmp_path / "file"
+    not_a_directory.write_text("")
+    child = (
+        "from core import metrics; from prometheus_client import values;"
+        "metrics.scan_verdict_count(direction='in', reason='checked_in', source='api');"
+        "print(metrics.MULTIPROCESS_DIR == '', values.ValueClass is values.MutexValue)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", child], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(not_a_directory)}, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "True"]
+    assert "not a writable directory" in done.stderr
+
+
+def test_make_run_starts_with_an_empty_metrics_directory(tmp_path):
+    stale = tmp_path / "metrics" / "counter_host-1-abcd.db"
+    stale.parent.mkdir()
+    stale.write_bytes(b"x")
+    assert metrics_dir_prepare(tmp_path / "metrics") == tmp_path / "metrics"
+    assert list((tmp_path / "metrics").iterdir()) == []
