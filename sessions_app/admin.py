@@ -265,7 +265,12 @@ class ScanAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="when", ordering="created_at")
     def when(self, scan: Scan) -> str:
-        return staff_time(scan.created_at, seconds=True)
+        """The server's time; a scan sent late also shows when the device scanned it."""
+        decided = staff_time(scan.created_at, seconds=True)
+        if scan.scanned_at is None:
+            return decided
+        scanned = staff_time(scan.scanned_at, seconds=True)
+        return format_html("{}<br><small>scanned {}</small>", decided, scanned)
 
     @admin.display(description="participant", ordering="participant_name")
     def who(self, scan: Scan) -> str:
@@ -280,4 +285,21 @@ class ScanAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def verdict(self, scan: Scan) -> str:
         words = capfirst(LABELS.get(scan.reason, "being decided"))
         replayed = " (repeat)" if scan.replayed else ""
-        return f"{scan.get_direction_display()}: {words}{replayed}"
+        text = f"{scan.get_direction_display()}: {words}{replayed}"
+        if not scan.annuls_id:
+            return text
+        url = reverse("admin:sessions_app_scan_change", args=[scan.annuls_id])
+        return format_html('{}<br><small><a href="{}">the scan undone</a></small>', text, url)
+
+    @admin.display(description="undone by")
+    def undone_by(self, scan: Scan) -> str:
+        """The undo that annulled this scan, if any (the detail page)."""
+        undo = scan.annulled_by.filter(reason="annulled", replayed=False).first()
+        if undo is None:
+            return "-"
+        url = reverse("admin:sessions_app_scan_change", args=[undo.pk])
+        return format_html(
+            '<a href="{}">undone at {}</a>', url, staff_time(undo.created_at, seconds=True)
+        )
+
+    readonly_fields = ["undone_by"]

@@ -5,8 +5,9 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from core.staff_time import staff_time
 from sessions_app.models import CheckIn, Scan, Session
-from sessions_app.services import session_check_in, session_check_out
+from sessions_app.services import session_check_in, session_check_out, session_scan_undo
 from tests.factories import participant_make, participants_make, session_make
 
 pytestmark = pytest.mark.django_db
@@ -141,3 +142,22 @@ def test_session_list_shows_the_end_time_in_the_event_time_zone(
     utc_end = busy_session.ends_at.astimezone(dt.UTC).strftime("%H:%M")
     assert local_end in html and utc_end not in html
     assert "ends" in html.lower()
+
+
+def test_scan_log_shows_both_times_and_links_an_undo_and_its_scan(admin_client):
+    session = session_make(capacity=5)
+    uma = participant_make(full_name="Uma Ortiz")
+    scanned = timezone.now().replace(microsecond=0) - dt.timedelta(hours=2)
+    session_check_in(
+        session_id=session.pk, participant_id=uma.pk, nonce="n-1", actor="door", scanned_at=scanned
+    )
+    session_scan_undo(session_id=session.pk, nonce="n-1", actor="door")
+    scan = Scan.objects.get(nonce="n-1")
+    undo = Scan.objects.get(reason="annulled")
+
+    page = admin_client.get("/admin/sessions_app/scan/").content.decode()
+
+    assert f"scanned {staff_time(scanned, seconds=True)}" in page
+    assert f'href="/admin/sessions_app/scan/{scan.pk}/change/">the scan undone' in page
+    detail = admin_client.get(f"/admin/sessions_app/scan/{scan.pk}/change/").content.decode()
+    assert f'href="/admin/sessions_app/scan/{undo.pk}/change/">undone at' in detail
