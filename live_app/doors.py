@@ -16,7 +16,7 @@ The rules (docs/live.md, "The doors view"):
 - **silent** (highlighted): paired, and none of those for ``ONLINE_SECONDS`` or more.
 - **failing** (highlighted): at least ``FAILING_MIN_SCANS`` scans in the last ``ONLINE_SECONDS``
   and not one accepted (every one refused, or never decided).
-- A scan is **accepted** when it checked someone in or out; a replay of a request already
+- A scan is **accepted** when it checked someone in or out, or undid a check-in; a replay of a request already
   answered (same nonce) is not counted twice.
 """
 
@@ -41,7 +41,8 @@ LATENCY_SCANS = 100  # p50/p95 over a device's last 100 scans that carry the doo
 FAILING_MIN_SCANS = 3
 FULL_READ_SECONDS = 30.0
 OVERLAP = timedelta(seconds=5)
-ACCEPTED = {Reason.CHECKED_IN.value, Reason.CHECKED_OUT.value}
+# What ``Verdict.ok`` calls a success: a check-in, a check-out, an undo that freed the place.
+ACCEPTED = {Reason.CHECKED_IN.value, Reason.CHECKED_OUT.value, Reason.ANNULLED.value}
 UNDECIDED = "undecided"  # an entry whose request never got its verdict written
 
 
@@ -96,26 +97,18 @@ def scan_tally(scans: list[dict], *, since: datetime) -> dict:
         "accepted": sum(reasons[r] for r in ACCEPTED),
         "checked_in": reasons[Reason.CHECKED_IN.value],
         "checked_out": reasons[Reason.CHECKED_OUT.value],
+        "undone": reasons[Reason.ANNULLED.value],
         "refused": sum(item["count"] for item in refused),
         "refused_by_reason": refused,
     }
 
 
-def _ago(seconds: float) -> str:
-    if seconds < 120:
-        return f"{int(seconds)} s"
-    if seconds < 7200:
-        return f"{int(seconds // 60)} min"
-    return f"{int(seconds // 3600)} h"
-
-
 def door_alert(*, last_active: datetime | None, paired: bool, minute: dict, now: datetime):
     """Return ``(alert, words)``: why a door needs a look (silent or failing), or ``(None, "")``."""
+    # Words that stay the same while the door stays silent: the screen ticks the age itself
+    # (last seen), and an unchanged view is not sent again.
     if paired and (last_active is None or (now - last_active).total_seconds() >= ONLINE_SECONDS):
-        if last_active is None:
-            return "silent", "Silent: no request or scan since it was paired"
-        quiet = _ago((now - last_active).total_seconds())
-        return "silent", f"Silent for {quiet}: no request or scan in the last minute"
+        return "silent", "Silent: no request or scan for a minute or more"
     if minute["scans"] >= FAILING_MIN_SCANS and minute["accepted"] == 0:
         reasons = ", ".join(f"{r['count']} {r['label']}" for r in minute["refused_by_reason"])
         return (
@@ -149,6 +142,7 @@ def door_row(device: dict, scans: list[dict], latencies: list[int], *, now: date
         "scans_10m": ten["scans"],
         "checked_in_10m": ten["checked_in"],
         "checked_out_10m": ten["checked_out"],
+        "undone_10m": ten["undone"],
         "refused_10m": ten["refused"],
         "refused_by_reason_10m": ten["refused_by_reason"],
         "latency_p50_ms": percentile(latencies, 0.5),

@@ -174,6 +174,8 @@ class Hub:
         self._tasks: list[asyncio.Task] = []
         self._closing: set[asyncio.Task] = set()
         self._db_failing = False
+        # The doors view's feed (live_app/doors_feed.py), made when a doors screen connects.
+        self.doors_feed = None
 
     # --- lifecycle --------------------------------------------------------------------------------
     def start(self) -> None:
@@ -188,6 +190,12 @@ class Hub:
             asyncio.create_task(self._heartbeat_loop(), name="live-hub-heartbeat"),
         ]
 
+    async def settle(self) -> None:
+        """Start the hub; in a fresh process, let its first Redis attempt finish (bounded)."""
+        self.start()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._settled.wait(), LIVE_REDIS_TIMEOUT_SECONDS * 2)
+
     async def db(self, fn, **kwargs):
         """Run a MongoDB read on the hub's one database thread."""
         loop = asyncio.get_running_loop()
@@ -199,9 +207,7 @@ class Hub:
         Changes fanned out while the snapshot is read are queued after it; the client keeps
         the newer version of each session.
         """
-        self.start()
-        with contextlib.suppress(TimeoutError):  # a fresh process: let the first attempt finish
-            await asyncio.wait_for(self._settled.wait(), LIVE_REDIS_TIMEOUT_SECONDS * 2)
+        await self.settle()
         self.subscribers.add(subscriber)
         subscriber.offer_mode(self.mode)
         try:
@@ -355,6 +361,8 @@ class Hub:
         self.stats["notifications"] += 1
         self._notified.add(session_id)
         self._wake.set()
+        if self.doors_feed is not None:
+            self.doors_feed.nudge()  # an accepted scan: the doors view reads early
 
     async def _subscribe_and_listen(self, pubsub) -> None:
         timeout = LIVE_REDIS_TIMEOUT_SECONDS

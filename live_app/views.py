@@ -1,4 +1,5 @@
-"""The live board (``/board/``): every open session's occupancy, updated over a WebSocket."""
+"""The live board (``/board/``): every open session's occupancy, updated over a WebSocket; and
+the doors view (``/board/doors/``): every door device's scans, verdicts and latency, live."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.views.decorators.http import require_safe
 
 from sessions_app.groups import user_can_check_in
 
+from .doors import FAILING_MIN_SCANS, ONLINE_SECONDS, doors_viewer_allowed
 from .hub import LIVE_HEARTBEAT_SECONDS
 
 
@@ -40,3 +42,19 @@ def board(request):
         "heartbeat_seconds": LIVE_HEARTBEAT_SECONDS,
     }
     return render(request, "live/board.html", context)
+
+
+@require_safe
+def doors(request):
+    """Show the doors view to staff and door staff (the board's rule); never to a door device."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path(), reverse("door:login"))
+    if not doors_viewer_allowed(request.user):
+        return render(request, "live/forbidden.html", {"page": "the doors view"}, status=403)
+    context = {
+        "ws_url": board_websocket_url(request),
+        "heartbeat_seconds": LIVE_HEARTBEAT_SECONDS,
+        "online_seconds": ONLINE_SECONDS,
+        "failing_min_scans": FAILING_MIN_SCANS,
+    }
+    return render(request, "live/doors.html", context)

@@ -1,6 +1,6 @@
 """Every HTML page outside the admin answers each role without a server error, with Redis up
-and killed: the door page and its sign-in, the live board, health, the browsable API (its root
-and each list endpoint, asked for as HTML)."""
+and killed: the door page and its sign-in, the live board and the doors view, health, the
+browsable API (its root and each list endpoint, asked for as HTML)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.test import Client
 
 from tests.admin_crawl.crawl import Problems
 
-PAGES = ["/door/", "/door/login/", "/board/", "/health", "/api/auth/login/"]
+PAGES = ["/door/", "/door/login/", "/board/", "/board/doors/", "/health", "/api/auth/login/"]
 ANSWERS = (200, 302, 401, 403)  # shown, or refused; never a server error
 # Endpoints the API root names that take only POST (a GET is refused with 405, as HTML).
 POST_ONLY = {"/api/participants/import/", "/api/reconcile/"}

@@ -46,7 +46,8 @@ def test_counts_per_window_and_refusals_by_reason_name_the_door_and_session():
     door = _device("Hall A, door 2", location="North entrance", seen_ago=5)
     for ago, reason in [(10, "checked_in"), (20, "checked_in"), (30, "checked_out"),
                         (40, "ticket_not_found"), (90, "session_full"), (300, "checked_in"),
-                        (500, "ticket_not_found"), (700, "checked_in")]:  # fmt: skip
+                        (500, "ticket_not_found"), (700, "checked_in"), (50, "annulled"),
+                        (55, "undo_window_passed")]:  # fmt: skip
         _scan(door, keynote, reason, ago=ago)
     _scan(door, keynote, "checked_in", ago=15, replayed=True)  # a retry answered from the first
 
@@ -55,16 +56,18 @@ def test_counts_per_window_and_refusals_by_reason_name_the_door_and_session():
     row = _door(view, "Hall A, door 2")
     assert row["location"] == "North entrance"
     assert row["online"] is True and row["alert"] is None
-    assert (row["scans_1m"], row["scans_10m"]) == (4, 7)  # 700 s ago is outside; the replay too
-    assert (row["checked_in_10m"], row["checked_out_10m"], row["refused_10m"]) == (3, 1, 3)
+    assert (row["scans_1m"], row["scans_10m"]) == (6, 9)  # 700 s ago is outside; the replay too
+    assert (row["checked_in_10m"], row["checked_out_10m"], row["undone_10m"]) == (3, 1, 1)
+    assert row["refused_10m"] == 4
     assert row["refused_by_reason_10m"] == [
         {"reason": "ticket_not_found", "label": "unknown ticket", "count": 2},
         {"reason": "session_full", "label": "session full", "count": 1},
+        {"reason": "undo_window_passed", "label": "too late to undo", "count": 1},
     ]
     [session] = view["sessions"]
     assert session["title"] == "Opening keynote"
-    assert (session["scans_1m"], session["scans_10m"]) == (4, 7)
-    assert (session["accepted_10m"], session["refused_10m"]) == (4, 3)
+    assert (session["scans_1m"], session["scans_10m"]) == (6, 9)
+    assert (session["accepted_10m"], session["refused_10m"]) == (5, 4)
 
 
 def test_latency_percentiles_over_the_last_100_measured_scans():
@@ -123,7 +126,8 @@ def test_a_silent_door_is_highlighted_and_says_since_when():
 
     side = _door(view, "Side door")
     assert (side["online"], side["alert"]) == (False, "silent")
-    assert side["alert_text"] == "Silent for 3 min: no request or scan in the last minute"
+    assert side["alert_text"] == "Silent: no request or scan for a minute or more"
+    assert side["last_seen_at"] == side["last_scan_at"]  # its last scan, after its last request
     assert _door(view, "Back door")["alert"] == "silent"
     spare = _door(view, "Spare tablet")
     assert (spare["online"], spare["alert"], spare["last_seen_at"]) == (False, None, None)
