@@ -5,6 +5,7 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
@@ -96,3 +97,14 @@ def test_the_undo_is_taken_away_when_its_window_has_passed(
     assert phone.find_element(By.ID, "undo").is_displayed()
     wait_for(phone, lambda b: not b.find_elements(By.ID, "undo"), "the Undo outlived its window")
     assert "Uma Ortiz" in phone.find_element(By.ID, "result").text  # the answer stays
+
+
+def test_alt_u_presses_the_undo_from_the_code_field(phone, live_server, redis_server):
+    session = _running(title="Workshop")
+    participant_make(full_name="Uma Ortiz", ticket_code="UMA-0001")
+    _choose(phone, live_server, session)
+    assert door_scan(phone, "UMA-0001", 1)[0] == "checked_in"
+    assert phone.switch_to.active_element.get_attribute("id") == "code"
+    ActionChains(phone).key_down(Keys.ALT).send_keys("u").key_up(Keys.ALT).perform()
+    reason, text = _answered(phone, 2)
+    assert reason == "annulled" and "Uma Ortiz" in text
