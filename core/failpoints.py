@@ -12,7 +12,9 @@ lookup. Armed, it runs an action in the calling thread:
 
 Names in use (keep them stable: chaos and tests refer to them):
 ``check_in.after_claim``, ``check_in.after_increment``, ``check_in.after_admit``,
-``check_out.after_record``, ``check_out.after_decrement``, ``reconcile.after_session_read``,
+``check_out.after_read`` (between a check-out's read of the record and its flip),
+``check_out.after_record``, ``check_out.after_decrement``, ``undo.after_check`` (an undo, before
+it claims its nonce), ``undo.after_claim`` (after), ``reconcile.after_session_read``,
 ``reconcile.after_observe``, ``admission_sync.after_read`` (a Redis reseed, between its
 read of the holders and its write), ``participant_import.after_batch`` (the import job, after each
 batch it applied and recorded).
