@@ -11,10 +11,12 @@ import time
 
 import pytest
 from django.utils import timezone
+from websockets.sync.client import connect
 
 from core.exceptions import NotFoundError
 from devices_app.models import DoorDevice
 from devices_app.principal import DevicePrincipal
+from devices_app.services import device_create, device_pair
 from live_app.doors import doors_viewer_allowed
 from live_app.doors_feed import DOORS_REFRESH_SECONDS, DoorsFeed, DoorsSubscriber
 from live_app.hub import Hub
@@ -94,7 +96,13 @@ def test_the_doors_socket_refuses_who_may_not_see_it(asgi_server, django_user_mo
     nobody = django_user_model.objects.create_user(username="visitor", password="x-pass-123456")
     key = Token.objects.create(user=nobody).key
     assert DoorsView.open(f"{asgi_server.url}/ws/doors/", token=key).close_code() == 4403
-    assert doors_viewer_allowed(DevicePrincipal(_device())) is False  # a device: never
+    issued = device_pair(code=device_create(name="Hall A, door 2").code)  # a paired device
+    device_socket = DoorsView(
+        connect(f"{asgi_server.url}/ws/doors/", subprotocols=["checkin", f"device.{issued.token}"],
+                open_timeout=10)
+    )  # fmt: skip
+    assert device_socket.close_code() == 4403
+    assert doors_viewer_allowed(DevicePrincipal(issued.device)) is False
 
 
 def test_one_read_per_interval_however_many_screens_watch(staff_user):

@@ -103,7 +103,7 @@
     });
     row.appendChild(refused);
     var latency = door.latency_p50_ms === null ? "–" : door.latency_p50_ms + " / " + door.latency_p95_ms + " ms";
-    row.appendChild(td("num", "latency", latency));
+    row.appendChild(td("num latency", "latency", latency));
     return row;
   }
 
