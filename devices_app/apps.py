@@ -7,3 +7,6 @@ class DevicesAppConfig(AppConfig):
     name = "devices_app"
     verbose_name = "Door devices"
     default_auto_field = "django_mongodb_backend.fields.ObjectIdAutoField"
+
+    def ready(self):
+        from . import schema  # noqa: F401 - registers the Device scheme with drf-spectacular

@@ -5,6 +5,7 @@ from __future__ import annotations
 from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_lockout_response
 from django.contrib.auth.signals import user_login_failed
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -13,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.permissions import ModelPermissionsWithView
-from core.api.schema import NOT_AUTHENTICATED, STAFF_ONLY, VALIDATION_ERROR, reason_response
+from core.api.schema import NOT_AUTHENTICATED, STAFF_ONLY, VALIDATION_ERROR
 
 from ..models import DoorDevice
 from ..principal import request_device
@@ -41,12 +42,11 @@ class IsDevice(BasePermission):
         return isinstance(request.auth, DoorDevice)
 
 
-_PAIRING_REFUSED = reason_response(
-    status=400,
-    name="PairingRefused",
-    reason=PairingError.INVALID,
-    description="The code pairs nothing: `reason` is `pairing_code_invalid`, "
-    "`pairing_code_expired`, `pairing_code_used` or `device_revoked`.",
+_PAIRING_REFUSED = OpenApiResponse(
+    OpenApiTypes.OBJECT,
+    description="No code (a field error), or a code that pairs nothing: "
+    '`{"detail": ..., "reason": ...}` with `pairing_code_invalid`, `pairing_code_expired`, '
+    "`pairing_code_used` or `device_revoked`.",
 )
 
 
