@@ -33,7 +33,10 @@ def allowed_networks(
 
 
 def _address_allowed(remote_addr: str) -> bool:
-    networks = allowed_networks(tuple(settings.METRICS_ALLOWED_ADDRESSES))
+    try:
+        networks = allowed_networks(tuple(settings.METRICS_ALLOWED_ADDRESSES))
+    except ImproperlyConfigured:  # reported by the system check (metrics.E001): allow nobody
+        return False
     try:
         address = ipaddress.ip_address(remote_addr.split("%", 1)[0])
     except ValueError:

@@ -8,6 +8,6 @@ class MetricsAppConfig(AppConfig):
     verbose_name = "Metrics"
 
     def ready(self) -> None:
-        from . import sampler
+        from . import checks, sampler  # noqa: F401 - checks registers the settings' check
 
         sampler.sampler_install()

@@ -3,6 +3,8 @@ are set, then 403 to anyone else; never behind Host validation or the HTTPS redi
 
 import pytest
 
+from metrics_app.checks import metrics_addresses_check
+
 from .conftest import SCRAPE_TOKEN
 
 pytestmark = pytest.mark.django_db
@@ -72,3 +74,12 @@ def test_other_methods_are_refused(client, settings):
     settings.METRICS_TOKEN = SCRAPE_TOKEN
     response = client.post("/metrics", HTTP_AUTHORIZATION=f"Bearer {SCRAPE_TOKEN}")
     assert response.status_code == 405
+
+
+def test_a_malformed_address_setting_is_a_system_check_error_and_opens_nothing(client, settings):
+    settings.METRICS_TOKEN = ""
+    settings.METRICS_ALLOWED_ADDRESSES = ["127.0.0.1", "not-an-address"]
+    (error,) = metrics_addresses_check()
+    assert error.id == "metrics.E001"
+    assert "not-an-address" in error.msg
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 403
