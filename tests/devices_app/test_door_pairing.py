@@ -108,3 +108,9 @@ def test_a_person_signed_in_on_a_paired_browser_comes_first(tablet, door_staff_u
     tablet.force_login(door_staff_user)
     assert "door" in tablet.get("/door/").content.decode()
     assert tablet.get("/admin/").status_code in (200, 302)
+
+
+def test_signing_out_unpairs_the_browser(tablet, issued):
+    assert tablet.post("/door/logout/").status_code == 302
+    assert tablet.get("/door/")["Location"] == "/door/login/?next=/door/"
+    assert DoorDevice.objects.get(pk=issued.device.pk).revoked_at is None  # the device stays
