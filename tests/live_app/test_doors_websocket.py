@@ -99,7 +99,7 @@ def test_the_doors_socket_refuses_who_may_not_see_it(asgi_server, django_user_mo
     issued = device_pair(code=device_create(name="Hall A, door 2").code)  # a paired device
     device_socket = DoorsView(
         connect(f"{asgi_server.url}/ws/doors/", subprotocols=["checkin", f"device.{issued.token}"],
-                open_timeout=10)
+                open_timeout=10, legacy=True)
     )  # fmt: skip
     assert device_socket.close_code() == 4403
     assert doors_viewer_allowed(DevicePrincipal(issued.device)) is False
