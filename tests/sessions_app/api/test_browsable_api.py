@@ -144,7 +144,9 @@ def test_the_check_in_form_stays_the_input_form_after_a_post_and_posts_again(csr
     first = _form_post(csrf_client, url, {"ticket_code": "AGAIN-0001", "nonce": "form-first"})
     assert first.status_code == 201, first.content[:300]
     form = _html_form(first.content.decode())
-    assert set(form) == {"participant", "ticket_code", "nonce"}, form  # not the verdict's fields
+    assert set(form) == {"participant", "ticket_code", "nonce", "scanned_at"}, (
+        form
+    )  # not the verdict's fields
     assert form["nonce"] not in ("", "form-first")  # a fresh one: the next post is a new request
     token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', first.content).group(1)
     data = {"csrfmiddlewaretoken": token.decode(), **form, "ticket_code": "AGAIN-0002"}
