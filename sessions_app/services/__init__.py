@@ -1,7 +1,8 @@
 """Writes of the sessions app (house style: ``<entity>_<action>``, keyword-only arguments)."""
 
 from .admission_sync import session_admission_sync, sessions_admission_reseed_all
-from .check_in import session_check_in, session_check_out
+from .check_in import session_check_in
+from .check_out import session_check_out
 from .closing import CloseSummary, sessions_close_ended
 from .demo import session_create_demo_data
 from .reconcile import ReconcileSummary, counters_reconcile

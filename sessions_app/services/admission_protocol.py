@@ -8,7 +8,8 @@ make ending a stalled operation safe: see docs/door-protocol.md.
 
 Everything here is plain pymongo on the backend's connection: every filter is an equality (or a
 range on one field) on ``_id`` or an indexed pair, so each write is an index lookup on the stand-in
-as on MongoDB. The orchestration (Redis, verdicts, the scan log) is in ``check_in.py``.
+as on MongoDB. The orchestration (Redis, verdicts, the scan log) is in ``check_in.py`` and
+``check_out.py``.
 """
 
 from __future__ import annotations

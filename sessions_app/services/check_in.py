@@ -1,4 +1,4 @@
-"""Check-in and check-out at the door: the early answers, the decision, the side effects.
+"""Check-in at the door: the early answers, the decision, the side effects (check-out: check_out.py).
 
 Each request reads top to bottom:
 
@@ -19,10 +19,8 @@ Redis reservation.
 
 from __future__ import annotations
 
-import dataclasses
 import time
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from bson import ObjectId
 from django.conf import settings
@@ -30,7 +28,6 @@ from django.utils import timezone
 
 from core.exceptions import NotFoundError, NotFoundReason
 from core.failpoints import failpoint
-from core.staff_time import staff_time
 from devices_app.models import DoorDevice
 from participants_app.models import Participant
 from participants_app.selectors import participant_get_for_admission
@@ -58,7 +55,7 @@ _INCREMENT_ATTEMPTS = 5  # a capacity edit or a repair between our read and our 
 _POLL_SECONDS = 0.02
 
 
-def _verdict(
+def door_verdict(
     reason: Reason,
     session: Session,
     participant: Participant,
@@ -79,7 +76,7 @@ def _verdict(
     )
 
 
-def _resolve(attempt: Attempt, participant_id, ticket_code) -> Participant:
+def participant_resolve(attempt: Attempt, participant_id, ticket_code) -> Participant:
     """Return the participant at the door; an unknown one is logged and raises ``NotFoundError``."""
     try:
         return participant_get_for_admission(participant_id=participant_id, ticket_code=ticket_code)
@@ -100,8 +97,8 @@ def _inside_now(session, participant: Participant) -> bool:
 def _inside_or(reason: Reason, session, participant: Participant) -> Verdict:
     """Refuse with ``reason`` unless the participant is inside already (that answer comes first)."""
     if _inside_now(session, participant):
-        return _verdict(Reason.ALREADY_CHECKED_IN, session, participant, inside=True)
-    return _verdict(reason, session, participant, inside=False)
+        return door_verdict(Reason.ALREADY_CHECKED_IN, session, participant, inside=True)
+    return door_verdict(reason, session, participant, inside=False)
 
 
 # --- check-in -------------------------------------------------------------------------------------
@@ -120,11 +117,13 @@ def _redis_precheck(session: Session, participant: Participant) -> tuple[Admissi
     )
     if admission is Admission.MEMBER:
         if _inside_now(session, participant):
-            return admission, _verdict(Reason.ALREADY_CHECKED_IN, session, participant, inside=True)
+            return admission, door_verdict(
+                Reason.ALREADY_CHECKED_IN, session, participant, inside=True
+            )
     elif admission is Admission.FULL:
         now = admission_protocol.session_admission_read(session.pk)
         if now is not None and now.full:
-            return admission, _verdict(
+            return admission, door_verdict(
                 Reason.SESSION_FULL, session, participant, inside=False, now=now
             )
     return admission, None
@@ -152,15 +151,15 @@ def _claim(
                 continue
             inside = record is not None and record["state"] == admission_protocol.INSIDE
             if inside and record.get("last_op") == took_over:
-                return _verdict(Reason.CHECKED_IN, session, participant, inside=True)
+                return door_verdict(Reason.CHECKED_IN, session, participant, inside=True)
         record = admission_protocol.record_await(session.pk, participant.pk)
         state = record["state"] if record else admission_protocol.OUT
         if state in (admission_protocol.INSIDE, admission_protocol.LEAVING):
-            return _verdict(Reason.ALREADY_CHECKED_IN, session, participant, inside=True)
+            return door_verdict(Reason.ALREADY_CHECKED_IN, session, participant, inside=True)
         if state == admission_protocol.ENTERING:  # still deciding after the wait
-            return _verdict(Reason.CHECK_IN_IN_PROGRESS, session, participant, inside=False)
+            return door_verdict(Reason.CHECK_IN_IN_PROGRESS, session, participant, inside=False)
         # out or gone: the other request was refused or ended; claim again
-    return _verdict(Reason.CHECK_IN_IN_PROGRESS, session, participant, inside=False)
+    return door_verdict(Reason.CHECK_IN_IN_PROGRESS, session, participant, inside=False)
 
 
 def _await_tombstone(read, *, gone, deleting) -> bool:
@@ -214,15 +213,15 @@ def _increment(claim: admission_protocol.Claim, session: Session, participant: P
         if not admission_protocol.claim_holds(claim):
             # The reconcile (or a retry that took our nonce over) ended our claim: nothing was
             # counted, and the place we found taken may be our retry's: never "full" for it.
-            return _verdict(Reason.CHECK_IN_IN_PROGRESS, session, participant, inside=False)
+            return door_verdict(Reason.CHECK_IN_IN_PROGRESS, session, participant, inside=False)
         if fresh.status != Session.Status.OPEN or fresh.full:
             admission_protocol.claim_revert(claim)
             closed = fresh.status != Session.Status.OPEN
             reason = Reason.SESSION_NOT_OPEN if closed else Reason.SESSION_FULL
-            return _verdict(reason, session, participant, inside=False, now=fresh)
+            return door_verdict(reason, session, participant, inside=False, now=fresh)
         current = fresh  # capacity edited or a repair ran since we read: try again as it is now
     admission_protocol.claim_revert(claim)
-    return _verdict(Reason.CHECK_IN_IN_PROGRESS, session, participant, inside=False)
+    return door_verdict(Reason.CHECK_IN_IN_PROGRESS, session, participant, inside=False)
 
 
 def _admit(
@@ -248,10 +247,10 @@ def _admit(
         # The reconcile ended the claim after our increment: give the place back, unless a repair
         # has counted it out already (the undo is conditional on the epoch we incremented in).
         admission_protocol.session_increment_undo(incremented)
-        return _verdict(Reason.CHECK_IN_IN_PROGRESS, session, participant, inside=False)
+        return door_verdict(Reason.CHECK_IN_IN_PROGRESS, session, participant, inside=False)
     failpoint("check_in.after_admit")
     fresh = admission_protocol.session_admission_read(session.pk) or incremented
-    return _verdict(Reason.CHECKED_IN, session, participant, inside=True, now=fresh)
+    return door_verdict(Reason.CHECKED_IN, session, participant, inside=True, now=fresh)
 
 
 def _redis_after(
@@ -309,7 +308,7 @@ def _decide_check_in(
     return verdict
 
 
-def _once(attempt: Attempt, participant: Participant, decide) -> Verdict:
+def decide_once(attempt: Attempt, participant: Participant, decide) -> Verdict:
     """Decide (``decide(op, took_over)``) once per nonce, and record the attempt in the scan log.
 
     With a nonce the attempt claims it first: a repeat of an earlier request is answered from
@@ -358,9 +357,9 @@ def session_check_in(
         session, Scan.Direction.IN, source, actor, ticket_code or "", nonce, device=device,
         scanned_at=scanned_at, client_latency_ms=client_latency_ms,
     )  # fmt: skip
-    participant = _resolve(attempt, participant_id, ticket_code)
+    participant = participant_resolve(attempt, participant_id, ticket_code)
     failpoint("check_in.resolved")
-    verdict = _once(
+    verdict = decide_once(
         attempt,
         participant,
         lambda op, took_over: _decide_check_in(
@@ -368,172 +367,5 @@ def session_check_in(
         ),
     )
     if verdict.reason == Reason.CHECKED_IN and not verdict.replayed:
-        session_change_publish(session_id=session.pk)  # after the verdict; never fails it
-    return verdict
-
-
-# --- check-out ------------------------------------------------------------------------------------
-
-
-def _as_utc(moment: datetime) -> datetime:
-    """A time read by pymongo (naive, UTC) or given (aware), comparable either way."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
-
-
-@dataclass(frozen=True)
-class CheckOutFence:
-    """Conditions a check-out's flip is made under (``admission_protocol.record_leave``).
-
-    ``admitted_by``: an undo ends only the visit its scan's op admitted; ``checked_in_by``: a
-    late check-out (its ``scanned_at``) ends only a visit that began by then.
-    """
-
-    admitted_by: str = ""
-    checked_in_by: datetime | None = None
-
-
-def _fenced_out(
-    record: dict, session: Session, participant: Participant, fence: CheckOutFence
-) -> Verdict | None:
-    """Answer why a record that is inside is not checked out by this request, or None."""
-    if fence.admitted_by and record.get("last_op") != fence.admitted_by:
-        return _verdict(Reason.UNDO_SUPERSEDED, session, participant, inside=True)
-    checked_in_at = record.get("checked_in_at")
-    scanned_at = fence.checked_in_by
-    if scanned_at is not None and checked_in_at and _as_utc(checked_in_at) > scanned_at:
-        detail = (
-            f"This check-out was scanned at {staff_time(scanned_at, seconds=True)}, before the "
-            f"participant's latest check-in at {staff_time(_as_utc(checked_in_at), seconds=True)}:"
-            " it does not check them out."
-        )
-        verdict = _verdict(Reason.NOT_CHECKED_IN, session, participant, inside=True)
-        return dataclasses.replace(verdict, detail=detail)
-    return None
-
-
-def _not_leaving(
-    left: dict | None, session: Session, participant: Participant, took_over: str,
-    fence: CheckOutFence,
-) -> Verdict | None:  # fmt: skip
-    """Answer a record this check-out could not flip, before any wait: fenced, or taken over."""
-    if left is None:
-        return None
-    if left["state"] == admission_protocol.INSIDE:
-        return _fenced_out(left, session, participant, fence)
-    if took_over:
-        if left["state"] == admission_protocol.LEAVING and left.get("op") == took_over:
-            admission_protocol.op_take_over(left, session.pk)
-            return _verdict(Reason.CHECKED_OUT, session, participant, inside=False)
-        if left["state"] == admission_protocol.OUT and left.get("last_op") == took_over:
-            return _verdict(Reason.CHECKED_OUT, session, participant, inside=False)
-    return None
-
-
-def _leave(
-    session: Session, participant: Participant, op: str, took_over: str,
-    fence: CheckOutFence = CheckOutFence(),
-) -> admission_protocol.Leaving | Verdict:  # fmt: skip
-    """Step 1 of the check-out: mark the record leaving, or answer why not.
-
-    A retry that took over its original's nonce finishes the original's check-out if it is
-    still in flight (ending it frees the place), and answers ``checked_out`` if the original
-    got the participant out: that was the original's verdict.
-    """
-    for _attempt in range(_CLAIM_ATTEMPTS):
-        left = admission_protocol.record_leave(
-            session_id=session.pk, participant_id=participant.pk, op=op,
-            admitted_by=fence.admitted_by, checked_in_by=fence.checked_in_by,
-        )  # fmt: skip
-        if isinstance(left, admission_protocol.Leaving):
-            return left
-        answered = _not_leaving(left, session, participant, took_over, fence)
-        if answered is not None:
-            return answered
-        if left is not None and left["state"] in (
-            admission_protocol.ENTERING,
-            admission_protocol.LEAVING,
-        ):
-            left = admission_protocol.record_await(session.pk, participant.pk)
-        state = left["state"] if left else admission_protocol.OUT
-        if state == admission_protocol.OUT:
-            return _verdict(Reason.NOT_CHECKED_IN, session, participant, inside=False)
-        if state != admission_protocol.INSIDE:  # another request still deciding after the wait
-            return _verdict(Reason.CHECK_IN_IN_PROGRESS, session, participant, inside=False)
-    return _verdict(Reason.CHECK_IN_IN_PROGRESS, session, participant, inside=False)
-
-
-def _decrement(session: Session, leaving: admission_protocol.Leaving) -> None:
-    """Step 2: free the place; a repair since we read the epoch has to be looked at first.
-
-    If the reconcile ended our check-out, its repair counted the place out already: nothing to
-    do. If it only repaired (our record still leaving), the repair counted us as holding a
-    place, so the decrement is still ours to make, in the new epoch.
-    """
-    epoch = session.epoch
-    for _attempt in range(_INCREMENT_ATTEMPTS):
-        if admission_protocol.session_decrement(session_id=session.pk, epoch=epoch):
-            return
-        fresh = admission_protocol.session_admission_read(session.pk)
-        if fresh is None or fresh.epoch == epoch:  # gone, or a counter at 0 (corrupt): nothing
-            return
-        if not admission_protocol.leaving_holds(leaving):
-            return
-        epoch = fresh.epoch
-
-
-def check_out_decide(
-    session: Session, participant: Participant, *, op: str = "", took_over: str = "",
-    fence: CheckOutFence = CheckOutFence(),
-) -> Verdict:  # fmt: skip
-    """Check the participant out by the admission protocol; the scan log is the caller's."""
-    left = _leave(session, participant, op or admission_protocol.op_new(), took_over, fence)
-    if isinstance(left, Verdict):
-        if left.reason != Reason.CHECKED_OUT:
-            return left
-    else:
-        failpoint("check_out.after_record")
-        _decrement(session, left)
-        failpoint("check_out.after_decrement")
-        admission_protocol.record_finish_leave(left)
-    admission_remove(session_id=session.pk, participant_id=participant.pk)
-    session_cache_invalidate(session.pk)
-    fresh = admission_protocol.session_admission_read(session.pk)
-    return _verdict(Reason.CHECKED_OUT, session, participant, inside=False, now=fresh)
-
-
-def session_check_out(
-    *,
-    session_id: str | ObjectId,
-    participant_id: str | ObjectId | None = None,
-    ticket_code: str | None = None,
-    nonce: str = "",
-    source: str = CheckIn.Source.API,
-    actor: str = "",
-    device: DoorDevice | None = None,
-    scanned_at: datetime | None = None,
-    client_latency_ms: int | None = None,
-) -> Verdict:
-    """Check a participant out of a session, freeing the place; return the verdict.
-
-    Idempotent: someone not inside answers ``not_checked_in``; a retry with the same ``nonce``
-    answers the original verdict (``replayed``) and changes nothing, so a lost answer's resend
-    never checks out someone who came back in meanwhile. A late check-out (``scanned_at``) never
-    ends a visit that began after it was scanned: ``not_checked_in``, saying why.
-    """
-    session = session_get_for_admission(session_id=session_id)
-    attempt = Attempt(
-        session, Scan.Direction.OUT, source, actor, ticket_code or "", nonce, device=device,
-        scanned_at=scanned_at, client_latency_ms=client_latency_ms,
-    )  # fmt: skip
-    participant = _resolve(attempt, participant_id, ticket_code)
-    fence = CheckOutFence(checked_in_by=scanned_at)
-    verdict = _once(
-        attempt,
-        participant,
-        lambda op, took_over: check_out_decide(
-            session, participant, op=op, took_over=took_over, fence=fence
-        ),
-    )
-    if verdict.reason == Reason.CHECKED_OUT and not verdict.replayed:
         session_change_publish(session_id=session.pk)  # after the verdict; never fails it
     return verdict

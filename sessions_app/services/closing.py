@@ -3,7 +3,7 @@
 Run by beat (``sessions_app.sessions_close_ended``) every ``RECONCILE_INTERVAL_SECONDS``. A
 session admits until ``DOORS_CLOSE_GRACE_MINUTES`` after its end (``Session.doors_close_at``);
 after that nobody leaves through a door scanner any more, so without this the count would stay
-up overnight. Each check-out goes through the admission protocol (``check_in.check_out_decide``: the
+up overnight. Each check-out goes through the admission protocol (``check_out.check_out_decide``: the
 record's ``inside -> leaving`` flip is conditional, the decrement fenced by the epoch), so a run
 twice, two runs at once, or a run beside a door's own check-out count everyone out exactly once.
 Each one is in the scan log as ``session_ended``, source ``system``. See docs/door-protocol.md.
@@ -32,7 +32,7 @@ from ..models import CheckIn, Scan, Session
 from ..verdicts import Reason
 from . import admission_protocol
 from .admission_sync import session_admission_sync
-from .check_in import check_out_decide
+from .check_out import check_out_decide
 from .live_publish import session_change_publish
 from .scans import Attempt, scan_record
 

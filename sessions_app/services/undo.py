@@ -34,7 +34,7 @@ from ..models import CheckIn, Scan, Session
 from ..selectors import session_get_for_admission
 from ..verdicts import DETAILS, Reason, Verdict
 from . import admission_protocol
-from .check_in import CheckOutFence, check_out_decide
+from .check_out import CheckOutFence, check_out_decide
 from .live_publish import session_change_publish
 from .scans import (
     Attempt,

@@ -1,0 +1,199 @@
+"""Check-out at the door: the early answers, the decision by the admission protocol, the log.
+
+Check-out is idempotent (someone not inside answers ``not_checked_in``) and, with a nonce,
+answered once (``check_in.decide_once``). The decision is the admission protocol's check-out
+(``admission_protocol.py``; why it holds: docs/door-protocol.md); ``check_out_decide`` is also
+what an undo (``undo.py``) and the closing of ended sessions (``closing.py``) call, so nothing
+else ever frees a place. A ``CheckOutFence`` narrows which visit a check-out may end: an undo
+only the visit its scan began, a late check-out only a visit begun by its ``scanned_at``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bson import ObjectId
+
+from core.failpoints import failpoint
+from core.staff_time import staff_time
+from devices_app.models import DoorDevice
+from participants_app.models import Participant
+
+from ..admission import admission_remove
+from ..caching import session_cache_invalidate
+from ..models import CheckIn, Scan, Session
+from ..selectors import session_get_for_admission
+from ..verdicts import Reason, Verdict
+from . import admission_protocol
+from .check_in import decide_once, door_verdict, participant_resolve
+from .live_publish import session_change_publish
+from .scans import Attempt
+
+_LEAVE_ATTEMPTS = 3  # another request's operation may finish between two tries
+_DECREMENT_ATTEMPTS = 5  # a repair between our read and our write: re-read
+
+
+def _as_utc(moment: datetime) -> datetime:
+    """A time read by pymongo (naive, UTC) or given (aware), comparable either way."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+@dataclass(frozen=True)
+class CheckOutFence:
+    """Conditions a check-out's flip is made under (``admission_protocol.record_leave``).
+
+    ``admitted_by``: an undo ends only the visit its scan's op admitted; ``checked_in_by``: a
+    late check-out (its ``scanned_at``) ends only a visit that began by then.
+    """
+
+    admitted_by: str = ""
+    checked_in_by: datetime | None = None
+
+
+def _fenced_out(
+    record: dict, session: Session, participant: Participant, fence: CheckOutFence
+) -> Verdict | None:
+    """Answer why a record that is inside is not checked out by this request, or None."""
+    if fence.admitted_by and record.get("last_op") != fence.admitted_by:
+        return door_verdict(Reason.UNDO_SUPERSEDED, session, participant, inside=True)
+    checked_in_at = record.get("checked_in_at")
+    scanned_at = fence.checked_in_by
+    if scanned_at is not None and checked_in_at and _as_utc(checked_in_at) > scanned_at:
+        detail = (
+            f"This check-out was scanned at {staff_time(scanned_at, seconds=True)}, before the "
+            f"participant's latest check-in at {staff_time(_as_utc(checked_in_at), seconds=True)}:"
+            " it does not check them out."
+        )
+        verdict = door_verdict(Reason.NOT_CHECKED_IN, session, participant, inside=True)
+        return dataclasses.replace(verdict, detail=detail)
+    return None
+
+
+def _not_leaving(
+    left: dict | None, session: Session, participant: Participant, took_over: str,
+    fence: CheckOutFence,
+) -> Verdict | None:  # fmt: skip
+    """Answer a record this check-out could not flip, before any wait: fenced, or taken over."""
+    if left is None:
+        return None
+    if left["state"] == admission_protocol.INSIDE:
+        return _fenced_out(left, session, participant, fence)
+    if took_over:
+        if left["state"] == admission_protocol.LEAVING and left.get("op") == took_over:
+            admission_protocol.op_take_over(left, session.pk)
+            return door_verdict(Reason.CHECKED_OUT, session, participant, inside=False)
+        if left["state"] == admission_protocol.OUT and left.get("last_op") == took_over:
+            return door_verdict(Reason.CHECKED_OUT, session, participant, inside=False)
+    return None
+
+
+def _leave(
+    session: Session, participant: Participant, op: str, took_over: str,
+    fence: CheckOutFence = CheckOutFence(),
+) -> admission_protocol.Leaving | Verdict:  # fmt: skip
+    """Step 1 of the check-out: mark the record leaving, or answer why not.
+
+    A retry that took over its original's nonce finishes the original's check-out if it is
+    still in flight (ending it frees the place), and answers ``checked_out`` if the original
+    got the participant out: that was the original's verdict.
+    """
+    for _attempt in range(_LEAVE_ATTEMPTS):
+        left = admission_protocol.record_leave(
+            session_id=session.pk, participant_id=participant.pk, op=op,
+            admitted_by=fence.admitted_by, checked_in_by=fence.checked_in_by,
+        )  # fmt: skip
+        if isinstance(left, admission_protocol.Leaving):
+            return left
+        answered = _not_leaving(left, session, participant, took_over, fence)
+        if answered is not None:
+            return answered
+        if left is not None and left["state"] in (
+            admission_protocol.ENTERING,
+            admission_protocol.LEAVING,
+        ):
+            left = admission_protocol.record_await(session.pk, participant.pk)
+        state = left["state"] if left else admission_protocol.OUT
+        if state == admission_protocol.OUT:
+            return door_verdict(Reason.NOT_CHECKED_IN, session, participant, inside=False)
+        if state != admission_protocol.INSIDE:  # another request still deciding after the wait
+            return door_verdict(Reason.CHECK_IN_IN_PROGRESS, session, participant, inside=False)
+    return door_verdict(Reason.CHECK_IN_IN_PROGRESS, session, participant, inside=False)
+
+
+def _decrement(session: Session, leaving: admission_protocol.Leaving) -> None:
+    """Step 2: free the place; a repair since we read the epoch has to be looked at first.
+
+    If the reconcile ended our check-out, its repair counted the place out already: nothing to
+    do. If it only repaired (our record still leaving), the repair counted us as holding a
+    place, so the decrement is still ours to make, in the new epoch.
+    """
+    epoch = session.epoch
+    for _attempt in range(_DECREMENT_ATTEMPTS):
+        if admission_protocol.session_decrement(session_id=session.pk, epoch=epoch):
+            return
+        fresh = admission_protocol.session_admission_read(session.pk)
+        if fresh is None or fresh.epoch == epoch:  # gone, or a counter at 0 (corrupt): nothing
+            return
+        if not admission_protocol.leaving_holds(leaving):
+            return
+        epoch = fresh.epoch
+
+
+def check_out_decide(
+    session: Session, participant: Participant, *, op: str = "", took_over: str = "",
+    fence: CheckOutFence = CheckOutFence(),
+) -> Verdict:  # fmt: skip
+    """Check the participant out by the admission protocol; the scan log is the caller's."""
+    left = _leave(session, participant, op or admission_protocol.op_new(), took_over, fence)
+    if isinstance(left, Verdict):
+        if left.reason != Reason.CHECKED_OUT:
+            return left
+    else:
+        failpoint("check_out.after_record")
+        _decrement(session, left)
+        failpoint("check_out.after_decrement")
+        admission_protocol.record_finish_leave(left)
+    admission_remove(session_id=session.pk, participant_id=participant.pk)
+    session_cache_invalidate(session.pk)
+    fresh = admission_protocol.session_admission_read(session.pk)
+    return door_verdict(Reason.CHECKED_OUT, session, participant, inside=False, now=fresh)
+
+
+def session_check_out(
+    *,
+    session_id: str | ObjectId,
+    participant_id: str | ObjectId | None = None,
+    ticket_code: str | None = None,
+    nonce: str = "",
+    source: str = CheckIn.Source.API,
+    actor: str = "",
+    device: DoorDevice | None = None,
+    scanned_at: datetime | None = None,
+    client_latency_ms: int | None = None,
+) -> Verdict:
+    """Check a participant out of a session, freeing the place; return the verdict.
+
+    Idempotent: someone not inside answers ``not_checked_in``; a retry with the same ``nonce``
+    answers the original verdict (``replayed``) and changes nothing, so a lost answer's resend
+    never checks out someone who came back in meanwhile. A late check-out (``scanned_at``) never
+    ends a visit that began after it was scanned: ``not_checked_in``, saying why.
+    """
+    session = session_get_for_admission(session_id=session_id)
+    attempt = Attempt(
+        session, Scan.Direction.OUT, source, actor, ticket_code or "", nonce, device=device,
+        scanned_at=scanned_at, client_latency_ms=client_latency_ms,
+    )  # fmt: skip
+    participant = participant_resolve(attempt, participant_id, ticket_code)
+    fence = CheckOutFence(checked_in_by=scanned_at)
+    verdict = decide_once(
+        attempt,
+        participant,
+        lambda op, took_over: check_out_decide(
+            session, participant, op=op, took_over=took_over, fence=fence
+        ),
+    )
+    if verdict.reason == Reason.CHECKED_OUT and not verdict.replayed:
+        session_change_publish(session_id=session.pk)  # after the verdict; never fails it
+    return verdict
