@@ -18,7 +18,7 @@ def metrics_exposition() -> bytes:
     gauges are sampled first, and the scrape-time readings come last.
     """
     process_sample()
-    readings = CollectorRegistry(auto_describe=True)
+    readings = CollectorRegistry()  # no auto_describe: it would collect (read) once more
     readings.register(ScrapeCollector())
     if metrics.MULTIPROCESS_DIR:
         dead_processes_forget(metrics.MULTIPROCESS_DIR)

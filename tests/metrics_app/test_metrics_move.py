@@ -7,6 +7,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from metrics_app import collectors
 from sessions_app.services.reconcile import counters_reconcile
 from tests.factories import participants_make, session_counter_corrupt, session_make
 
@@ -99,3 +100,15 @@ def test_the_scrape_reads_the_outbox_and_the_broker_queues(scraper):
     assert value_of(samples, "checkin_scrape_errors", source="broker") == 0
     assert value_of(samples, "checkin_redis_breaker_state", state="closed") == 1
     assert value_of(samples, "checkin_redis_breaker_state", state="open") == 0
+
+
+def test_a_scrape_reads_each_source_once(scraper, monkeypatch):
+    """Each reading is bounded by the budget once: read twice, a hung source cost two budgets."""
+    reads = []
+    for name in ("outbox_pending", "broker_queue_lengths"):
+        original = getattr(collectors, name)
+        monkeypatch.setattr(
+            collectors, name, lambda *a, _f=original, _n=name: reads.append(_n) or _f(*a)
+        )
+    scraper()
+    assert sorted(reads) == ["broker_queue_lengths", "outbox_pending"]
