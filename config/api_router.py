@@ -4,6 +4,7 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from devices_app.api.views import DevicePairView, DeviceViewSet
+from door_app.offline_pack_api import OfflinePackView
 from jobs_app.api.views import JobViewSet
 from participants_app.api.exports import ParticipantExportView
 from participants_app.api.imports import ParticipantImportViewSet
@@ -26,6 +27,7 @@ urlpatterns = [
     # CSV downloads (streamed); before the router's routes, whose detail patterns would take them.
     path("participants/export/", ParticipantExportView.as_view(), name="participant-export"),
     path("devices/pair/", DevicePairView.as_view(), name="device-pair"),
+    path("sessions/<str:pk>/offline-pack/", OfflinePackView.as_view(), name="session-offline-pack"),
     path(
         "sessions/<str:session_id>/attendance/",
         AttendanceInsideExportView.as_view(),

@@ -36,6 +36,8 @@ DEVICE_ENDPOINTS = frozenset(
     {"session-check-in", "session-check-out", "session-undo", "device-rotate"}
 )
 DEVICE_METHOD = "POST"
+# URL names a device may GET: its session's offline pack (door_app, docs/door-offline.md).
+DEVICE_READS = frozenset({"session-offline-pack"})
 NOT_ALLOWED = "device_not_allowed"
 REVOKED = "device_revoked"
 INVALID = "device_token_invalid"
@@ -44,9 +46,11 @@ INVALID = "device_token_invalid"
 def device_may_reach(request) -> bool:
     """Tell whether a device may make ``request`` (a Django request): the API allow-list."""
     match = getattr(request, "resolver_match", None)
-    if match is None or request.method != DEVICE_METHOD or "format" in match.kwargs:
+    if match is None or "format" in match.kwargs or match.namespace != "api":
         return False
-    return match.namespace == "api" and match.url_name in DEVICE_ENDPOINTS
+    if request.method == "GET":
+        return match.url_name in DEVICE_READS
+    return request.method == DEVICE_METHOD and match.url_name in DEVICE_ENDPOINTS
 
 
 def device_not_allowed() -> PermissionDenied:
