@@ -217,6 +217,7 @@ check_out_schema = extend_schema(
     ],
 )
 
+
 class UndoNotFoundSerializer(serializers.Serializer):
     """404 of an undo: DRF's error shape plus the reason code."""
 
