@@ -8,6 +8,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from metrics_app import collectors
+from sessions_app.services import session_check_in, session_scan_undo
 from sessions_app.services.reconcile import counters_reconcile
 from tests.factories import participants_make, session_counter_corrupt, session_make
 
@@ -112,3 +113,16 @@ def test_a_scrape_reads_each_source_once(scraper, monkeypatch):
         )
     scraper()
     assert sorted(reads) == ["broker_queue_lengths", "outbox_pending"]
+
+
+def test_an_undo_is_counted_as_annulled(scraper):
+    session = session_make(capacity=1)
+    (person,) = participants_make(1)
+    kwargs = {"session_id": session.pk, "actor": "door"}
+    assert session_check_in(participant_id=person.pk, nonce="n-undo", **kwargs).reason == (
+        "checked_in"
+    )
+    annulled = {"direction": "out", "reason": "annulled", "source": "api"}
+    before = value_of(scraper(), "checkin_scans_total", **annulled)
+    assert session_scan_undo(nonce="n-undo", **kwargs).reason == "annulled"
+    assert value_of(scraper(), "checkin_scans_total", **annulled) == before + 1
