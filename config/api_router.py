@@ -13,7 +13,10 @@ from sessions_app.api.exports import AttendanceHistoryExportView, AttendanceInsi
 from sessions_app.api.reconcile import ReconcileViewSet
 from sessions_app.api.views import SessionViewSet
 
+# No ".json" twins of the routes: the API negotiates its format (Accept, ?format=json); the
+# twins reached actions that take no format argument (a 500), and doubled every URL to guard.
 router = DefaultRouter()
+router.include_format_suffixes = False
 router.register("sessions", SessionViewSet, basename="session")
 # Before "participants": its detail route would take "import" for a participant id.
 router.register("participants/import", ParticipantImportViewSet, basename="participant-import")
