@@ -74,6 +74,15 @@ class Session(ServiceFieldsMixin, models.Model):
     moves = models.PositiveBigIntegerField(default=0, editable=False)
     # Set while a delete is deciding: admissions stop (their increment requires False).
     deleting = models.BooleanField(default=False, editable=False)
+    # Places leased to doors that may go offline and not used yet (``services/leases.py``): the
+    # total, and per lease (``{"<lease id>": places}``). Every write changes both in one update,
+    # so ``leased == sum(lease_room.values())``. Online admissions count them as taken:
+    # people inside + leased <= capacity (docs/door-protocol.md).
+    leased = models.PositiveIntegerField(default=0, editable=False)
+    lease_room = models.JSONField(default=dict, blank=True, editable=False)
+    # The lease operations (ops) that moved a place, per lease (``{"<lease id>": [op, ...]}``):
+    # what makes each transfer or credit happen once (``admission_protocol.lease_move``).
+    lease_ops = models.JSONField(default=dict, blank=True, editable=False)
     # Live occupancy (live_app): bumped, with ``changed_at`` set, by the very write that changes
     # what a screen shows (check-ins and check-outs, repairs, edits), so a screen can drop
     # a message that is not newer than what it has, and "changed since T" is one index range.
@@ -94,8 +103,11 @@ class Session(ServiceFieldsMixin, models.Model):
 
     # Written only by conditional updates of the admission protocol and the reconcile.
     SERVICE_FIELDS = frozenset(
-        {"check_in_count", "epoch", "moves", "deleting", "version", "changed_at"}
-    )
+        {
+            "check_in_count", "epoch", "moves", "deleting", "version", "changed_at", "leased",
+            "lease_room", "lease_ops",
+        }
+    )  # fmt: skip
 
     def clean(self):
         session_times_check(self.starts_at, self.ends_at)
@@ -149,6 +161,9 @@ class CheckIn(models.Model):
     checked_in_at = models.DateTimeField(null=True, blank=True)
     checked_out_at = models.DateTimeField(null=True, blank=True)
     source = models.CharField(max_length=8, choices=Source.choices, default=Source.API)
+    # The lease of the operation in flight (an offline scan synced by a door: its place comes
+    # from that lease, services/leases.py), empty for an online one; kept after it.
+    lease = models.CharField(max_length=24, blank=True, default="")
 
     class Meta:
         ordering = ["-checked_in_at"]
@@ -171,6 +186,54 @@ class CheckIn(models.Model):
     @property
     def is_inside(self) -> bool:
         return self.state == self.State.INSIDE
+
+
+class Lease(models.Model):
+    """Places of a session set aside for one door that may go offline (``services/leases.py``).
+
+    The session document holds the places themselves (``Session.lease_room``); this document
+    says who holds them, until when, and what happened to them (advisory counts: ``granted``
+    includes check-out credits, ``used`` the offline admissions synced, ``returned`` the places
+    given back). ``granting`` -> ``active`` -> ``settled`` (returned or expired: no room left).
+    """
+
+    class State(models.TextChoices):
+        GRANTING = "granting", "Granting"
+        ACTIVE = "active", "Active"
+        SETTLED = "settled", "Settled"
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="leases")
+    device = models.ForeignKey(
+        "devices_app.DoorDevice",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="leases",
+    )
+    holder = models.CharField(max_length=150, blank=True, help_text="The device's or user's name.")
+    requested = models.PositiveIntegerField(default=0)
+    granted = models.PositiveIntegerField(default=0)
+    used = models.PositiveIntegerField(default=0)
+    returned = models.PositiveIntegerField(default=0)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.GRANTING)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+    settled_at = models.DateTimeField(null=True, blank=True)
+    last_sync_at = models.DateTimeField(null=True, blank=True)
+    # The places each sync (by its ``sync_id``) returned: a retried sync returns nothing again.
+    returns = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # The reconcile's expired leases.
+            models.Index(fields=["state", "expires_at"], name="lease_state_expiry_idx"),
+            # A holder's lease at a session (asking again renews it).
+            models.Index(fields=["session", "holder", "state"], name="lease_holder_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.holder or 'a door'}: {self.granted} places at {self.session.title}"
 
 
 class Scan(models.Model):
@@ -221,6 +284,12 @@ class Scan(models.Model):
     )
     # The latency the door itself measured for its previous request (telemetry, milliseconds).
     client_latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    # An offline scan synced through a lease (services/leases.py): the lease, and the conflict it
+    # met, if any (admitted elsewhere, unknown ticket, ...; ``verdicts.Conflict``).
+    lease = models.ForeignKey(
+        Lease, on_delete=models.SET_NULL, null=True, blank=True, related_name="scans"
+    )
+    conflict = models.CharField(max_length=32, blank=True, default="", db_index=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -239,6 +308,8 @@ class Scan(models.Model):
             models.Index(fields=["session", "nonce"], name="scan_session_nonce_idx"),
             # The doors view: a device's recent scans.
             models.Index(fields=["device", "-created_at"], name="scan_device_time_idx"),
+            # A session's conflicts (GET /api/sessions/{id}/conflicts/, the admin's page).
+            models.Index(fields=["session", "conflict"], name="scan_session_conflict_idx"),
         ]
 
     def __str__(self) -> str:
