@@ -142,6 +142,7 @@ class CheckIn(models.Model):
         ADMIN = "admin", "Admin"
         DOOR = "door", "Door page"
         SYSTEM = "system", "System (session ended)"
+        OFFLINE = "offline", "Door, offline (synced)"
 
     class State(models.TextChoices):
         ENTERING = "entering", "Entering (admission in progress)"
