@@ -166,7 +166,11 @@ def test_compose_services_and_image_healthchecks_pass(tmp_path):
         "LANG": "C.UTF-8",
         "HOSTNAME": socket.gethostname(),  # Docker sets it to the container's host name
         **image["env"],
+        # The compose stack's shared metrics volume, here a directory of this test's own (the
+        # image's path, /tmp/checkin-metrics, would be the host's /tmp outside a container).
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
     }
+    (tmp_path / "metrics").mkdir()
     services: dict = {}
     for name, service in compose["services"].items():
         env = {**base_env, **{k: str(v) for k, v in (service.get("environment") or {}).items()}}
