@@ -51,6 +51,7 @@ class CheckinAdminSite(admin.AdminSite):
             context["degraded_components"] = degraded_components() if signed_in_staff else []
         context["door_url"] = reverse("door:page") if user_can_check_in(user) else None
         context["board_url"] = reverse("live:board") if user_can_check_in(user) else None
+        context["doors_url"] = reverse("live:doors") if user_can_check_in(user) else None
         return context
 
     def get_urls(self):

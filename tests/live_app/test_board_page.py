@@ -26,4 +26,7 @@ def test_board_for_staff_and_door_staff_only(django_user_model, staff_user):
     assert b'data-ws="ws://testserver/ws/occupancy/"' in page.content  # this host by default
 
     client.force_login(staff_user)
-    assert b'id="board-link" href="/board/"' in client.get("/admin/").content
+    admin_index = client.get("/admin/").content
+    assert b'id="board-link" href="/board/"' in admin_index
+    assert b'id="doors-link" href="/board/doors/"' in admin_index
+    assert b'href="/board/doors/"' in client.get("/board/").content  # the board leads to the doors
