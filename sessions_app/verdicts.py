@@ -29,6 +29,8 @@ class Reason(enum.StrEnum):
     UNDO_NOTHING_TO_UNDO = "undo_nothing_to_undo"
     UNDO_CHECK_OUT_REFUSED = "undo_check_out_refused"
     SCAN_NOT_FOUND = "scan_not_found"
+    # An offline scan synced through a lease (``services/leases.py``) the lease could not cover.
+    LEASE_EXHAUSTED = "lease_exhausted"
     SESSION_NOT_FOUND = NotFoundReason.SESSION_NOT_FOUND.value
     PARTICIPANT_NOT_FOUND = NotFoundReason.PARTICIPANT_NOT_FOUND.value
     TICKET_NOT_FOUND = NotFoundReason.TICKET_NOT_FOUND.value
@@ -60,6 +62,9 @@ DETAILS = {
         "A check-out is not undone: scan the participant in again (the session may be full now)."
     ),
     Reason.SCAN_NOT_FOUND: "No scan with this nonce at this session.",
+    Reason.LEASE_EXHAUSTED: (
+        "This door's offline places were used up: the participant was not admitted by this scan."
+    ),
     **{Reason(reason): detail for reason, detail in NOT_FOUND_DETAILS.items()},
 }
 # A few words per reason for people at a door or a desk (the door page, the admin's messages).
@@ -81,9 +86,35 @@ LABELS = {
     Reason.UNDO_NOTHING_TO_UNDO: "nothing to undo",
     Reason.UNDO_CHECK_OUT_REFUSED: "a check-out is not undone",
     Reason.SCAN_NOT_FOUND: "scan not found",
+    Reason.LEASE_EXHAUSTED: "offline places used up",
     Reason.SESSION_NOT_FOUND: "session not found",
     Reason.PARTICIPANT_NOT_FOUND: "unknown participant",
     Reason.TICKET_NOT_FOUND: "unknown ticket",
+}
+
+
+class Conflict(enum.StrEnum):
+    """Why an offline scan synced through a lease conflicts with what the server knows.
+
+    A scan-log entry's ``conflict`` (listed at GET /api/sessions/{id}/conflicts/ and on the
+    admin's Conflicts page); these strings are part of the API.
+    """
+
+    ADMITTED_ELSEWHERE = "admitted_elsewhere"
+    TICKET_NOT_FOUND = "ticket_not_found"
+    PARTICIPANT_DELETED = "participant_deleted"
+    LEASE_EXHAUSTED = "lease_exhausted"
+    LEASE_EXPIRED = "lease_expired"
+    NOT_CHECKED_IN = "not_checked_in"
+
+
+CONFLICT_LABELS = {
+    Conflict.ADMITTED_ELSEWHERE: "admitted offline here, but already inside (another door)",
+    Conflict.TICKET_NOT_FOUND: "ticket unknown to the server",
+    Conflict.PARTICIPANT_DELETED: "participant deleted meanwhile",
+    Conflict.LEASE_EXHAUSTED: "this door's offline places were used up: not admitted",
+    Conflict.LEASE_EXPIRED: "admitted after the door's lease expired: counted beyond the lease",
+    Conflict.NOT_CHECKED_IN: "checked out offline, but was not inside",
 }
 REPLAY_DETAIL = (
     "This request (same nonce) was answered already; this is its original verdict. Nothing changed."
@@ -111,6 +142,7 @@ class Verdict:
     participant_name: str = ""
     inside: bool = False
     replayed: bool = False
+    conflict: str = ""  # an offline scan's conflict (``Conflict``), if any
 
     def __post_init__(self):
         if not self.detail:

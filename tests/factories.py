@@ -47,10 +47,24 @@ def session_inside(session: Session) -> int:
     return CheckIn.objects.filter(session=session, state=CheckIn.State.INSIDE).count()
 
 
+def session_leases(session: Session) -> tuple[int, dict]:
+    """Return the session's places leased and unused now, and each lease's room."""
+    doc = connection.database[Session._meta.db_table].find_one(
+        {"_id": session.pk}, {"leased": 1, "lease_room": 1}
+    )
+    return int(doc.get("leased") or 0), dict(doc.get("lease_room") or {})
+
+
 def assert_capacity_holds(session: Session) -> None:
-    """Assert invariants 1 and 4: no more inside than capacity, the counter not below them."""
+    """Assert invariants 1 and 4 with leases: people inside + places leased and unused <= capacity,
+    the counter not below the records inside, and ``leased`` == the sum of the leases' rooms."""
     counter, inside = session_counter(session), session_inside(session)
-    assert inside <= session.capacity, f"{inside} inside a session of {session.capacity}"
+    leased, rooms = session_leases(session)
+    assert leased == sum(rooms.values()), f"leased {leased} but the leases' rooms are {rooms}"
+    assert all(room >= 0 for room in rooms.values()), f"a lease below 0: {rooms}"
+    assert inside + leased <= session.capacity, (
+        f"{inside} inside + {leased} leased in a session of {session.capacity}"
+    )
     assert counter >= inside, f"counter {counter} below the {inside} records inside"
 
 

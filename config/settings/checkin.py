@@ -40,3 +40,15 @@ SCANNED_AT_MAX_AGE_HOURS = env.float("SCANNED_AT_MAX_AGE_HOURS", default=24.0)
 # The door's own round-trip time (header X-Door-Latency-Ms) is stored up to this bound; a larger
 # or malformed value is telemetry lost, never an error.
 DOOR_LATENCY_MAX_MS = env.int("DOOR_LATENCY_MAX_MS", default=600_000)
+
+# Leases of places for doors that may go offline (sessions_app/services/leases.py,
+# docs/door-protocol.md): a lease gets at most LEASE_MAX_PLACES places and at most
+# LEASE_MAX_FRACTION of the session's capacity (the smaller, never more than is free); it lasts
+# LEASE_SECONDS from its holder's last lease call; the reconcile gives back the unused places of one
+# not renewed LEASE_SETTLE_GRACE_SECONDS after it expired. A sync carries at most
+# LEASE_SYNC_MAX_SCANS scans (more: 400).
+LEASE_MAX_PLACES = env.int("LEASE_MAX_PLACES", default=5)
+LEASE_MAX_FRACTION = env.float("LEASE_MAX_FRACTION", default=0.10)
+LEASE_SECONDS = env.float("LEASE_SECONDS", default=600.0)
+LEASE_SETTLE_GRACE_SECONDS = env.float("LEASE_SETTLE_GRACE_SECONDS", default=120.0)
+LEASE_SYNC_MAX_SCANS = env.int("LEASE_SYNC_MAX_SCANS", default=200)

@@ -6,6 +6,12 @@ leave (inside -> leaving(op)), decrement (count - 1 if the epoch is as read), fi
 Why this order keeps every capacity invariant, and how the reconcile's fences (epoch, moves, op)
 make ending a stalled operation safe: see docs/door-protocol.md.
 
+Leases (``leases.py``): a door that may go offline holds places of the session
+(``Session.leased``, ``lease_room``): online admissions count them as taken, an offline admission
+synced later moves its place from the lease to the counter (a transfer), an offline check-out
+gives it back to the lease (a credit). Each such move is marked with its op in ``lease_ops`` in the
+same update, so it happens once whoever makes it (the request, its retry, the reconcile).
+
 Everything here is plain pymongo on the backend's connection: every filter is an equality (or a
 range on one field) on ``_id`` or an indexed pair, so each write is an index lookup on the stand-in
 as on MongoDB. The orchestration (Redis, verdicts, the scan log) is in ``check_in.py`` and
@@ -81,6 +87,7 @@ class SessionAdmission:
     epoch: int
     deleting: bool
     moves: int = 0
+    leased: int = 0  # places leased to doors and not used yet: taken, for online admissions
 
     @classmethod
     def of(cls, session: Session) -> SessionAdmission:
@@ -92,11 +99,22 @@ class SessionAdmission:
             session.epoch,
             session.deleting,
             session.moves,
+            session.leased or 0,
         )
 
     @property
+    def free(self) -> int:
+        """Places neither held by someone inside nor leased to a door."""
+        return max(0, self.capacity - self.count - self.leased)
+
+    @property
     def full(self) -> bool:
-        return self.count >= self.capacity
+        return self.count + self.leased >= self.capacity
+
+
+def leased_as_read(leased: int):
+    """The filter on ``leased`` as read: a session written before leases existed has none."""
+    return {"$in": [0, None]} if leased == 0 else leased
 
 
 # --- reads ----------------------------------------------------------------------------------------
@@ -106,8 +124,11 @@ def session_admission_read(session_id: ObjectId) -> SessionAdmission | None:
     """Read the session's admission fields, or None if the session is gone."""
     doc = _sessions().find_one(
         {"_id": session_id},
-        {"status": 1, "capacity": 1, "check_in_count": 1, "epoch": 1, "deleting": 1, "moves": 1},
-    )
+        {
+            "status": 1, "capacity": 1, "check_in_count": 1, "epoch": 1, "deleting": 1,
+            "moves": 1, "leased": 1,
+        },
+    )  # fmt: skip
     if doc is None:
         return None
     return SessionAdmission(
@@ -118,6 +139,7 @@ def session_admission_read(session_id: ObjectId) -> SessionAdmission | None:
         int(doc.get("epoch", 0)),
         bool(doc.get("deleting", False)),
         int(doc.get("moves", 0)),
+        int(doc.get("leased") or 0),
     )
 
 
@@ -125,7 +147,15 @@ def record_read(session_id: ObjectId, participant_id: ObjectId) -> dict | None:
     """Read the pair's record (id, state, op, when the op started), or None."""
     return _checkins().find_one(
         {"session_id": session_id, "participant_id": participant_id},
-        {"state": 1, "op": 1, "op_started_at": 1, "checked_in_at": 1, "last_op": 1},
+        {
+            "state": 1,
+            "op": 1,
+            "op_started_at": 1,
+            "checked_in_at": 1,
+            "last_op": 1,
+            "lease": 1,
+            "session_id": 1,
+        },
     )
 
 
@@ -163,7 +193,7 @@ def ops_started_before(session_id: ObjectId, moment) -> list[dict]:
                 "state": {"$in": [ENTERING, LEAVING]},
                 "op_started_at": {"$lt": moment},
             },
-            {"state": 1, "op": 1, "checked_in_at": 1},
+            {"state": 1, "op": 1, "checked_in_at": 1, "lease": 1, "session_id": 1},
         )
     )
 
@@ -172,7 +202,7 @@ def ops_started_before(session_id: ObjectId, moment) -> list[dict]:
 
 
 def record_claim(
-    *, session_id: ObjectId, participant_id: ObjectId, op: str, source: str
+    *, session_id: ObjectId, participant_id: ObjectId, op: str, source: str, lease: str = ""
 ) -> Claim | None:
     """Step 1: move the pair's record from ``out`` (or nothing) to ``entering``.
 
@@ -193,6 +223,7 @@ def record_claim(
                     "checked_in_at": None,
                     "checked_out_at": None,
                     "source": source,
+                    "lease": lease,
                 }
             )
             return Claim(result.inserted_id, op, created=True)
@@ -205,7 +236,7 @@ def record_claim(
             return None
         flipped = _checkins().update_one(
             {"_id": record["_id"], "state": OUT},
-            {"$set": {"state": ENTERING, "op": op, "op_started_at": now}},
+            {"$set": {"state": ENTERING, "op": op, "op_started_at": now, "lease": lease}},
         )
         if flipped.modified_count:
             return Claim(record["_id"], op, created=False)
@@ -233,7 +264,9 @@ def session_increment(admission: SessionAdmission) -> bool:
             "deleting": False,
             "capacity": admission.capacity,
             "epoch": admission.epoch,
-            "check_in_count": {"$lt": admission.capacity},
+            "leased": leased_as_read(admission.leased),
+            # Leased places are taken: count + leased stays within the capacity.
+            "check_in_count": {"$lt": admission.capacity - admission.leased},
         },
         {"$inc": {"check_in_count": 1, "moves": 1, **LIVE_BUMP}, **LIVE_STAMP},
     )
@@ -291,7 +324,7 @@ class Leaving:
 
 def record_leave(
     *, session_id: ObjectId, participant_id: ObjectId, op: str, admitted_by: str = "",
-    checked_in_by: datetime | None = None,
+    checked_in_by: datetime | None = None, lease: str = "",
 ) -> Leaving | dict | None:  # fmt: skip
     """Step 1: ``inside`` -> ``leaving``.
 
@@ -311,7 +344,8 @@ def record_leave(
         fence["checked_in_at"] = {"$lte": checked_in_by}
     failpoint("check_out.after_read")
     flipped = _checkins().update_one(
-        fence, {"$set": {"state": LEAVING, "op": op, "op_started_at": timezone.now()}}
+        fence,
+        {"$set": {"state": LEAVING, "op": op, "op_started_at": timezone.now(), "lease": lease}},
     )
     return (
         Leaving(record["_id"], op)
@@ -359,8 +393,11 @@ def op_end(record: dict) -> bool:
 
     Safe at any age: the owner's next record write is conditional on its ``op`` and fails, and
     the counter is then repaired from the records (``counter_repair``). The age only decides
-    when a request is given up for dead.
+    when a request is given up for dead. A lease operation (an offline scan synced) is resolved
+    toward holding more instead (``lease_op_resolve``).
     """
+    if record.get("lease"):
+        return lease_op_resolve(record)
     mine = {"_id": record["_id"], "state": record["state"], "op": record["op"]}
     if record["state"] == ENTERING and record.get("checked_in_at") is None:
         return _checkins().delete_one(mine).deleted_count == 1
@@ -420,3 +457,248 @@ def op_take_over(record: dict, session_id: ObjectId) -> bool:
     ended = op_end(record)
     counter_settle(session_id)
     return ended
+
+
+# --- leases ---------------------------------------------------------------------------------------
+#
+# A lease's places live in the session document: ``leased`` (the total) and ``lease_room.<lease>``
+# (this lease's), changed together by every write below. Online admissions count them as taken
+# (``session_increment``), so people inside + leased <= capacity. ``lease_ops.<lease>`` lists the
+# ops whose place moved (transfer, credit, late admission) and, as ``~<op>``, the ops the reconcile
+# fenced off: each move is conditional on its op being in neither, and adds it, so a move happens
+# once whoever makes it. Why each write keeps the invariant: docs/door-protocol.md.
+
+LEASE_FENCE = "~"
+
+
+def _room(lease_id: str) -> str:
+    return f"lease_room.{lease_id}"
+
+
+def _ops(lease_id: str) -> str:
+    return f"lease_ops.{lease_id}"
+
+
+def _not_moved(lease_id: str, op: str) -> dict:
+    return {_ops(lease_id): {"$nin": [op, LEASE_FENCE + op]}}
+
+
+@dataclass(frozen=True)
+class LeaseRoom:
+    """A lease's places in the session document, as read at one moment."""
+
+    exists: bool  # False once the lease is settled (or before it was granted)
+    room: int
+    ops: tuple[str, ...]
+
+    def moved(self, op: str) -> bool:
+        return op in self.ops
+
+    def fenced(self, op: str) -> bool:
+        return LEASE_FENCE + op in self.ops
+
+
+def lease_room_read(session_id: ObjectId, lease_id: str) -> LeaseRoom | None:
+    """Read the lease's room and ops in the session document (None if the session is gone)."""
+    doc = _sessions().find_one({"_id": session_id}, {_room(lease_id): 1, _ops(lease_id): 1})
+    if doc is None:
+        return None
+    rooms, ops = doc.get("lease_room") or {}, doc.get("lease_ops") or {}
+    return LeaseRoom(lease_id in rooms, int(rooms.get(lease_id) or 0), tuple(ops.get(lease_id, ())))
+
+
+def lease_rooms_read(session_id: ObjectId) -> dict[str, int]:
+    """Read every lease's room in the session document (``{}`` if none, or the session is gone)."""
+    doc = _sessions().find_one({"_id": session_id}, {"lease_room": 1}) or {}
+    return {key: int(value or 0) for key, value in (doc.get("lease_room") or {}).items()}
+
+
+def lease_places_add(admission: SessionAdmission, lease_id: str, places: int, *,
+                     first: bool) -> bool:  # fmt: skip
+    """Set ``places`` aside for the lease, if the session is still as read and they are free.
+
+    The grant (``first``: the lease has no room yet) and a top-up. Conditional like an online
+    admission: open, not deleting, capacity and ``leased`` as read, count <= capacity - leased -
+    places; so no interleaving with admissions or other grants takes a place twice.
+    """
+    result = _sessions().update_one(
+        {
+            "_id": admission.id,
+            "status": Session.Status.OPEN.value,
+            "deleting": False,
+            "capacity": admission.capacity,
+            "leased": leased_as_read(admission.leased),
+            "check_in_count": {"$lte": admission.capacity - admission.leased - places},
+            _room(lease_id): {"$exists": not first},
+        },
+        {"$inc": {"leased": places, _room(lease_id): places, **LIVE_BUMP}, **LIVE_STAMP},
+    )
+    return result.modified_count == 1
+
+
+def lease_transfer(session_id: ObjectId, lease_id: str, op: str) -> bool:
+    """An offline admission's place moves from the lease to the counter (once per op).
+
+    No capacity condition: the place was set aside when the lease was granted.
+    """
+    result = _sessions().update_one(
+        {"_id": session_id, _room(lease_id): {"$gte": 1}, **_not_moved(lease_id, op)},
+        {
+            "$inc": {"check_in_count": 1, "leased": -1, _room(lease_id): -1, "moves": 1,
+                     **LIVE_BUMP},
+            "$push": {_ops(lease_id): op},
+            **LIVE_STAMP,
+        },
+    )  # fmt: skip
+    return result.modified_count == 1
+
+
+def lease_admit_late(session_id: ObjectId, lease_id: str, op: str) -> bool:
+    """An offline admission of a settled lease: the person is inside, counted without a place.
+
+    The one write that may take the count above the capacity (docs/door-protocol.md, "A lease
+    that expired"); once per op.
+    """
+    result = _sessions().update_one(
+        {"_id": session_id, _room(lease_id): {"$exists": False}, **_not_moved(lease_id, op)},
+        {
+            "$inc": {"check_in_count": 1, "moves": 1, **LIVE_BUMP},
+            "$push": {_ops(lease_id): op},
+            **LIVE_STAMP,
+        },
+    )
+    return result.modified_count == 1
+
+
+def lease_credit(session_id: ObjectId, lease_id: str, op: str) -> bool:
+    """An offline check-out's place goes back to the lease of the door that freed it (once)."""
+    result = _sessions().update_one(
+        {
+            "_id": session_id,
+            "check_in_count": {"$gt": 0},
+            _room(lease_id): {"$exists": True},
+            **_not_moved(lease_id, op),
+        },
+        {
+            "$inc": {"check_in_count": -1, "leased": 1, _room(lease_id): 1, "moves": 1,
+                     **LIVE_BUMP},
+            "$push": {_ops(lease_id): op},
+            **LIVE_STAMP,
+        },
+    )  # fmt: skip
+    return result.modified_count == 1
+
+
+def lease_decrement(session_id: ObjectId, lease_id: str, op: str) -> bool:
+    """An offline check-out of a settled lease frees its place to the session (once per op)."""
+    result = _sessions().update_one(
+        {
+            "_id": session_id,
+            "check_in_count": {"$gt": 0},
+            _room(lease_id): {"$exists": False},
+            **_not_moved(lease_id, op),
+        },
+        {
+            "$inc": {"check_in_count": -1, "moves": 1, **LIVE_BUMP},
+            "$push": {_ops(lease_id): op},
+            **LIVE_STAMP,
+        },
+    )
+    return result.modified_count == 1
+
+
+def lease_fence(session_id: ObjectId, lease_id: str, op: str) -> bool:
+    """Make sure ``op``'s move never happens (the reconcile's, for a stale check-out)."""
+    result = _sessions().update_one(
+        {"_id": session_id, **_not_moved(lease_id, op)},
+        {"$push": {_ops(lease_id): LEASE_FENCE + op}},
+    )
+    return result.modified_count == 1
+
+
+def lease_ops_forget(session_id: ObjectId, lease_id: str, op: str) -> None:
+    """Drop ``op``'s marks once its record is final (nobody will try its move again)."""
+    _sessions().update_one(
+        {"_id": session_id}, {"$pull": {_ops(lease_id): {"$in": [op, LEASE_FENCE + op]}}}
+    )
+
+
+def lease_places_return(session_id: ObjectId, lease_id: str, places: int) -> bool:
+    """Give ``places`` unused places of the lease back to the session, if it has them."""
+    result = _sessions().update_one(
+        {"_id": session_id, _room(lease_id): {"$gte": places}},
+        {"$inc": {"leased": -places, _room(lease_id): -places, **LIVE_BUMP}, **LIVE_STAMP},
+    )
+    return result.modified_count == 1
+
+
+def lease_room_settle(session_id: ObjectId, lease_id: str, room: int) -> bool:
+    """Give every unused place of the lease back and close its room, if it holds ``room`` now.
+
+    Afterwards no transfer or credit of the lease can land (they need the room); an offline
+    admission synced later is counted by ``lease_admit_late``.
+    """
+    result = _sessions().update_one(
+        {"_id": session_id, _room(lease_id): room},
+        {"$inc": {"leased": -room, **LIVE_BUMP}, "$unset": {_room(lease_id): ""}, **LIVE_STAMP},
+    )
+    return result.modified_count == 1
+
+
+def _record_complete(record: dict, *, lease_id: str) -> bool:
+    """A stale offline admission whose place has moved: its record becomes ``inside``."""
+    result = _checkins().update_one(
+        {"_id": record["_id"], "state": ENTERING, "op": record["op"]},
+        {
+            "$set": {
+                "state": INSIDE, "op": "", "op_started_at": None, "checked_in_at": timezone.now(),
+                "checked_out_at": None, "last_op": record["op"], "lease": lease_id,
+            }
+        },
+    )  # fmt: skip
+    return result.modified_count == 1
+
+
+def _record_back_inside(record: dict) -> bool:
+    """A stale offline check-out whose credit can no longer land: the record is ``inside`` again."""
+    result = _checkins().update_one(
+        {"_id": record["_id"], "state": LEAVING, "op": record["op"]},
+        {"$set": {"state": INSIDE, "op": "", "op_started_at": None}},
+    )
+    return result.modified_count == 1
+
+
+def _lease_entering_resolve(record: dict, session_id: ObjectId, lease_id: str) -> bool:
+    op = record["op"]
+    if lease_transfer(session_id, lease_id, op):
+        return _record_complete(record, lease_id=lease_id)
+    now = lease_room_read(session_id, lease_id)
+    if now is None:
+        return False
+    if now.moved(op) or (not now.exists and lease_admit_late(session_id, lease_id, op)):
+        return _record_complete(record, lease_id=lease_id)
+    if not now.exists:  # admitted late by the owner between our two writes
+        return _record_complete(record, lease_id=lease_id)
+    # An active lease with no room: only the owner (or its retry) decides; it says
+    # ``lease_exhausted``. Were the owner gone, the lease's settle lets it be counted late.
+    return False
+
+
+def lease_op_resolve(record: dict) -> bool:
+    """Resolve a stale lease operation toward holding more (over-counting is the safe side).
+
+    An offline admission is completed to ``inside`` (its place moved from the lease, or, the
+    lease settled, counted late): the person is inside, the door admitted them. An offline
+    check-out whose credit has not landed is fenced off and the record is ``inside`` again (the
+    door's retry checks them out afresh); one whose credit landed is finished. The owner, if
+    alive, sees its record moved by its op (``last_op``) and answers from that.
+    """
+    session_id, lease_id, op = record["session_id"], record["lease"], record["op"]
+    if record["state"] == ENTERING:
+        return _lease_entering_resolve(record, session_id, lease_id)
+    if lease_fence(session_id, lease_id, op):
+        return _record_back_inside(record)
+    now = lease_room_read(session_id, lease_id)
+    if now is not None and now.moved(op):
+        return record_finish_leave(Leaving(record["_id"], op))
+    return _record_back_inside(record)

@@ -112,8 +112,12 @@ def _redis_precheck(session: Session, participant: Participant) -> tuple[Admissi
     reservations, or a check-out Redis missed): one read, never a wrong verdict. That a
     participant who is not a member of a seeded set is not inside is taken from Redis.
     """
+    # Leased places are taken (as this process's copy of the session says: a stale copy costs a
+    # confirmation read or a refused increment, never a wrong verdict).
     admission = admission_reserve(
-        session_id=session.pk, participant_id=participant.pk, capacity=session.capacity
+        session_id=session.pk,
+        participant_id=participant.pk,
+        capacity=max(0, session.capacity - (session.leased or 0)),
     )
     if admission is Admission.MEMBER:
         if _inside_now(session, participant):
@@ -129,9 +133,10 @@ def _redis_precheck(session: Session, participant: Participant) -> tuple[Admissi
     return admission, None
 
 
-def _claim(
-    session: Session, participant: Participant, source: str, op: str, took_over: str
-) -> admission_protocol.Claim | Verdict:
+def record_claim_or_verdict(
+    session: Session, participant: Participant, source: str, op: str, took_over: str, *,
+    lease: str = "",
+) -> admission_protocol.Claim | Verdict:  # fmt: skip
     """Step 1 of the admission: claim the pair, or answer why not (inside, or someone in flight).
 
     A retry that took over its original's nonce (``took_over``, the original's op) ends the
@@ -140,7 +145,7 @@ def _claim(
     """
     for _attempt in range(_CLAIM_ATTEMPTS):
         claim = admission_protocol.record_claim(
-            session_id=session.pk, participant_id=participant.pk, op=op, source=source
+            session_id=session.pk, participant_id=participant.pk, op=op, source=source, lease=lease
         )
         if claim is not None:
             return claim
@@ -172,7 +177,7 @@ def _await_tombstone(read, *, gone, deleting) -> bool:
     return gone(current)
 
 
-def _participant_remains(participant: Participant, *, by_ticket: bool) -> bool:
+def participant_remains(participant: Participant, *, by_ticket: bool) -> bool:
     """Re-read the participant after the claim: a delete that missed the claim must be seen here.
 
     The delete marks the participant first and looks for records second; the check-in claims
@@ -229,12 +234,12 @@ def _admit(
     by_ticket: bool,
 ) -> Verdict:  # fmt: skip
     """Decide in MongoDB by the admission protocol (``admission_protocol.py``)."""
-    claimed = _claim(session, participant, source, op, took_over)
+    claimed = record_claim_or_verdict(session, participant, source, op, took_over)
     if isinstance(claimed, Verdict):
         return claimed
     claim = claimed
     failpoint("check_in.after_claim")
-    if not _participant_remains(participant, by_ticket=by_ticket):
+    if not participant_remains(participant, by_ticket=by_ticket):
         admission_protocol.claim_revert(claim)
         raise NotFoundError(
             NotFoundReason.TICKET_NOT_FOUND if by_ticket else NotFoundReason.PARTICIPANT_NOT_FOUND

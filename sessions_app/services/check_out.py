@@ -50,6 +50,8 @@ class CheckOutFence:
 
     admitted_by: str = ""
     checked_in_by: datetime | None = None
+    # An offline check-out synced through this lease: its place goes back to the lease.
+    lease: str = ""
 
 
 def _fenced_out(
@@ -102,7 +104,7 @@ def _leave(
     for _attempt in range(_LEAVE_ATTEMPTS):
         left = admission_protocol.record_leave(
             session_id=session.pk, participant_id=participant.pk, op=op,
-            admitted_by=fence.admitted_by, checked_in_by=fence.checked_in_by,
+            admitted_by=fence.admitted_by, checked_in_by=fence.checked_in_by, lease=fence.lease,
         )  # fmt: skip
         if isinstance(left, admission_protocol.Leaving):
             return left
@@ -141,6 +143,39 @@ def _decrement(session: Session, leaving: admission_protocol.Leaving) -> None:
         epoch = fresh.epoch
 
 
+def _credit(session: Session, leaving: admission_protocol.Leaving, lease: str) -> bool:
+    """Step 2 of an offline check-out: the place goes back to the lease (a settled lease's to the
+    session); once per op. Return False if the reconcile fenced it off (the record is inside
+    again: nothing was freed)."""
+    if admission_protocol.lease_credit(session.pk, lease, leaving.op):
+        return True
+    now = admission_protocol.lease_room_read(session.pk, lease)
+    if now is None or now.moved(leaving.op):
+        return True
+    if now.fenced(leaving.op):
+        return False
+    return admission_protocol.lease_decrement(session.pk, lease, leaving.op) or (
+        not admission_protocol.lease_room_read(session.pk, lease).fenced(leaving.op)
+    )
+
+
+def _lease_leave(
+    session: Session, participant: Participant, leaving: admission_protocol.Leaving, lease: str
+) -> Verdict | None:
+    """Credit and finish an offline check-out; a verdict if the reconcile put them back inside."""
+    credited = _credit(session, leaving, lease)
+    failpoint("check_out.after_decrement")
+    finished = credited and admission_protocol.record_finish_leave(leaving)
+    if not finished:
+        record = admission_protocol.record_read(session.pk, participant.pk)
+        gone = record is None or record["state"] == admission_protocol.OUT
+        finished = gone and record is not None and record.get("last_op") == leaving.op
+    admission_protocol.lease_ops_forget(session.pk, lease, leaving.op)
+    if finished:
+        return None
+    return door_verdict(Reason.CHECK_IN_IN_PROGRESS, session, participant, inside=True)
+
+
 def check_out_decide(
     session: Session, participant: Participant, *, op: str = "", took_over: str = "",
     fence: CheckOutFence = CheckOutFence(),
@@ -152,9 +187,14 @@ def check_out_decide(
             return left
     else:
         failpoint("check_out.after_record")
-        _decrement(session, left)
-        failpoint("check_out.after_decrement")
-        admission_protocol.record_finish_leave(left)
+        if fence.lease:
+            stopped = _lease_leave(session, participant, left, fence.lease)
+            if stopped is not None:
+                return stopped
+        else:
+            _decrement(session, left)
+            failpoint("check_out.after_decrement")
+            admission_protocol.record_finish_leave(left)
     admission_remove(session_id=session.pk, participant_id=participant.pk)
     session_cache_invalidate(session.pk)
     fresh = admission_protocol.session_admission_read(session.pk)

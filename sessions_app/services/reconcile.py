@@ -14,6 +14,11 @@ For every open session, in one pass:
 4. reseed Redis's admission set with the holders when Redis is available (only this step is
    skipped when it is not).
 
+Before the sessions, leases not renewed in time are settled (their unused places go back,
+``leases.leases_settle_expired``); per session, the room of a lease that ended without giving it
+back (a crash between two writes) is given back. A stale operation of an offline scan is resolved
+toward holding more, not ended (``admission_protocol.lease_op_resolve``).
+
 Why a repair is safe with requests in flight, and needs no waiting: see docs/door-protocol.md.
 One bad session never aborts the run; a MongoDB lease keeps two runs from overlapping.
 """
@@ -38,6 +43,7 @@ from ..admission import SEEDED_MARKER, admission_key, admission_reseed
 from ..caching import session_cache_invalidate
 from ..models import Session
 from . import admission_protocol
+from .leases import leases_settle_expired, leases_settle_orphans
 from .live_publish import session_change_publish
 
 logger = logging.getLogger(__name__)
@@ -51,6 +57,7 @@ class ReconcileSummary:
     repaired: int = 0
     ended_ops: int = 0
     reseeded: int = 0
+    leases_settled: int = 0
     failed: int = 0
     failed_sessions: list[str] = field(default_factory=list)
     redis_skipped: bool = False
@@ -81,6 +88,9 @@ def _reconcile_session(session_id: ObjectId, *, stale_before, summary: Reconcile
     for record in admission_protocol.ops_started_before(session_id, stale_before):
         if admission_protocol.op_end(record):
             summary.ended_ops += 1
+    rooms = admission_protocol.lease_rooms_read(session_id)
+    if rooms and leases_settle_orphans(session_id, rooms):
+        session_change_publish(session_id=session_id)
     settled = admission_protocol.counter_settle(session_id)
     if settled is None:  # deleted since the list was read
         return
@@ -109,6 +119,11 @@ def counters_reconcile(*, stale_seconds: float | None = None) -> ReconcileSummar
         reconcile_run_count(outcome="lease_busy")
         return summary
     try:
+        try:
+            summary.leases_settled = leases_settle_expired()
+        except Exception as exc:
+            summary.failed += 1
+            summary.failed_sessions.append(f"leases: {type(exc).__name__}")
         session_ids = list(
             Session.objects.filter(status=Session.Status.OPEN).values_list("pk", flat=True)
         )

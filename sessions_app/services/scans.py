@@ -25,7 +25,7 @@ from core.mongo_failures import note_database_failure
 from devices_app.models import DoorDevice
 from participants_app.models import Participant
 
-from ..models import Scan, Session
+from ..models import Lease, Scan, Session
 from ..verdicts import REPLAY_DETAIL, Reason, Verdict
 from . import admission_protocol
 
@@ -79,6 +79,7 @@ class Attempt:
     scanned_at: datetime | None = None  # when the device scanned (a late scan), if it said
     client_latency_ms: int | None = None  # the door's own measure of its previous request
     annuls: Scan | None = None  # an undo's entry: the scan it annuls
+    lease: Lease | None = None  # an offline scan synced through a lease (services/leases.py)
 
     def entry(self, participant: Participant | None, **fields) -> Scan:
         return Scan(
@@ -94,6 +95,7 @@ class Attempt:
             scanned_at=self.scanned_at,
             client_latency_ms=self.client_latency_ms,
             annuls=self.annuls,
+            lease=self.lease,
             **fields,
         )
 
@@ -121,7 +123,9 @@ def scan_record_verdict(*, attempt: Attempt, participant: Participant, verdict: 
     )
 
 
-def _current(verdict_reason: str, session: Session, participant: Participant) -> Verdict:
+def _current(
+    verdict_reason: str, session: Session, participant: Participant, conflict: str = ""
+) -> Verdict:
     """The original verdict of a replayed request, with today's count and presence."""
     fresh = admission_protocol.session_admission_read(session.pk)
     record = admission_protocol.record_read(session.pk, participant.pk)
@@ -136,6 +140,7 @@ def _current(verdict_reason: str, session: Session, participant: Participant) ->
         participant_name=participant.full_name,
         inside=record is not None and record["state"] == admission_protocol.INSIDE,
         replayed=True,
+        conflict=conflict,
     )
 
 
@@ -180,7 +185,7 @@ def scan_claim(*, attempt: Attempt, participant: Participant) -> NonceClaim | Ve
         if original.participant_id != participant.pk or original.direction != attempt.direction:
             return _refusal(Reason.NONCE_REUSED, attempt, participant)
         if original.reason:
-            verdict = _current(original.reason, attempt.session, participant)
+            verdict = _current(original.reason, attempt.session, participant, original.conflict)
             scan_record(
                 attempt=replace(attempt, nonce=""),
                 participant=participant,
@@ -235,6 +240,7 @@ def scan_claim_finish(claim: NonceClaim, verdict: Verdict) -> None:
                 "$set": {
                     "reason": verdict.reason.value,
                     "check_in_count": verdict.check_in_count,
+                    "conflict": verdict.conflict,
                     "owner_op": "",
                 }
             },
