@@ -286,9 +286,13 @@ def session_increment_undo(admission: SessionAdmission) -> bool:
     return result.modified_count == 1
 
 
-def record_admit(claim: Claim, *, source: str) -> bool:
-    """Step 3: the claimed record becomes ``inside``; False if the reconcile ended the claim."""
-    now = timezone.now()
+def record_admit(claim: Claim, *, source: str, at: datetime | None = None) -> bool:
+    """Step 3: the claimed record becomes ``inside``; False if the reconcile ended the claim.
+
+    ``at``: when the visit began, if not now (an offline admission: when the door scanned it, so
+    a late check-out of the same door compares its own times).
+    """
+    now = min(at, timezone.now()) if at is not None else timezone.now()
     result = _checkins().update_one(
         claim.key,
         {

@@ -118,6 +118,7 @@ def _places_add(session_id: ObjectId, lease_id: str, asked: int, *, room: int, f
         places = lease_places_allowed(now, asked, room)
         if places == 0:
             return 0
+        failpoint("lease.grant_after_read")
         if admission_protocol.lease_places_add(now, lease_id, places, first=first):
             return places
     return 0
@@ -327,7 +328,7 @@ def _transfer(session: Session, lease_id: str, claim: admission_protocol.Claim) 
 
 def _offline_in(
     session: Session, participant: Participant, lease_id: str, op: str, took_over: str, *,
-    by_ticket: bool,
+    by_ticket: bool, scanned_at: datetime,
 ) -> Verdict:  # fmt: skip
     """Decide an offline admission: claim, transfer, admit (docs/door-protocol.md)."""
     source = CheckIn.Source.OFFLINE
@@ -349,7 +350,7 @@ def _offline_in(
             return _with(verdict, conflict=Conflict.LEASE_EXHAUSTED)
         conflict = ""
     failpoint("lease.after_transfer")
-    if not admission_protocol.record_admit(claimed, source=source):
+    if not admission_protocol.record_admit(claimed, source=source, at=scanned_at):
         record = admission_protocol.record_read(session.pk, participant.pk)
         if not (record and record["state"] == admission_protocol.INSIDE
                 and record.get("last_op") == op):  # fmt: skip
@@ -429,7 +430,8 @@ def _sync_scan(lease: Lease, session: Session, scan: OfflineScan, device, actor)
             return _decide_once(
                 attempt, participant,
                 lambda op, took_over: _offline_in(
-                    session, participant, lease_id, op, took_over, by_ticket=by_ticket
+                    session, participant, lease_id, op, took_over, by_ticket=by_ticket,
+                    scanned_at=scan.scanned_at,
                 ),
             )  # fmt: skip
         return _decide_once(
@@ -514,6 +516,7 @@ def leases_settle_room(session_id: ObjectId, lease_id: str) -> int:
         now = admission_protocol.lease_room_read(session_id, lease_id)
         if now is None or not now.exists:
             return 0
+        failpoint("lease.settle_after_read")
         if admission_protocol.lease_room_settle(session_id, lease_id, now.room):
             session_cache_invalidate(session_id)
             return now.room
