@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from . import pairing, views
+from . import offline, pairing, views
 
 app_name = "door"
 urlpatterns = [
@@ -12,6 +12,8 @@ urlpatterns = [
     path("scan/", views.scan, name="scan"),
     path("undo/", views.undo, name="undo"),
     path("pair/", pairing.pair, name="pair"),
+    path("sw.js", offline.service_worker, name="service-worker"),
+    path("manifest.webmanifest", offline.manifest, name="manifest"),
     path(
         "login/",
         auth_views.LoginView.as_view(

@@ -17,6 +17,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST, require_safe
 
 from core.exceptions import NotFoundError, NotFoundReason
@@ -31,6 +32,7 @@ from sessions_app.verdicts import Reason
 
 from .answers import Answer, RecentScan
 from .forms import MODE_IN, MODE_OUT, ChooseSessionForm, KeptScanForm, ScanForm, UndoForm
+from .offline import SHELL_HEADER, SHELL_QUERY
 from .selectors import door_recent_scans, door_sessions, door_sessions_not_open
 
 SCAN_VIEW_PERMISSION = "sessions_app.view_scan"
@@ -96,20 +98,17 @@ def _chooser(request, *, form=None, answer=None, kept: str = "", replaced: str =
 
 
 def _page(request, *, session: Session, mode: str, answer=None, count=None, capacity=None,
-          status=200):  # fmt: skip
+          status=200, shell=False):  # fmt: skip
+    """Render the scan page; ``shell``: without any name on it (no answer, no last scans), the
+    copy the service worker keeps for opening the page offline (door_app/offline.py)."""
     context = {
         "session": session,
         "mode": mode,
         "answer": answer,
         "count": session.check_in_count if count is None else count,
         "capacity": session.capacity if capacity is None else capacity,
-        "recent": [
-            RecentScan.of(scan)
-            for scan in scans_for_user(  # names only for whom this account checked in or out
-                scans=door_recent_scans(session_id=session.pk, actor=_own_scans_only(request)),
-                user=request.user,
-            )
-        ],
+        "recent": [] if shell else _recent(request, session),
+        "shell": shell,
         "every_door": _own_scans_only(request) is None,
         "nonce": _nonce(),
         "out_seconds": settings.DOOR_CHECK_OUT_MODE_SECONDS,
@@ -117,7 +116,22 @@ def _page(request, *, session: Session, mode: str, answer=None, count=None, capa
     }
     fetch = request.headers.get(FETCH_HEADER)
     template = "door/_live.html" if fetch else "door/page.html"
-    return render(request, template, context, status=status)
+    response = render(request, template, context, status=status)
+    if not fetch:
+        response[SHELL_HEADER] = "shell" if shell else "page"
+    if shell:
+        add_never_cache_headers(response)  # the service worker keeps it, not the HTTP cache
+    return response
+
+
+def _recent(request, session: Session) -> list[RecentScan]:
+    return [
+        RecentScan.of(scan)
+        for scan in scans_for_user(  # names only for whom this account checked in or out
+            scans=door_recent_scans(session_id=session.pk, actor=_own_scans_only(request)),
+            user=request.user,
+        )
+    ]
 
 
 @require_safe
@@ -127,7 +141,7 @@ def page(request):
     session = None if "change" in request.GET else _chosen(request)
     if session is None:
         return _chooser(request)
-    return _page(request, session=session, mode=MODE_IN)
+    return _page(request, session=session, mode=MODE_IN, shell=SHELL_QUERY in request.GET)
 
 
 @require_POST

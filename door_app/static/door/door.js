@@ -10,6 +10,11 @@
 // it is taken away after data-undo-seconds (UNDO_WINDOW_SECONDS), when the server would refuse it.
 // Each request's round trip is measured here and sent with the next one (X-Door-Latency-Ms): the
 // doors view shows what the door itself waited.
+//
+// Offline (offline.js, docs/door-offline.md): once the door holds the session's offline pack, a
+// scan that fails, gets a 5xx or no answer within 2 s is decided on the device instead, queued,
+// and synced when the server answers; scans stay in order (queued ones are synced before the next
+// scan goes online).
 (function () {
   "use strict";
   var form = document.getElementById("scan-form");
@@ -28,6 +33,8 @@
   var scans = 0;
   var latency = null; // ms: the last answered request's round trip, sent with the next one
   var undoTimer = null;
+  var door = window.DoorOffline || {ready: function () { return false; },
+                                    offline: function () { return false; }};
 
   function setMode(mode) {
     var radio = form.querySelector("input[name=mode][value=" + mode + "]");
@@ -81,16 +88,79 @@
     }, seconds * 1000);
   }
 
-  function send(url, body, code, attempt, out, scan) {
+  function showHere(answer) {
+    // An answer decided on this device: the same big coloured block, and a line in the last scans.
+    var block = document.createElement("div");
+    block.id = "result";
+    block.className = "result verdict-" + answer.tone;
+    block.setAttribute("data-reason", answer.reason);
+    [["headline", answer.headline], ["name", answer.name], ["code", answer.name ? "" : answer.code],
+     ["note", answer.note]].forEach(function (part) {
+      if (!part[1]) return;
+      var line = document.createElement("div");
+      line.className = part[0];
+      line.textContent = part[1];
+      block.appendChild(line);
+    });
+    var shown = document.getElementById("result");
+    if (shown) shown.parentNode.replaceChild(block, shown);
+    else live.insertBefore(block, live.firstChild);
+    var recent = document.getElementById("recent");
+    if (recent) {
+      var none = recent.querySelector(".none");
+      if (none) recent.removeChild(none);
+      var item = document.createElement("li");
+      item.className = "tone-" + answer.tone;
+      var at = document.createElement("time");
+      at.textContent = new Date().toLocaleTimeString([], {hour12: false});
+      var who = document.createElement("span");
+      who.className = "who";
+      who.textContent = answer.name || answer.code;
+      var what = document.createElement("span");
+      what.className = "what";
+      what.textContent = "offline: " + answer.headline.toLowerCase();
+      item.appendChild(at);
+      item.appendChild(document.createTextNode(" "));
+      item.appendChild(who);
+      item.appendChild(document.createTextNode(" "));
+      item.appendChild(what);
+      recent.insertBefore(item, recent.firstChild);
+    }
+    offline("");
+  }
+
+  function decideHere(code, out, scanNonce) {
+    return door.decide(code, out ? "out" : "in", scanNonce).then(showHere, function () {
+      offline("No connection, and " + code + " could not be decided on this device. Scan it again.");
+    });
+  }
+
+  function sendScan(url, body, code, out, scan) {
+    // Offline-capable: the queued scans go first; known offline, decide here without waiting.
+    var here = function () { return decideHere(code, out, body.get("nonce")); };
+    if (!door.ready()) return send(url, body, code, 1, out, scan, here);
+    if (door.offline()) return here();
+    return door.flush().then(function (flushed) {
+      return flushed === "unreachable" ? here() : send(url, body, code, 1, out, scan, here);
+    });
+  }
+
+  function send(url, body, code, attempt, out, scan, here) {
     var headers = {"X-Door-Fetch": "1"};
     if (latency !== null) headers["X-Door-Latency-Ms"] = String(latency);
     var started = window.performance ? performance.now() : Date.now();
+    var scanned = here; // a scan (not an undo): the offline list learns its answer
+    here = here && door.ready() ? here : null; // decided here only with the offline pack
+    var abort = here ? new AbortController() : null;
+    var timer = abort ? setTimeout(function () { abort.abort(); }, door.waitMs) : null;
     return fetch(url, {
       method: "POST",
       body: body,
       credentials: "same-origin",
-      headers: headers
+      headers: headers,
+      signal: abort ? abort.signal : undefined
     }).then(function (response) {
+      clearTimeout(timer);
       latency = Math.round((window.performance ? performance.now() : Date.now()) - started);
       if (response.redirected || response.status === 403) {
         window.location.assign(form.getAttribute("data-page")); // signed out, or session gone
@@ -98,8 +168,13 @@
       }
       if (!response.ok && response.status !== 400) {
         // Not an answer of the door page: a 503 "busy" (overload), a 503 while MongoDB is
-        // unreachable, a 500. Say so, and which.
+        // unreachable, a 500. Busy: scan again in a moment (the server will answer); the others,
+        // on an offline-capable door, are decided here.
         return response.json().catch(function () { return {}; }).then(function (body) {
+          if (here && response.status >= 500 && body.reason !== "busy") {
+            door.wentOffline();
+            return here();
+          }
           offline(body.reason === "busy"
             ? "Busy: " + code + " was not answered. Scan it again in a moment."
             : "The server could not answer " + code + " (HTTP " + response.status +
@@ -107,21 +182,32 @@
         });
       }
       return response.text().then(function (html) {
+        if (here) door.wentOnline();
         offline("");
         live.innerHTML = html;
         undoExpires();
         var result = document.getElementById("result");
+        if (scanned && result && door.noteOnline) {
+          door.noteOnline(code, result.getAttribute("data-reason"));
+        }
         if (out && scan === scans && result && result.getAttribute("data-reason") === "invalid_code") {
           setMode("out"); // nothing was decided: the check-out is scanned again, as a check-out
         }
       });
     }, function () {
+      clearTimeout(timer);
+      if (here) {
+        door.wentOffline(); // no answer, or none within 2 s: decided here (same nonce when synced)
+        return here();
+      }
       if (attempt >= RETRIES) {
         offline("No connection: " + code + " was not answered. Scan it again.");
         return;
       }
       offline("No connection, retrying " + code + "…");
-      return wait(1000).then(function () { return send(url, body, code, attempt + 1, out, scan); });
+      return wait(1000).then(function () {
+        return send(url, body, code, attempt + 1, out, scan, scanned);
+      });
     });
   }
 
@@ -139,11 +225,11 @@
     var out = body.get("mode") === "out";
     var scan = ++scans;
     setMode("in"); // check-out mode lasts one scan
-    enqueue(form.action, body, code, out, scan);
+    enqueue(function () { return sendScan(form.action, body, code, out, scan); }, code);
   });
 
-  function enqueue(url, body, code, out, scan) {
-    queue = queue.then(function () { return send(url, body, code, 1, out, scan); }).catch(function () {
+  function enqueue(work, code) {
+    queue = queue.then(work).catch(function () {
       offline("No answer for " + code + ". Scan it again.");
     }).then(function () {
       answered += 1;
@@ -160,7 +246,10 @@
     if (button.disabled) return; // one Undo per answer (the server answers a repeat the same)
     button.disabled = true;
     clearTimeout(undoTimer);
-    enqueue(undo.action, new FormData(undo), "the undo", false, ++scans);
+    var undoBody = new FormData(undo);
+    var undoScan = ++scans;
+    enqueue(function () { return send(undo.action, undoBody, "the undo", 1, false, undoScan, null); },
+            "the undo");
     input.focus(); // back to scanning while the undo is answered
   });
 
