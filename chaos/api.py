@@ -45,6 +45,8 @@ class Record:
     device: str | None = (
         None  # the paired door device that sent it (its id), if not the staff token
     )
+    link: str | None = None  # the cuttable link it went through (chaos.netcut), if any
+    lease: str | None = None  # lease requests: the lease's id
 
     @property
     def latency_ms(self) -> float:
@@ -58,6 +60,18 @@ class Record:
         data = asdict(self)
         data["latency_ms"] = round(self.latency_ms, 3)
         return data
+
+
+def lease_state(answer: dict | None) -> dict:
+    """Return a lease answer's lease part ({"lease": id, "room": n, ...}); {} if none.
+
+    A grant or a renewal answers the lease itself; a sync nests it under "lease".
+    """
+    if not isinstance(answer, dict):
+        return {}
+    nested = answer.get("lease")
+    lease = nested if isinstance(nested, dict) else answer
+    return {**lease, "lease": str(lease["lease"])} if lease.get("lease") else {}
 
 
 class RecordingClient:
@@ -90,12 +104,15 @@ class RecordingClient:
         json: dict | None = None,
         server: tuple[str, str] | None = None,
         device: tuple[str, str] | None = None,
+        timeout: float | None = None,
         **fields,
     ) -> tuple[Record, dict | None]:
         """Send one request; return its Record and the decoded JSON body (None if none).
 
-        ``server`` is (name, base URL) of another gunicorn of the stack (default: the main one);
-        ``device`` is (id, token) of a paired door device to send it as (default: the staff token).
+        ``server`` is (name, base URL) of another gunicorn of the stack (default: the main one), or
+        of a door's cuttable link (chaos.netcut, named ``link:<door>``); ``device`` is (id, token)
+        of a paired door device to send it as (default: the staff token); ``timeout`` (seconds)
+        replaces REQUEST_TIMEOUT, as a door that gives up early does.
         """
         record = Record(seq=next(self._seq), op=op, method=method, path=path, t_start=self.now())
         for key, value in fields.items():
@@ -103,13 +120,21 @@ class RecordingClient:
         url = path
         if server is not None:
             record.server, url = server[0], server[1] + path
+            if server[0].startswith("link:"):
+                record.link = server[0]
         headers = None
         if device is not None:
             record.device, headers = device[0], {"Authorization": f"Device {device[1]}"}
         self.records.append(record)
         body = None
         try:
-            response = await self._client.request(method, url, json=json, headers=headers)
+            response = await self._client.request(
+                method,
+                url,
+                json=json,
+                headers=headers,
+                timeout=httpx.Timeout(timeout) if timeout else httpx.USE_CLIENT_DEFAULT,
+            )
         except (httpx.HTTPError, OSError) as exc:
             record.error = f"{type(exc).__name__}: {exc}"[:300]
         except asyncio.CancelledError:
@@ -172,6 +197,7 @@ class RecordingClient:
         duplicate: bool = False,
         server: tuple[str, str] | None = None,
         device: tuple[str, str] | None = None,
+        timeout: float | None = None,
     ):
         """Check in by ticket code when one is given, else by participant id (as ``device``, a
         paired door device's (id, token), when given)."""
@@ -184,6 +210,7 @@ class RecordingClient:
             json=payload,
             server=server,
             device=device,
+            timeout=timeout,
             session=session,
             participant=participant,
             via="ticket" if ticket_code else "id",
@@ -200,14 +227,19 @@ class RecordingClient:
         attempt: int = 1,
         server: tuple[str, str] | None = None,
         device: tuple[str, str] | None = None,
+        nonce: str | None = None,
+        timeout: float | None = None,
     ):
+        payload = {"participant": participant} | ({"nonce": nonce} if nonce else {})
         return await self.send(
             "check_out",
             "POST",
             f"/api/sessions/{session}/check-out/",
-            json={"participant": participant},
+            json=payload,
             server=server,
             device=device,
+            timeout=timeout,
+            nonce=nonce,
             session=session,
             participant=participant,
             attempt=attempt,
@@ -222,6 +254,50 @@ class RecordingClient:
     async def pair_device(self, *, code: str):
         """Pair a device with its one-time code (no credentials needed); answers its token."""
         return await self.send("setup", "POST", "/api/devices/pair/", json={"code": code})
+
+    # --- leases of places (docs/door-protocol.md): a door's places for going offline ----------
+    async def lease_take(self, *, session: str, places: int, via, device, timeout: float):
+        """Ask for (or top up) the device's lease at ``session`` through its link ``via``."""
+        body = {"places": places}
+        path = f"/api/sessions/{session}/leases/"
+        return await self._lease_send("lease", path, body, session, via, device, timeout)
+
+    async def lease_renew(self, *, lease: str, session: str, via, device, timeout: float):
+        path = f"/api/leases/{lease}/renew/"
+        return await self._lease_send("lease_renew", path, {}, session, via, device, timeout)
+
+    async def lease_sync(
+        self,
+        *,
+        lease: str,
+        session: str,
+        scans: list[dict],
+        returned: int,
+        sync_id: str,
+        via,
+        device,
+        timeout: float,
+    ):
+        """Send a lease's queued offline scans (oldest first) and give ``returned`` places back."""
+        body = {"scans": scans, "return": returned, "sync_id": sync_id}
+        path = f"/api/leases/{lease}/sync/"
+        return await self._lease_send("lease_sync", path, body, session, via, device, timeout)
+
+    async def _lease_send(self, op, path, body, session, via, device, timeout):  # noqa: PLR0917
+        record, answer = await self.send(
+            op, "POST", path, json=body, server=via, device=device, timeout=timeout,
+            session=session,
+        )  # fmt: skip
+        lease = lease_state(answer)
+        # A renewal or a sync names its lease in its path (/api/leases/<id>/...); a grant answers it.
+        record.lease = lease.get("lease") or (path.split("/")[3] if op != "lease" else None)
+        return record, answer
+
+    async def conflicts(self, *, session: str, page: int = 1):
+        """One page of the session's conflicts (the organiser's token)."""
+        return await self.send(
+            "conflicts", "GET", f"/api/sessions/{session}/conflicts/?page={page}", session=session
+        )
 
     async def session_detail(self, *, session: str):
         return await self.send(

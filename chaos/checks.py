@@ -15,6 +15,7 @@ from chaos.device_checks import check_device_scans
 from chaos.fault_checks import MONGO_GRACE, fault_checks, held_by_a_stall
 from chaos.live_watch import check_live_view
 from chaos.mongo import HOLDING_STATES, record_inside
+from chaos.offline_checks import offline_checks
 from chaos.run_data import CheckResult, RunData, traffic
 
 __all__ = ["CheckResult", "RunData", "run_checks"]
@@ -35,6 +36,12 @@ EXPECTED = {
     "session_detail": {(200, None)},
     "stats": {(200, None)},
     "health": {(200, None)},  # 503 only while MongoDB is unreachable (judged with the 5xx)
+    # The offline doors' leases (chaos/offline_door.py): a grant may find no place to lease; a
+    # renewal may find its lease settled; a sync answers each scan in its body.
+    "lease": {(201, None), (409, "no_places_to_lease")},
+    "lease_renew": {(200, None), (409, "lease_settled")},
+    "lease_sync": {(200, None)},
+    "conflicts": {(200, None)},
 }
 # An error the client sees when the worker serving it dies mid-request.
 LOST_ON_KILL = ("RemoteProtocolError", "ReadError")
@@ -42,9 +49,15 @@ KILL_WINDOW = 3.0  # seconds after the SIGKILL in which such an error is attribu
 
 
 def attribute_lost(data: RunData) -> tuple[list[Record], list[Record]]:
-    """Split unanswered requests into (lost on a SIGKILLed worker, unexplained)."""
+    """Split unanswered requests into (lost on a SIGKILLed worker, unexplained).
+
+    An offline door's requests (through its cuttable link) are left out: without an answer, the
+    door decides the scan itself, and chaos/offline_checks.py judges what came of it.
+    """
     kills = [f.t_start for f in data.faults if f.kind == "worker_kill" and f.worker_pid]
-    unanswered = sorted((r for r in traffic(data) if not r.answered), key=lambda r: r.t_end)
+    unanswered = sorted(
+        (r for r in traffic(data) if not r.answered and not r.link), key=lambda r: r.t_end
+    )
     attributed: list[Record] = []
     used: set[float] = set()
     for record in unanswered:
@@ -117,7 +130,7 @@ def check_capacity(data: RunData) -> list[CheckResult]:
     sampler = data.sampler
     worst = [v for v in sampler.violations][:3]
     sampled = CheckResult(
-        "no session over capacity while running (MongoDB samples)",
+        "no session over capacity while running, leased places counted (MongoDB samples)",
         sampler.samples > 0 and not sampler.violations,
         f"{sampler.samples} snapshots x {len(data.plans)} sessions; {len(sampler.violations)} over capacity"
         + (f": {worst}" if worst else "")
@@ -149,7 +162,7 @@ def check_capacity(data: RunData) -> list[CheckResult]:
         s
         for snap in (data.before, data.after)
         for s in snap.sessions.values()
-        if s.counter > s.capacity or s.inside > s.capacity
+        if s.taken > s.capacity or s.inside + s.leased > s.capacity
     ]
     at_end = CheckResult(
         "no session over capacity at the end",
@@ -320,6 +333,8 @@ def check_no_5xx(data: RunData) -> CheckResult:
 def check_answered(data: RunData) -> CheckResult:
     requests = traffic(data)
     attributed, unexplained = attribute_lost(data)
+    # An offline door's request without an answer (its link cut, or no answer within its 2 s).
+    gave_up = [r for r in requests if not r.answered and r.link]
     # A request lost on a killed worker is fine only if its retry (same nonce) got an answer.
     unretried = []
     for lost in attributed:
@@ -343,6 +358,7 @@ def check_answered(data: RunData) -> CheckResult:
         not unexplained and not unretried,
         f"{len(requests)} requests; {len(attributed)} lost on {kills} SIGKILLed worker(s) "
         f"(<=1 per kill, all retried: {'yes' if not unretried else 'NO'}); "
+        f"{len(gave_up)} given up by offline doors (judged by their checks); "
         f"{len(unexplained)} unexplained" + (f": {examples}" if examples else ""),
     )
 
@@ -438,4 +454,5 @@ def run_checks(data: RunData) -> list[CheckResult]:
         *fault_checks(data),
         *check_live_view(data),
         *check_device_scans(data),
+        *offline_checks(data),
     ]

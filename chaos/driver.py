@@ -16,7 +16,11 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import httpx
+
 from chaos.api import RecordingClient
+from chaos.netcut import CuttableLink
+from chaos.offline_door import OfflineDoor
 
 # A request that got no answer is sent again with the same nonce, up to this many lost answers in
 # all. The full form kills a gunicorn worker three times within 4.5 s (chaos/profiles.py), and a
@@ -48,6 +52,11 @@ class Profile:
     participants: int
     capacities: tuple[int, ...]
     reconcile_interval: int = 15  # beat's reconcile (not 30): more runs land during faults
+    # Door devices that go offline (chaos/offline_door.py): how many, and their link's stretches
+    # up and cut (seconds, uniform between the two).
+    offline_doors: int = 0
+    online_seconds: tuple[float, float] = (3.0, 9.0)
+    cut_seconds: tuple[float, float] = (2.0, 8.0)
 
 
 @dataclass
@@ -81,6 +90,9 @@ class LoadDriver:
         self.participants: list[Participant] = []
         # Every other door is a paired door device (docs/devices.md): (device id, token).
         self.devices: list[tuple[str, str]] = []
+        # The first ``profile.offline_doors`` device doors go offline now and then: door index ->
+        # its OfflineDoor (with its own cuttable link).
+        self.offline: dict[int, OfflineDoor] = {}
         self.issued = 0
         self.deadline = 0.0
         self.stop = asyncio.Event()
@@ -129,6 +141,7 @@ class LoadDriver:
             await asyncio.gather(*(make_participant(i) for i in range(profile.participants)))
         )
         self.devices = await self._pair_devices(run_tag)
+        await self._offline_doors()
         for plan in self.sessions:
             # More candidates than places: 3x capacity plus a few, so every session is fought over.
             size = min(len(self.participants), 3 * plan.capacity + 3)
@@ -149,6 +162,16 @@ class LoadDriver:
                 raise SetupError(f"pair device: {record.status} {record.error or paired}")
             devices.append((str(paired["device"]), paired["token"]))
         return devices
+
+    async def _offline_doors(self) -> None:
+        """Give the first ``offline_doors`` device doors a cuttable link of their own."""
+        url = httpx.URL(self.client.base_url)
+        count = min(self.profile.offline_doors, len(self.devices))
+        for number in range(count):
+            index = 2 * number + 1  # odd doors are the device doors (``_door``)
+            link = CuttableLink(f"link:door{index}", (url.host, url.port), clock=self.client.now)
+            await link.start()
+            self.offline[index] = OfflineDoor(self, index, self.devices[number], link)
 
     # --- traffic ---------------------------------------------------------------------------------
     def _budget_left(self) -> bool:
@@ -247,6 +270,9 @@ class LoadDriver:
             await asyncio.sleep(RETRY_PAUSE)
 
     async def _door(self, index: int) -> None:
+        if index in self.offline:
+            await self.offline[index].run()
+            return
         # Odd doors scan as paired door devices (check-ins and check-outs; reads use the staff
         # token: a device may read nothing).
         device = self.devices[index // 2] if index % 2 and index // 2 < len(self.devices) else None
@@ -346,3 +372,5 @@ class LoadDriver:
             self.stop.set()
             for task in doors:
                 task.cancel()
+            for door in self.offline.values():
+                await door.link.close()

@@ -24,6 +24,8 @@ SEEDED_MARKER = "~seeded"
 HOLDING_STATES = ("entering", "inside", "leaving")
 # The CheckIn fields the suite reads.
 RECORD_FIELDS = {"session_id": 1, "participant_id": 1, "state": 1}
+# The Session fields the suite reads: leased places count as taken (docs/door-protocol.md).
+SESSION_FIELDS = {"capacity": 1, "check_in_count": 1, "leased": 1, "lease_room": 1}
 
 
 def admission_sets(port: int) -> dict[str, set[str]] | None:
@@ -56,6 +58,18 @@ class SessionState:
     capacity: int
     counter: int  # Session.check_in_count
     inside: int  # CheckIn records inside (record_inside)
+    leased: int = 0  # Session.leased: places leased to doors and unused
+    room: int = 0  # the sum of Session.lease_room (must equal ``leased``)
+
+    @property
+    def taken(self) -> int:
+        """Places taken: the counter and the places leased.
+
+        Not the records holding a place: an admission's claim (``entering``) comes before its
+        increment or its transfer from a lease, so a refused one briefly holds a record and no
+        place; the counter (never below the records inside) and ``leased`` are what is taken.
+        """
+        return self.counter + self.leased
 
 
 @dataclass
@@ -89,9 +103,7 @@ class MongoView:
             session.start_transaction(read_concern=ReadConcern("snapshot")),
         ):
             records = list(self.db[CHECKINS].find({}, RECORD_FIELDS, session=session))
-            session_docs = list(
-                self.db[SESSIONS].find({}, {"capacity": 1, "check_in_count": 1}, session=session)
-            )
+            session_docs = list(self.db[SESSIONS].find({}, SESSION_FIELDS, session=session))
         inside = Counter(str(r["session_id"]) for r in records if record_inside(r))
         sessions = {
             str(doc["_id"]): SessionState(
@@ -99,6 +111,8 @@ class MongoView:
                 capacity=int(doc.get("capacity", 0)),
                 counter=int(doc.get("check_in_count", 0)),
                 inside=inside.get(str(doc["_id"]), 0),
+                leased=int(doc.get("leased") or 0),
+                room=sum(int(v or 0) for v in (doc.get("lease_room") or {}).values()),
             )
             for doc in session_docs
         }
@@ -113,6 +127,7 @@ class Violation:
     capacity: int
     counter: int
     inside: int
+    leased: int = 0
 
 
 @dataclass
@@ -127,6 +142,9 @@ class Sampler:
     errors: list[tuple[float, str]] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)  # over capacity
     below: list[Violation] = field(default_factory=list)  # counter below the records inside
+    # ``leased`` differs from the sum of ``lease_room`` (they are written by the same update)
+    room_mismatch: list[Violation] = field(default_factory=list)
+    leased_seen: int = 0  # samples of a session holding leased places
     max_fill: dict[str, int] = field(default_factory=dict)
 
     def sample_once(self) -> None:
@@ -141,10 +159,21 @@ class Sampler:
             self.max_fill[state.id] = max(
                 self.max_fill.get(state.id, 0), state.counter, state.inside
             )
-            if state.counter > state.capacity or state.inside > state.capacity:
+            # People inside + places leased and unused <= capacity, at every instant.
+            over = state.taken > state.capacity or state.inside + state.leased > state.capacity
+            if over:
                 self.violations.append(
-                    Violation(now, state.id, state.capacity, state.counter, state.inside)
+                    Violation(
+                        now, state.id, state.capacity, state.counter, state.inside, state.leased
+                    )
                 )
+            if state.leased != state.room:
+                self.room_mismatch.append(
+                    Violation(
+                        now, state.id, state.capacity, state.counter, state.inside, state.leased
+                    )
+                )
+            self.leased_seen += bool(state.leased)
             # Each write pair moves the counter first on the way in and last on the way out, so a
             # correct counter is never below the records; below them, it admits too many later.
             if state.counter < state.inside:

@@ -27,6 +27,7 @@ SHORT = Profile(
     participants=60,
     capacities=(2, 3, 4, 1, 5, 3, 6),
     reconcile_interval=10,  # short stalls and a short wait for the run after the faults
+    offline_doors=2,  # of the 3 device doors
 )
 
 
@@ -64,6 +65,8 @@ FULL = Profile(
     wave_seconds=11.0,
     participants=150,
     capacities=(2, 3, 4, 1, 5, 3, 6, 8, 2, 4),
+    offline_doors=3,  # of the 4 device doors
+    cut_seconds=(2.0, 12.0),
 )
 ROUND = 140.0
 

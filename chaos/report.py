@@ -167,6 +167,16 @@ def write_json(logdir: Path, data: RunData, results: list[CheckResult], meta: di
         "restarts": [asdict(r) for r in data.restarts],
         "passed": all(r.ok is not False for r in results),
     }
+    if data.offline_doors:
+        offline = {
+            door.name: {
+                "cuts": door.link.cuts,
+                "journal": [asdict(d) for d in door.journal],
+                "syncs": [asdict(c) for c in door.syncs],
+            }
+            for door in data.offline_doors
+        }
+        (logdir / "offline.json").write_text(json.dumps(offline, indent=1, default=str))
     path = logdir / "summary.json"
     path.write_text(json.dumps(summary, indent=2, default=str))
     return path

@@ -41,6 +41,8 @@ class RunData:
     restarts: list = field(default_factory=list)  # devtools.supervisor.Restart
     live: Any = None  # chaos.live_watch.LiveWatcher: the WebSocket client's view, if any
     device_scans: set[tuple[str, str]] | None = None  # (door device id, nonce) in the scan log
+    offline_doors: list | None = None  # chaos.offline_door.OfflineDoor: journals, syncs, links
+    conflicts: dict[str, set[str]] | None = None  # session -> nonces listed at /conflicts/
 
     def mongo_windows(self, grace: float = 0.0) -> list[tuple[float, float]]:
         """Return when MongoDB was faulted (run clock): fault windows and sampler failures."""
