@@ -10,6 +10,7 @@ from participants_app.api.exports import ParticipantExportView
 from participants_app.api.imports import ParticipantImportViewSet
 from participants_app.api.views import ParticipantViewSet
 from sessions_app.api.exports import AttendanceHistoryExportView, AttendanceInsideExportView
+from sessions_app.api.leases import LeaseViewSet
 from sessions_app.api.reconcile import ReconcileViewSet
 from sessions_app.api.views import SessionViewSet
 
@@ -24,6 +25,7 @@ router.register("participants", ParticipantViewSet, basename="participant")
 router.register("jobs", JobViewSet, basename="job")
 router.register("reconcile", ReconcileViewSet, basename="reconcile")
 router.register("devices", DeviceViewSet, basename="device")
+router.register("leases", LeaseViewSet, basename="lease")
 
 app_name = "api"
 urlpatterns = [

@@ -31,10 +31,14 @@ logger = logging.getLogger(__name__)
 KEYWORD = "Device"
 SEEN_EVERY = timedelta(seconds=30)
 # URL names (namespace "api") a device may POST to: check in, check out, undo a scan, rotate
-# its token. Only these canonical URLs (not their ``.json`` twins), and only POST.
+# its token, lease places and renew and sync its lease (sessions_app/api/leases.py). Only these
+# canonical URLs (not their ``.json`` twins), and only POST.
 DEVICE_ENDPOINTS = frozenset(
-    {"session-check-in", "session-check-out", "session-undo", "device-rotate"}
-)
+    {
+        "session-check-in", "session-check-out", "session-undo", "device-rotate",
+        "session-leases", "lease-renew", "lease-sync",
+    }
+)  # fmt: skip
 DEVICE_METHOD = "POST"
 # URL names a device may GET: its session's offline pack (door_app, docs/door-offline.md).
 DEVICE_READS = frozenset({"session-offline-pack"})

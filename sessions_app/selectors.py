@@ -133,3 +133,12 @@ def participant_scan_list(*, participant_id: ObjectId) -> QuerySet[Scan]:
         .select_related("session")
         .order_by("-created_at")
     )
+
+
+def session_conflict_list(*, session_id: ObjectId) -> QuerySet[Scan]:
+    """Return a session's conflicts (offline scans the server disagreed with), newest first."""
+    return (
+        Scan.objects.filter(session_id=session_id, conflict__gt="")
+        .select_related("session")
+        .order_by("-created_at")
+    )

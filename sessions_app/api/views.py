@@ -27,6 +27,7 @@ from ..caching import session_detail_key
 from ..models import CheckIn, Scan
 from ..selectors import (
     session_check_in_list,
+    session_conflict_list,
     session_get,
     session_list,
     session_scan_list,
@@ -42,6 +43,8 @@ from .check_in_serializers import (
     VerdictSerializer,
 )
 from .filters import CheckInFilter, ScanFilter, SessionFilter
+from .lease_serializers import ConflictSerializer, LeaseRequestSerializer
+from .leases import grant_schema, lease_grant_response
 from .permissions import CanCheckIn
 from .schema import (
     ID_PARAMETER,
@@ -67,7 +70,7 @@ def _responses(action):
 # Lists that name participants (and, in the scan log, carry ticket codes): staff with the view
 # permission only, never door scanners (who get the verdict of their own scan).
 # The same permissions decide the admin's blocks and the names in verdicts (sessions_app.access).
-_PII_READS = {"check_ins": ATTENDANCE_VIEW, "scans": SCAN_LOG_VIEW}
+_PII_READS = {"check_ins": ATTENDANCE_VIEW, "scans": SCAN_LOG_VIEW, "conflicts": SCAN_LOG_VIEW}
 _CAPACITY_NOTE = "Capacity cannot go below the number checked in now (400 on `capacity`)."
 
 
@@ -130,10 +133,11 @@ class SessionViewSet(viewsets.GenericViewSet):
             "check_in": CheckInInputSerializer,
             "check_out": CheckOutInputSerializer,
             "undo": UndoInputSerializer,
+            "leases": LeaseRequestSerializer,
         }.get(self.action, SessionOutputSerializer)
 
     def get_permissions(self):
-        if self.action in ("check_in", "check_out", "undo"):
+        if self.action in ("check_in", "check_out", "undo", "leases"):
             return [IsAuthenticated(), CanCheckIn()]
         if self.action in _PII_READS:
             return [IsAuthenticated(), has_perms(_PII_READS[self.action])()]
@@ -308,6 +312,32 @@ class SessionViewSet(viewsets.GenericViewSet):
         return self._filtered_page(
             ScanFilter, session_scan_list(session_id=session.pk), ScanSerializer
         )
+
+    @grant_schema
+    @action(detail=True, methods=["post"])
+    def leases(self, request, pk=None):
+        """Lease places of the session to this door, for scanning offline (services/leases.py)."""
+        return lease_grant_response(request, pk)
+
+    @extend_schema(
+        summary="A session's conflicts: offline scans the server disagreed with, newest first",
+        description="Scan-log entries with a `conflict`: `admitted_elsewhere`, "
+        "`ticket_not_found`, `participant_deleted`, `lease_exhausted`, `lease_expired`, "
+        "`not_checked_in`. Each names the person (if known) and the session.",
+        parameters=[ID_PARAMETER],
+        filters=False,
+        responses={
+            200: ConflictSerializer(many=True),
+            401: NOT_AUTHENTICATED,
+            403: STAFF_ONLY,
+            404: not_found("session_not_found"),
+        },
+    )
+    @action(detail=True, methods=["get"])
+    def conflicts(self, request, pk=None):
+        session = self.get_object()
+        page = self.paginate_queryset(session_conflict_list(session_id=session.pk))
+        return self.get_paginated_response(ConflictSerializer(page, many=True).data)
 
     def _filtered_page(self, filterset_class, queryset, serializer_class) -> Response:
         """Filter ``queryset`` by the query string (400 on bad values), paginate, serialize."""

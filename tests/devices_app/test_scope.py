@@ -22,6 +22,9 @@ ALLOWED = {
     ("session-check-out", "post"),
     ("session-undo", "post"),
     ("device-rotate", "post"),
+    ("session-leases", "post"),  # leases of places (sessions_app/api/leases.py)
+    ("lease-renew", "post"),
+    ("lease-sync", "post"),
 }
 OPEN = "device-pair"  # takes no credentials at all: the code is the credential
 
