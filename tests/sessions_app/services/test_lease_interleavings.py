@@ -1,0 +1,313 @@
+"""Leases interleaved with everything else, step by step on the real code path.
+
+A request is paused at a failpoint between two of its writes — a grant between its read and its
+write (``lease.grant_after_read``), a synced admission after its claim (``lease.after_claim``),
+after its transfer (``lease.after_transfer``), after its admit (``lease.after_admit``), a synced
+check-out before and after its credit (``check_out.after_record``, ``check_out.after_decrement``),
+the reconcile's settle between its read and its write (``lease.settle_after_read``) — while a
+retry, the reconcile, an online door or a grant runs; then it goes on. At every step:
+people inside + places leased <= capacity, ``leased`` == the sum of the leases' rooms, and the
+counts are exact at the end.
+
+Each scenario is a function of its own, so the same steps can be run against a naive variant of
+the protocol (docs/door-protocol.md lists which, and how each fails).
+"""
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from sessions_app.models import Lease, Scan
+from sessions_app.services import counters_reconcile, session_check_in
+from sessions_app.services.leases import LeaseError, OfflineScan, lease_sync, session_lease_grant
+from tests.factories import (
+    assert_capacity_holds,
+    participants_make,
+    session_counter,
+    session_inside,
+    session_leases,
+    session_make,
+)
+from tests.interleaving import gate_at, started
+
+pytestmark = pytest.mark.django_db
+
+ADMISSION_PAUSES = ["lease.after_claim", "lease.after_transfer", "lease.after_admit"]
+
+
+def _grant(session, places, actor="door-9"):
+    return session_lease_grant(session_id=session.pk, places=places, actor=actor)
+
+
+def _sync(lease_pk, *scans, give_back=0, sync_id=""):
+    def call():
+        lease = Lease.objects.get(pk=lease_pk)
+        return lease_sync(
+            lease=lease, scans=list(scans), give_back=give_back, sync_id=sync_id, actor="door-9"
+        )
+
+    return call
+
+
+def _scan(person, nonce, direction="in"):
+    return OfflineScan(
+        nonce=nonce, direction=direction, scanned_at=timezone.now(), participant=person.pk
+    )
+
+
+def _books(session):
+    """(counter, records inside, leased) now."""
+    return session_counter(session), session_inside(session), session_leases(session)[0]
+
+
+def _online(session, person):
+    return session_check_in(session_id=session.pk, participant_id=person.pk).reason
+
+
+def _age_nonce(session, nonce):
+    """Make a scan's nonce entry look older than any request can run (its owner is gone)."""
+    connection.database[Scan._meta.db_table].update_one(
+        {"session_id": session.pk, "nonce": nonce},
+        {"$set": {"created_at": timezone.now() - dt.timedelta(hours=1)}},
+    )
+
+
+# --- a retried sync racing its original -----------------------------------------------------------
+
+
+def scenario_retry_while_the_original_waits(pause):
+    session = session_make(capacity=50)
+    lease = _grant(session, 3).lease.pk
+    (ada,) = participants_make(1)
+    scan = _scan(ada, "r-1")
+    with gate_at(pause, "S1") as gate:
+        original = started("S1", _sync(lease, scan))
+        gate.wait_for("S1")
+        assert_capacity_holds(session)
+        retry = _sync(lease, scan)()  # the door's retry after a lost answer
+        assert retry.results[0].reason == "check_in_in_progress"
+        assert_capacity_holds(session)
+    assert original.outcome().results[0].reason == "checked_in"
+    again = _sync(lease, scan)()
+    assert (again.results[0].reason, again.results[0].replayed) == ("checked_in", True)
+    assert_capacity_holds(session)
+    assert _books(session) == (1, 1, 2)
+
+
+@pytest.mark.parametrize("pause", ADMISSION_PAUSES)
+def test_a_retried_sync_while_its_original_decides_answers_in_progress_then_the_verdict(pause):
+    scenario_retry_while_the_original_waits(pause)
+
+
+def scenario_retry_takes_over_a_gone_original(pause):
+    session = session_make(capacity=50)
+    lease = _grant(session, 3).lease.pk
+    (ada,) = participants_make(1)
+    scan = _scan(ada, "r-2")
+    with gate_at(pause, "S1") as gate:
+        original = started("S1", _sync(lease, scan))
+        gate.wait_for("S1")
+        _age_nonce(session, "r-2")  # the original looks gone: its retry takes it over
+        retry = _sync(lease, scan)()
+        assert retry.results[0].reason == "checked_in"
+        assert_capacity_holds(session)
+        assert _books(session) == (1, 1, 2)
+    assert original.outcome().results[0].reason == "checked_in"  # it woke up: moved once
+    assert_capacity_holds(session)
+    assert _books(session) == (1, 1, 2)
+
+
+@pytest.mark.parametrize("pause", ADMISSION_PAUSES)
+def test_a_retry_that_takes_over_a_gone_original_moves_the_place_once(pause):
+    scenario_retry_takes_over_a_gone_original(pause)
+
+
+# --- a sync racing the reconcile settling an expiring lease ---------------------------------------
+
+
+def _expire(lease_pk, settings):
+    connection.database[Lease._meta.db_table].update_one(
+        {"_id": lease_pk}, {"$set": {"expires_at": timezone.now() - dt.timedelta(seconds=10)}}
+    )
+    settings.LEASE_SETTLE_GRACE_SECONDS = 0
+
+
+def scenario_settle_while_the_sync_waits_after_its_claim(settings):
+    session = session_make(capacity=50)
+    lease = _grant(session, 3).lease.pk
+    (ada,) = participants_make(1)
+    with gate_at("lease.after_claim", "S1") as gate:
+        sync = started("S1", _sync(lease, _scan(ada, "x-1")))
+        gate.wait_for("S1")
+        _expire(lease, settings)
+        assert counters_reconcile().leases_settled == 1
+        assert_capacity_holds(session)
+        assert _books(session) == (0, 0, 0)
+    verdict = sync.outcome().results[0]
+    assert (verdict.reason, verdict.conflict) == ("checked_in", "lease_expired")
+    assert_capacity_holds(session)
+    assert _books(session) == (1, 1, 0)
+
+
+def test_a_lease_settled_while_a_sync_waits_after_its_claim_counts_the_admission_late(settings):
+    scenario_settle_while_the_sync_waits_after_its_claim(settings)
+
+
+def scenario_sync_while_the_settle_waits(settings):
+    session = session_make(capacity=50)
+    lease = _grant(session, 3).lease.pk
+    ada, bob = participants_make(2)
+    _expire(lease, settings)
+    with gate_at("lease.settle_after_read", "R") as gate:
+        reconcile = started("R", counters_reconcile)
+        gate.wait_for("R")  # it read a room of 3
+        synced = _sync(lease, _scan(ada, "y-1"), _scan(bob, "y-2"))().results
+        assert [v.reason for v in synced] == ["checked_in", "checked_in"]
+        assert_capacity_holds(session)
+    assert reconcile.outcome().leases_settled == 1
+    assert_capacity_holds(session)
+    assert _books(session) == (2, 2, 0)
+    assert session_leases(session) == (0, {})
+
+
+def test_a_sync_while_the_settle_waits_between_its_read_and_write_is_settled_exactly(settings):
+    scenario_sync_while_the_settle_waits(settings)
+
+
+# --- an online door racing a grant and a transfer -------------------------------------------------
+
+
+def scenario_grant_while_online_doors_fill():
+    session = session_make(capacity=20)
+    people = participants_make(20)
+    for person in people[:18]:
+        _online(session, person)
+    with gate_at("lease.grant_after_read", "G") as gate:
+        grant = started("G", lambda: _grant(session, 2))
+        gate.wait_for("G")  # it read 2 free places
+        assert [_online(session, p) for p in people[18:]] == ["checked_in", "checked_in"]
+        assert_capacity_holds(session)
+    with pytest.raises(LeaseError) as refused:
+        grant.outcome()
+    assert refused.value.reason == "no_places_to_lease"
+    assert_capacity_holds(session)
+    assert _books(session) == (20, 20, 0)
+
+
+def test_online_doors_taking_the_last_places_while_a_grant_waits_leave_it_nothing():
+    scenario_grant_while_online_doors_fill()
+
+
+def scenario_online_door_while_a_grant_takes_the_last_places():
+    session = session_make(capacity=20)
+    people = participants_make(19)
+    for person in people[:18]:
+        _online(session, person)
+    with gate_at("check_in.after_claim", "D") as gate:
+        door = started("D", lambda: _online(session, people[18]))
+        gate.wait_for("D")  # it read the session with 2 free places
+        assert _grant(session, 2).lease.granted == 2
+        assert_capacity_holds(session)
+    assert door.outcome() == "session_full"
+    assert_capacity_holds(session)
+    assert _books(session) == (18, 18, 2)
+
+
+def test_an_online_door_waiting_while_a_grant_takes_the_last_places_answers_full():
+    scenario_online_door_while_a_grant_takes_the_last_places()
+
+
+def scenario_online_door_while_a_transfer():
+    session = session_make(capacity=20)
+    people = participants_make(19)
+    lease = _grant(session, 2).lease.pk
+    for person in people[:17]:
+        _online(session, person)  # 17 inside + 2 leased: one place free
+    with gate_at("check_in.after_claim", "D") as gate:
+        door = started("D", lambda: _online(session, people[17]))
+        gate.wait_for("D")
+        synced = _sync(lease, _scan(people[18], "t-1"))().results[0]
+        assert synced.reason == "checked_in"
+        assert_capacity_holds(session)
+    assert door.outcome() == "checked_in"  # the free place was the door's: a transfer took none
+    assert_capacity_holds(session)
+    assert _books(session) == (19, 19, 1)
+    assert _online(session, participants_make(1)[0]) == "session_full"
+
+
+def test_an_online_door_waiting_while_a_transfer_lands_still_gets_the_free_place():
+    scenario_online_door_while_a_transfer()
+
+
+# --- a stale lease operation completed by the reconcile while its owner wakes up -------------------
+
+
+def scenario_reconcile_completes_a_stale_admission(pause):
+    session = session_make(capacity=50)
+    lease = _grant(session, 3).lease.pk
+    (ada,) = participants_make(1)
+    with gate_at(pause, "S1") as gate:
+        sync = started("S1", _sync(lease, _scan(ada, "s-1")))
+        gate.wait_for("S1")
+        summary = counters_reconcile(stale_seconds=0)  # presumes the sync dead
+        assert summary.ended_ops == 1
+        assert_capacity_holds(session)
+        assert _books(session) == (1, 1, 2)  # completed toward holding more: inside
+    assert sync.outcome().results[0].reason == "checked_in"  # the owner: its admission stands
+    assert_capacity_holds(session)
+    assert _books(session) == (1, 1, 2)
+    assert session_leases(session)[1] == {str(lease): 2}
+
+
+@pytest.mark.parametrize("pause", ["lease.after_claim", "lease.after_transfer"])
+def test_a_stale_offline_admission_completed_by_the_reconcile_stands_when_its_owner_wakes(pause):
+    scenario_reconcile_completes_a_stale_admission(pause)
+
+
+# --- a check-out credit racing a repair -----------------------------------------------------------
+
+
+def scenario_reconcile_fences_a_stale_check_out_before_its_credit():
+    session = session_make(capacity=50)
+    lease = _grant(session, 3).lease.pk
+    ada, bob = participants_make(2)
+    _sync(lease, _scan(ada, "c-1"), _scan(bob, "c-2"))()
+    out = _scan(ada, "c-3", "out")
+    with gate_at("check_out.after_record", "S1") as gate:
+        sync = started("S1", _sync(lease, out))
+        gate.wait_for("S1")  # ada leaving, the credit not made
+        assert counters_reconcile(stale_seconds=0).ended_ops == 1  # back inside: holding more
+        assert_capacity_holds(session)
+        assert _books(session) == (2, 2, 1)
+    assert sync.outcome().results[0].reason == "check_in_in_progress"  # freed nothing
+    assert_capacity_holds(session)
+    assert _books(session) == (2, 2, 1)
+    assert _sync(lease, out)().results[0].reason == "checked_out"  # the door's next sync
+    assert_capacity_holds(session)
+    assert _books(session) == (1, 1, 2)
+
+
+def test_a_stale_offline_check_out_fenced_by_the_reconcile_frees_its_place_once():
+    scenario_reconcile_fences_a_stale_check_out_before_its_credit()
+
+
+def scenario_reconcile_finishes_a_stale_check_out_after_its_credit():
+    session = session_make(capacity=50)
+    lease = _grant(session, 3).lease.pk
+    ada, bob = participants_make(2)
+    _sync(lease, _scan(ada, "d-1"), _scan(bob, "d-2"))()
+    with gate_at("check_out.after_decrement", "S1") as gate:
+        sync = started("S1", _sync(lease, _scan(ada, "d-3", "out")))
+        gate.wait_for("S1")  # the credit landed; the record still leaving
+        assert counters_reconcile(stale_seconds=0).ended_ops == 1
+        assert_capacity_holds(session)
+        assert _books(session) == (1, 1, 2)
+    assert sync.outcome().results[0].reason == "checked_out"
+    assert_capacity_holds(session)
+    assert _books(session) == (1, 1, 2)
+
+
+def test_a_stale_offline_check_out_whose_credit_landed_is_finished_once():
+    scenario_reconcile_finishes_a_stale_check_out_after_its_credit()
