@@ -23,8 +23,18 @@ def session_times_check(starts_at, ends_at) -> None:
         raise ValidationError({"ends_at": "The end must be after the start."})
 
 
-def capacity_below_count_error(count: int) -> ValidationError:
+def capacity_below_count_error(count: int, leased: int = 0) -> ValidationError:
     """The error for a capacity lower than the number inside (admin form and service alike)."""
+    if leased:
+        return ValidationError(
+            {
+                "capacity": (
+                    f"Capacity cannot be lower than the participants checked in now ({count}) "
+                    f"plus the places leased to doors for offline scanning ({leased}). Check "
+                    "people out, or wait for the doors to return their places."
+                )
+            }
+        )
     return ValidationError(
         {
             "capacity": (

@@ -68,7 +68,12 @@ def session_update(*, session: Session, data: dict) -> Session:
 
     matching = Session.objects.filter(pk=session.pk)
     if "capacity" in data:
-        matching = matching.filter(check_in_count__lte=data["capacity"])
+        # Places leased to doors are taken too (services/leases.py): count + leased <= capacity,
+        # with ``leased`` as read (a grant meanwhile makes the update miss: refused, retry).
+        leased = Session.objects.filter(pk=session.pk).values_list("leased", flat=True).first()
+        matching = matching.filter(
+            leased=leased or 0, check_in_count__lte=data["capacity"] - (leased or 0)
+        )
     now = timezone.now()
     # The live version is bumped by the same write (live_app: screens order messages by it).
     updated = matching.update(**data, updated_at=now, changed_at=now, version=F("version") + 1)
@@ -76,7 +81,7 @@ def session_update(*, session: Session, data: dict) -> Session:
     if fresh is None:
         raise NotFoundError(NotFoundReason.SESSION_NOT_FOUND)
     if not updated:
-        raise capacity_below_count_error(fresh.check_in_count)
+        raise capacity_below_count_error(fresh.check_in_count, fresh.leased)
     session_cache_invalidate(fresh.pk)
     if fresh.status != session.status:
         # Opened: seed its Redis set; no longer open: drop it. Other edits leave the set alone

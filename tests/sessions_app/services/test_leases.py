@@ -9,12 +9,13 @@ import datetime as dt
 import threading
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection, connections
 from django.utils import timezone
 
 from participants_app.models import Participant
 from sessions_app.models import CheckIn, Lease, Scan
-from sessions_app.services import counters_reconcile, session_check_in
+from sessions_app.services import counters_reconcile, session_check_in, session_update
 from sessions_app.services.leases import (
     LeaseError,
     OfflineScan,
@@ -247,3 +248,15 @@ def test_a_lease_not_renewed_is_settled_by_the_reconcile_and_a_late_sync_still_r
     _assert_books_hold(session)
     assert _books(session) == (2, 2, 0)
     assert counters_reconcile().leases_settled == 0  # once
+
+
+def test_the_capacity_cannot_go_below_the_people_inside_plus_the_places_leased():
+    session = session_make(capacity=50)
+    _grant(session, 5)
+    for person in participants_make(10):
+        session_check_in(session_id=session.pk, participant_id=person.pk)
+    with pytest.raises(ValidationError) as refused:
+        session_update(session=session, data={"capacity": 14})
+    assert "plus the places leased to doors for offline scanning (5)" in str(refused.value)
+    assert session_update(session=session, data={"capacity": 15}).capacity == 15
+    _assert_books_hold(session.__class__.objects.get(pk=session.pk))
