@@ -16,6 +16,7 @@ each command is for (README, "The door's hot path"):
 
 import pytest
 from django.db import connections
+from django.utils import timezone
 from pymongo import monitoring
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -99,3 +100,33 @@ def test_commands_per_door_request(staff_user, commands):
     )
     assert (response.status_code, response.json()["reason"]) == (200, "checked_out")
     assert len(out) == 6, out
+
+
+def test_commands_of_a_lease_grant_and_of_one_synced_scan(staff_user, commands):
+    """A grant: the holder's lease (none), insert the lease, the session's admission fields, the
+    conditional update, the lease active (the session is this process's copy). One synced admission (13): the lease, its
+    renewal, the participant's first read, the nonce claim, the record's claim, the participant's
+    re-read, the transfer, the admit, the op's mark dropped, the count for the answer, the
+    claim's verdict; then the lease's counts and its room for the answer."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=staff_user).key}")
+    session = session_make(capacity=50)
+    first, second = participants_make(2)
+    url = f"/api/sessions/{session.pk}/"
+    assert client.post(f"{url}check-in/", {"participant": str(first.pk)}).status_code == 201
+
+    response, grant = _count(
+        commands, lambda: client.post(f"{url}leases/", {"places": 3}, format="json")
+    )
+    assert response.status_code == 201
+    assert len(grant) == 5, grant
+
+    lease = response.json()["lease"]
+    scan = {"participant": str(second.pk), "nonce": "rt-1", "direction": "in",
+            "scanned_at": timezone.now().isoformat()}  # fmt: skip
+    response, synced = _count(
+        commands,
+        lambda: client.post(f"/api/leases/{lease}/sync/", {"scans": [scan]}, format="json"),
+    )
+    assert response.status_code == 200, response.content
+    assert len(synced) == 13, synced
