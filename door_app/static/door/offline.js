@@ -185,7 +185,9 @@
         st.problem = "";
         return leaseApply(answer.body, answer.skew);
       }
-      if (answer.status === 404 && lease) return leaseApply(null); // gone: a new one next time
+      if (lease && (answer.status === 404 || answer.body.reason === "lease_settled")) {
+        return leaseApply(null); // gone or settled: a new one at the next tick
+      }
       st.problem = answer.status === 409
         ? "No places to hold for offline scans: " + (answer.body.detail || "the session is full.")
         : "Places for offline scans not held (HTTP " + answer.status + ").";
@@ -361,7 +363,7 @@
 
   // --- what the door team sees ---
   function clock(ms) {
-    return new Date(ms).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
+    return new Date(ms).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit", hour12: false});
   }
 
   var NAMES = {admitted_elsewhere: "admitted elsewhere", ticket_not_found: "ticket unknown to the server",
