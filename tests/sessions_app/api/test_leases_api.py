@@ -174,3 +174,27 @@ def test_door_staff_lease_and_staff_read_the_conflicts(hall, door_client, staff_
     assert rows[0]["conflict_label"] == "checked out offline, but was not inside"
     assert staff_client.get("/api/sessions/6650f1a2b3c4d5e6f7a8b9c0/conflicts/").status_code == 404
     assert door_client.get(f"/api/sessions/{hall.pk}/conflicts/").status_code == 403
+
+
+def test_leases_and_online_doors_work_with_redis_killed(hall, redis_server, staff_client):
+    redis_server.kill()
+    door = _device(hall)
+    granted = _grant(door, hall, places=5)
+    assert granted.status_code == 201
+    people = participants_make(47)
+    online = [
+        staff_client.post(f"/api/sessions/{hall.pk}/check-in/", {"participant": str(p.pk)}).json()[
+            "reason"
+        ]
+        for p in people[:46]
+    ]
+    assert online.count("checked_in") == 45
+    assert online[-1] == "session_full"
+    synced = door.post(
+        f"/api/leases/{granted.json()['lease']}/sync/",
+        {"scans": [_scan(people[46], "k-1")], "return": 4, "sync_id": "k"}, format="json",
+    )  # fmt: skip
+    assert synced.status_code == 200
+    assert (synced.json()["results"][0]["reason"], synced.json()["returned"]) == ("checked_in", 4)
+    assert_capacity_holds(hall)
+    assert staff_client.get(f"/api/sessions/{hall.pk}/").json()["check_in_count"] == 46

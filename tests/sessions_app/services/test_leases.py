@@ -110,6 +110,16 @@ def test_online_doors_fill_the_session_while_a_door_is_offline_then_it_syncs_and
     synced,
 ):
     """3 online doors race to fill a session of 50 while a door holds 5 places offline."""
+    _fill_then_sync(synced)
+
+
+def test_the_proof_point_holds_with_redis_killed(redis_server):
+    """MongoDB alone decides: the same counts, the same answers."""
+    redis_server.kill()
+    _fill_then_sync(3)
+
+
+def _fill_then_sync(synced):
     session = session_make(capacity=50)
     answer = _grant(session, 5)
     online, offline = participants_make(60), participants_make(5)
