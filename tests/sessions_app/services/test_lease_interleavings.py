@@ -7,7 +7,7 @@ check-out before and after its credit (``check_out.after_record``, ``check_out.a
 the reconcile's settle between its read and its write (``lease.settle_after_read``) — while a
 retry, the reconcile, an online door or a grant runs; then it goes on. At every step:
 people inside + places leased <= capacity, ``leased`` == the sum of the leases' rooms, and the
-counts are exact at the end.
+counts are exact at the end. Each runs with Redis up and with Redis killed.
 
 Each scenario is a function of its own, so the same steps can be run against a naive variant of
 the protocol (docs/door-protocol.md lists which, and how each fails).
@@ -33,6 +33,14 @@ from tests.factories import (
 from tests.interleaving import gate_at, started
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True, params=["redis up", "redis killed"])
+def _redis(request, redis_server):
+    """Every scenario twice: with Redis in front, and with MongoDB alone deciding."""
+    if request.param == "redis killed":
+        redis_server.kill()
+
 
 ADMISSION_PAUSES = ["lease.after_claim", "lease.after_transfer", "lease.after_admit"]
 
