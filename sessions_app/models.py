@@ -327,3 +327,12 @@ class Scan(models.Model):
         who = self.participant_name or self.ticket_code or "unknown"
         where = "in" if self.direction == self.Direction.IN else "out of"
         return f"{who} {where} {self.session.title}: {self.reason or 'deciding'}"
+
+
+class ScanConflict(Scan):
+    """The scan log's conflicts: offline scans the server disagreed with (the admin's page)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "conflict"
+        verbose_name_plural = "conflicts"
