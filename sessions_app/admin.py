@@ -16,10 +16,10 @@ from . import services
 from .access import user_can_see_attendance, user_can_see_scan_log
 from .admin_history import session_latest_scans
 from .exports import export_history_action, export_inside_action, user_can_export_attendance
-from .models import CheckIn, Scan, Session, capacity_below_count_error
+from .models import CheckIn, Lease, Scan, ScanConflict, Session, capacity_below_count_error
 from .selectors import session_check_in_list
 from .services.sessions import EDITABLE_FIELDS
-from .verdicts import LABELS
+from .verdicts import CONFLICT_LABELS, LABELS
 
 # Names listed on a session's page; the link beside them lists everyone inside.
 _INSIDE_SHOWN = 50
@@ -75,6 +75,7 @@ class SessionAdmin(admin.ModelAdmin):
     search_fields = ["title", "location", "description"]
     readonly_fields = [
         "check_in_count",
+        "leased",
         "fill",
         "inside_now",
         "latest_scans",
@@ -303,3 +304,55 @@ class ScanAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         )
 
     readonly_fields = ["undone_by"]
+
+
+@admin.register(ScanConflict)
+class ScanConflictAdmin(ScanAdmin):
+    """Conflicts: offline scans synced by a door that the server disagreed with, never hidden.
+
+    Each names the person (or the unknown ticket), the session, the door and what clashed
+    (``verdicts.Conflict``); shown to those who may read the scan log.
+    """
+
+    list_display = ["when", "session", "who", "conflict_in_words", "scanned_by", "lease_link"]
+    list_filter = ["session", "conflict", "device", "created_at"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(conflict__gt="")
+
+    def has_view_permission(self, request, obj=None):
+        return user_can_see_scan_log(request.user)
+
+    def has_module_permission(self, request):
+        return user_can_see_scan_log(request.user)
+
+    @admin.display(description="conflict", ordering="conflict")
+    def conflict_in_words(self, scan: Scan) -> str:
+        return capfirst(CONFLICT_LABELS.get(scan.conflict, scan.conflict))
+
+    @admin.display(description="lease")
+    def lease_link(self, scan: Scan) -> str:
+        if not scan.lease_id:
+            return "-"
+        url = reverse("admin:sessions_app_lease_change", args=[scan.lease_id])
+        return format_html('<a href="{}">the lease</a>', url)
+
+
+@admin.register(Lease)
+class LeaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Leases of places held by doors for offline scanning (services/leases.py), read-only."""
+
+    list_display = [
+        "holder", "session", "state", "granted", "used", "returned", "expires", "last_sync",
+    ]  # fmt: skip
+    list_filter = ["state", "session", "device"]
+    list_select_related = ["session"]
+    search_fields = ["holder"]
+
+    @admin.display(description="expires", ordering="expires_at")
+    def expires(self, lease: Lease) -> str:
+        return staff_time(lease.expires_at, seconds=True)
+
+    @admin.display(description="last sync", ordering="last_sync_at")
+    def last_sync(self, lease: Lease) -> str:
+        return staff_time(lease.last_sync_at, seconds=True) if lease.last_sync_at else "-"
