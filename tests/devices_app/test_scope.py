@@ -25,6 +25,7 @@ ALLOWED = {
     ("session-leases", "post"),  # leases of places (sessions_app/api/leases.py)
     ("lease-renew", "post"),
     ("lease-sync", "post"),
+    ("session-offline-pack", "get"),  # the door's offline pack (door_app/offline_pack_api.py)
 }
 OPEN = "device-pair"  # takes no credentials at all: the code is the credential
 
