@@ -85,6 +85,10 @@ def _not_leaving(
     if took_over:
         if left["state"] == admission_protocol.LEAVING and left.get("op") == took_over:
             admission_protocol.op_take_over(left, session.pk)
+            if left.get("lease"):  # resolved toward holding more: out only if its credit landed
+                now = admission_protocol.record_read(session.pk, participant.pk)
+                if now is None or now["state"] != admission_protocol.OUT:
+                    return None  # inside again: this retry checks them out afresh
             return door_verdict(Reason.CHECKED_OUT, session, participant, inside=False)
         if left["state"] == admission_protocol.OUT and left.get("last_op") == took_over:
             return door_verdict(Reason.CHECKED_OUT, session, participant, inside=False)

@@ -319,3 +319,26 @@ def scenario_reconcile_finishes_a_stale_check_out_after_its_credit():
 
 def test_a_stale_offline_check_out_whose_credit_landed_is_finished_once():
     scenario_reconcile_finishes_a_stale_check_out_after_its_credit()
+
+
+def scenario_retry_takes_over_a_gone_offline_check_out(pause):
+    session = session_make(capacity=50)
+    lease = _grant(session, 3).lease.pk
+    ada, bob = participants_make(2)
+    _sync(lease, _scan(ada, "g-1"), _scan(bob, "g-2"))()
+    out = _scan(ada, "g-3", "out")
+    with gate_at(pause, "S1") as gate:
+        original = started("S1", _sync(lease, out))
+        gate.wait_for("S1")
+        _age_nonce(session, "g-3")
+        assert _sync(lease, out)().results[0].reason == "checked_out"
+        assert_capacity_holds(session)
+        assert _books(session) == (1, 1, 2)
+    original.outcome()
+    assert_capacity_holds(session)
+    assert _books(session) == (1, 1, 2)  # the place went back to the lease once
+
+
+@pytest.mark.parametrize("pause", ["check_out.after_record", "check_out.after_decrement"])
+def test_a_retry_that_takes_over_a_gone_offline_check_out_frees_the_place_once(pause):
+    scenario_retry_takes_over_a_gone_offline_check_out(pause)
