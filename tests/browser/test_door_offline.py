@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 from django.db import connection
 from django.test import Client
-from django.urls import Resolver404, resolve
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions
 
 from devices_app.services import device_create
 from devtools.servers import free_port, wait_for_port
@@ -81,14 +81,6 @@ def door_server(transactional_db):
     assert "Traceback" not in server.log(), server.log()[-3000:]
 
 
-def _leases_landed(session) -> bool:
-    try:
-        resolve(f"/api/sessions/{session.pk}/leases/")
-    except Resolver404:
-        return False
-    return True
-
-
 def _answered(page, count: int) -> tuple[str, str]:
     wait_for(
         page,
@@ -120,10 +112,9 @@ def _pair_and_choose(page, server: DoorServer, session) -> None:
     wait_for(page, lambda b: b.switch_to.active_element.get_attribute("id") == "code")
 
 
-def _offline_ready(page, *, lease: bool) -> None:
-    """Wait until the door holds its pack (and lease) and the service worker controls the page."""
-    wanted = "1" if lease else "pack"
-    wait_for(page, lambda b: _body(b, "offlineReady") == wanted, "no offline pack or lease")
+def _offline_ready(page) -> None:
+    """Wait until the door holds its pack and lease and the service worker controls the page."""
+    wait_for(page, lambda b: _body(b, "offlineReady") == "1", "no offline pack or lease")
     wait_for(
         page,
         lambda b: b.execute_script("return !!navigator.serviceWorker.controller"),
@@ -139,18 +130,18 @@ def _banner(page) -> str:
 def test_a_door_that_loses_the_server_decides_offline_then_syncs_its_queue(
     browser, door_server, redis_server, redis_state, organiser
 ):
-    hall = session_make(title="Hall A keynote", capacity=40)
+    hall = session_make(title="Hall A keynote", capacity=20)  # a lease of 2 places (10 %)
     for code, name in [("ADA-0001", "Ada Lovelace"), ("GRACE-0002", "Grace Hopper"),
                        ("ALAN-0003", "Alan Turing"), ("EDS-0004", "Edsger Dijkstra")]:  # fmt: skip
         participant_make(full_name=name, ticket_code=code)
-    leases = _leases_landed(hall)
     browser.set_window_size(*PHONE)
     _pair_and_choose(browser, door_server, hall)
     if redis_state == "killed":
         redis_server.kill()
 
     assert _scan(browser, "ADA-0001", 1)[0] == "checked_in"  # online: the server answers
-    _offline_ready(browser, lease=leases)
+    _offline_ready(browser)
+    assert _body(browser, "placesLeft") == "2"
 
     door_server.stop()
     session_check_in(
@@ -160,50 +151,35 @@ def test_a_door_that_loses_the_server_decides_offline_then_syncs_its_queue(
         actor="door-b",
         nonce="door-b-1",
     )  # fmt: skip - another door, online
-    reason, text = _scan(browser, "GRACE-0002", 2)
-    wait_for(browser, lambda b: _body(b, "offline") == "offline", "the door did not go offline")
-    if leases:
-        assert reason == "admitted_offline" and "Grace Hopper" in text, text
-        _offline_with_a_lease(browser, door_server)
-        _synced(browser, hall, organiser)
-    else:
-        assert reason == "full_offline" and "Grace Hopper" in text, text
-        _offline_without_a_lease(browser, door_server, hall)
-
-
-def _offline_without_a_lease(browser, door_server, hall) -> None:
-    """Until the lease API exists the door holds no place: nothing is admitted offline."""
-    assert _scan(browser, "ADA-0001", 3)[0] == "already_inside_offline"
-    assert _scan(browser, "NOPE-0000", 4)[0] == "unknown_offline"
-    browser.find_element(By.CSS_SELECTOR, "label.mode-out").click()
-    assert _scan(browser, "ADA-0001", 5)[0] == "checked_out_offline"
-    assert "1 scan queued, 0 places left" in _banner(browser)
-    browser.refresh()  # the server is still down: the service worker's copy, queue intact
-    wait_for(browser, lambda b: "Opened without the network" in b.page_source)
-    wait_for(browser, lambda b: _body(b, "queued") == "1", "the queue did not survive")
+    _offline(browser)
     door_server.start()
-    wait_for(browser, lambda b: _body(b, "offline") == "online", "never back online")
-    requested = browser.execute_script(
-        "return performance.getEntriesByType('resource').map(e => e.name).join(' ')"
-    )
-    assert f"/api/sessions/{hall.pk}/leases/" in requested  # it asks again, once online
+    _synced(browser, hall, organiser)
 
 
-def _offline_with_a_lease(browser, door_server) -> None:
-    """Scan offline on the lease, reload while stopped, start the server again."""
-    assert "1 scan queued" in _banner(browser)
+def _offline(browser) -> None:
+    """Scan with the server stopped: on the lease's places, through a reload, until used up."""
+    reason, text = _scan(browser, "GRACE-0002", 2)
+    assert reason == "admitted_offline" and "Grace Hopper" in text, text
+    wait_for(browser, lambda b: _body(b, "offline") == "offline", "the door did not go offline")
+    assert "1 scan queued, 1 place left" in _banner(browser)
     assert _scan(browser, "ADA-0001", 3)[0] == "already_inside_offline"
     assert _scan(browser, "NOPE-0000", 4)[0] == "unknown_offline"
     assert _scan(browser, "EDS-0004", 5)[0] == "admitted_offline"  # the pack is older than door B
     browser.refresh()  # still down: the page comes from the service worker, the queue from IndexedDB
     wait_for(browser, lambda b: "Opened without the network" in b.page_source, "no offline page")
     wait_for(browser, lambda b: _body(b, "queued") == "2", "the queue did not survive a reload")
-    assert _scan(browser, "ALAN-0003", 1)[0] == "admitted_offline"
+    reason, text = _scan(browser, "ALAN-0003", 1)
+    assert reason == "full_offline" and "offline places are used up" in text.lower(), text
     browser.find_element(By.CSS_SELECTOR, "label.mode-out").click()
-    assert _scan(browser, "GRACE-0002", 2)[0] == "checked_out_offline"
-    assert "4 scans queued" in _banner(browser)
+    assert _scan(browser, "GRACE-0002", 2)[0] == "checked_out_offline"  # her place comes back
+    assert _scan(browser, "ALAN-0003", 3)[0] == "admitted_offline"
+    assert "4 scans queued, 0 places left" in _banner(browser)
     screenshot(browser, "door-offline")
-    door_server.start()
+    browser.find_element(By.CSS_SELECTOR, "form.signout button").click()
+    alert = wait_for(browser, expected_conditions.alert_is_present(), "sign-out not refused")
+    assert "4 offline scans are not synced yet" in alert.text
+    alert.accept()
+    assert _body(browser, "queued") == "4"
 
 
 def _synced(browser, hall, organiser) -> None:
@@ -230,3 +206,10 @@ def _synced(browser, hall, organiser) -> None:
     admin.force_login(organiser)
     listing = admin.get(f"/admin/sessions_app/scan/?session__id__exact={hall.pk}").content.decode()
     assert "Alan Turing" in listing and "Grace Hopper" in listing
+
+    browser.find_element(By.CSS_SELECTOR, "form.signout button").click()  # nothing queued now
+    wait_for(browser, lambda b: "/door/login/" in b.current_url, "not signed out")
+    stores = browser.execute_script(
+        "return indexedDB.databases().then(list => list.map(d => d.name))"
+    )
+    assert "door-offline" not in stores  # the copy and the lease left with the door team

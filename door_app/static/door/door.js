@@ -88,6 +88,10 @@
     }, seconds * 1000);
   }
 
+  var SHORT = {admitted_offline: "in: offline", already_inside_offline: "in: already inside",
+               full_offline: "in: full (offline)", unknown_offline: "unknown (offline)",
+               checked_out_offline: "out: offline"};
+
   function showHere(answer) {
     // An answer decided on this device: the same big coloured block, and a line in the last scans.
     var block = document.createElement("div");
@@ -118,7 +122,7 @@
       who.textContent = answer.name || answer.code;
       var what = document.createElement("span");
       what.className = "what";
-      what.textContent = "offline: " + answer.headline.toLowerCase();
+      what.textContent = SHORT[answer.reason] || "offline";
       item.appendChild(at);
       item.appendChild(document.createTextNode(" "));
       item.appendChild(who);
