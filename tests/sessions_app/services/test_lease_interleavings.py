@@ -342,3 +342,35 @@ def scenario_retry_takes_over_a_gone_offline_check_out(pause):
 @pytest.mark.parametrize("pause", ["check_out.after_record", "check_out.after_decrement"])
 def test_a_retry_that_takes_over_a_gone_offline_check_out_frees_the_place_once(pause):
     scenario_retry_takes_over_a_gone_offline_check_out(pause)
+
+
+def scenario_credit_then_transfer_between_the_repairs_reads():
+    """The counter goes 2 -> 1 -> 2 while the reconcile reads: the same value, other people.
+
+    The reconcile reads the counter (2: Ada and Bob); Ada's offline check-out is credited before
+    it reads the records (Bob: truth 1); Cy's offline admission is transferred before it writes.
+    A repair conditional on the counter's value alone would write 1 with Bob and Cy inside.
+    """
+    session = session_make(capacity=50)
+    lease = _grant(session, 3).lease.pk
+    ada, bob, cy = participants_make(3)
+    _sync(lease, _scan(ada, "h-1"), _scan(bob, "h-2"))()
+    with (
+        gate_at("reconcile.after_session_read", "R") as read_session,
+        gate_at("reconcile.after_observe", "R") as read_records,
+    ):
+        reconcile = started("R", counters_reconcile)
+        read_session.wait_for("R")
+        assert _sync(lease, _scan(ada, "h-3", "out"))().results[0].reason == "checked_out"
+        read_session.open()
+        read_records.wait_for("R")
+        assert _sync(lease, _scan(cy, "h-4"))().results[0].reason == "checked_in"
+        assert_capacity_holds(session)
+    summary = reconcile.outcome()
+    assert_capacity_holds(session)
+    assert summary.repaired == 0
+    assert _books(session) == (2, 2, 1)
+
+
+def test_a_credit_and_a_transfer_between_the_repairs_reads_cannot_fool_it():
+    scenario_credit_then_transfer_between_the_repairs_reads()
