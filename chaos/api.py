@@ -262,9 +262,13 @@ class RecordingClient:
         path = f"/api/sessions/{session}/leases/"
         return await self._lease_send("lease", path, body, session, via, device, timeout)
 
-    async def lease_renew(self, *, lease: str, session: str, via, device, timeout: float):
+    async def lease_renew(
+        self, *, lease: str, session: str, via, device, timeout: float, places: int | None = None
+    ):
+        """Renew the lease (and top it up to ``places`` unused, when given)."""
         path = f"/api/leases/{lease}/renew/"
-        return await self._lease_send("lease_renew", path, {}, session, via, device, timeout)
+        body = {} if places is None else {"places": places}
+        return await self._lease_send("lease_renew", path, body, session, via, device, timeout)
 
     async def lease_sync(
         self,

@@ -55,8 +55,8 @@ class Profile:
     # Door devices that go offline (chaos/offline_door.py): how many, and their link's stretches
     # up and cut (seconds, uniform between the two).
     offline_doors: int = 0
-    online_seconds: tuple[float, float] = (3.0, 9.0)
-    cut_seconds: tuple[float, float] = (2.0, 8.0)
+    online_seconds: tuple[float, float] = (4.0, 10.0)
+    cut_seconds: tuple[float, float] = (2.0, 6.0)
 
 
 @dataclass

@@ -29,6 +29,7 @@ class _Pipe:
     client: asyncio.StreamWriter
     upstream: asyncio.StreamWriter | None = None
     dead: bool = False
+    fired: int | None = None  # this pipe's request fired ``cut_after_request``: its number
 
 
 @dataclass
@@ -39,6 +40,10 @@ class CuttableLink:
     target: tuple[str, int]
     clock: object = None  # run clock (seconds), for the cut windows
     cuts: list[list[float]] = field(default_factory=list)  # [start, end] on the run clock
+    # The answers a ``cut_after_request`` kept from its door, by the cut's number (``fired``):
+    # the bytes the server sent back, which the door never got.
+    dropped: dict[int, bytes] = field(default_factory=dict)
+    fired: int = 0  # how many ``cut_after_request`` cuts have fired
     _server: asyncio.Server | None = None
     _pipes: set = field(default_factory=set)
     _cut: bool = False
@@ -88,8 +93,8 @@ class CuttableLink:
             return
         self._cut = False
         self.cuts[-1][1] = self._now()
-        for pipe in [p for p in self._pipes if p.dead]:
-            self._drop(pipe)
+        for pipe in [p for p in self._pipes if p.dead and p.fired is None]:
+            self._drop(pipe)  # a fired pipe stays until the server is done: its answer is kept
 
     def _now(self) -> float:
         return self.clock() if callable(self.clock) else 0.0
@@ -115,7 +120,7 @@ class CuttableLink:
             self._carry(reader, pipe.upstream, pipe, upward=True),
             self._carry(up_reader, writer, pipe, upward=False),
         )
-        if not pipe.dead:
+        if not pipe.dead or pipe.fired is not None:
             self._drop(pipe)
 
     async def _carry(self, reader, writer, pipe: _Pipe, *, upward: bool) -> None:
@@ -123,11 +128,16 @@ class CuttableLink:
         try:
             while data := await reader.read(CHUNK):
                 if pipe.dead:
+                    if pipe.fired is not None and not upward:  # kept for the checks only
+                        kept = self.dropped.get(pipe.fired, b"")
+                        self.dropped[pipe.fired] = (kept + data)[:CHUNK]
                     continue  # cut: the bytes go nowhere
                 writer.write(data)
                 await writer.drain()
                 if upward and self._cut_after_request and _request_complete(data):
                     self._cut_after_request = False
+                    self.fired += 1
+                    pipe.fired = self.fired
                     self.cut()
         except (OSError, asyncio.IncompleteReadError):
             pass
@@ -135,6 +145,14 @@ class CuttableLink:
             if upward and not pipe.dead and pipe.upstream is not None:
                 with contextlib.suppress(Exception):
                     pipe.upstream.write_eof()
+
+
+def answer_status(raw: bytes) -> tuple[int | None, bytes]:
+    """Return the status and the body of a raw HTTP/1.1 answer (None: no status line yet)."""
+    head, _, body = raw.partition(b"\r\n\r\n")
+    parts = head.split(b"\r\n", 1)[0].split()
+    status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+    return status, body
 
 
 def _request_complete(data: bytes) -> bool:

@@ -4,19 +4,23 @@
   ``check_in_count + leased`` and the records inside plus ``leased`` against the capacity at every
   sample, and ``leased`` must equal the sum of ``lease_room`` (one update writes both).
 - **No acknowledged scan lost**: every admission an offline door showed green was synced, answered
-  inside (or already inside: admitted elsewhere), and its participant has a record at the end,
-  still inside in a fill session (nobody checks out there). Nothing is left in a door's queue.
+  as an admission (``checked_in``, or ``already_checked_in``: admitted elsewhere), and its
+  participant has a record at the end, still inside in a fill session (nobody checks out there).
+  The records decide, not the answer's ``inside``. Nothing is left in a door's queue.
 - **Every conflict reported**: every sync result with a conflict is in
   ``GET /api/sessions/{id}/conflicts/`` (by its nonce).
-- **A sync whose answer was lost, sent again, changed nothing**: each scan answered as a replay
-  (or as still deciding), the same places returned.
+- **A sync whose answer was lost, sent again, changed nothing**: compared with the answer the
+  server sent and the door never got (its link kept it), each scan is answered as a replay with
+  the same verdict, the same places returned; and no scan is decided twice in the whole run.
 - **Every lease returned**: no place leased at the end; each door gave its leases back.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 
+from chaos.netcut import answer_status
 from chaos.run_data import CheckResult, RunData
 
 ADMITTED = ("checked_in", "already_checked_in")
@@ -40,8 +44,8 @@ def _lost(decision, kinds: dict, inside: set, pairs) -> str | None:
     result = decision.result
     if result is None:
         return "never synced"
-    if result.get("reason") not in ADMITTED or not result.get("inside"):
-        replay = " (a replay)" if result.get("replayed") else ""
+    if result.get("reason") not in ADMITTED:
+        replay = " (a replay of the same nonce's verdict)" if result.get("replayed") else ""
         return f"answered {result.get('reason')}{replay}"
     pair = (decision.session, decision.participant)
     if pair not in pairs:
@@ -104,31 +108,81 @@ def check_conflicts_reported(data: RunData) -> CheckResult:
     )
 
 
+def _dropped_answer(door, call) -> dict | None:
+    """The answer the server sent to ``call`` and the door never got (kept by its link), if 200."""
+    if call.dropped_key is None:
+        return None
+    status, body = answer_status(door.link.dropped.get(call.dropped_key, b""))
+    if status != 200:
+        return None  # the server did not decide it (a 5xx, or no answer at all)
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return None
+    return answer if isinstance(answer, dict) else None
+
+
+def _same(first: dict, again: dict) -> bool:
+    """A scan answered again as the first time: a replay with the same verdict."""
+    if IN_PROGRESS in (first.get("reason"), again.get("reason")):
+        return True  # not decided the first time: deciding it now is right
+    # Not ``inside``: a replay says where the participant is now (a later scan of the same sync
+    # may have checked them out), the verdict and its conflict are the original's.
+    keys = ("reason", "conflict")
+    return bool(again.get("replayed")) and all(first.get(k) == again.get(k) for k in keys)
+
+
+def _resend_differs(original: dict, call) -> bool:
+    before = {r["nonce"]: r for r in original.get("results") or []}
+    if (call.answer_returned or 0) != (original.get("returned") or 0):
+        return True
+    return any(not _same(before.get(r["nonce"], {}), r) for r in call.results)
+
+
+def _decided_twice(doors) -> list[str]:
+    """Nonces decided (not replayed) by more than one answer, the lost ones included."""
+    decided: Counter = Counter()
+    for door in doors:
+        for call in door.syncs:
+            answers = [call.results]
+            dropped = _dropped_answer(door, call)
+            if dropped is not None:
+                answers.append(dropped.get("results") or [])
+            for results in answers:
+                for r in results:
+                    if not r.get("replayed") and r.get("reason") != IN_PROGRESS:
+                        decided[r["nonce"]] += 1
+    return [nonce for nonce, n in decided.items() if n > 1]
+
+
 def check_resent_syncs(data: RunData) -> CheckResult:
-    """A sync sent again after its answer was lost changes nothing: replays, same return."""
-    calls = [call for door in data.offline_doors or [] for call in door.syncs]
-    first = {}
-    for call in calls:
-        if not call.resend:
-            first.setdefault(call.sync_id, call)
-    resent = [c for c in calls if c.resend and c.status == 200]
-    bad = []
-    for call in resent:
-        fresh = [
-            r for r in call.results if not r.get("replayed") and r.get("reason") != IN_PROGRESS
-        ]
-        original = first.get(call.sync_id)
-        returned_again = (call.answer_returned or 0) > original.returned if original else False
-        if fresh or returned_again:
-            bad.append(call)
+    """A sync sent again after its answer was lost is answered as the first time, changes
+    nothing (no scan decided again, no place returned again); no scan is ever decided twice.
+
+    The first answer is the one the server sent and the door never got (its link kept it).
+    """
+    doors = data.offline_doors or []
+    calls = [call for door in doors for call in door.syncs]
+    compared, differ = 0, []
+    for door in doors:
+        originals = {c.sync_id: c for c in door.syncs if not c.resend}
+        for call in door.syncs:
+            original = originals.get(call.sync_id)
+            first = _dropped_answer(door, original) if call.resend and original else None
+            if first is None or call.status != 200:
+                continue
+            compared += 1
+            if _resend_differs(first, call):
+                differ.append(call)
+    twice = _decided_twice(doors)
     lost = sum(1 for c in calls if c.lost_on_purpose)
-    unanswered = sum(1 for c in calls if c.status is None)
     return CheckResult(
         "a sync sent again after its answer was lost changed nothing",
-        bool(resent) and not bad,
-        f"{len(calls)} syncs, {unanswered} unanswered ({lost} answers lost on purpose); "
-        f"{len(resent)} sent again and answered: {len(bad)} decided a scan anew or returned more"
-        + (f"; e.g. {bad[0].door} t={bad[0].t:.1f}s" if bad else ""),
+        bool(compared) and not differ and not twice,
+        f"{len(calls)} syncs, {sum(1 for c in calls if c.status is None)} unanswered, {lost} of "
+        f"them lost on purpose after the server had the request; {compared} sent again and "
+        f"compared with the lost answer: {len(differ)} differ; {len(twice)} scans decided twice"
+        + (f"; e.g. {differ[0].door} t={differ[0].t:.1f}s" if differ else ""),
     )
 
 

@@ -2,8 +2,9 @@
 
 Such a door behaves as the door page does offline (docs/door-protocol.md, leases):
 
-- online, it holds a lease at each session it scans at (``POST /api/sessions/{id}/leases/``),
-  renews it after ``renew_after``, and returns it when its wave is over;
+- it serves one session at a time (its station: one of the wave's hot sessions); online, it holds
+  a lease there and at its next station (``POST /api/sessions/{id}/leases/``), renews them after
+  ``renew_after``, and returns a lease once its session is behind it;
 - every request goes through its own link (chaos.netcut); the link is cut for random stretches;
 - a scan that gets no answer within 2 s, or a 5xx (not 503 ``busy``), is decided here, with the
   same nonce: green "admitted (offline)" while the lease has places left and has not expired (one
@@ -84,6 +85,7 @@ class SyncCall:
     returned: int
     status: int | None = None
     lost_on_purpose: bool = False
+    dropped_key: int | None = None  # the link's key of the answer it kept from the door
     resend: bool = False  # the same sync again after its answer was lost
     results: list[dict] = field(default_factory=list)
     answer_returned: int | None = None
@@ -96,6 +98,7 @@ class OfflineDoor:
         self.driver = driver
         self.client: RecordingClient = driver.client
         self.name = f"offline door {index}"
+        self.number = index // 2  # its station in each wave (``_station``)
         self.device = device
         self.link = link
         self.via = (link.name, link.url)
@@ -113,33 +116,38 @@ class OfflineDoor:
         self.journal: list[Decision] = []
         self.syncs: list[SyncCall] = []
         self.returned_all = False
+        self.losing = True  # some sync answers are lost on purpose (not once the run is over)
 
     def _now(self) -> float:
         return self.driver.client.now()
 
     # --- the scan loop ---------------------------------------------------------------------------
     async def run(self) -> None:
-        """Scan (check-ins, check-outs at churn sessions) until the budget is spent; then sync."""
+        """Scan at this door's station until the budget is spent; then sync and give back."""
         driver = self.driver
         self.next_toggle = self._now() + self.rng.uniform(*self.profile.online_seconds)
         while driver._budget_left():
             self._toggle_link()
             await self._probe()
-            plan = driver._pick_session()
-            roll = self.rng.random()
-            if roll < 0.7 and plan.candidates:
+            plan = self._station()
+            await self._upkeep()
+            if plan.kind == "churn" and self.rng.random() < 0.3:
+                person = self._someone_inside(plan)
+                if person is not None:
+                    await self._scan(plan, person, "out", by_ticket=False)
+                    continue
+            if plan.candidates:
                 person = self.rng.choice(plan.candidates)
                 await self._scan(plan, person, "in", by_ticket=self.rng.random() < 0.5)
-            elif roll < 0.88:
-                churn = [p for p in driver.sessions if p.kind == "churn" and p.wave == plan.wave]
-                if churn:
-                    person = self._someone_inside(churn[0])
-                    if person is not None:
-                        await self._scan(churn[0], person, "out", by_ticket=False)
-            else:
-                await self._upkeep()
-                await asyncio.sleep(0.05)
         await self.finish()
+
+    def _station(self, ahead: int = 0):
+        """The session this door serves now (``ahead``: in a later wave): one of the wave's hot
+        sessions, a different one each wave (a door page serves one session; the doors move as
+        the event moves)."""
+        wave = (int(self._now() / self.profile.wave_seconds) + ahead) % self.profile.waves
+        hot = [plan for plan in self.driver.sessions if plan.wave == wave]
+        return hot[(self.number + wave) % len(hot)]
 
     def _someone_inside(self, plan):
         """Someone this door knows inside ``plan`` (else someone the doors saw admitted)."""
@@ -161,8 +169,8 @@ class OfflineDoor:
 
     async def _scan(self, plan, person, direction: str, *, by_ticket: bool) -> None:
         nonce = uuid.uuid4().hex
-        if self.queue or self.pending:
-            await self._flush()
+        if not self.offline and (self.queue or self.pending):
+            await self._flush()  # the queued scans go first (known offline: ``_probe`` does it)
         record = None
         if not self.offline:
             self.driver.issued += 1
@@ -187,7 +195,6 @@ class OfflineDoor:
                 )
             if _an_answer(record):
                 self._note_online(plan, person.id, record)
-                await self._upkeep(plan)
                 return
             self.offline = True
             self.last_probe = self._now()
@@ -257,20 +264,23 @@ class OfflineDoor:
         else:
             self.offline = False  # nothing to say: the next scan tries the server
 
-    async def _upkeep(self, plan=None) -> None:
-        """Online: hold a lease where it scans, renew when due, return those of past waves."""
+    async def _upkeep(self) -> None:
+        """Online: hold a lease at this door's station and at its next one (taken while that
+        session is still empty, as a door set up ahead would), renew when due, give back the
+        others."""
         if self.offline or self.queue or self.pending:
             return
-        wave = int(self._now() / self.profile.wave_seconds) % self.profile.waves
-        waves = {p.id: p.wave for p in self.driver.sessions}
+        stations = [self._station(), self._station(ahead=1)]
+        wanted = {plan.id for plan in stations}
         for held in list(self.leases.values()):
-            if waves.get(held.session) != wave:
+            if held.session not in wanted:
                 await self._return(held)
             elif self._now() >= held.renew_after:
                 await self._renew(held)
-        wanted = plan is not None and plan.id not in self.leases and not self.offline
-        if wanted and self._now() >= self.no_lease_until.get(plan.id, 0.0):
-            await self._take(plan.id)
+        for plan in stations:
+            missing = plan.id not in self.leases and not self.offline
+            if missing and self._now() >= self.no_lease_until.get(plan.id, 0.0):
+                await self._take(plan.id)
 
     def _hold(self, session: str, answer: dict) -> Held | None:
         lease = lease_state(answer)
@@ -348,16 +358,20 @@ class OfflineDoor:
             nonces=[e["nonce"] for _, e in batch],
             returned=returned,
         )
-        lose = self.rng.random() < LOSE_ANSWER and not self.link.is_cut
-        if lose:
+        if self.losing and self.rng.random() < LOSE_ANSWER and not self.link.is_cut:
             call.lost_on_purpose = True
+            fired = self.link.fired
             self.link.cut_after_request()
+            call = await self._send(call, batch)
+            if self.link.fired > fired:
+                call.dropped_key = self.link.fired  # the answer the server sent, kept by the link
+            return call
         return await self._send(call, batch)
 
     async def _send(self, call: SyncCall, batch, *, resend: bool = False) -> SyncCall:
         if resend:
-            call = SyncCall(**{**call.__dict__, "t": self._now(), "resend": True, "results": []})
-            call.lost_on_purpose = False
+            fields = {**call.__dict__, "t": self._now(), "resend": True, "results": []}
+            call = SyncCall(**{**fields, "lost_on_purpose": False, "dropped_key": None})
         self.syncs.append(call)
         self.driver.issued += 1
         record, answer = await self.client.lease_sync(
@@ -415,6 +429,7 @@ class OfflineDoor:
     # --- the end of the run ----------------------------------------------------------------------
     async def finish(self) -> None:
         """The network is back for good: sync everything and return every lease (bounded)."""
+        self.losing = False
         deadline = self._now() + FINISH_SECONDS
         while self._now() < deadline and not self.driver.stop.is_set():  # set: interrupted
             self.link.restore()  # also after a sync whose answer was lost on purpose

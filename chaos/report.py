@@ -171,6 +171,8 @@ def write_json(logdir: Path, data: RunData, results: list[CheckResult], meta: di
         offline = {
             door.name: {
                 "cuts": door.link.cuts,
+                # the answers lost on purpose, as the server sent them
+                "dropped": {k: v.decode(errors="replace") for k, v in door.link.dropped.items()},
                 "journal": [asdict(d) for d in door.journal],
                 "syncs": [asdict(c) for c in door.syncs],
             }

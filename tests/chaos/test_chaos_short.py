@@ -2,8 +2,10 @@
 
 It starts its own stack (SecantusDB, redis-server, gunicorn, a supervised Celery worker and beat),
 drives door traffic while killing/pausing/flushing Redis, stalling a web worker mid-request until
-a reconcile has run, pausing MongoDB, killing beat and restarting gunicorn workers, and checks the
-invariants in MongoDB, and that a WebSocket client of the ASGI server followed MongoDB's counts.
+a reconcile has run, pausing MongoDB, killing beat and restarting gunicorn workers, and cutting
+two door devices' network for random stretches (they admit on leased places offline and sync),
+and checks the invariants in MongoDB, and that a WebSocket client of the ASGI server followed
+MongoDB's counts.
 Under two minutes; deselect with ``-m "not chaos"`` for a quick local run.
 """
 
@@ -41,3 +43,6 @@ def test_chaos_short_form_holds_every_invariant():
     for fault in ("web_stall", "mongo_pause", "celery_beat_kill", "redis_pause", "redis_kill"):
         assert f" {fault} " in report, f"the short form no longer injects {fault}"
     assert "PASS  live view (WebSocket) equals MongoDB" in report, "no live view in the run"
+    # Door devices that went offline, decided scans on their leases and synced them.
+    assert "offline doors decided" in report, "no offline doors in the run"
+    assert "PASS  every lease returned at the end" in report

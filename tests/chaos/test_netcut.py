@@ -5,7 +5,7 @@ import asyncio
 import httpx
 import pytest
 
-from chaos.netcut import CuttableLink
+from chaos.netcut import CuttableLink, answer_status
 
 ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
 
@@ -73,9 +73,10 @@ def test_cut_after_request_loses_the_answer_of_a_request_the_server_received(run
         finally:
             await link.close()
             server.close()
-        return lost, cut, received, link.cuts
+        return lost, cut, received, link
 
-    lost, cut, received, cuts = run(scenario())
+    lost, cut, received, link = run(scenario())
     assert lost == "ReadTimeout" and cut
     assert received == [b'{"sync": 1}']  # decided by the server, its answer never arrived
-    assert len(cuts) == 1
+    assert len(link.cuts) == 1
+    assert answer_status(link.dropped[1]) == (200, b"ok")  # kept for the checks

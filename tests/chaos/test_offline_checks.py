@@ -1,5 +1,6 @@
 """Unit tests of the offline doors' checks on hand-made run data (pure functions, no servers)."""
 
+import json
 from collections import Counter
 from types import SimpleNamespace
 
@@ -61,7 +62,7 @@ def test_a_green_refused_at_the_sync_is_a_lost_scan():
     data = _with(_data([]), doors=[_door([_green(result=refused)])], records=[])
     result = check_offline_admissions(data)
     assert not result.ok
-    assert "answered session_full (a replay)" in result.detail
+    assert "answered session_full (a replay of the same nonce's verdict)" in result.detail
 
 
 def test_a_green_never_synced_or_left_in_the_queue_fails():
@@ -93,16 +94,33 @@ def test_every_conflict_a_sync_answered_must_be_listed():
     assert not check_conflicts_reported(hidden).ok
 
 
-def test_a_resent_sync_that_decides_a_scan_anew_or_returns_more_fails():
-    first = _sync([{**INSIDE, "nonce": "a"}], returned=1)
-    first.status, first.lost_on_purpose = None, True
-    replay = _sync([{**INSIDE, "nonce": "a", "replayed": True}], resend=True, answer_returned=1)
-    ok = _with(_data([]), doors=[_door(syncs=[first, replay])])
-    assert check_resent_syncs(ok).ok
-    anew = _sync([{**INSIDE, "nonce": "a"}], resend=True, answer_returned=1)
-    assert not check_resent_syncs(_with(_data([]), doors=[_door(syncs=[first, anew])])).ok
-    more = _sync([{**INSIDE, "nonce": "a", "replayed": True}], resend=True, answer_returned=2)
-    assert not check_resent_syncs(_with(_data([]), doors=[_door(syncs=[first, more])])).ok
+def _lost_then_resent(first: dict, again: list[dict], *, again_returned=1):
+    """A door whose sync's answer (``first``, kept by its link) was lost, then sent again."""
+    original = _sync(first["results"], returned=1)
+    original.status, original.lost_on_purpose, original.dropped_key = None, True, 1
+    original.results = []  # no answer reached the door
+    resend = _sync(again, resend=True, returned=1, answer_returned=again_returned)
+    door = _door(syncs=[original, resend])
+    raw = json.dumps(first).encode()
+    door.link.dropped = {1: b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n" + raw}
+    return _with(_data([]), doors=[door])
+
+
+def test_a_resent_sync_answered_as_its_lost_answer_passes():
+    first = {"returned": 1, "results": [{**INSIDE, "nonce": "a"}]}
+    data = _lost_then_resent(first, [{**INSIDE, "nonce": "a", "replayed": True}])
+    assert check_resent_syncs(data).ok
+
+
+def test_a_resent_sync_that_decides_a_scan_again_or_returns_more_fails():
+    first = {"returned": 1, "results": [{**INSIDE, "nonce": "a"}]}
+    anew = _lost_then_resent(first, [{**INSIDE, "nonce": "a"}])
+    result = check_resent_syncs(anew)
+    assert not result.ok and "1 scans decided twice" in result.detail
+    more = [{**INSIDE, "nonce": "a", "replayed": True}]
+    assert not check_resent_syncs(_lost_then_resent(first, more, again_returned=2)).ok
+    other = [{**INSIDE, "nonce": "a", "replayed": True, "reason": "session_full"}]
+    assert not check_resent_syncs(_lost_then_resent(first, other)).ok
 
 
 def test_places_still_leased_at_the_end_fail():
