@@ -14,6 +14,7 @@ scans with their scan times and the conflict. Walked with Redis up and killed.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -68,6 +69,13 @@ class DoorServer:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()  # a crash or a cut, not a graceful drain
             self.proc.wait(timeout=10)
+
+    def pause(self) -> None:
+        """Freeze the server (SIGSTOP): connections are accepted by the kernel, never answered."""
+        os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        os.kill(self.proc.pid, signal.SIGCONT)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -213,3 +221,38 @@ def _synced(browser, hall, organiser) -> None:
         "return indexedDB.databases().then(list => list.map(d => d.name))"
     )
     assert "door-offline" not in stores  # the copy and the lease left with the door team
+
+
+def test_a_scan_unanswered_for_2_seconds_is_decided_here_and_counted_once(
+    browser, door_server, redis_server
+):
+    """The server frozen, not gone: the scan waits 2 s, is admitted on the lease, and queued with
+    the nonce it was posted with. The frozen server may still decide that post when it wakes up
+    (its answer lost): the sync then answers it as a repeat. Either way the person counts once."""
+    hall = session_make(title="Hall A keynote", capacity=20)
+    participant_make(full_name="Ada Lovelace", ticket_code="ADA-0001")
+    grace = participant_make(full_name="Grace Hopper", ticket_code="GRACE-0002")
+    browser.set_window_size(*PHONE)
+    _pair_and_choose(browser, door_server, hall)
+    assert _scan(browser, "ADA-0001", 1)[0] == "checked_in"
+    _offline_ready(browser)
+
+    door_server.pause()
+    try:
+        reason, text = _scan(browser, "GRACE-0002", 2)
+        assert reason == "admitted_offline" and "Grace Hopper" in text, text
+        assert _body(browser, "queued") == "1"
+    finally:
+        door_server.resume()
+
+    wait_for(browser, lambda b: _body(b, "queued") == "0", "the queue did not sync")
+    hall.refresh_from_db()
+    assert hall.check_in_count == 2  # Ada and Grace, once
+    assert CheckIn.objects.get(session=hall, participant=grace).state == CheckIn.State.INSIDE
+    decided_online = Scan.objects.filter(
+        session=hall, participant=grace, source=CheckIn.Source.DOOR
+    ).exists()
+    # Decided by the woken server: the lease kept its places; else the door used one of them.
+    wanted = "2" if decided_online else "1"
+    wait_for(browser, lambda b: _body(b, "placesLeft") == wanted, f"places left not {wanted}")
+    assert_capacity_holds(hall)
