@@ -15,7 +15,7 @@ Names in use (keep them stable: chaos and tests refer to them):
 ``check_out.after_read`` (between a check-out's read of the record and its flip),
 ``check_out.after_record``, ``check_out.after_decrement``, ``undo.after_check`` (an undo, before
 it claims its nonce), ``undo.after_claim`` (after), ``reconcile.after_session_read``,
-``reconcile.after_observe``, ``lease.grant_after_read``, ``lease.after_claim``,
+``reconcile.after_observe``, ``lease.grant_after_read``, ``lease.after_grant``, ``lease.after_claim``,
 ``lease.after_transfer``, ``lease.after_admit`` (a lease's grant, and an offline scan's steps in a
 sync), ``lease.settle_after_read`` (the reconcile settling an expired lease),
 ``admission_sync.after_read`` (a Redis reseed, between its
