@@ -217,6 +217,8 @@ def _synced(browser, door_server, hall, organiser) -> None:
         "return indexedDB.databases().then(list => list.map(d => d.name))"
     )
     assert "door-offline" not in stores  # the copy and the lease left with the door team
+    hall.refresh_from_db()
+    assert hall.leased == 0  # the unused places went back to the session with the sign-out
     _admin_shows(browser, door_server, hall, organiser)
 
 
@@ -272,3 +274,8 @@ def test_a_scan_unanswered_for_2_seconds_is_decided_here_and_counted_once(
     wanted = "2" if decided_online else "1"
     wait_for(browser, lambda b: _body(b, "placesLeft") == wanted, f"places left not {wanted}")
     assert_capacity_holds(hall)
+
+    browser.find_element(By.CSS_SELECTOR, "a.change").click()  # the door leaves the session
+    wait_for(browser, lambda b: "Choose the session" in b.page_source, "no session picker")
+    hall.refresh_from_db()
+    assert hall.leased == 0  # its unused places went back at once, not at the lease's expiry

@@ -457,6 +457,38 @@
   }).catch(function () { /* no IndexedDB here (private mode?): online only */ });
   loaded.then(tick);
 
+  // Leaving the session (Change session, Sign out): the unused places go back to the session at
+  // once, not when the lease expires (after the queue is synced; at most LEAVE_WAIT_MS).
+  var LEAVE_WAIT_MS = 3000;
+
+  function giveBack() {
+    if (st.offline || !st.lease) return Promise.resolve();
+    return sync().then(function () {
+      var lease = st.lease;
+      if (st.queue.length || !lease || lease.room < 1) return;
+      var body = {scans: [], "return": lease.room, sync_id: "return-" + lease.id + "-" + Date.now()};
+      return call("POST", apiRoot + "leases/" + lease.id + "/sync/", body, LEAVE_WAIT_MS)
+        .then(function (answer) { if (answer.status === 200) return leaseApply(null); });
+    });
+  }
+
+  function leaving() {
+    return Promise.race([giveBack().catch(function () {}),
+                         new Promise(function (resolve) { setTimeout(resolve, LEAVE_WAIT_MS); })]);
+  }
+
+  var change = document.querySelector("a.change");
+  if (change) {
+    change.addEventListener("click", function (event) {
+      event.preventDefault();
+      if (st.offline) {
+        window.alert("No connection: the session can be changed once the server answers again.");
+        return;
+      }
+      leaving().then(function () { window.location.assign(change.href); });
+    });
+  }
+
   // Signing out keeps nothing of this door on the device, unless scans are still to be synced.
   var signout = document.querySelector("form.signout");
   if (signout) {
@@ -469,12 +501,12 @@
       }
       if (signout.getAttribute("data-cleared")) return;
       event.preventDefault();
-      var wipe = [new Promise(function (resolve) {
+      var wipe = [leaving().then(function () { return new Promise(function (resolve) {
         db().then(function (handle) { handle.close(); }).catch(function () {}).then(function () {
           var request = indexedDB.deleteDatabase("door-offline");
           request.onsuccess = request.onerror = request.onblocked = function () { resolve(); };
         });
-      })];
+      }); })];
       if (window.caches) {
         wipe.push(caches.keys().then(function (names) {
           return Promise.all(names.map(function (name) { return caches.delete(name); }));
@@ -497,7 +529,15 @@
   // server did not answer the sync either, so this scan is decided here too.
   api.flush = function () {
     if (!st.queue.length) return Promise.resolve("empty");
-    return sync().then(function (outcome) { return outcome; }, function () { return "unreachable"; });
+    var late = new Promise(function (resolve) {
+      setTimeout(function () { resolve("late"); }, SCAN_WAIT_MS);
+    });
+    return Promise.race([sync().catch(function () { return "unreachable"; }), late])
+      .then(function (outcome) {
+        if (outcome !== "late") return outcome;
+        wentOffline(); // the sync goes on in the background; this scan is decided here
+        return "unreachable";
+      });
   };
   api.render = render;
   // An online answer: this door's list learns it at once (the next pack would, a minute later).
