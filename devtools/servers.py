@@ -191,9 +191,17 @@ class RedisServer(ServerProcess):
 
     name = "redis-server"
 
-    def __init__(self, *, port: int | None = None, password: str | None = None, **kwargs) -> None:
+    def __init__(
+        self,
+        *,
+        port: int | None = None,
+        password: str | None = None,
+        replica_of: int | None = None,
+        **kwargs,
+    ) -> None:
         super().__init__(port=port, **kwargs)
         self.password = password
+        self.replica_of = replica_of  # the master's port on 127.0.0.1 (a Sentinel set's replica)
         self.workdir = tempfile.mkdtemp(prefix="redis-")
 
     def command(self) -> list[str]:
@@ -206,7 +214,9 @@ class RedisServer(ServerProcess):
             "--dir", self.workdir,
         ]  # fmt: skip
         if self.password:
-            argv += ["--requirepass", self.password]
+            argv += ["--requirepass", self.password, "--masterauth", self.password]
+        if self.replica_of:
+            argv += ["--replicaof", "127.0.0.1", str(self.replica_of)]
         return argv
 
     @property
@@ -252,3 +262,239 @@ class SecantusServer(ServerProcess):
         super().stop(timeout=timeout)
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+def redis_command(port: int, *args: str, password: str | None = None, timeout: float = 1.0):
+    """Send one command to a Redis or Sentinel on 127.0.0.1 and return its reply (RESP2, decoded).
+
+    A few lines of the protocol, so that devtools needs no Redis client (only redis_fallback
+    imports redis-py). Errors come back as ``RuntimeError``.
+    """
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        reader = sock.makefile("rb")
+        commands = ([("AUTH", password)] if password else []) + [args]
+        for command in commands:
+            parts = [str(part).encode() for part in command]
+            sock.sendall(
+                b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in parts)
+            )
+            reply = _resp_read(reader)
+        return reply
+
+
+def _resp_read(reader):
+    line = reader.readline().rstrip(b"\r\n")
+    kind, rest = line[:1], line[1:].decode()
+    if kind == b"+":
+        return rest
+    if kind == b"-":
+        raise RuntimeError(rest)
+    if kind == b":":
+        return int(rest)
+    if kind == b"$":
+        if int(rest) < 0:
+            return None
+        data = reader.read(int(rest) + 2)[:-2]
+        return data.decode()
+    if kind == b"*":
+        return None if int(rest) < 0 else [_resp_read(reader) for _ in range(int(rest))]
+    raise RuntimeError(f"unexpected reply {line!r}")
+
+
+class RedisSentinel(ServerProcess):
+    """``redis-server --sentinel`` watching one master; its config file lives in its workdir.
+
+    Sentinel rewrites its config as it learns (replicas, other sentinels, a new master), so a
+    restart keeps what it knew, as a real one does. ``down_after_ms`` and ``failover_timeout_ms``
+    are small by default (1 s, 3 s): a failover takes a few seconds.
+    """
+
+    name = "redis-sentinel"
+
+    def __init__(
+        self,
+        *,
+        master_port: int,
+        master_name: str = "mymaster",
+        password: str | None = None,
+        quorum: int = 2,
+        down_after_ms: int = 1000,
+        failover_timeout_ms: int = 3000,
+        port: int | None = None,
+        **kwargs,
+    ) -> None:
+        super().__init__(port=port, **kwargs)
+        self.workdir = Path(tempfile.mkdtemp(prefix="redis-sentinel-"))
+        self.config_path = self.workdir / "sentinel.conf"
+        lines = [
+            f"port {self.port}",
+            "bind 127.0.0.1",
+            f"dir {self.workdir}",
+            f"sentinel monitor {master_name} 127.0.0.1 {master_port} {quorum}",
+            f"sentinel down-after-milliseconds {master_name} {down_after_ms}",
+            f"sentinel failover-timeout {master_name} {failover_timeout_ms}",
+            f"sentinel parallel-syncs {master_name} 1",
+        ]
+        if password:
+            lines.append(f"sentinel auth-pass {master_name} {password}")
+        self.config_path.write_text("\n".join(lines) + "\n")
+
+    def command(self) -> list[str]:
+        return [redis_server_binary(), str(self.config_path), "--sentinel"]
+
+    def stop(self, *, timeout: float = 10.0) -> None:
+        super().stop(timeout=timeout)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class SentinelSet:
+    """A Redis master, one replica and three Sentinels on 127.0.0.1, as real processes.
+
+    ``url`` is the app's ``REDIS_URL`` for them (``redis+sentinel://...``). ``master_port()``
+    asks the Sentinels which server is the master now; ``server_on(port)`` gives its process, so
+    a test or the chaos driver can kill it (``kill_master()``) and start it again, after which the
+    Sentinels make it a replica of the new master. Used by the tests and the chaos suite; ``make
+    run`` stays on one Redis.
+    """
+
+    def __init__(
+        self,
+        *,
+        master_name: str = "mymaster",
+        password: str | None = None,
+        sentinels: int = 3,
+        down_after_ms: int = 1000,
+        failover_timeout_ms: int = 3000,
+        log_dir: Path | None = None,
+    ) -> None:
+        def log(name: str) -> Path | None:
+            return log_dir / f"{name}.log" if log_dir else None
+
+        self.master_name = master_name
+        self.password = password
+        master = RedisServer(password=password, log_path=log("redis-a"))
+        replica = RedisServer(password=password, replica_of=master.port, log_path=log("redis-b"))
+        self.servers = [master, replica]
+        self.sentinels = [
+            RedisSentinel(
+                master_port=master.port,
+                master_name=master_name,
+                password=password,
+                quorum=max(1, sentinels // 2 + 1),
+                down_after_ms=down_after_ms,
+                failover_timeout_ms=failover_timeout_ms,
+                log_path=log(f"sentinel-{index}"),
+            )
+            for index in range(sentinels)
+        ]
+
+    @property
+    def url(self) -> str:
+        auth = f":{self.password}@" if self.password else ""
+        hosts = ",".join(f"127.0.0.1:{sentinel.port}" for sentinel in self.sentinels)
+        return f"redis+sentinel://{auth}{hosts}/{self.master_name}/0"
+
+    def start(self, *, timeout: float = 30.0) -> SentinelSet:
+        """Start every process; return once the Sentinels know the replica and each other."""
+        for server in self.servers:
+            server.start(timeout=timeout)
+        for sentinel in self.sentinels:
+            sentinel.start(timeout=timeout)
+        self.wait_until_settled(timeout=timeout)
+        return self
+
+    def _master_state(self, sentinel: RedisSentinel) -> dict[str, str]:
+        reply = redis_command(sentinel.port, "SENTINEL", "MASTER", self.master_name)
+        return dict(zip(reply[::2], reply[1::2], strict=True))
+
+    def wait_until_settled(self, *, timeout: float = 30.0) -> None:
+        """Wait until every live Sentinel sees the others and a replica in sync, and one master."""
+        deadline = time.monotonic() + timeout
+        others = len(self.sentinels) - 1
+        while True:
+            try:
+                states = [self._master_state(s) for s in self.sentinels if s.running]
+                if (
+                    states
+                    and all(
+                        int(state["num-other-sentinels"]) >= others
+                        and int(state["num-slaves"]) >= 1
+                        and "s_down" not in state["flags"]
+                        and "o_down" not in state["flags"]
+                        for state in states
+                    )
+                    and len({state["port"] for state in states}) == 1
+                ):
+                    master = self.server_on(int(states[0]["port"]))
+                    if master is not None and self._replicas_in_sync(master):
+                        return
+            except (OSError, RuntimeError, KeyError):
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the Sentinel set did not settle within {timeout:.0f} s")
+            time.sleep(0.1)
+
+    def _replicas_in_sync(self, master: RedisServer) -> bool:
+        info = redis_command(master.port, "INFO", "replication", password=self.password)
+        fields = dict(
+            line.split(":", 1)
+            for line in info.splitlines()
+            if ":" in line and not line.startswith("#")
+        )
+        if fields.get("role") != "master":
+            return False
+        replicas = [value for key, value in fields.items() if key.startswith("slave")]
+        return any("state=online" in value for value in replicas if "ip=" in value)
+
+    def master_port(self) -> int | None:
+        """Return the port the Sentinels name as the master now (None if none answers)."""
+        for sentinel in self.sentinels:
+            if not sentinel.running:
+                continue
+            try:
+                reply = redis_command(
+                    sentinel.port, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.master_name
+                )
+            except (OSError, RuntimeError):
+                continue
+            if reply:
+                return int(reply[1])
+        return None
+
+    def server_on(self, port: int) -> RedisServer | None:
+        return next((server for server in self.servers if server.port == port), None)
+
+    def master(self) -> RedisServer:
+        """Return the process of the current master."""
+        server = self.server_on(self.master_port() or -1)
+        if server is None:
+            raise RuntimeError("no Sentinel names a master of this set")
+        return server
+
+    def kill_master(self) -> RedisServer:
+        """SIGKILL the current master; return its process (``start()`` brings it back)."""
+        server = self.master()
+        server.kill()
+        return server
+
+    def wait_for_new_master(self, old_port: int, *, timeout: float = 30.0) -> int:
+        """Wait until the Sentinels name a master other than ``old_port``; return its port."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            port = self.master_port()
+            if port is not None and port != old_port:
+                return port
+            time.sleep(0.05)
+        raise TimeoutError(f"no failover away from port {old_port} within {timeout:.0f} s")
+
+    def role_of(self, server: RedisServer) -> str | None:
+        """Return ``master`` or ``slave`` as the server itself says (None if it does not answer)."""
+        try:
+            reply = redis_command(server.port, "ROLE", password=self.password)
+        except (OSError, RuntimeError):
+            return None
+        return reply[0] if reply else None
+
+    def stop(self) -> None:
+        for process in [*self.sentinels, *self.servers]:
+            process.stop()
