@@ -54,3 +54,13 @@ class Transport(kombu_redis.Transport):
     """kombu's Redis transport with the QoS above (``CELERY_BROKER_TRANSPORT``)."""
 
     Channel = Channel
+
+
+class SentinelChannel(kombu_redis.SentinelChannel):
+    QoS = QoS
+
+
+class SentinelTransport(kombu_redis.SentinelTransport):
+    """kombu's Redis Sentinel transport with the same QoS (``sentinel://`` broker URLs)."""
+
+    Channel = SentinelChannel

@@ -11,7 +11,7 @@ from .schedule import HEARTBEAT_JOB
 
 def broker_is_redis() -> bool:
     """Tell whether the Celery broker is the Redis the breaker watches (REDIS_URL)."""
-    return settings.CELERY_BROKER_URL == settings.REDIS_URL
+    return settings.CELERY_BROKER_URL in (settings.REDIS_URL, settings.REDIS_URL_FOR_CELERY)
 
 
 def job_last_success_at(*, name: str) -> datetime | None:

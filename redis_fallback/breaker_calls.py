@@ -24,6 +24,7 @@ from .masking import describe_error, mask_text
 from .prober import Prober, register_prober_fork_handler
 from .process_breaker import _breaker
 from .raw_client import CONNECTION_ERRORS, raw_redis, redis_url
+from .restarts import changes_seen, rebuild_done
 
 logger = logging.getLogger("redis_fallback")
 
@@ -101,12 +102,14 @@ def _probe() -> bool:
     stage = "ping"
     try:
         client = raw_redis()
-        client.ping()
+        client.ping()  # a new connection: a restart or failover is seen here (restarts.py)
+        mark = changes_seen()
         with _hooks_lock:
             callbacks = list(_recovery_callbacks)
         for callback in callbacks:
             stage = f"recovery callback {getattr(callback, '__qualname__', callback)!s}"
             callback(client)
+        rebuild_done(mark)
     except Exception as error:
         # A masked traceback: callbacks may raise errors that quote other services' URLs.
         trace = mask_text("".join(traceback.format_exception(error)), url=url)

@@ -59,6 +59,9 @@ def _redis_params(params: dict[str, Any]) -> dict[str, Any]:
     options.setdefault("SOCKET_TIMEOUT", timeouts["socket_timeout"])
     options.setdefault("SOCKET_CONNECT_TIMEOUT", timeouts["socket_connect_timeout"])
     options["IGNORE_EXCEPTIONS"] = False
+    if options.get("SENTINELS"):
+        # Queries to the Sentinels: bounded like every Redis call, never retried.
+        options.setdefault("SENTINEL_KWARGS", {**timeouts, "retry": no_retry()})
     options["CONNECTION_POOL_KWARGS"] = {
         **options.get("CONNECTION_POOL_KWARGS", {}),
         "retry": no_retry(),

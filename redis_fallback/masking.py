@@ -45,8 +45,29 @@ _IPV6_RE = re.compile(
 _NOISE_RE = re.compile(r"\s*(\(configured timeouts|, Timeout:|Topology Description).*", re.S)
 
 
+def _mask_multi_host(url: str) -> str:
+    # redis+sentinel://[:pw@]h1:26379,h2:26379/mymaster/0: every host masked, every port kept.
+    scheme, _, rest = url.partition("://")
+    netloc, slash, path = rest.partition("/")
+    path, question, _ = path.partition("?")
+    _, at, hosts = netloc.rpartition("@")
+    ports = [entry.rpartition(":")[2] for entry in hosts.split(",")]
+    if not all(port.isdigit() for port in ports):
+        return MASK
+    masked = ",".join(f"{MASK}:{port}" for port in ports)
+    return f"{scheme}://{f'{MASK}@' if at else ''}{masked}{slash}{path}{f'?{MASK}' if question else ''}"
+
+
 def mask_url(url: str) -> str:
-    """Return ``url`` with user, password, host and query replaced by ``***``."""
+    """Return ``url`` with user, password, host and query replaced by ``***``.
+
+    Several hosts (a Sentinel URL, ``h1:26379,h2:26379``) and kombu's ``;``-separated URLs are
+    masked host by host.
+    """
+    if ";" in url and url.count("://") > 1:
+        return ";".join(mask_url(part) for part in url.split(";"))
+    if "," in url.partition("://")[2].partition("/")[0]:
+        return _mask_multi_host(url)
     try:
         parts = urlsplit(url)
         port = parts.port

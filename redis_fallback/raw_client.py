@@ -18,6 +18,7 @@ from django.dispatch import receiver
 from redis import exceptions as redis_errors
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+from redis.sentinel import Sentinel
 
 from .restarts import on_connect
 
@@ -31,7 +32,9 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     redis_errors.NoPermissionError,
 )
 
-_WATCHED_SETTINGS = frozenset({"REDIS_URL", "REDIS_SOCKET_TIMEOUT", "REDIS_SOCKET_CONNECT_TIMEOUT"})
+_WATCHED_SETTINGS = frozenset(
+    {"REDIS_URL", "REDIS_SENTINEL", "REDIS_SOCKET_TIMEOUT", "REDIS_SOCKET_CONNECT_TIMEOUT"}
+)
 
 _lock = threading.Lock()
 _client: redis.Redis | None = None
@@ -55,20 +58,51 @@ def socket_timeouts() -> dict[str, float]:
     }
 
 
+def sentinel_config() -> dict | None:
+    """Return the Sentinel set of ``REDIS_URL`` (``settings.REDIS_SENTINEL``), None for one Redis."""
+    return getattr(settings, "REDIS_SENTINEL", None)
+
+
+def sentinel_kwargs() -> dict:
+    """Return the connection options of the queries to the Sentinels: bounded, never retried."""
+    return {**socket_timeouts(), "retry": no_retry()}
+
+
+def _sentinel_master_client(config: dict) -> redis.Redis:
+    # Each new connection asks the Sentinels for the master's address (one bounded query per
+    # Sentinel, in order); "no master" (MasterNotFoundError) is a ConnectionError: Redis is down.
+    manager = Sentinel(config["sentinels"], sentinel_kwargs=sentinel_kwargs(), **socket_timeouts())
+    return manager.master_for(
+        config["master_name"],
+        db=config["db"],
+        username=config["username"],
+        password=config["password"],
+        retry=no_retry(),
+        redis_connect_func=on_connect,
+    )
+
+
 def raw_redis() -> redis.Redis:
-    """Return the process's raw redis-py client, built on first use from settings."""
+    """Return the process's raw redis-py client, built on first use from settings.
+
+    With Sentinel (``redis+sentinel://`` in ``REDIS_URL``) it is a client of the current master.
+    """
     global _client  # noqa: PLW0603 - one client per process, built lazily
     client = _client
     if client is None:
         with _lock:
             if _client is None:
-                pool = redis.ConnectionPool.from_url(
-                    redis_url(),
-                    retry=no_retry(),
-                    redis_connect_func=on_connect,
-                    **socket_timeouts(),
-                )
-                _client = redis.Redis(connection_pool=pool)
+                config = sentinel_config()
+                if config is not None:
+                    _client = _sentinel_master_client(config)
+                else:
+                    pool = redis.ConnectionPool.from_url(
+                        redis_url(),
+                        retry=no_retry(),
+                        redis_connect_func=on_connect,
+                        **socket_timeouts(),
+                    )
+                    _client = redis.Redis(connection_pool=pool)
             client = _client
     return client
 
@@ -80,6 +114,9 @@ def drop_raw_redis() -> None:
         client, _client = _client, None
     if client is not None:
         client.connection_pool.disconnect()
+        manager = getattr(client.connection_pool, "sentinel_manager", None)
+        for sentinel in getattr(manager, "sentinels", ()):
+            sentinel.connection_pool.disconnect()
 
 
 @receiver(setting_changed)

@@ -7,7 +7,27 @@ from typing import Any
 
 from .breaker import State
 from .breaker_calls import connected
+from .masking import mask_text
 from .process_breaker import get_breaker
+from .raw_client import sentinel_config
+from .restarts import rebuild_pending, sentinel_masters
+
+
+def sentinel_status() -> dict[str, Any] | None:
+    """Under Sentinel: the master's name, its address as last connected (masked: ``***:6379``)
+    and when this process last saw it fail over; None for one Redis. No network I/O."""
+    config = sentinel_config()
+    if config is None:
+        return None
+    name = config["master_name"]
+    seen = sentinel_masters().get(name, {})
+    address = seen.get("address")
+    return {
+        "master_name": name,
+        "sentinels": len(config["sentinels"]),
+        "master": mask_text(f"{address[0]}:{address[1]}") if address else None,
+        "last_failover_at": _iso(seen.get("last_failover_at")),
+    }
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -25,6 +45,8 @@ def connection_status() -> dict[str, Any]:
     ``outage_since``: the outage's start, None while connected. ``last_error`` has host and
     credentials masked. ``reconnect_attempts``: probes of the current outage, 0 while connected.
     ``fallback_calls``: calls answered by the fallback during the current outage.
+    ``rebuild_pending``: a restart or failover was seen and the admission state is not rebuilt
+    from MongoDB yet (Redis is not trusted meanwhile). ``sentinel``: ``sentinel_status()``.
     """
     snap = get_breaker().snapshot()
     closed = snap.state is State.CLOSED
@@ -39,4 +61,6 @@ def connection_status() -> dict[str, Any]:
         "reconnect_attempts": snap.reconnect_attempts,
         "outage_since": _iso(snap.outage_since),
         "fallback_calls": snap.fallback_calls,
+        "rebuild_pending": rebuild_pending(),
+        "sentinel": sentinel_status(),
     }

@@ -1,15 +1,25 @@
 """Celery: broker, transport, retries, liveness and the periodic reconcile."""
 
 from config.env import env
-from config.settings.redis import REDIS_OUTAGE_SUMMARY_SECONDS, REDIS_URL
+from config.settings.redis import (
+    REDIS_OUTAGE_SUMMARY_SECONDS,
+    REDIS_SENTINEL,
+    REDIS_SOCKET_CONNECT_TIMEOUT,
+    REDIS_SOCKET_TIMEOUT,
+    REDIS_URL_FOR_CELERY,
+)
 
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
+# Default: the Redis of REDIS_URL; under Sentinel kombu's form, sentinel://h1:26379;sentinel://...
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL_FOR_CELERY)
 # kombu's Redis transport with acknowledgements that cannot wedge the worker (see
-# jobs_app/celery_broker.py); "redis" selects kombu's own. Other brokers: their URL decides.
+# jobs_app/celery_broker.py), its Sentinel twin for sentinel:// URLs; "redis" or "sentinel"
+# select kombu's own. Other brokers: their URL decides.
 CELERY_BROKER_TRANSPORT = env(
     "CELERY_BROKER_TRANSPORT",
     default="jobs_app.celery_broker:Transport"
     if CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
+    else "jobs_app.celery_broker:SentinelTransport"
+    if CELERY_BROKER_URL.startswith("sentinel://")
     else None,
 )
 CELERY_RESULT_BACKEND = None
@@ -35,6 +45,18 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=1.0),
     "health_check_interval": 10,
 }
+if CELERY_BROKER_URL.startswith("sentinel://"):
+    # kombu's Sentinel transport: the master's name, and bounded, unretried Sentinel queries.
+    CELERY_BROKER_TRANSPORT_OPTIONS.update(
+        master_name=env(
+            "CELERY_BROKER_SENTINEL_MASTER",
+            default=REDIS_SENTINEL["master_name"] if REDIS_SENTINEL else "mymaster",
+        ),
+        sentinel_kwargs={
+            "socket_timeout": REDIS_SOCKET_TIMEOUT,
+            "socket_connect_timeout": REDIS_SOCKET_CONNECT_TIMEOUT,
+        },
+    )
 # Broker connection: the worker reconnects by itself (capped exponential backoff, see
 # jobs_app/celery_consumer.py); publishing from workers and beat retries 10 times, capped at 3 s.
 CELERY_WORKER_CONSUMER = "jobs_app.celery_consumer:ResilientConsumer"
