@@ -31,7 +31,12 @@ from devices_app.services import device_create
 from devtools.servers import free_port, wait_for_port
 from sessions_app.models import CheckIn, Scan
 from sessions_app.services import session_check_in
-from tests.factories import assert_capacity_holds, participant_make, session_make
+from tests.factories import (
+    assert_capacity_holds,
+    participant_make,
+    participants_make,
+    session_make,
+)
 
 from .conftest import DESKTOP, PHONE
 from .support import scanner_type, screenshot, wait_for
@@ -279,3 +284,31 @@ def test_a_scan_unanswered_for_2_seconds_is_decided_here_and_counted_once(
     wait_for(browser, lambda b: "Choose the session" in b.page_source, "no session picker")
     hall.refresh_from_db()
     assert hall.leased == 0  # its unused places went back at once, not at the lease's expiry
+
+
+def test_a_door_admits_on_its_held_places_once_the_session_is_full_for_the_others(
+    browser, door_server, redis_server
+):
+    """Online too, the places a door holds are its own: when the session is full for every other
+    door (its held places count as taken), the door checks people in on them, then says full."""
+    hall = session_make(title="Hall A keynote", capacity=20)  # a lease of 2 places
+    for code, name in [("ADA-0001", "Ada Lovelace"), ("GRACE-0002", "Grace Hopper"),
+                       ("ALAN-0003", "Alan Turing")]:  # fmt: skip
+        participant_make(full_name=name, ticket_code=code)
+    browser.set_window_size(*PHONE)
+    _pair_and_choose(browser, door_server, hall)
+    _offline_ready(browser)
+    for index, person in enumerate(participants_make(18)):  # the other doors fill the rest
+        session_check_in(session_id=hall.pk, participant_id=person.pk, source=CheckIn.Source.API,
+                         actor="door-b", nonce=f"door-b-{index}")  # fmt: skip
+
+    reason, text = _scan(browser, "ADA-0001", 1)
+    assert reason == "checked_in_on_lease" and "Ada Lovelace" in text, text
+    assert _scan(browser, "GRACE-0002", 2)[0] == "checked_in_on_lease"
+    assert _body(browser, "placesLeft") == "0"
+    reason, text = _scan(browser, "ALAN-0003", 3)
+    assert reason == "session_full", text  # the server's own answer: nothing held any more
+
+    hall.refresh_from_db()
+    assert (hall.check_in_count, hall.leased) == (20, 0)
+    assert_capacity_holds(hall)

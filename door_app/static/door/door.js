@@ -90,7 +90,7 @@
 
   var SHORT = {admitted_offline: "in: offline", already_inside_offline: "in: already inside",
                full_offline: "in: full (offline)", unknown_offline: "unknown (offline)",
-               checked_out_offline: "out: offline"};
+               checked_out_offline: "out: offline", checked_in_on_lease: "in: a held place"};
 
   function showHere(answer) {
     // An answer decided on this device: the same big coloured block, and a line in the last scans.
@@ -191,8 +191,12 @@
         live.innerHTML = html;
         undoExpires();
         var result = document.getElementById("result");
-        if (scanned && result && door.noteOnline) {
-          door.noteOnline(code, result.getAttribute("data-reason"));
+        var reason = result && result.getAttribute("data-reason");
+        if (scanned && result && door.noteOnline) door.noteOnline(code, reason);
+        if (scanned && reason === "session_full" && !out && door.admitOnLease) {
+          return door.admitOnLease(code, body.get("nonce")).then(function (answer) {
+            if (answer) showHere(answer);
+          });
         }
         if (out && scan === scans && result && result.getAttribute("data-reason") === "invalid_code") {
           setMode("out"); // nothing was decided: the check-out is scanned again, as a check-out

@@ -540,13 +540,38 @@
       });
   };
   api.render = render;
+  // Online, the session full for everyone (this door's held places count as taken): the person
+  // may still come in on one of the places this door holds, as a synced admission would.
+  api.admitOnLease = function (code, nonce) {
+    if (!ready() || !leaseLive() || placesLeft() < 1 || st.queue.length) {
+      return Promise.resolve(null);
+    }
+    var lease = st.lease;
+    var scan = {ticket_code: code.trim(), nonce: nonce + "-lease", direction: "in",
+                scanned_at: new Date().toISOString()};
+    return serial(function () {
+      return call("POST", apiRoot + "leases/" + lease.id + "/sync/", {scans: [scan], "return": 0},
+                  SCAN_WAIT_MS).then(function (answer) {
+        if (answer.status !== 200) return null;
+        var result = (answer.body.results || [])[0] || {};
+        return leaseApply(answer.body.lease, answer.skew).then(function () {
+          if (result.reason !== "checked_in" || result.conflict) return null;
+          noteOnline(code, "checked_in");
+          render();
+          return verdict("checked_in_on_lease", "ok", "Checked in", result.participant_name, code,
+            "On one of the places this door holds: the session is full for the other doors.");
+        });
+      });
+    }).catch(function () { return null; });
+  };
   // An online answer: this door's list learns it at once (the next pack would, a minute later).
-  api.noteOnline = function (code, reason) {
+  api.noteOnline = noteOnline;
+  function noteOnline(code, reason) {
     var inside = {checked_in: true, already_checked_in: true, checked_out: false,
                   not_checked_in: false}[reason];
     if (inside === undefined) return;
     var note = {code: code, inside: inside, at: Date.now()};
     if (ready()) noteMark(note);
     else st.notes.push(note); // no pack yet: applied if the pack turns out older than the answer
-  };
+  }
 })();
