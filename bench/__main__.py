@@ -102,7 +102,7 @@ async def measure(stack: Stack, args, config: dict) -> dict:
 
 
 def _in_own_processes(args, out: Path) -> dict:
-    """Run bench.round_trips, bench.scale and bench.cpu_split (each starts its own servers)."""
+    """Run bench.round_trips, scale, cpu_split and hot_document (each starts its own servers)."""
     found = {}
     for name, extra in (
         ("round_trips", []),
@@ -111,6 +111,7 @@ def _in_own_processes(args, out: Path) -> dict:
             ["--sizes", args.scale_sizes, "--check-ins", str(args.scale_check_ins)],
         ),
         ("cpu_split", ["--runs", str(args.runs)]),
+        ("hot_document", ["--runs", str(args.runs)]),
     ):
         path = out / f"{name}.json"
         print(f"[bench] {name} ...", flush=True)
