@@ -10,6 +10,7 @@ from importlib import metadata
 from pathlib import Path
 
 from bench.cpu_split import table as cpu_split_table
+from bench.leases_docs import saved_section as leases_section
 from bench.round_trips import table as round_trips_table
 from devtools.servers import redis_server_binary
 
@@ -393,6 +394,7 @@ def render(results: dict, *, chart_name: str) -> str:
     if results.get("scale_note"):  # the table came from another run than the rest (it says which)
         lines += ["", results["scale_note"]]
     lines += _cpu_split_section(results.get("cpu_split"), results)
+    lines += leases_section()  # python -m bench.leases --docs: its own run, kept in its own file
     lines += [
         "",
         "## Latency over time through a pause, a kill and a restart",
