@@ -103,6 +103,16 @@ def degraded_components(*, refresh: bool = False) -> list[Degraded]:
     return found
 
 
+def _sentinel_detail(sentinel: dict | None) -> str:
+    if not sentinel:
+        return ""
+    failover = sentinel.get("lastFailoverAt")
+    return (
+        f"; Sentinel master {sentinel.get('masterName')} at {sentinel.get('master') or 'not reached yet'}"
+        + (f", last failover seen {failover}" if failover else ", no failover seen")
+    )
+
+
 @dataclasses.dataclass(frozen=True)
 class HealthRow:
     """One line of the readable health page."""
@@ -138,6 +148,7 @@ def health_rows(report: HealthReport) -> list[HealthRow]:
                 redis["status"], "unreachable"
             ),
             f"circuit breaker {redis['breaker']}"
+            + _sentinel_detail(redis.get("sentinel"))
             + (f"; down since {redis_since}" if redis_since else "")
             + (f"; last error: {redis['lastError']}" if redis.get("lastError") else ""),
         ),

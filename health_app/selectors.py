@@ -100,6 +100,20 @@ def _redis_section(ping: Observation, status: dict[str, Any]) -> dict[str, Any]:
         "lastError": error_text(last_error),
         "lastErrorTime": last_error_time,
         "reconnectAttempts": status.get("reconnect_attempts", 0),
+        "sentinel": _sentinel_section(status.get("sentinel")),
+    }
+
+
+def _sentinel_section(sentinel: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Under Sentinel: the master's name, its address (masked, ``***:6379``), how many Sentinels
+    are configured and when this process last saw a failover; None for one Redis."""
+    if not sentinel:
+        return None
+    return {
+        "masterName": sentinel.get("master_name"),
+        "master": sentinel.get("master"),
+        "sentinels": sentinel.get("sentinels"),
+        "lastFailoverAt": sentinel.get("last_failover_at"),
     }
 
 

@@ -79,35 +79,40 @@ REDIS_OUTAGE_SUMMARY_SECONDS = env.float("REDIS_OUTAGE_SUMMARY_SECONDS", default
 ADMISSION_RESEED_PACE = env.float("ADMISSION_RESEED_PACE", default=1.0)
 
 
-def _cache_location_and_options() -> tuple[str, dict]:
-    options = {
-        "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_CONNECT_TIMEOUT,
-        "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,
+def default_cache(
+    url: str, sentinel: dict | None, *, connect_timeout: float, timeout: float
+) -> dict:
+    """Return ``CACHES["default"]`` for this ``REDIS_URL`` (a test pointing the app elsewhere too)."""
+    options = {"SOCKET_CONNECT_TIMEOUT": connect_timeout, "SOCKET_TIMEOUT": timeout}
+    location = url
+    if sentinel is not None:
+        # django-redis's Sentinel support: its connection factory asks the Sentinels for the
+        # master named by LOCATION's host; DefaultClient (one server) keeps every read on it.
+        auth = url[len(_SENTINEL_SCHEME) :].partition("/")[0].rpartition("@")[0]
+        auth = f"{auth}@" if auth else ""
+        location = f"redis://{auth}{sentinel['master_name']}/{sentinel['db']}"
+        options.update(
+            CONNECTION_FACTORY="django_redis.pool.SentinelConnectionFactory",
+            SENTINELS=sentinel["sentinels"],
+        )
+    return {
+        "BACKEND": "redis_fallback.cache.FallbackRedisCache",
+        "LOCATION": location,
+        "KEY_PREFIX": "checkin",
+        "TIMEOUT": 60,
+        "OPTIONS": options,
     }
-    if REDIS_SENTINEL is None:
-        return REDIS_URL, options
-    # django-redis's Sentinel support: the connection factory asks the Sentinels for the master
-    # named by LOCATION's host; DefaultClient (one server) keeps every read on the master.
-    auth = REDIS_URL[len(_SENTINEL_SCHEME) :].partition("/")[0].rpartition("@")[0]
-    location = f"redis://{f'{auth}@' if auth else ''}{REDIS_SENTINEL['master_name']}/{REDIS_SENTINEL['db']}"
-    options.update(
-        CONNECTION_FACTORY="django_redis.pool.SentinelConnectionFactory",
-        SENTINELS=REDIS_SENTINEL["sentinels"],
-    )
-    return location, options
 
 
-_CACHE_LOCATION, _CACHE_OPTIONS = _cache_location_and_options()
 # django-redis wrapped by the project's fallback backend (LocMemCache while Redis is down).
 # DJANGO_REDIS_IGNORE_EXCEPTIONS stays off: redis_fallback handles connection errors itself.
 CACHES = {
-    "default": {
-        "BACKEND": "redis_fallback.cache.FallbackRedisCache",
-        "LOCATION": _CACHE_LOCATION,
-        "KEY_PREFIX": "checkin",
-        "TIMEOUT": 60,
-        "OPTIONS": _CACHE_OPTIONS,
-    },
+    "default": default_cache(
+        REDIS_URL,
+        REDIS_SENTINEL,
+        connect_timeout=REDIS_SOCKET_CONNECT_TIMEOUT,
+        timeout=REDIS_SOCKET_TIMEOUT,
+    ),
     # Per-process copies of hot MongoDB reads (core/process_cache.py): tokens, sessions,
     # participants, each for a few seconds; no network, so a Redis outage does not touch it.
     "process": {
