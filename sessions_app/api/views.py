@@ -328,6 +328,7 @@ class SessionViewSet(viewsets.GenericViewSet):
         filters=False,
         responses={
             200: ConflictSerializer(many=True),
+            400: VALIDATION_ERROR,  # a bad ?page=
             401: NOT_AUTHENTICATED,
             403: STAFF_ONLY,
             404: not_found("session_not_found"),
