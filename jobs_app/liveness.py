@@ -27,7 +27,7 @@ import pymongo
 from celery.worker import state as worker_state
 from django.conf import settings
 
-from redis_fallback.broker_queues import broker_queue_length_reader
+from redis_fallback.broker_queues import REDIS_BROKER_SCHEMES, broker_queue_length_reader
 
 from .schedule import HEARTBEAT_JOB
 from .services import job_run_record
@@ -159,7 +159,7 @@ def watchdog_start(consumer) -> ConsumptionWatchdog | None:
     broker_url = settings.CELERY_BROKER_URL
     if _watchdog is not None or stuck_seconds <= 0:
         return _watchdog
-    if not broker_url.startswith(("redis://", "rediss://")):
+    if not broker_url.startswith(REDIS_BROKER_SCHEMES):
         logger.info("Consumption watchdog off: it reads queue lengths from a Redis broker only")
         return None
     queues = list(consumer.app.amqp.queues.consume_from or consumer.app.amqp.queues)

@@ -27,6 +27,7 @@ from jobs_app.liveness import redis_queue_length
 from jobs_app.models import OutboxMessage
 from jobs_app.selectors import broker_is_redis
 from redis_fallback import is_redis_available
+from redis_fallback.broker_queues import REDIS_BROKER_SCHEMES
 
 SOURCES = ("outbox", "broker")
 
@@ -45,7 +46,7 @@ def _queue_reader(broker_url: str, queue: str) -> Callable[[], int]:
 def broker_queue_lengths() -> dict[str, int]:
     """Read the length of each Celery queue on the Redis broker (one bounded attempt each)."""
     broker_url = settings.CELERY_BROKER_URL
-    if not broker_url.startswith(("redis://", "rediss://")):
+    if not broker_url.startswith(REDIS_BROKER_SCHEMES):
         return {}
     if broker_is_redis() and not is_redis_available():
         # This process's breaker says Redis is down: do not wait on it again.
