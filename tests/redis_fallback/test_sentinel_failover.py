@@ -14,6 +14,8 @@ on Redis again, and the door's p99 meanwhile.
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 import threading
 import time
 
@@ -249,6 +251,8 @@ def test_a_failover_no_call_saw_is_noticed_and_rebuilt_before_redis_is_trusted(s
     name tells. The call is answered by the fallback, the recovery callbacks run, and then Redis
     is used again.
     """
+    from jobs_app.models import OutboxMessage  # noqa: PLC0415
+    from jobs_app.services import task_publish  # noqa: PLC0415
     from redis_fallback import get_redis, register_recovery_callback  # noqa: PLC0415
     from redis_fallback.testing import unregister_recovery_callback  # noqa: PLC0415
 
@@ -265,9 +269,52 @@ def test_a_failover_no_call_saw_is_noticed_and_rebuilt_before_redis_is_trusted(s
         raw_redis().connection_pool.disconnect()
         assert get_redis().get("before") is None  # answered by the fallback, not the replica
         assert not is_redis_available()
+        # A task published meanwhile waits in the MongoDB outbox (flushed when the broker is back).
+        assert not task_publish(task_name="sessions_app.reconcile_counters").published
+        assert OutboxMessage.objects.filter(published_at=None).count() == 1
         _wait(is_redis_available, timeout=10, what="Redis trusted again")
         assert len(rebuilt) == 1
         assert connection_status()["sentinel"]["last_failover_at"] is not None
         assert get_redis().get("before") == b"1"  # the replica had it
     finally:
         unregister_recovery_callback(count)
+
+
+def test_celery_worker_and_beat_follow_the_failover(sentinel_set, worker_env, tmp_path):
+    """A real worker and beat on the broker through Sentinel keep reconciling after a failover."""
+    from django.utils import timezone  # noqa: PLC0415
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask  # noqa: PLC0415
+
+    from jobs_app.schedule import RECONCILE_TASK, periodic_tasks_ensure  # noqa: PLC0415
+    from sessions_app.selectors import reconcile_last_success_at  # noqa: PLC0415
+    from tests.celery_support import ROOT, WorkerProcess, wait_until  # noqa: PLC0415
+
+    periodic_tasks_ensure()
+    fast, _ = IntervalSchedule.objects.get_or_create(every=2, period=IntervalSchedule.SECONDS)
+    PeriodicTask.objects.filter(task=RECONCILE_TASK).update(interval=fast)
+    env = {**worker_env, "REDIS_URL": sentinel_set.url}
+    env.pop("CELERY_BROKER_URL", None)  # the default follows REDIS_URL: kombu's sentinel:// form
+    worker = WorkerProcess(env, tmp_path / "worker.log").start()
+    beat_log = open(tmp_path / "beat.log", "ab")  # noqa: SIM115
+    beat = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "beat", "-l", "INFO",
+         "-s", str(tmp_path / "beat-schedule"), "--max-interval", "1"],
+        cwd=ROOT, env=env, stdout=beat_log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        first = wait_until(reconcile_last_success_at, timeout=40)
+        assert first is not None, worker.log()[-3000:]
+        old = sentinel_set.kill_master()
+        killed = time.monotonic()
+        sentinel_set.wait_for_new_master(old.port, timeout=20)
+        promoted_at = timezone.now()
+        again = wait_until(lambda: (reconcile_last_success_at() or first) > promoted_at, timeout=40)
+        assert again, worker.log()[-3000:] + (tmp_path / "beat.log").read_text()[-2000:]
+        print(
+            f"\nReconcile ran again through the new master {time.monotonic() - killed:.1f} s after the kill"
+        )
+    finally:
+        beat.terminate()
+        beat.wait(timeout=15)
+        beat_log.close()
+        worker.stop()
