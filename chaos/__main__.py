@@ -6,7 +6,9 @@
    failpoints stop it between two writes.
 2. Create sessions (small capacities) and more participants than places, over the API.
 3. Run door traffic, the fault schedule, a MongoDB sampler and a WebSocket client whose view is
-   compared with MongoDB (chaos/live_watch.py) at the same time.
+   compared with MongoDB (chaos/live_watch.py) at the same time. Some door devices lose their
+   network for stretches and admit on leased places meanwhile (chaos/offline_door.py); after the
+   traffic, the conflicts the organiser sees are read over the API.
 4. Reconcile counters once (``manage.py reconcile_counters`` when it exists), check the invariants
    in MongoDB, print the tables, write JSON to the run's log directory, stop everything.
 """
