@@ -251,6 +251,8 @@ def test_a_failover_no_call_saw_is_noticed_and_rebuilt_before_redis_is_trusted(s
     name tells. The call is answered by the fallback, the recovery callbacks run, and then Redis
     is used again.
     """
+    from django.test import Client  # noqa: PLC0415
+
     from jobs_app.models import OutboxMessage  # noqa: PLC0415
     from jobs_app.services import task_publish  # noqa: PLC0415
     from redis_fallback import get_redis, register_recovery_callback  # noqa: PLC0415
@@ -276,6 +278,11 @@ def test_a_failover_no_call_saw_is_noticed_and_rebuilt_before_redis_is_trusted(s
         assert len(rebuilt) == 1
         assert connection_status()["sentinel"]["last_failover_at"] is not None
         assert get_redis().get("before") == b"1"  # the replica had it
+        shown = Client().get("/health").json()["redis"]["sentinel"]
+        assert shown["masterName"] == "mymaster"
+        assert shown["master"] == f"***:{sentinel_set.master_port()}"  # masked: the port only
+        assert shown["sentinels"] == 3
+        assert shown["lastFailoverAt"] is not None
     finally:
         unregister_recovery_callback(count)
 
