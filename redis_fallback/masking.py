@@ -7,7 +7,9 @@ Policy:
 - a URL keeps the scheme, port, path (the database number) and nothing else, e.g.
   ``redis://:secret@cache.internal:6379/0`` becomes ``redis://***@***:6379/0`` (``***@`` only
   when the URL carries credentials; a query string, which may hold ``password=``, becomes ``?***``;
-  a URL that cannot be parsed, such as a multi-host MongoDB URI, becomes ``***``);
+  several hosts, as in a Sentinel URL, keep their ports: ``redis+sentinel://***@***:26379,
+  ***:26380/mymaster/0``; kombu's ``;``-separated URLs are masked one by one; a URL that cannot
+  be parsed becomes ``***``);
 - the user names, passwords and host names of every configured connection (``REDIS_URL``,
   ``CELERY_BROKER_URL``, the MongoDB ``DATABASES`` entry and ``HEALTH_MONGODB_URI``) and of the
   ``url`` passed in become ``***`` wherever they appear as a word;

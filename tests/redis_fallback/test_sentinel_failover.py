@@ -194,14 +194,14 @@ def test_master_killed_under_load_the_replica_takes_over_and_capacity_holds(
     try:
         _wait(
             lambda: sum(1 for r in doors.requests if r[4] == 201) >= CAPACITY // 2,
-            timeout=15,
+            timeout=10,
             what="half the places taken",
         )
         assert script_answers and script_answers[-1][1], "Redis did not take part before the kill"
         old = servers.master()
         killed = time.monotonic()
         old.kill()
-        new_port = servers.wait_for_new_master(old.port, timeout=20)
+        new_port = servers.wait_for_new_master(old.port, timeout=15)
         promoted = time.monotonic()
         back = _wait(
             lambda: any(at > promoted and by_redis for at, by_redis in script_answers),
@@ -216,7 +216,7 @@ def test_master_killed_under_load_the_replica_takes_over_and_capacity_holds(
         after = time.monotonic()
         old.start()  # empty (no persistence): the Sentinels make it a replica of the new master
         returned = _wait(
-            lambda: servers.role_of(old) == "slave", timeout=25, what="the old master a replica"
+            lambda: servers.role_of(old) == "slave", timeout=20, what="the old master a replica"
         )
         assert servers.master_port() == new_port
         time.sleep(2.0)  # load with the old master back as a replica
