@@ -325,3 +325,36 @@ def test_celery_worker_and_beat_follow_the_failover(sentinel_set, worker_env, tm
         beat.wait(timeout=15)
         beat_log.close()
         worker.stop()
+
+
+def test_the_live_board_polls_during_the_failover_and_is_live_on_the_new_master(
+    sentinel_set, token_client, staff_token
+):
+    """A real uvicorn on the Sentinel URL: its hub's subscription follows the promoted master."""
+    from tests.live_support import AsgiServer, LiveView  # noqa: PLC0415
+
+    session = session_make(capacity=10)
+    people = participants_make(2)
+    server = AsgiServer(REDIS_URL=sentinel_set.url).start()
+    view = LiveView.open(f"{server.url}/ws/occupancy/", token=staff_token)
+    base = f"/api/sessions/{session.pk}/check-in/"
+    try:
+        view.wait_for(lambda v: v.mode == "live" and str(session.pk) in v.sessions, timeout=15)
+        old = sentinel_set.kill_master()
+        view.wait_for(lambda v: v.mode == "polling", timeout=10)
+        answer = token_client.post(base, {"participant": str(people[0].pk)}, format="json")
+        assert answer.status_code == 201
+        view.wait_for(lambda v: v.count(session.pk) == 1, timeout=10)  # by polling MongoDB
+        sentinel_set.wait_for_new_master(old.port, timeout=15)
+        view.wait_for(lambda v: v.mode == "live", timeout=10)
+        _wait(is_redis_available, timeout=10, what="this process back on Redis")
+        answer = token_client.post(base, {"participant": str(people[1].pk)}, format="json")
+        assert answer.status_code == 201
+        view.wait_for(lambda v: v.count(session.pk) == 2, timeout=10)
+        assert view.modes[-2:] == ["polling", "live"]
+        view.assert_versions_never_decrease()
+        assert view.ws.protocol.state.name == "OPEN"  # the failover never disconnected the client
+    finally:
+        view.close()
+        server.stop()
+    assert "Traceback" not in server.log(), server.log()[-3000:]
