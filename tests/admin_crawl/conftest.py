@@ -25,7 +25,9 @@ from rest_framework.authtoken.models import Token
 from devices_app.models import DoorDevice
 from jobs_app.models import Job, JobRun, Lease, OutboxMessage
 from sessions_app.groups import DOOR_STAFF_GROUP
+from sessions_app.services.leases import OfflineScan, lease_sync, session_lease_grant
 from tests.admin_crawl.crawl import TracebackCatcher, registered_admins
+from tests.factories import session_make
 
 _HERE = Path(__file__).resolve().parent
 
@@ -48,6 +50,17 @@ _ACCESS = {"user_agent": "crawl", "ip_address": "10.0.0.9", "username": "door", 
 
 def _in_an_hour() -> dt.datetime:
     return timezone.now() + dt.timedelta(hours=1)
+
+
+def _lease_with_a_conflict() -> None:
+    """A real lease of a session, and an offline scan of an unknown ticket synced through
+    it: the conflict the admin's Conflicts page lists."""
+    session = session_make(title="Crawl hall", capacity=40)
+    answer = session_lease_grant(session_id=session.pk, places=1, actor="door")
+    unknown = OfflineScan(
+        nonce="crawl-1", direction="in", scanned_at=timezone.now(), ticket_code="NOPE-NOPE-0000"
+    )
+    lease_sync(lease=answer.lease, scans=[unknown], actor="door")
 
 
 # Rows for the collections that bootstrap leaves empty, so every change form has an object.
@@ -78,6 +91,8 @@ CREATORS = {
     "jobs_app.Lease": lambda: Lease.objects.create(name="crawl", expires_at=_in_an_hour()),
     "jobs_app.Job": lambda: Job.objects.create(kind="import", title="crawl.csv", total=3),
     "devices_app.DoorDevice": lambda: DoorDevice.objects.create(name="crawl tablet"),
+    "sessions_app.Lease": _lease_with_a_conflict,
+    "sessions_app.ScanConflict": _lease_with_a_conflict,
 }
 
 
