@@ -172,17 +172,20 @@ def test_revoked_devices_are_left_out_and_sessions_count_scans_without_a_device(
 
 
 @pytest.mark.slow
-def test_the_read_stays_cheap_with_20_devices_of_500_scans_each():
-    """Measure the doors view's read: 20 devices x 500 scans (10,000 entries), 100 of each in
-    the last 10 minutes, plus 2,000 entries of a closed session; print the time."""
+def test_the_read_stays_cheap_with_20_devices_of_200_scans_each():
+    """Measure the doors view's read: 20 devices x 200 scans (4,000 entries), 100 of each in
+    the last 10 minutes, plus 500 entries of a closed session; print the time. (Sizes kept
+    small enough for the stand-in to empty the collection at teardown on a loaded machine: at
+    10,000 entries its flush ran past the client's 10 s socket timeout. docs/live.md has the
+    numbers for 500 each, measured with benchmark-sized data.)"""
     sessions = [session_make(title=f"Session {i}") for i in range(4)]
     others = session_make(title="Yesterday", status="closed")
     devices = [_device(f"Door {i:02}", seen_ago=1) for i in range(20)]
     now = timezone.now()
     docs = []
     for d, device in enumerate(devices):
-        for i in range(500):
-            ago = 5 + i * (3 if i < 100 else 60)  # 100 within 5 minutes, the rest up to 8 h back
+        for i in range(200):
+            ago = 5 + i * (3 if i < 100 else 60)  # 100 within 5 minutes, the rest up to 3 h back
             docs.append({
                 "session_id": sessions[d % 4].pk, "device_id": device.pk,
                 "device_name": device.name, "direction": "in",
@@ -192,7 +195,7 @@ def test_the_read_stays_cheap_with_20_devices_of_500_scans_each():
             })  # fmt: skip
     docs += [{"session_id": others.pk, "device_id": None, "reason": "checked_in",
               "direction": "in", "created_at": now - timedelta(hours=20), "_id": ObjectId()}
-             for _ in range(2_000)]  # fmt: skip
+             for _ in range(500)]  # fmt: skip
     scans = connection.get_collection(Scan._meta.db_table)
     for start in range(0, len(docs), 1000):  # in batches: the stand-in is slow on large ones
         scans.insert_many(docs[start : start + 1000])
@@ -209,7 +212,7 @@ def test_the_read_stays_cheap_with_20_devices_of_500_scans_each():
     assert len(view["doors"]) == 20
     assert {row["scans_10m"] for row in view["doors"]} == {101, 100}
     assert reader.stats["full_reads"] == 1  # then only what is new: the last read found one scan
-    assert reader.stats["scans_read"] == 2000 + 1
+    assert reader.stats["scans_read"] == 20 * 100 + 1
     assert reader.stats["latency_reads"] == 0  # each door's window held 100 measures
-    print(f"doors view read, 20 devices x 500 scans: the whole window {timings[0] * 1000:.0f} ms, "
+    print(f"doors view read, 20 devices x 200 scans: the whole window {timings[0] * 1000:.0f} ms, "
           f"then {timings[1] * 1000:.0f} ms, {timings[2] * 1000:.0f} ms")  # fmt: skip
