@@ -44,6 +44,9 @@ class CuttableLink:
     # the bytes the server sent back, which the door never got.
     dropped: dict[int, bytes] = field(default_factory=dict)
     fired: int = 0  # how many ``cut_after_request`` cuts have fired
+    # Applied to every chunk the server sends back (chaos/redis_links.py rewrites the Sentinels'
+    # answers so a node reaches the master through its own link too).
+    rewrite: object = None
     _server: asyncio.Server | None = None
     _pipes: set = field(default_factory=set)
     _cut: bool = False
@@ -132,6 +135,8 @@ class CuttableLink:
                         kept = self.dropped.get(pipe.fired, b"")
                         self.dropped[pipe.fired] = (kept + data)[:CHUNK]
                     continue  # cut: the bytes go nowhere
+                if not upward and self.rewrite is not None:
+                    data = self.rewrite(data)
                 writer.write(data)
                 await writer.drain()
                 if upward and self._cut_after_request and _request_complete(data):
