@@ -46,7 +46,7 @@ from . import admission_protocol
 from .check_in import door_verdict, participant_remains, record_claim_or_verdict
 from .check_out import CheckOutFence, check_out_decide
 from .live_publish import session_change_publish
-from .scans import Attempt, scan_claim, scan_claim_finish, scan_claim_release
+from .scans import Attempt, scan_claim, scan_claim_finish, scan_claim_release, scan_replay
 
 logger = logging.getLogger(__name__)
 
@@ -394,13 +394,39 @@ def _unknown(attempt: Attempt, error: NotFoundError, by_ticket: bool) -> Verdict
     )  # fmt: skip
 
 
+# The online verdicts that did what the door then did offline (the person is inside; they are
+# out): an offline scan with the same nonce replays them. Any other online verdict is a refusal.
+_ONLINE_DONE = {
+    Scan.Direction.IN: {Reason.CHECKED_IN.value, Reason.ALREADY_CHECKED_IN.value},
+    Scan.Direction.OUT: {Reason.CHECKED_OUT.value},
+}
+OFFLINE_NONCE_SUFFIX = ":offline"
+
+
+def _online_refusal(original: Scan) -> bool:
+    """Is the nonce's decided entry an online scan that did not do what the door did offline?
+
+    The door sent the scan online first and, hearing nothing within 2 s, decided it itself with
+    the same nonce (an admission on a leased place, a check-out): that decision is still to be
+    recorded.
+    """
+    done = _ONLINE_DONE.get(original.direction, set())
+    return original.lease_id is None and original.reason not in done
+
+
 def _decide_once(attempt: Attempt, participant: Participant, decide) -> Verdict:
     """Decide a synced scan once per nonce (``check_in.decide_once``), conflicts kept on the entry.
 
     ``check_in_in_progress`` is not a verdict on the scan: the claim is dropped so the door's
-    next sync decides it afresh.
+    next sync decides it afresh. An offline scan whose nonce holds an online refusal
+    (``_online_refusal``) is decided once under ``<nonce>:offline`` (docs/door-protocol.md).
     """
-    claimed = scan_claim(attempt=attempt, participant=participant)
+    claimed = scan_claim(attempt=attempt, participant=participant, replay=False)
+    if isinstance(claimed, Scan):
+        if _online_refusal(claimed):
+            offline = dataclasses.replace(attempt, nonce=attempt.nonce + OFFLINE_NONCE_SUFFIX)
+            return _decide_once(offline, participant, decide)
+        return scan_replay(claimed, attempt, participant)
     if isinstance(claimed, Verdict):
         return claimed
     try:

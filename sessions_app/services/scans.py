@@ -156,7 +156,9 @@ class NonceClaim:
     source: str = ""
 
 
-def scan_claim(*, attempt: Attempt, participant: Participant) -> NonceClaim | Verdict:
+def scan_claim(
+    *, attempt: Attempt, participant: Participant, replay: bool = True
+) -> NonceClaim | Verdict | Scan:
     """Claim the attempt's nonce at its session, or answer the request it repeats.
 
     Return the claim when the nonce is new. Otherwise return a verdict: the original's (a
@@ -166,6 +168,10 @@ def scan_claim(*, attempt: Attempt, participant: Participant) -> NonceClaim | Ve
     for longer than any request can run (``nonce_takeover_seconds``) is taken over: the claim
     names its op, which the caller ends with the reconcile's fences (the admission protocol keeps
     even a late original from counting twice).
+
+    With ``replay=False`` a decided original is returned as its entry, unanswered: the caller
+    looks at it and answers it (``scan_replay``) or decides otherwise (a synced offline scan
+    whose online attempt was refused: ``services/leases.py``).
     """
     op = admission_protocol.op_new()
     try:
@@ -181,19 +187,11 @@ def scan_claim(*, attempt: Attempt, participant: Participant) -> NonceClaim | Ve
     while True:
         original = Scan.objects.filter(session=attempt.session, nonce=attempt.nonce).first()
         if original is None:  # abandoned by a request that gave up: claim it afresh
-            return scan_claim(attempt=attempt, participant=participant)
+            return scan_claim(attempt=attempt, participant=participant, replay=replay)
         if original.participant_id != participant.pk or original.direction != attempt.direction:
             return _refusal(Reason.NONCE_REUSED, attempt, participant)
         if original.reason:
-            verdict = _current(original.reason, attempt.session, participant, original.conflict)
-            scan_record(
-                attempt=replace(attempt, nonce=""),
-                participant=participant,
-                reason=original.reason,
-                check_in_count=verdict.check_in_count,
-                replayed=True,
-            )
-            return verdict
+            return scan_replay(original, attempt, participant) if replay else original
         stale = timezone.now() - timedelta(seconds=nonce_takeover_seconds())
         if (
             original.created_at < stale
@@ -214,6 +212,19 @@ def scan_claim(*, attempt: Attempt, participant: Participant) -> NonceClaim | Ve
         if time.monotonic() >= deadline:
             return _refusal(Reason.CHECK_IN_IN_PROGRESS, attempt, participant)
         time.sleep(_POLL_SECONDS)
+
+
+def scan_replay(original: Scan, attempt: Attempt, participant: Participant) -> Verdict:
+    """Answer a repeat of a decided attempt with its original verdict; log the repeat."""
+    verdict = _current(original.reason, attempt.session, participant, original.conflict)
+    scan_record(
+        attempt=replace(attempt, nonce=""),
+        participant=participant,
+        reason=original.reason,
+        check_in_count=verdict.check_in_count,
+        replayed=True,
+    )
+    return verdict
 
 
 def _refusal(reason: Reason, attempt: Attempt, participant: Participant) -> Verdict:

@@ -20,7 +20,7 @@ from django.db import connection
 from django.utils import timezone
 
 from sessions_app.models import Lease, Scan
-from sessions_app.services import counters_reconcile, session_check_in
+from sessions_app.services import counters_reconcile, session_check_in, session_check_out
 from sessions_app.services.leases import LeaseError, OfflineScan, lease_sync, session_lease_grant
 from tests.factories import (
     assert_capacity_holds,
@@ -374,3 +374,141 @@ def scenario_credit_then_transfer_between_the_repairs_reads():
 
 def test_a_credit_and_a_transfer_between_the_repairs_reads_cannot_fool_it():
     scenario_credit_then_transfer_between_the_repairs_reads()
+
+
+# --- an offline scan whose online attempt (same nonce) was refused, admitted or is in flight -------
+#
+# The door sent the check-in online with nonce N, gave up after 2 s and admitted the person
+# itself on a leased place, queued with the same N (so an online admission it never heard of is
+# not counted twice). The sync must record the person the door let in.
+
+
+def _door_online(session, person, nonce):
+    def call():
+        return session_check_in(session_id=session.pk, participant_id=person.pk, nonce=nonce)
+
+    return call
+
+
+def _fill_online(session, people):
+    assert [_online(session, p) for p in people] == ["checked_in"] * len(people)
+
+
+def scenario_online_refused_then_synced():
+    session = session_make(capacity=10)
+    lease = _grant(session, 1).lease.pk
+    ada, *others = participants_make(10)
+    with gate_at("check_in.after_claim", "D") as gate:
+        online = started("D", _door_online(session, ada, "n-1"))
+        gate.wait_for("D")  # the door gives up waiting and admits Ada on its leased place
+        _fill_online(session, others)  # 9 inside + 1 leased: full
+    assert online.outcome().reason == "session_full"  # the answer nobody heard
+    assert_capacity_holds(session)
+    synced = _sync(lease, _scan(ada, "n-1"))().results[0]
+    assert (synced.reason, synced.replayed, synced.inside) == ("checked_in", False, True)
+    assert_capacity_holds(session)
+    assert _books(session) == (10, 10, 0)
+    assert session_leases(session)[1] == {str(lease): 0}
+    again = _sync(lease, _scan(ada, "n-1"))().results[0]  # a retried sync changes nothing
+    assert (again.reason, again.replayed) == ("checked_in", True)
+    assert_capacity_holds(session)
+    assert _books(session) == (10, 10, 0)
+
+
+def test_an_offline_admission_whose_online_attempt_was_refused_full_is_admitted_by_the_lease():
+    scenario_online_refused_then_synced()
+
+
+def scenario_online_admitted_then_synced(online_reason):
+    session = session_make(capacity=10)
+    lease = _grant(session, 1).lease.pk
+    (ada,) = participants_make(1)
+    if online_reason == "already_checked_in":
+        _online(session, ada)  # another door let her in first
+    assert _door_online(session, ada, "m-1")().reason == online_reason
+    synced = _sync(lease, _scan(ada, "m-1"))().results[0]
+    assert (synced.reason, synced.replayed, synced.inside) == (online_reason, True, True)
+    assert_capacity_holds(session)
+    assert _books(session) == (1, 1, 1)  # no leased place used: she is inside on an online one
+    assert Lease.objects.get(pk=lease).used == 0
+
+
+@pytest.mark.parametrize("online_reason", ["checked_in", "already_checked_in"])
+def test_an_offline_admission_whose_online_attempt_got_the_person_in_uses_no_place(online_reason):
+    scenario_online_admitted_then_synced(online_reason)
+
+
+def scenario_sync_while_the_online_attempt_decides():
+    session = session_make(capacity=10)
+    lease = _grant(session, 1).lease.pk
+    ada, *others = participants_make(10)
+    with gate_at("check_in.after_claim", "D") as gate:
+        online = started("D", _door_online(session, ada, "p-1"))
+        gate.wait_for("D")
+        early = _sync(lease, _scan(ada, "p-1"))().results[0]
+        assert early.reason == "check_in_in_progress"  # not a verdict: the door sends it again
+        assert_capacity_holds(session)
+        assert _books(session) == (0, 0, 1)
+        _fill_online(session, others)
+    assert online.outcome().reason == "session_full"
+    synced = _sync(lease, _scan(ada, "p-1"))().results[0]
+    assert (synced.reason, synced.replayed) == ("checked_in", False)
+    assert_capacity_holds(session)
+    assert _books(session) == (10, 10, 0)
+
+
+def test_an_offline_admission_synced_while_its_online_attempt_decides_is_admitted_after_it():
+    scenario_sync_while_the_online_attempt_decides()
+
+
+def scenario_sync_takes_over_a_stalled_online_attempt(pause):
+    session = session_make(capacity=10)
+    lease = _grant(session, 1).lease.pk
+    ada, *others = participants_make(10)
+    with gate_at(pause, "D") as gate:
+        online = started("D", _door_online(session, ada, "q-1"))
+        gate.wait_for("D")
+        _age_nonce(session, "q-1")  # the online request looks gone: the sync takes its nonce over
+        synced = _sync(lease, _scan(ada, "q-1"))().results[0]
+        assert (synced.reason, synced.inside) == ("checked_in", True)
+        assert_capacity_holds(session)
+        inside_on_lease = _books(session) == (1, 1, 0)
+        assert inside_on_lease or _books(session) == (1, 1, 1)  # its place, or the online one
+        _fill_online(session, others if inside_on_lease else others[:8])
+        assert _online(session, participants_make(1)[0]) == "session_full"
+    assert online.outcome().reason != "checked_in" or not inside_on_lease  # fenced: no 2nd place
+    assert_capacity_holds(session)
+    books = _books(session)
+    assert books == ((10, 10, 0) if inside_on_lease else (9, 9, 1))
+    again = _sync(lease, _scan(ada, "q-1"))().results[0]
+    assert (again.reason, again.replayed) == ("checked_in", True)
+    assert _books(session) == books
+
+
+@pytest.mark.parametrize("pause", ["check_in.after_claim", "check_in.after_increment"])
+def test_a_sync_that_takes_over_a_stalled_online_attempt_admits_once(pause):
+    scenario_sync_takes_over_a_stalled_online_attempt(pause)
+
+
+def scenario_online_check_out_refused_then_synced():
+    """The door's online check-out of Ada reached the server before its sync of her offline
+    admission (``not_checked_in``); the door, hearing nothing, let her out itself (same nonce)."""
+    session = session_make(capacity=10)
+    lease = _grant(session, 1).lease.pk
+    (ada,) = participants_make(1)
+    out = session_check_out(session_id=session.pk, participant_id=ada.pk, nonce="o-2")
+    assert out.reason == "not_checked_in"
+    synced = _sync(lease, _scan(ada, "o-1"), _scan(ada, "o-2", "out"))().results
+    assert [(v.reason, v.replayed) for v in synced] == [
+        ("checked_in", False),
+        ("checked_out", False),
+    ]
+    assert_capacity_holds(session)
+    assert _books(session) == (0, 0, 1)  # her place went back to the door that reused it
+    again = _sync(lease, _scan(ada, "o-1"), _scan(ada, "o-2", "out"))().results
+    assert [(v.reason, v.replayed) for v in again] == [("checked_in", True), ("checked_out", True)]
+    assert _books(session) == (0, 0, 1)
+
+
+def test_an_offline_check_out_whose_online_attempt_found_nobody_inside_is_decided_afresh():
+    scenario_online_check_out_refused_then_synced()
