@@ -273,7 +273,9 @@
           return "refused";
         }
         st.problem = "";
-        return syncDone(batch, answer, leaseId).then(function () { return "synced"; });
+        return syncDone(batch, answer, leaseId).then(function (left) {
+          return left ? "pending" : "synced"; // pending: synced again at the next tick
+        });
       });
   }
 
@@ -286,15 +288,20 @@
       }
     });
     st.conflicts = st.conflicts.slice(0, CONFLICTS_KEPT);
-    var seqs = batch.map(function (scan) { return scan.seq; });
+    // A scan whose online attempt is still deciding on the server ("check_in_in_progress") is not
+    // decided yet: it stays queued, and a later sync (same nonce) gets its verdict.
+    var pending = results.filter(function (r) { return r.reason === "check_in_in_progress"; })
+      .map(function (r) { return r.nonce; });
+    var done = batch.filter(function (scan) { return pending.indexOf(scan.nonce) === -1; });
+    var seqs = done.map(function (scan) { return scan.seq; });
     st.queue = st.queue.filter(function (scan) { return seqs.indexOf(scan.seq) === -1; });
-    st.synced = {count: batch.length, conflicts: results.filter(function (r) { return r.conflict; }).length};
+    st.synced = {count: done.length, conflicts: results.filter(function (r) { return r.conflict; }).length};
     var writes = [
       tx("queue", "readwrite", function (s) { seqs.forEach(function (seq) { s.delete(seq); }); }),
       statePut("conflicts:" + session, st.conflicts)
     ];
     if (st.lease && st.lease.id === leaseId) writes.push(leaseApply(answer.body.lease, answer.skew));
-    return Promise.all(writes).then(render);
+    return Promise.all(writes).then(render).then(function () { return pending.length; });
   }
 
   function sync() {
