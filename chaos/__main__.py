@@ -9,6 +9,10 @@
    compared with MongoDB (chaos/live_watch.py) at the same time. Some door devices lose their
    network for stretches and admit on leased places meanwhile (chaos/offline_door.py); after the
    traffic, the conflicts the organiser sees are read over the API.
+The full form runs two app nodes by default (``--single-node``: one, as the short form does):
+node b is a second gunicorn, ASGI server and Celery worker (one beat in all) behind the driver's
+balancer (chaos/balancer.py), with Redis as a master, a replica and three Sentinels, and the
+faults of chaos/nodes.py (a Sentinel failover, node b killed, node b cut off Redis).
 4. Reconcile counters once (``manage.py reconcile_counters`` when it exists), check the invariants
    in MongoDB, print the tables, write JSON to the run's log directory, stop everything.
 """
@@ -23,12 +27,14 @@ from datetime import datetime
 from pathlib import Path
 
 from chaos.api import RecordingClient
+from chaos.balancer import Backend, Balancer
 from chaos.checks import RunData, run_checks
 from chaos.device_checks import device_scan_nonces
 from chaos.driver import LoadDriver, SetupError
 from chaos.faults import CELERY_KINDS, FaultContext, FaultInjector
 from chaos.live_watch import LiveWatcher
 from chaos.mongo import MongoView, Sampler, admission_sets
+from chaos.nodes import first_node, start_second_node
 from chaos.offline_door import conflicts_listed
 from chaos.profiles import TARGETED_STALLS, chaos_form
 from chaos.report import print_report, write_json
@@ -65,6 +71,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--duration", type=float, help="override the traffic seconds")
     parser.add_argument(
+        "--single-node",
+        action="store_true",
+        help="the full form on one node and one Redis (the short form always is)",
+    )
+    parser.add_argument(
         "--targeted-stalls",
         action=argparse.BooleanOptionalAction,
         default=TARGETED_STALLS,
@@ -80,12 +91,36 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 # half-done admission or check-out is ended by a reconcile while it is stopped, and its resumption
 # must be fenced off by the session's epoch (the hardest interleaving the door protocol has).
 STALE_OP_SECONDS = 4.0
+# The Sentinels' down-after-milliseconds in the two-node form: longer than the longest Redis pause
+# of the schedule (redis_pause_at_ack holds the master up to about 8 s), so a pause stays a pause
+# and the failovers are redis_failover's (and redis_kill's 10 s outages, which become failovers).
+SENTINEL_DOWN_AFTER_MS = 9000
 
 
-async def _traffic(stack: Stack, web, args, profile, schedule) -> RunData:
+def _watcher(stack: Stack, live, clock) -> LiveWatcher | None:
+    if live is None:
+        return None
+    return LiveWatcher(live.ws_url, stack.token, stack.mongo.uri, stack.db_name, clock)
+
+
+async def _balancer(web, node_b) -> Balancer | None:
+    """The two-node form: the doors reach both nodes through the balancer."""
+    if node_b is None:
+        return None
+    backends = [Backend("node-a", web.port), Backend("node-b", node_b.web.port)]
+    return await Balancer(backends).start()
+
+
+async def _traffic(stack: Stack, web, args, profile, schedule, *, node_b=None) -> RunData:
+    balancer = await _balancer(web, node_b)
     client = RecordingClient(
-        web.url, stack.token, t0=time.monotonic(), limits=profile.doors * 2 + 4
+        balancer.url if balancer else web.url,
+        stack.token,
+        t0=time.monotonic(),
+        limits=profile.doors * 2 + 4,
     )
+    if balancer is not None:
+        balancer.clock = client.now
     view = MongoView(stack.mongo.uri, stack.db_name)
     driver = LoadDriver(client, profile, seed=args.seed)
     stop = asyncio.Event()
@@ -111,19 +146,18 @@ async def _traffic(stack: Stack, web, args, profile, schedule) -> RunData:
             reconcile_interval=profile.reconcile_interval,
             stall_web=stack.webs.get("web-stall"),
             driver=driver,
+            nodes={"a": first_node(stack), "b": node_b} if node_b else {},
+            balancer=balancer,
         )
         injector = FaultInjector(context, [] if args.no_faults else schedule)
         sampler = Sampler(view, clock=client.now)
-        live = stack.lives.get("live")
-        watcher = (
-            LiveWatcher(live.ws_url, stack.token, stack.mongo.uri, stack.db_name, client.now)
-            if live
-            else None
-        )
+        watcher = _watcher(stack, stack.lives.get("live"), client.now)
+        watcher_b = _watcher(stack, stack.lives.get("live-b"), client.now)
         tasks = [
             asyncio.create_task(injector.run(stop)),
             asyncio.create_task(sampler.run(stop)),
             *([asyncio.create_task(watcher.run(stop))] if watcher else []),
+            *([asyncio.create_task(watcher_b.run(stop))] if watcher_b else []),
         ]
         _log(f"traffic: {profile.doors} doors for {profile.duration:.0f} s, {len(schedule)} faults")
         try:
@@ -143,12 +177,16 @@ async def _traffic(stack: Stack, web, args, profile, schedule) -> RunData:
         data = await asyncio.to_thread(_settle, stack, web, view, client, driver, injector, sampler)
         data.celery_after = celery_after
         data.live = watcher
+        data.live_b = watcher_b
+        data.balancer = balancer
         data.offline_doors = list(driver.offline.values())
         data.conflicts = conflicts
         return data
     finally:
         await client.aclose()
         view.close()
+        if balancer is not None:
+            await balancer.close()
 
 
 def _settle(stack, web, view, client, driver, injector, sampler) -> RunData:  # noqa: PLR0917
@@ -156,7 +194,7 @@ def _settle(stack, web, view, client, driver, injector, sampler) -> RunData:  # 
     before = view.snapshot()
     reconcile_ran, reconciled = _reconcile_once(stack)
     after = view.snapshot()
-    redis_sets = admission_sets(stack.redis.port)
+    redis_sets = admission_sets(stack.redis_master().port)
     device_scans = device_scan_nonces(view.db)
     worker = stack.celery_process("celery-worker")
     return RunData(
@@ -221,7 +259,10 @@ def _reconcile_once(stack: Stack) -> tuple[bool, str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    profile, schedule = chaos_form("short" if args.short else "full", targeted=args.targeted_stalls)
+    two_nodes = not args.short and not args.single_node
+    profile, schedule = chaos_form(
+        "short" if args.short else "full", targeted=args.targeted_stalls, two_nodes=two_nodes
+    )
     if args.no_celery:
         schedule = [fault for fault in schedule if fault.kind not in CELERY_KINDS]
     if args.duration:
@@ -243,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
         },
     )
     try:
-        stack.start_servers()
+        stack.start_servers(sentinel=two_nodes, down_after_ms=SENTINEL_DOWN_AFTER_MS)
         web = stack.start_web(workers=args.workers)
         if any(f.kind == "web_stall_targeted" for f in schedule):
             stack.start_web("web-stall", workers=1, **STALL_SERVER_ENV)
@@ -251,7 +292,12 @@ def main(argv: list[str] | None = None) -> int:
             stack.start_celery()
         if not args.no_live:
             stack.start_live()
-        data = asyncio.run(_traffic(stack, web, args, profile, schedule))
+        node_b = None
+        if two_nodes:
+            node_b = start_second_node(
+                stack, workers=args.workers, live=not args.no_live, celery=not args.no_celery
+            )
+        data = asyncio.run(_traffic(stack, web, args, profile, schedule, node_b=node_b))
         install_signal_handlers()  # the loop's handlers went with it
     except SetupError as exc:
         _log(f"set-up failed (is the check-in API there?): {exc}")
@@ -268,12 +314,17 @@ def main(argv: list[str] | None = None) -> int:
     results = run_checks(data)
     if args.no_faults:
         results = [r for r in results if r.name not in _FAULT_ONLY]
-    title = f"{profile.name} form" + (" (targeted stalls)" if args.targeted_stalls else "")
+    title = (
+        f"{profile.name} form"
+        + (" (two nodes, Sentinel)" if two_nodes else "")
+        + (" (targeted stalls)" if args.targeted_stalls else "")
+    )
     print_report(data, results, title=title)
     meta = {
         "profile": profile.name,
         "seed": args.seed,
         "targeted_stalls": args.targeted_stalls,
+        "nodes": 2 if two_nodes else 1,
         "seconds": time.monotonic() - started,
     }
     path = write_json(logdir, data, results, meta)

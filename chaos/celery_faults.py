@@ -54,6 +54,11 @@ def _pool_child(worker_pid: int) -> int | None:
     return None
 
 
+def _workers(ctx: FaultContext) -> list:
+    """The running Celery workers of every node (``celery-worker``, ``celery-worker-b``)."""
+    return [p for p in ctx.stack.celery if p.name.startswith("celery-worker") and p.running]
+
+
 def _next_reconcile_received(tail: LogTail, deadline: float) -> str | None:
     while time.monotonic() < deadline:
         for event in tail.new_task_events():
@@ -72,10 +77,13 @@ def _kill_child_mid_reconcile(ctx: FaultContext, event: FaultEvent) -> None:
     for _ in range(CHILD_KILL_TRIES):
         _request_reconcile(ctx)  # one to kill now, rather than waiting for beat's next
         task_id = _next_reconcile_received(tail, time.monotonic() + wait)
-        child = _pool_child(worker.pid) if task_id else None
-        if child is None:
+        # Two nodes: either worker may have taken it (one log); the pool child of each is killed.
+        children = [_pool_child(proc.pid) for proc in _workers(ctx)] if task_id else []
+        if not children or None in children:
             raise RuntimeError(f"no reconcile received (or no pool child) within {wait:.0f} s")
-        os.kill(child, signal.SIGKILL)
+        for child in children:
+            os.kill(child, signal.SIGKILL)
+        child = children[0] if len(children) == 1 else children
         killed_at = time.time()
         done = [e for e in task_events(worker.log_path) if e.id == task_id]
         if not any(e.event == "succeeded" and e.at <= killed_at for e in done):
@@ -103,7 +111,7 @@ def _request_reconcile(ctx: FaultContext) -> str:
     """Publish a reconcile task straight to the broker (not through a web process, whose Redis
     breaker may still be open after the pause and would keep it in the outbox for a while);
     return its id."""
-    app = Celery("chaos", broker=ctx.stack.redis.url, set_as_current=False)
+    app = Celery("chaos", broker=ctx.stack.redis_master().url, set_as_current=False)
     try:
         return app.send_task(
             RECONCILE_TASK,
@@ -136,7 +144,8 @@ def _pause_redis_at_ack(ctx: FaultContext, event: FaultEvent) -> None:
     task_id = _next_reconcile_received(tail, time.monotonic() + 2 * ctx.reconcile_interval + 10)
     if task_id is None:
         raise RuntimeError("the worker received no reconcile")
-    ctx.stack.redis.pause()
+    paused = ctx.stack.redis_master()
+    paused.pause()
     paused_at = ctx.clock()
     deadline = time.monotonic() + 30
     try:
@@ -156,7 +165,7 @@ def _pause_redis_at_ack(ctx: FaultContext, event: FaultEvent) -> None:
             os.kill(worker.pid, signal.SIGUSR1)
             time.sleep(0.5)
     finally:
-        ctx.stack.redis.resume()
+        paused.resume()
     event.outage = (paused_at, ctx.clock())
     resumed = time.monotonic()
     acks = worker.log_count(r"Couldn't ack") - acks_before

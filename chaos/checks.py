@@ -15,6 +15,7 @@ from chaos.device_checks import check_device_scans
 from chaos.fault_checks import MONGO_GRACE, fault_checks, held_by_a_stall
 from chaos.live_watch import check_live_view
 from chaos.mongo import HOLDING_STATES, record_inside
+from chaos.nodes import node_checks
 from chaos.offline_checks import offline_checks
 from chaos.run_data import CheckResult, RunData, traffic
 
@@ -54,23 +55,26 @@ def attribute_lost(data: RunData) -> tuple[list[Record], list[Record]]:
     An offline door's requests (through its cuttable link) are left out: without an answer, the
     door decides the scan itself, and chaos/offline_checks.py judges what came of it.
     """
-    kills = [f.t_start for f in data.faults if f.kind == "worker_kill" and f.worker_pid]
+    # A worker kill loses at most the one request its worker served; a node kill (the two-node
+    # form's node_kill) at most one per gunicorn worker of the node.
+    kills = {f.t_start: 1 for f in data.faults if f.kind == "worker_kill" and f.worker_pid}
+    kills.update({f.t_start: data.workers[1] for f in data.faults if f.kind == "node_kill"})
     unanswered = sorted(
         (r for r in traffic(data) if not r.answered and not r.link), key=lambda r: r.t_end
     )
     attributed: list[Record] = []
-    used: set[float] = set()
+    used: Counter = Counter()
     for record in unanswered:
         kind = (record.error or "").split(":", 1)[0]
-        for t_kill in kills:
+        for t_kill, most in kills.items():
             in_flight = record.t_start <= t_kill + 0.2 and t_kill - 0.05 <= record.t_end
             if (
-                t_kill not in used
+                used[t_kill] < most
                 and kind in LOST_ON_KILL
                 and in_flight
                 and record.t_end <= t_kill + KILL_WINDOW
             ):
-                used.add(t_kill)
+                used[t_kill] += 1
                 attributed.append(record)
                 break
     unexplained = [r for r in unanswered if r not in attributed]
@@ -349,14 +353,14 @@ def check_answered(data: RunData) -> CheckResult:
         )
         if lost.op in ("check_in", "check_out") and not retried:
             unretried.append(lost)
-    kills = sum(1 for f in data.faults if f.kind == "worker_kill")
+    kills = sum(1 for f in data.faults if f.kind in ("worker_kill", "node_kill"))
     examples = "; ".join(
         f"seq {r.seq} {r.op} t={r.t_start:.1f}s {r.error}" for r in unexplained[:3]
     )
     return CheckResult(
         "every request got an answer",
         not unexplained and not unretried,
-        f"{len(requests)} requests; {len(attributed)} lost on {kills} SIGKILLed worker(s) "
+        f"{len(requests)} requests; {len(attributed)} lost on {kills} SIGKILLed worker(s) or node(s) "
         f"(<=1 per kill, all retried: {'yes' if not unretried else 'NO'}); "
         f"{len(gave_up)} given up by offline doors (judged by their checks); "
         f"{len(unexplained)} unexplained" + (f": {examples}" if examples else ""),
@@ -453,6 +457,7 @@ def run_checks(data: RunData) -> list[CheckResult]:
         *check_celery(data),
         *fault_checks(data),
         *check_live_view(data),
+        *node_checks(data),
         *check_device_scans(data),
         *offline_checks(data),
     ]

@@ -33,6 +33,8 @@ class FaultEvent:
     mongo_outage: tuple[float, float] | None = None  # MongoDB unusable from..to (run clock)
     stall: tuple[float, float] | None = None  # a web worker stopped from..to (run clock)
     reconciles_during: int | None = None  # reconcile runs begun and ended within the stall
+    node_down: tuple[float, float] | None = None  # node_kill: node b down from..to (run clock)
+    partition: tuple[float, float] | None = None  # node_partition_redis: node b cut from..to
     notes: dict[str, Any] = field(default_factory=dict)
 
 
@@ -47,6 +49,8 @@ class FaultContext:
     reconcile_interval: float  # RECONCILE_INTERVAL_SECONDS of the stack
     stall_web: Gunicorn | None = None  # the failpoint-armed gunicorn (targeted stalls)
     driver: Any = None  # chaos.driver.LoadDriver (targeted stalls send its requests)
+    nodes: dict[str, Any] = field(default_factory=dict)  # two-node form: chaos.nodes.Node by name
+    balancer: Any = None  # two-node form: chaos.balancer.Balancer
 
     def wall(self, t_run: float) -> float:
         """Convert a run-clock time to epoch seconds (to compare with process logs)."""
@@ -55,13 +59,16 @@ class FaultContext:
 
 def redis_client(ctx: FaultContext) -> redis.Redis:
     return redis.Redis(
-        host="127.0.0.1", port=ctx.stack.redis.port, socket_timeout=2, socket_connect_timeout=2
+        host="127.0.0.1",
+        port=ctx.stack.redis_master().port,
+        socket_timeout=2,
+        socket_connect_timeout=2,
     )
 
 
 def redis_down(ctx: FaultContext, event: FaultEvent, seconds: float) -> str:
     """Kill Redis, start it again (empty) after ``seconds``; record the outage; describe it."""
-    server = ctx.stack.redis
+    server = ctx.stack.redis_master()
     old = server.proc.pid
     server.kill()
     down_from = ctx.clock()

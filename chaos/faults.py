@@ -17,7 +17,7 @@ import contextlib
 import signal
 import time
 
-from chaos import celery_faults, server_faults, stalls
+from chaos import celery_faults, nodes, server_faults, stalls
 from chaos.fault_base import Fault, FaultContext, FaultEvent, redis_client, redis_down
 
 REDIS_KINDS = (
@@ -46,12 +46,13 @@ CELERY_KINDS = (
     "celery_beat_kill",  # SIGKILL beat; the supervisor starts it again
     "redis_pause_at_ack",  # SIGSTOP Redis from a reconcile's receipt until after its ack
 )
-KINDS = REDIS_KINDS + WEB_KINDS + STALL_KINDS + MONGO_KINDS + CELERY_KINDS
+NODE_KINDS = nodes.NODE_KINDS  # the two-node form's (chaos/nodes.py)
+KINDS = REDIS_KINDS + WEB_KINDS + STALL_KINDS + MONGO_KINDS + CELERY_KINDS + NODE_KINDS
 __all__ = ["KINDS", "Fault", "FaultContext", "FaultEvent", "FaultInjector"]
 
 
 def apply_redis_or_web(ctx: FaultContext, fault: Fault, event: FaultEvent) -> None:
-    server = ctx.stack.redis
+    server = ctx.stack.redis_master()
     if fault.kind == "redis_kill":
         event.outcome = redis_down(ctx, event, fault.down)
     elif fault.kind == "redis_pause":
@@ -99,6 +100,8 @@ class FaultInjector:
             raise ValueError(f"unknown fault kinds: {unknown}")
         if any(f.kind == "web_stall_targeted" for f in schedule) and ctx.stall_web is None:
             raise ValueError("targeted stalls need the failpoint-armed gunicorn (stall_web)")
+        if any(f.kind in NODE_KINDS for f in schedule) and "b" not in ctx.nodes:
+            raise ValueError("node faults need the two-node form (a second node, Sentinel)")
         self.ctx = ctx
         self.schedule = sorted(schedule, key=lambda fault: fault.at)
         self.events: list[FaultEvent] = []
@@ -108,6 +111,8 @@ class FaultInjector:
             await stalls.apply(self.ctx, fault, event)
         elif fault.kind in MONGO_KINDS:
             await asyncio.to_thread(server_faults.apply, self.ctx, fault, event)
+        elif fault.kind in NODE_KINDS:
+            await asyncio.to_thread(nodes.apply, self.ctx, fault, event)
         elif fault.kind in CELERY_KINDS:
             await asyncio.to_thread(celery_faults.apply, self.ctx, fault, event)
         else:

@@ -112,8 +112,26 @@ def _full_schedule(targeted: bool) -> list[Fault]:
     return faults
 
 
-def chaos_form(name: str, *, targeted: bool = TARGETED_STALLS) -> tuple[Profile, list[Fault]]:
-    """Return the traffic profile and fault schedule of the short or full form."""
+def _two_node_schedule() -> list[Fault]:
+    """The two-node form's faults, in each round's quieter stretches: node b cut off Redis while
+    node a keeps it, a Sentinel failover (the old master back as a replica 10 s after the kill),
+    node b killed whole and started again 5 s later."""
+    faults: list[Fault] = []
+    for number in range(3):
+        offset = 5.0 + number * ROUND
+        faults += [
+            Fault(offset + 36, "node_partition_redis", down=8.0),
+            Fault(offset + 60, "redis_failover", down=10.0),
+            Fault(offset + 108, "node_kill", down=5.0),
+        ]
+    return faults
+
+
+def chaos_form(
+    name: str, *, targeted: bool = TARGETED_STALLS, two_nodes: bool = False
+) -> tuple[Profile, list[Fault]]:
+    """Return the traffic profile and fault schedule of the short or full form (the full form
+    with two nodes adds the node and failover faults)."""
     if name == "short":
         return SHORT, _short_schedule(targeted)
-    return FULL, _full_schedule(targeted)
+    return FULL, _full_schedule(targeted) + (_two_node_schedule() if two_nodes else [])

@@ -111,6 +111,10 @@ class NodeRedisLinks:
     async def _close(self) -> None:
         for link in self.links():
             await link.close()
+        pending = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in pending:  # the relays' connections: ended with the loop
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
 
 
 async def _run(function: Callable[[], None]) -> None:

@@ -40,6 +40,8 @@ class RunData:
     reconcile_interval: float = 30.0
     restarts: list = field(default_factory=list)  # devtools.supervisor.Restart
     live: Any = None  # chaos.live_watch.LiveWatcher: the WebSocket client's view, if any
+    live_b: Any = None  # two-node form: the WebSocket client of node b's ASGI server
+    balancer: Any = None  # two-node form: chaos.balancer.Balancer (its out/in changes)
     device_scans: set[tuple[str, str]] | None = None  # (door device id, nonce) in the scan log
     offline_doors: list | None = None  # chaos.offline_door.OfflineDoor: journals, syncs, links
     conflicts: dict[str, set[str]] | None = None  # session -> nonces listed at /conflicts/

@@ -143,6 +143,6 @@ def resume_all(ctx: FaultContext) -> None:
         for pid in web.stopped_worker_pids():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGCONT)
-    for server in (ctx.stack.redis, ctx.stack.mongo):
+    for server in (*ctx.stack.redis_servers(), ctx.stack.mongo):
         if server is not None:
             server.resume()

@@ -26,7 +26,13 @@ from pathlib import Path
 import httpx
 import psutil
 
-from devtools.servers import RedisServer, SecantusServer, free_port, wait_for_port
+from devtools.servers import (
+    RedisServer,
+    SecantusServer,
+    SentinelSet,
+    free_port,
+    wait_for_port,
+)
 from devtools.supervisor import Supervisor
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -275,6 +281,9 @@ class Stack:
     extra_env: dict[str, str] = field(default_factory=dict)
     mongo: SecantusServer | None = None
     redis: RedisServer | None = None
+    # With ``start_servers(sentinel=True)``: a master, a replica and three Sentinels; REDIS_URL is
+    # then their redis+sentinel:// URL and CELERY_BROKER_URL is left unset, so it follows.
+    sentinel: SentinelSet | None = None
     webs: dict[str, Gunicorn] = field(default_factory=dict)
     celery: list[Process] = field(default_factory=list)
     lives: dict[str, Uvicorn] = field(default_factory=dict)
@@ -293,24 +302,43 @@ class Stack:
             DJANGO_SETTINGS_MODULE=self.settings,
             MONGODB_URI=self.mongo.uri,
             MONGODB_NAME=self.db_name,
-            REDIS_URL=self.redis.url,
-            CELERY_BROKER_URL=self.redis.url,
             ALLOWED_HOSTS="127.0.0.1,localhost",
             PYTHONUNBUFFERED="1",
             LOG_LEVEL=os.environ.get("STACK_LOG_LEVEL", "INFO"),
         )
+        if self.sentinel is not None:
+            env["REDIS_URL"] = self.sentinel.url  # the broker follows it (config/settings)
+        else:
+            env.update(REDIS_URL=self.redis.url, CELERY_BROKER_URL=self.redis.url)
         env.update(self.extra_env)
         env.update(overrides)
         return env
 
-    def start_servers(self) -> None:
-        """Start SecantusDB and redis-server, migrate, create the driver's staff user and token."""
+    def redis_master(self) -> RedisServer:
+        """Return the Redis server that is the master now (the only one without Sentinel)."""
+        return self.sentinel.master() if self.sentinel is not None else self.redis
+
+    def redis_servers(self) -> list[RedisServer]:
+        return list(self.sentinel.servers) if self.sentinel is not None else [self.redis]
+
+    def start_servers(self, *, sentinel: bool = False, down_after_ms: int = 1000) -> None:
+        """Start SecantusDB and redis-server (or, with ``sentinel``, a master, a replica and three
+        Sentinels), migrate, create the driver's staff user and token."""
         atexit.register(self.stop)
         self.logdir.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
         self.mongo = SecantusServer(log_path=self.logdir / "secantus.log").start()
-        self.redis = RedisServer(log_path=self.logdir / "redis.log").start()
-        _log(f"secantusd on {self.mongo.port}, redis-server on {self.redis.port}")
+        if sentinel:
+            self.sentinel = SentinelSet(log_dir=self.logdir, down_after_ms=down_after_ms).start()
+            self.redis = self.sentinel.master()
+            ports = [s.port for s in self.sentinel.sentinels]
+            _log(
+                f"secantusd on {self.mongo.port}, Redis master on {self.redis.port}, replica on "
+                f"{self.sentinel.servers[1].port}, Sentinels on {ports}"
+            )
+        else:
+            self.redis = RedisServer(log_path=self.logdir / "redis.log").start()
+            _log(f"secantusd on {self.mongo.port}, redis-server on {self.redis.port}")
         self.manage("migrate", "--noinput", quiet=True)
         out = self.manage("shell", "-c", _CREATE_TOKEN, quiet=True)
         self.token = next(
@@ -356,15 +384,19 @@ class Stack:
         )
         return web
 
-    def start_celery(self, *, worker: bool = True, beat: bool = True) -> None:
+    def start_celery(
+        self, *, worker: bool = True, beat: bool = True, name: str = "celery-worker", **env: str
+    ) -> None:
         """Start a Celery worker and/or beat (DatabaseScheduler), wait until they run, supervise.
 
         The supervisor starts either again when it exits (as compose's ``restart:`` would).
+        Every worker writes to ``celery-worker.log`` (one file, appended to): what the workers of
+        all nodes did, read as one (chaos/worker_log.py reads task ids, unique across workers).
         """
         celery = [sys.executable, "-m", "celery", "-A", "config"]
         if worker:
             proc = Process(
-                "celery-worker",
+                name,
                 [
                     *celery,
                     "worker",
@@ -375,12 +407,20 @@ class Stack:
                     "--without-gossip",
                     "--without-mingle",
                     "--without-heartbeat",
+                    # A second node's worker gets a name of its own (the first keeps celery@host).
+                    *(["-n", f"{name}@%h"] if name != "celery-worker" else []),
                 ],
-                env=self.env(),
+                env=self.env(**env),
                 log_path=self.logdir / "celery-worker.log",
-            ).start()
-            self.celery.append(proc)
-            _log(f"celery worker ready ({proc.wait_for_log('ready.', timeout=60):.1f} s)")
+            )
+            ready = proc.log_count(r"ready\.") + 1  # the shared log may hold others' already
+            self.celery.append(proc.start())
+            started = time.monotonic()
+            while proc.log_count(r"ready\.") < ready:
+                if time.monotonic() - started > 60 or not proc.running:
+                    raise RuntimeError(f"{name} not ready; see {proc.log_path}")
+                time.sleep(0.1)
+            _log(f"{name} ready ({time.monotonic() - started:.1f} s)")
             self.supervisor.watch(proc)
         if beat:
             scheduler = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -427,10 +467,15 @@ class Stack:
             live.stop()
         for web in reversed(list(self.webs.values())):
             web.stop()
-        for server in (self.redis, self.mongo):
+        servers = [self.mongo] + ([] if self.sentinel is not None else [self.redis])
+        for server in servers:
             if server is not None:
                 server.resume()
                 server.stop()
+        if self.sentinel is not None:
+            for server in self.sentinel.servers:
+                server.resume()
+            self.sentinel.stop()
         _log(f"all processes stopped (logs: {self.logdir})")
 
 

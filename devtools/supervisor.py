@@ -60,6 +60,11 @@ class Supervisor:
             self._thread = threading.Thread(target=self._run, name="supervisor", daemon=True)
             self._thread.start()
 
+    def unwatch(self, proc: Restartable) -> None:
+        """Stop watching ``proc`` (a process stopped on purpose, to be started again later)."""
+        with self._lock:
+            self._watched = [watched for watched in self._watched if watched is not proc]
+
     def restarts_of(self, name: str) -> list[Restart]:
         with self._lock:
             return [r for r in self.restarts if r.name == name]

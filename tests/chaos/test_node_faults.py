@@ -1,0 +1,117 @@
+"""The two-node form's fault bookkeeping (chaos/nodes.py, chaos/checks.py, chaos/live_watch.py) on
+hand-made run data: pure functions, no servers."""
+
+import pytest
+
+from chaos.balancer import Backend, Balancer
+from chaos.checks import attribute_lost, check_answered
+from chaos.fault_base import Fault, FaultEvent
+from chaos.faults import KINDS, FaultContext, FaultInjector
+from chaos.live_watch import LiveWatcher, check_live_view
+from chaos.nodes import NODE_KINDS, node_checks, node_down_windows, partition_evidence
+from chaos.profiles import chaos_form
+from tests.chaos.test_checks import RESET, _data, _record
+
+NODE_KILL = FaultEvent(kind="node_kill", t_start=10.0, t_end=20.0, ok=True, node_down=(10.0, 16.0))
+
+
+def test_the_full_form_schedules_every_node_fault_only_with_two_nodes():
+    _, two = chaos_form("full", two_nodes=True)
+    _, one = chaos_form("full", two_nodes=False)
+    _, short = chaos_form("short")
+    assert {f.kind for f in two} >= set(NODE_KINDS)
+    assert not {f.kind for f in one + short} & set(NODE_KINDS)
+    assert set(NODE_KINDS) <= set(KINDS)
+
+
+def test_node_faults_are_refused_without_a_second_node():
+    ctx = FaultContext(
+        stack=None, web=None, clock=lambda: 0.0, stale_op_seconds=4, reconcile_interval=10
+    )
+    with pytest.raises(ValueError, match="two-node form"):
+        FaultInjector(ctx, [Fault(1, "node_kill", down=5)])
+
+
+def test_a_node_kill_excuses_one_lost_request_per_gunicorn_worker_of_the_node():
+    first = _record(1, t0=9.9, t1=10.02, error=RESET, nonce="a")
+    second = _record(2, t0=9.95, t1=10.03, error=RESET, nonce="b")
+    third = _record(3, t0=9.97, t1=10.04, error=RESET, nonce="c")
+    retries = [
+        _record(10 + i, t0=10.5, t1=10.6, status=201, reason="checked_in", nonce=n, attempt=2)
+        for i, n in enumerate("abc")
+    ]
+    data = _data([first, second, third, *retries], faults=[NODE_KILL])  # workers=(2, 2)
+    attributed, unexplained = attribute_lost(data)
+    assert attributed == [first, second]
+    assert unexplained == [third]
+    assert not check_answered(data).ok
+    data = _data([first, second, *retries], faults=[NODE_KILL])
+    assert check_answered(data).ok
+
+
+def test_node_down_windows_close_an_open_kill_at_the_end():
+    still_down = FaultEvent(kind="node_kill", t_start=30.0, node_down=(30.0, 0.0))
+    other = FaultEvent(kind="redis_failover", t_start=5.0, outage=(5.0, 9.0))
+    assert node_down_windows([NODE_KILL, still_down, other], end=50.0) == [
+        (10.0, 16.0),
+        (30.0, 50.0),
+    ]
+
+
+def test_partition_evidence_needs_one_reading_with_a_ok_and_b_degraded():
+    assert partition_evidence([(1.0, 200, 200, "ok", "ok"), (1.5, 200, 200, "ok", "degraded")])
+    assert not partition_evidence([(1.0, 200, 200, "degraded", "degraded")])
+    assert not partition_evidence([(1.0, 200, None, "ok", "")])  # b did not answer at all
+
+
+def _partition(seen: bool) -> FaultEvent:
+    return FaultEvent(
+        kind="node_partition_redis",
+        t_start=1.0,
+        ok=True,
+        partition=(1.0, 9.0),
+        notes={"one_in_fallback_one_not": seen},
+    )
+
+
+def test_node_checks_fail_a_partition_not_seen_at_once_and_a_kill_not_taken_out():
+    kill = FaultEvent(
+        kind="node_kill", t_start=10.0, ok=True, node_down=(10.0, 16.0), notes={"taken_out": 11.0}
+    )
+    answered = _record(1, t0=12.0, t1=12.1, status=201, reason="checked_in")
+    good = node_checks(_data([answered], faults=[_partition(True), kill]))
+    assert [r.ok for r in good] == [True, True]
+    not_out = FaultEvent(kind="node_kill", t_start=10.0, ok=True, node_down=(10.0, 16.0))
+    bad = node_checks(_data([answered], faults=[_partition(False), not_out]))
+    assert [r.ok for r in bad] == [False, False]
+    assert node_checks(_data([answered])) == []  # the single-node form: no such checks
+
+
+def _watcher(connects: int, arrival: float) -> LiveWatcher:
+    watcher = LiveWatcher("ws://x", "t", "mongodb://x", "db", clock=lambda: 0.0)
+    watcher.connects = connects
+    watcher.first_seen = {("s1", 2): 11.0}
+    watcher.arrivals = {"s1": [(2, arrival)]}
+    watcher.final_mismatch = {}
+    return watcher
+
+
+def test_node_b_live_view_may_reconnect_once_per_kill_and_its_downtime_is_not_lag():
+    data = _data([], faults=[NODE_KILL])
+    data.live = _watcher(1, 11.1)
+    data.live_b = _watcher(2, 16.4)  # seen while node b was down, arrived 0.4 s after its return
+    node_a, node_b = check_live_view(data)
+    assert node_a.ok and node_b.ok
+    assert "reconnects only after its node's 1 kills" in node_b.name
+    data.live_b = _watcher(3, 16.4)  # one reconnect more than the kills explain
+    assert not check_live_view(data)[1].ok
+    data.live_b = _watcher(2, 19.0)  # 3 s after the node was back: late
+    assert not check_live_view(data)[1].ok
+
+
+def test_balancer_out_windows_from_its_changes():
+    balancer = Balancer([Backend("node-a", 1), Backend("node-b", 2)], fall=1, rise=1)
+    balancer.clock = iter([3.0, 9.0]).__next__
+    balancer.record(balancer.backends[1], passed=False)
+    balancer.record(balancer.backends[1], passed=True)
+    assert balancer.out_windows(end=20.0) == {"node-a": [], "node-b": [(3.0, 9.0)]}
