@@ -145,11 +145,15 @@ def main(plan_path: str) -> int:
         ok = _wait_port("mongo", 27017, 20) and stack.healthcheck(
             "mongo", mongo["healthcheck"], mongo["env"], label="healthcheck"
         )
-        redis = services["redis"]
-        stack.start("redis", redis["argv"], redis["env"], own_pids=False)
-        ok = ok and stack.until_healthy(
-            "redis", redis["healthcheck"], redis["env"], label="healthcheck"
-        )
+        # Redis, and with the "ha" profile its replica and the three Sentinels, in order.
+        for name in plan.get("data_services", ["redis"]):
+            if not ok:
+                break
+            service = services[name]
+            stack.start(name, service["argv"], service["env"], own_pids=False)
+            ok = stack.until_healthy(
+                name, service["healthcheck"], service["env"], label="healthcheck"
+            )
         # The application services, web first (it runs the migrations and the bootstrap).
         for name in plan["app_services"]:
             if not ok:
@@ -161,6 +165,9 @@ def main(plan_path: str) -> int:
             )
             for label, check in service.get("extra_checks", {}).items():
                 ok = ok and stack.healthcheck(name, check, service["env"], label=label)
+        # Checks asked once everything runs (the "ha" profile: the Sentinels' quorum).
+        for name, label, check in plan.get("final_checks", []):
+            ok = ok and stack.healthcheck(name, check, services[name]["env"], label=label)
     finally:
         stack.stop()
         print(json.dumps(stack.results))

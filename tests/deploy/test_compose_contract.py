@@ -35,6 +35,10 @@ ROOT = Path(__file__).resolve().parents[2]
 DRIVER = Path(__file__).with_name("compose_driver.py")
 SECRET_KEY = "compose-contract-test-key-" + "x" * 40
 APP_SERVICES = ("web", "live", "worker", "beat")  # web first: its entrypoint migrates, bootstraps
+# The "ha" profile: Redis's replica and three Sentinels, then a second app node.
+HA_DATA_SERVICES = ("redis-replica", "sentinel-1", "sentinel-2", "sentinel-3")
+HA_APP_SERVICES = ("web-b", "live-b", "worker-b")
+HA_REDIS_URL = "redis+sentinel://sentinel-1:26379,sentinel-2:26380,sentinel-3:26381/mymaster/0"
 MAX_WAIT = 40  # seconds one service may take to turn healthy here (bounds the test)
 
 pytestmark = pytest.mark.compose
@@ -149,12 +153,36 @@ def _unshare_works() -> bool:
 
 
 def test_compose_services_and_image_healthchecks_pass(tmp_path):
+    results, logs = _run_compose(tmp_path, {"SECRET_KEY": SECRET_KEY})
+    assert set(results) == {"mongo", "redis", *APP_SERVICES}  # no service of a profile
+    # Production prints nothing secret: no generated password in the web container's log.
+    assert "password '" not in logs["web"] and SECRET_KEY not in "".join(logs.values())
+
+
+def test_compose_ha_profile_two_nodes_on_sentinel_pass(tmp_path):
+    """``REDIS_URL=<the Sentinel URL> docker compose --profile ha up``: Redis (the first master),
+    its replica, three Sentinels, both app nodes on the Sentinels; each healthcheck passes, and
+    the Sentinels agree on the master and know the replica and each other."""
+    env = {"SECRET_KEY": SECRET_KEY, "REDIS_URL": HA_REDIS_URL}
+    results, logs = _run_compose(tmp_path, env, profile="ha")
+    assert set(results) >= {*HA_DATA_SERVICES, *HA_APP_SERVICES}
+    assert SECRET_KEY not in "".join(logs.values())
+    quorum = results["sentinel-3"][-1]
+    assert quorum["check"] == "quorum" and "OK 3 usable Sentinels" in quorum["output"], quorum
+
+
+def _run_compose(tmp_path: Path, operator_env: dict[str, str], *, profile: str | None = None):
+    """Run the services of the default set (and of ``profile``) as compose would; return each
+    service's check results and the services' logs. ``operator_env``: what an operator provides
+    (nothing else, no .env)."""
     assert _unshare_works(), "unshare -rnm (user namespaces) is needed to run the stack privately"
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    operator_env = {
-        "SECRET_KEY": SECRET_KEY
-    }  # what an operator must provide; nothing else, no .env
     compose = interpolate(compose, operator_env)
+    compose["services"] = {
+        name: service
+        for name, service in compose["services"].items()
+        if not service.get("profiles") or profile in service["profiles"]
+    }
     image = dockerfile()
     context = build_context(tmp_path / "context")
     assert not (context / ".env").exists()
@@ -175,13 +203,14 @@ def test_compose_services_and_image_healthchecks_pass(tmp_path):
     for name, service in compose["services"].items():
         env = {**base_env, **{k: str(v) for k, v in (service.get("environment") or {}).items()}}
         argv = list(service.get("command") or image["cmd"])
-        if name not in ("mongo", "redis"):
+        app = name in APP_SERVICES or name in HA_APP_SERVICES
+        if app:
             argv = [*image["entrypoint"], *argv]
         services[name] = {
             "argv": argv,
             "env": env,
             "healthcheck": compose_healthcheck(service["healthcheck"]),
-            "own_pids": name in APP_SERVICES,
+            "own_pids": app,
         }
     mongo = services["mongo"]
     assert "rs0" in str(compose["services"]["mongo"]["healthcheck"]["test"])
@@ -198,12 +227,24 @@ def test_compose_services_and_image_healthchecks_pass(tmp_path):
         ],
     }
     services["web"]["extra_checks"] = {"Dockerfile HEALTHCHECK": image["healthcheck"]}
+    data_services, app_services, final_checks = ["redis"], list(APP_SERVICES), []
+    if profile == "ha":
+        data_services += HA_DATA_SERVICES
+        app_services += HA_APP_SERVICES
+        # Once the last Sentinel is up, the three must agree on the master and authorise a
+        # failover (asked after the app nodes are healthy: the Sentinels have met by then).
+        quorum = ["CMD", "redis-cli", "-p", "26381", "sentinel", "ckquorum", "mymaster"]
+        final_checks = [
+            ["sentinel-3", "quorum", {**services["sentinel-3"]["healthcheck"], "test": quorum}]
+        ]
     plan = {
         "work": str(tmp_path),
         "workdir": str(context),
         "python": sys.executable,
         "services": services,
-        "app_services": list(APP_SERVICES),
+        "data_services": data_services,
+        "app_services": app_services,
+        "final_checks": final_checks,
         "max_wait": MAX_WAIT,
     }
     (tmp_path / "plan.json").write_text(json.dumps(plan))
@@ -212,7 +253,7 @@ def test_compose_services_and_image_healthchecks_pass(tmp_path):
         ["unshare", "-rnm", sys.executable, str(DRIVER), str(tmp_path / "plan.json")],
         capture_output=True,
         text=True,
-        timeout=4 * MAX_WAIT,
+        timeout=(8 if profile else 4) * MAX_WAIT,
         env={"PATH": os.environ["PATH"], "HOME": str(tmp_path)},
         check=False,
     )
@@ -221,18 +262,15 @@ def test_compose_services_and_image_healthchecks_pass(tmp_path):
     assert done.returncode == 0, (done.stdout, done.stderr, logs)
     results = json.loads(done.stdout.strip().splitlines()[-1])
     expected = {
-        "mongo": ["healthcheck"],
-        "redis": ["healthcheck"],
-        "web": ["healthcheck", "Dockerfile HEALTHCHECK"],
-        "live": ["healthcheck"],
-        "worker": ["healthcheck"],
-        "beat": ["healthcheck"],
+        name: ["healthcheck", *service.get("extra_checks", {})]
+        for name, service in services.items()
     }
+    for name, label, _check in final_checks:
+        expected[name].append(label)
     report = {name: [(r["check"], r["exit"]) for r in runs] for name, runs in results.items()}
     assert report == {
         name: [(label, 0) for label in labels] for name, labels in expected.items()
     }, (report, results, logs)
-    # Production prints nothing secret: no generated password in the web container's log.
-    assert "password '" not in logs["web"] and SECRET_KEY not in "".join(logs.values())
     times = {name: [r["at"] for r in runs] for name, runs in results.items()}
-    print(f"compose contract: {elapsed:.1f} s; healthy at (monotonic): {times}")
+    print(f"compose contract ({profile or 'default'}): {elapsed:.1f} s; healthy at: {times}")
+    return results, logs
