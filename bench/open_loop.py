@@ -1,0 +1,575 @@
+"""An open-loop door benchmark: ``python -m bench.open_loop [--rates 5,10,20,40,80] [--seconds 20]``.
+
+Doors do not wait for each other: people arrive at a rate. Scans arrive here as a Poisson process
+at fixed offered rates (a ladder), each rate for ``--seconds``, spread over 20 doors (each its own
+Poisson stream at a twentieth of the rate) and 10 sessions, one hot session taking a third of the
+scans. Each scan is sent at its *intended* time by a pool of sender threads sized so that it never
+waits for answers (``rate x timeout x 1.5`` threads), and its latency is the answer time minus the
+intended time: a scan that could not leave on time still counts from when it should have (no
+coordinated omission; the references are wrk2 and k6's constant-arrival-rate executor). Latencies
+go into an HDR histogram (``hdrhistogram``, 3 significant digits).
+
+The mix, as a door sees it: a scan at the full session (one of the nine others, filled before the
+step) is a refusal (``session_full``): 2/3 / 9 = 7.4 % of the scans. At every other session:
+75 % admissions (a person not yet in), 10 % duplicates (someone admitted at least a second before:
+``already_checked_in``), 8 % check-outs of such a person, 7 % unknown tickets (a participant id
+that does not exist: 404). Scans go by participant id: on the stand-in a ticket-code lookup scans
+every participant, which would measure that instead of the door path.
+
+Four modes at every rate, in the same run on the same servers (SecantusDB, redis-server, one
+gunicorn with 2 workers): ours with Redis healthy, Redis killed (SIGKILL for the step), Redis
+paused (SIGSTOP for the whole step), and the raw door protocol through pymongo with no Django
+(``bench.admission_designs.door_protocol``, plus the participant lookup by ``_id`` the API does),
+the same scans from the same schedule. Every step starts on emptied check-in and session
+collections, so no step pays for an earlier one's history.
+
+Per rate and mode: offered and achieved rate, p50, p99, p99.9 of every scan (a scan without an
+answer counts at the moment the door gave up, ``--timeout``), the p99 of the served scans (a
+verdict, not a 503), and answers by kind. The knee: the highest offered rate whose p99 stays under
+300 ms with at most 1 % of the scans unserved. ``--quick`` runs 5, 10, 20, 40 scans/s for 8 s
+each and prints, last, one line: ``knee: healthy <r>/s, redis down <r>/s, redis paused <r>/s;
+raw <r>/s; ours/raw <x>``. ``--json F`` writes the results (and the chart, ``F`` with ``.png``);
+``--docs`` writes them to docs/benchmarks/ and the section of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import math
+import os
+import random
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+from bson import ObjectId
+from hdrh.histogram import HdrHistogram
+from pymongo import MongoClient
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from bench import open_loop_docs
+from bench.admission_designs import Ctx, door_protocol
+from bench.docs import machine_facts
+from bench.scale import PARTICIPANTS, participant_doc
+from chaos.mongo import CHECKINS
+from chaos.mongo import SESSIONS as SESSIONS_COLLECTION
+from devtools.stack import Stack, install_signal_handlers
+
+RATES = (5, 10, 20, 40, 80)
+QUICK_RATES = (5, 10, 20, 40)
+SECONDS = 20.0
+QUICK_SECONDS = 8.0
+DOORS = 20
+SESSIONS = 10
+HOT = 0  # the hot session's index: a third of the scans
+FULL = SESSIONS - 1  # the full session's index: every scan there is refused
+HOT_SHARE = 1 / 3
+MIX = (("admission", 0.75), ("duplicate", 0.10), ("check_out", 0.08), ("unknown", 0.07))
+SETTLED_S = 1.0  # a duplicate or check-out picks someone admitted at least this long before
+FULL_CAPACITY = 3
+KNEE_P99_MS = 300.0
+KNEE_UNSERVED = 0.01
+TIMEOUT_S = 10.0
+MODES = ("healthy", "redis down", "redis paused", "raw")
+SERVED = "verdict"  # an answer that decides the scan (2xx/4xx), as opposed to a refusal or error
+
+
+# --- the schedule -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Scan:
+    at: float  # intended send time, seconds from the step's start
+    door: int
+    session: int
+    kind: str  # admission | duplicate | full | check_out | unknown
+    person: int  # index into the participant pool (-1: unknown)
+
+
+def poisson_arrivals(rate: float, seconds: float, rng: random.Random) -> list[float]:
+    """Arrival times of a Poisson process of ``rate`` per second over ``[0, seconds)``."""
+    times, t = [], rng.expovariate(rate)
+    while t < seconds:
+        times.append(t)
+        t += rng.expovariate(rate)
+    return times
+
+
+def _kind(rng: random.Random) -> str:
+    x = rng.random()
+    for kind, share in MIX:
+        if x < share:
+            return kind
+        x -= share
+    return MIX[0][0]
+
+
+def door_schedule(rate: float, seconds: float, *, seed: int = 0) -> list[Scan]:
+    """The scans of one step: ``DOORS`` Poisson streams merged, each scan given a session, a kind
+    and a person (admissions get people not yet in; duplicates and check-outs people admitted at
+    least ``SETTLED_S`` earlier, else they become admissions)."""
+    rng = random.Random(seed)
+    arrivals = sorted(
+        (t, door) for door in range(DOORS) for t in poisson_arrivals(rate / DOORS, seconds, rng)
+    )
+    inside: list[list[tuple[float, int]]] = [[] for _ in range(SESSIONS)]
+    next_person, scans = 0, []
+    for at, door in arrivals:
+        session = HOT if rng.random() < HOT_SHARE else rng.randrange(1, SESSIONS)
+        kind = "full" if session == FULL else _kind(rng)
+        settled = [i for i, (t, _) in enumerate(inside[session]) if t <= at - SETTLED_S]
+        if kind in {"duplicate", "check_out"} and not settled:
+            kind = "admission"
+        if kind in {"admission", "full"}:
+            person, next_person = next_person, next_person + 1
+            if kind == "admission":
+                inside[session].append((at, person))
+        elif kind == "unknown":
+            person = -1
+        else:
+            chosen = rng.choice(settled)
+            person = inside[session][chosen][1]
+            if kind == "check_out":
+                inside[session].pop(chosen)
+        scans.append(Scan(at, door, session, kind, person))
+    return scans
+
+
+def people_needed(scans: list[Scan]) -> int:
+    return max((s.person for s in scans), default=-1) + 1
+
+
+# --- measuring ----------------------------------------------------------------------------------
+class LatencyHistogram:
+    """An HDR histogram of latencies in milliseconds (kept in microseconds, 3 digits)."""
+
+    def __init__(self, highest_ms: float = 120_000.0):
+        self._h = HdrHistogram(1, int(highest_ms * 1000), 3)
+
+    def record(self, ms: float) -> None:
+        self._h.record_value(max(1, round(ms * 1000)))
+
+    @property
+    def count(self) -> int:
+        return self._h.get_total_count()
+
+    def percentile(self, p: float) -> float | None:
+        return self._h.get_value_at_percentile(p) / 1000 if self.count else None
+
+
+def latency_ms(intended: float, answered: float) -> float:
+    """A scan's latency: from when it should have been sent, whenever it actually left."""
+    return (answered - intended) * 1000
+
+
+def classify(status: int, reason: str | None, retry_after: str | None) -> str:
+    """Name an answer: a verdict, or which kind of refusal or error."""
+    if status == 503 and reason == "busy":
+        return "503 busy, Retry-After" if retry_after else "503 busy, no Retry-After"
+    if status == 503:
+        return f"503 {reason or 'other'}"
+    if status >= 500:
+        return f"{status}"
+    return SERVED
+
+
+@dataclass
+class Outcome:
+    scan: Scan
+    kind: str  # SERVED, a refusal kind (classify) or "timeout" / "error"
+    answer: str  # "201 checked_in", "409 session_full", "timeout", ...
+    latency_ms: float
+
+
+def run_schedule(
+    scans: list[Scan], send: Callable[[Scan], tuple[str, str]], *, threads: int
+) -> tuple[list[Outcome], float]:
+    """Send every scan at its intended time from a pool of ``threads``; wait for every answer.
+
+    ``send`` returns (kind, answer). Returns the outcomes and the seconds from the start to the
+    last answer.
+    """
+    outcomes: list[Outcome] = []
+    lock = threading.Lock()
+    start = time.monotonic()
+
+    def one(scan: Scan) -> None:
+        kind, answer = send(scan)
+        outcome = Outcome(scan, kind, answer, latency_ms(start + scan.at, time.monotonic()))
+        with lock:
+            outcomes.append(outcome)
+
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="door") as pool:
+        for scan in scans:
+            delay = start + scan.at - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            pool.submit(one, scan)
+    return outcomes, time.monotonic() - start
+
+
+def step_result(rate: float, seconds: float, outcomes: list[Outcome], elapsed: float) -> dict:
+    """One rung of the ladder: rates, percentiles of every scan and of the served ones, answers."""
+    every, served = LatencyHistogram(), LatencyHistogram()
+    for o in outcomes:
+        every.record(o.latency_ms)
+        if o.kind == SERVED:
+            served.record(o.latency_ms)
+    kinds = Counter(o.kind for o in outcomes)
+    unserved = len(outcomes) - kinds[SERVED]
+    return {
+        "offered": rate,
+        "scans": len(outcomes),
+        "sent_rate": len(outcomes) / seconds,
+        "achieved": kinds[SERVED] / max(elapsed, seconds),
+        "p50_ms": every.percentile(50),
+        "p99_ms": every.percentile(99),
+        "p999_ms": every.percentile(99.9),
+        "served_p99_ms": served.percentile(99),
+        "unserved": unserved,
+        "errors": {k: n for k, n in sorted(kinds.items()) if k != SERVED},
+        "answers": dict(sorted(Counter(o.answer for o in outcomes).items())),
+    }
+
+
+def under_knee(step: dict) -> bool:
+    p99 = step["p99_ms"]
+    return (
+        p99 is not None
+        and p99 < KNEE_P99_MS
+        and step["unserved"] <= KNEE_UNSERVED * max(step["scans"], 1)
+    )
+
+
+def knee(steps: list[dict]) -> float | None:
+    """The highest offered rate whose p99 stays under 300 ms (and ≤ 1 % unserved); None if none."""
+    good = [s["offered"] for s in steps if under_knee(s)]
+    return max(good) if good else None
+
+
+def _rate(value: float | None, lowest: float) -> str:
+    if value is None:
+        return f"<{lowest:g}/s"
+    return f"{value:g}/s"
+
+
+def summary_line(knees: dict[str, float | None], lowest: float) -> str:
+    """``knee: healthy <r>/s, redis down <r>/s, redis paused <r>/s; raw <r>/s; ours/raw <x>``."""
+    ours, raw = knees["healthy"], knees["raw"]
+    ratio = f"{ours / raw:.2f}" if ours and raw else "n/a"
+    return (
+        f"knee: healthy {_rate(ours, lowest)}, redis down {_rate(knees['redis down'], lowest)}, "
+        f"redis paused {_rate(knees['redis paused'], lowest)}; raw {_rate(raw, lowest)}; "
+        f"ours/raw {ratio}"
+    )
+
+
+def overload(steps: list[dict], knee_rate: float | None) -> dict | None:
+    """At 2x the knee: the served scans' p99 against the knee's, and whether every refusal was
+    ``busy`` with ``Retry-After``. None when the ladder has no rung at 2x the knee."""
+    if knee_rate is None:
+        return None
+    at_knee = next(s for s in steps if s["offered"] == knee_rate)
+    above = next((s for s in steps if s["offered"] == 2 * knee_rate), None)
+    if above is None:
+        return None
+    refusals = {k: n for k, n in above["errors"].items()}
+    ratio = (
+        above["served_p99_ms"] / at_knee["served_p99_ms"]
+        if above["served_p99_ms"] and at_knee["served_p99_ms"]
+        else None
+    )
+    return {
+        "rate": above["offered"],
+        "served_p99_ms": above["served_p99_ms"],
+        "knee_served_p99_ms": at_knee["served_p99_ms"],
+        "ratio": ratio,
+        "refusals": refusals,
+        "all_busy_retry_after": set(refusals) <= {"503 busy, Retry-After"},
+    }
+
+
+# --- the two senders ----------------------------------------------------------------------------
+def http_sender(base_url: str, token: str, sessions: list[str], people: list[str], timeout: float):
+    """A ``send`` for ours: one POST per scan on a fresh connection (gunicorn sync closes it)."""
+    parts = urlsplit(base_url)
+    headers = {
+        "Authorization": f"Token {token}",
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+    }
+
+    def send(scan: Scan) -> tuple[str, str]:
+        action = "check-out" if scan.kind == "check_out" else "check-in"
+        participant = people[scan.person] if scan.person >= 0 else uuid.uuid4().hex[:24]
+        body = json.dumps({"participant": participant, "nonce": uuid.uuid4().hex})
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+        try:
+            conn.request("POST", f"/api/sessions/{sessions[scan.session]}/{action}/", body, headers)
+            response = conn.getresponse()
+            data = response.read()
+        except TimeoutError:
+            return "timeout", "timeout"
+        except (OSError, http.client.HTTPException) as exc:
+            return "error", type(exc).__name__
+        finally:
+            conn.close()
+        try:
+            reason = json.loads(data).get("reason")
+        except (ValueError, AttributeError):
+            reason = None
+        kind = classify(response.status, reason, response.getheader("Retry-After"))
+        return kind, f"{response.status} {reason}"
+
+    return send
+
+
+def raw_sender(db, sessions: list, people: list, capacities: list[int]):
+    """A ``send`` for the raw door protocol through pymongo: the participant by ``_id``, then
+    ``door_protocol`` (claim, increment, admit) or a check-out (record out, count down)."""
+
+    def send(scan: Scan) -> tuple[str, str]:
+        try:
+            pid = people[scan.person] if scan.person >= 0 else ObjectId()
+            if db.participants.find_one({"_id": pid}, {"_id": 1}) is None:
+                return SERVED, "404 participant_not_found"
+            session = sessions[scan.session]
+            if scan.kind == "check_out":
+                done = db.records.update_one(
+                    {"session": session, "participant": pid, "state": "inside"},
+                    {"$set": {"state": "out"}},
+                ).modified_count
+                if done:
+                    db.sessions.update_one({"_id": session}, {"$inc": {"check_in_count": -1}})
+                return SERVED, "200 checked_out" if done else "200 not_checked_in"
+            ctx = Ctx(db, db.client, session, capacities[scan.session])
+            record = {"session": session, "participant": pid, "at": time.time()}
+            took = door_protocol(ctx, pid, record)
+            return SERVED, "201 checked_in" if took else "409 session_full"
+        except DuplicateKeyError:
+            return SERVED, "200 already_checked_in"
+        except PyMongoError as exc:
+            return "error", type(exc).__name__
+
+    return send
+
+
+def pool_size(rate: float, timeout: float) -> int:
+    """Threads enough that a scan never waits for a sender: everything in flight plus bursts."""
+    return min(2000, math.ceil(rate * timeout * 1.5) + 32)
+
+
+# --- the stack ----------------------------------------------------------------------------------
+class Bed:
+    """The servers, the participants, and the set-up of each step (ours and raw)."""
+
+    def __init__(self, stack, people: int):
+        self.stack = stack
+        self.web = stack.webs["ours"]
+        self.api = httpx.Client(
+            base_url=self.web.url, headers={"Authorization": f"Token {stack.token}"}, timeout=30
+        )
+        self.mongo = MongoClient(stack.mongo.uri, maxPoolSize=400)
+        self.ours_db = self.mongo[stack.db_name]
+        self.raw_db = self.mongo["open_loop_raw"]
+        docs = [participant_doc() for _ in range(people + FULL_CAPACITY)]
+        self.ours_db[PARTICIPANTS].insert_many(docs, ordered=False)
+        self.raw_db.participants.insert_many(
+            [{"_id": d["_id"], "full_name": d["full_name"]} for d in docs], ordered=False
+        )
+        self.ids = [d["_id"] for d in docs]
+        self.fillers = [str(i) for i in self.ids[-FULL_CAPACITY:]]
+        self.people = [str(i) for i in self.ids[:-FULL_CAPACITY]]
+
+    def close(self) -> None:
+        self.api.close()
+        self.mongo.close()
+
+    # ours
+    def ours_sessions(self) -> list[str]:
+        self.ours_db[CHECKINS].delete_many({})
+        self.ours_db[SESSIONS_COLLECTION].delete_many({})
+        now = datetime.now(UTC)
+        ids = []
+        for i in range(SESSIONS):
+            created = self.api.post(
+                "/api/sessions/",
+                json={
+                    "title": f"open loop {i} {uuid.uuid4().hex[:4]}",
+                    "capacity": FULL_CAPACITY if i == FULL else 100_000,
+                    "status": "open",
+                    "starts_at": (now - timedelta(hours=1)).isoformat(),
+                    "ends_at": (now + timedelta(days=1)).isoformat(),
+                    "location": "bench",
+                },
+            )
+            created.raise_for_status()
+            ids.append(str(created.json()["id"]))
+        for person in self.fillers:
+            answer = self.api.post(
+                f"/api/sessions/{ids[FULL]}/check-in/",
+                json={"participant": person, "nonce": uuid.uuid4().hex},
+            )
+            answer.raise_for_status()
+        return ids
+
+    def redis_backed(self, *, timeout: float = 30.0) -> None:
+        """Wait until /health says Redis is connected 8 times in a row."""
+        started, streak = time.monotonic(), 0
+        while streak < 8:
+            if time.monotonic() - started > timeout:
+                raise TimeoutError("Redis not back in /health")
+            try:
+                body = self.api.get("/health").json()
+                section = body.get("redis")
+                ok = section.get("status") == "connected" if isinstance(section, dict) else False
+            except (ValueError, AttributeError, OSError):
+                ok = False
+            streak = streak + 1 if ok else 0
+            time.sleep(0.1)
+
+    # raw
+    def raw_sessions(self) -> tuple[list, list[int]]:
+        db = self.raw_db
+        db.drop_collection("sessions")
+        db.drop_collection("records")
+        db.create_collection("records")
+        db.records.create_index([("session", 1), ("participant", 1)], unique=True)
+        capacities = [FULL_CAPACITY if i == FULL else 100_000 for i in range(SESSIONS)]
+        docs = [
+            {
+                "status": "open",
+                "capacity": c,
+                "check_in_count": c if i == FULL else 0,
+                "epoch": 0,
+                "deleting": False,
+            }
+            for i, c in enumerate(capacities)
+        ]
+        ids = db.sessions.insert_many(docs).inserted_ids
+        return list(ids), capacities
+
+
+def run_step(bed: Bed, mode: str, rate: float, seconds: float, *, timeout: float, seed: int):
+    scans = door_schedule(rate, seconds, seed=seed)
+    threads = pool_size(rate, timeout)
+    redis = bed.stack.redis
+    if mode == "raw":
+        sessions, capacities = bed.raw_sessions()
+        send = raw_sender(bed.raw_db, sessions, bed.ids[:-FULL_CAPACITY], capacities)
+    else:
+        sessions = bed.ours_sessions()  # before the fault: no set-up request trips a breaker
+        send = http_sender(bed.web.url, bed.stack.token, sessions, bed.people, timeout)
+    if mode == "redis down":
+        redis.kill()
+    elif mode == "redis paused":
+        redis.pause()
+    try:
+        outcomes, elapsed = run_schedule(scans, send, threads=threads)
+    finally:
+        if mode == "redis paused":
+            redis.resume()
+        elif mode == "redis down":
+            redis.start()
+    if mode in {"redis down", "redis paused"}:
+        bed.redis_backed()
+    return step_result(rate, seconds, outcomes, elapsed)
+
+
+def measure(rates, seconds: float, *, timeout: float, logdir: Path) -> dict:
+    machine = machine_facts()
+    started_at, started = datetime.now(), time.monotonic()
+    stack = Stack(
+        logdir=logdir,
+        db_name="checkin_open_loop",
+        extra_env={
+            "REDIS_BREAKER_RESET_SECONDS": "1",
+            "REDIS_SOCKET_TIMEOUT": "0.25",
+            "REDIS_SOCKET_CONNECT_TIMEOUT": "0.25",
+            "STACK_LOG_LEVEL": "WARNING",
+        },
+    )
+    steps: dict[str, list[dict]] = {m: [] for m in MODES}
+    try:
+        stack.start_servers()
+        stack.start_web("ours", workers=2)
+        people = max(people_needed(door_schedule(r, seconds, seed=i)) for i, r in enumerate(rates))
+        bed = Bed(stack, people)
+        bed.redis_backed()
+        for i, rate in enumerate(rates):
+            order = MODES if i % 2 == 0 else MODES[::-1]  # drift of the machine hits every mode
+            for mode in order:
+                step = run_step(bed, mode, rate, seconds, timeout=timeout, seed=i)
+                steps[mode].append(step)
+                print(
+                    f"[open_loop] {rate:g}/s {mode}: achieved {step['achieved']:.1f}/s, "
+                    f"p50 {_ms(step['p50_ms'])}, p99 {_ms(step['p99_ms'])}, "
+                    f"p99.9 {_ms(step['p999_ms'])}, errors {step['errors'] or 'none'}",
+                    flush=True,
+                )
+        bed.close()
+    finally:
+        stack.stop()
+    machine["loadavg_at_end"] = os.getloadavg()
+    knees = {m: knee(steps[m]) for m in MODES}
+    return {
+        "started": started_at.isoformat(timespec="seconds"),
+        "seconds": time.monotonic() - started,
+        "machine": machine,
+        "config": {
+            "rates": list(rates),
+            "step_seconds": seconds,
+            "timeout_s": timeout,
+            "doors": DOORS,
+            "sessions": SESSIONS,
+            "workers": 2,
+        },
+        "steps": steps,
+        "knees": knees,
+        "overload": overload(steps["healthy"], knees["healthy"]),
+        "summary": summary_line(knees, min(rates)),
+    }
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f} ms"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.open_loop", description=__doc__)
+    parser.add_argument("--rates", help="offered scans/s, comma-separated (default 5,10,20,40,80)")
+    parser.add_argument("--seconds", type=float, help="seconds per rate (default 20)")
+    parser.add_argument("--timeout", type=float, default=TIMEOUT_S, help="a door gives up after")
+    parser.add_argument("--quick", action="store_true", help="5,10,20,40 scans/s for 8 s each")
+    parser.add_argument("--json", type=Path, help="write the results here (chart: same stem .png)")
+    parser.add_argument("--docs", action="store_true", help="write the docs/benchmarks.md section")
+    args = parser.parse_args(argv)
+    rates = [float(r) for r in args.rates.split(",")] if args.rates else None
+    rates = rates or list(QUICK_RATES if args.quick else RATES)
+    seconds = args.seconds or (QUICK_SECONDS if args.quick else SECONDS)
+    install_signal_handlers()
+    logdir = Path(tempfile.mkdtemp(prefix="open-loop-"))
+    results = measure(rates, seconds, timeout=args.timeout, logdir=logdir)
+    out = args.json or logdir / "open_loop.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=1, default=str))
+    chart = open_loop_docs.chart(results, out.with_suffix(".png"))
+    print("\n".join(open_loop_docs.section(results, chart_name=str(chart))), flush=True)
+    if args.docs:
+        open_loop_docs.write_docs(results, chart)
+    print(results["summary"], flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""The open-loop section of docs/benchmarks.md and its chart, from ``bench.open_loop`` results.
+
+``python -m bench.open_loop --docs`` keeps its results in ``docs/benchmarks/open_loop.json`` (chart
+``open_loop.png``) and puts this section into docs/benchmarks.md (replacing the one there);
+``make bench`` (bench.docs.render) renders it from its own run, else from that file.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display here; must precede pyplot
+import matplotlib.pyplot as plt
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "docs" / "benchmarks" / "open_loop.json"
+CHART = ROOT / "docs" / "benchmarks" / "open_loop.png"
+DOC = ROOT / "docs" / "benchmarks.md"
+HEADING = "## 10. Open loop: scans arriving at a rate, as doors send them"
+BEFORE = "## Latency over time"  # the section goes before this one
+
+
+def chart(results: dict, path: Path) -> Path:
+    """p99 against offered rate, one line per mode (log scale), the 300 ms knee line."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for mode, steps in results["steps"].items():
+        points = [(s["offered"], s["p99_ms"]) for s in steps if s["p99_ms"] is not None]
+        ax.plot(*zip(*points, strict=True), marker="o", label=mode)
+    ax.axhline(300, color="grey", linestyle="--", linewidth=1, label="300 ms")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("offered scans/s (Poisson)")
+    ax.set_ylabel("p99 latency from intended send, ms")
+    ax.set_xticks(results["config"]["rates"], [f"{r:g}" for r in results["config"]["rates"]])
+    ax.legend()
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+def _errors(errors: dict) -> str:
+    return ", ".join(f"{k}: {n}" for k, n in errors.items()) or "none"
+
+
+def _overload(results: dict) -> str:
+    over = results.get("overload")
+    healthy = results["knees"]["healthy"]
+    if healthy is None:
+        return "No healthy knee on this ladder, so no 2x-the-knee rung to read."
+    if over is None:
+        return f"The ladder has no rung at 2x the healthy knee ({2 * healthy:g}/s)."
+    ratio = f"{over['ratio']:.1f}x" if over["ratio"] else "-"
+    refusals = _errors(over["refusals"])
+    verdict = (
+        "every refusal was `busy` with `Retry-After`"
+        if over["all_busy_retry_after"]
+        else "**not** every refusal was `busy` with `Retry-After`"
+    )
+    return (
+        f"At 2x the healthy knee ({over['rate']:g}/s): the served scans' p99 was "
+        f"{_ms(over['served_p99_ms'])} ms against {_ms(over['knee_served_p99_ms'])} ms at the "
+        f"knee ({ratio}); refusals and errors: {refusals}; {verdict}."
+    )
+
+
+def section(results: dict, *, chart_name: str) -> list[str]:
+    """Return the section's Markdown lines."""
+    cfg, m = results["config"], results["machine"]
+    load = ", ".join(f"{x:.2f}" for x in m["loadavg_at_start"])
+    load_end = ", ".join(f"{x:.2f}" for x in m.get("loadavg_at_end", ()))
+    lines = [
+        HEADING,
+        "",
+        f"`python -m bench.open_loop` ({results['started']}, {results['seconds']:.0f} s; rates "
+        f"{', '.join(f'{r:g}' for r in cfg['rates'])} scans/s, {cfg['step_seconds']:g} s each; "
+        f"load average at start {load}, at end {load_end} on {m['nproc']} CPUs shared with other "
+        "people's work running at the same time). SecantusDB, redis-server and gunicorn "
+        f"({cfg['workers']} workers) on loopback. Scans arrive as a Poisson process over "
+        f"{cfg['doors']} doors and {cfg['sessions']} sessions (one hot: a third of the scans); "
+        "7.4 % at a full session, the rest 75 % admissions, 10 % duplicates, 8 % check-outs, 7 % "
+        "unknown participants. Each is sent at its intended time by a sender pool that never "
+        "waits, and its latency runs from the intended time (no coordinated omission); a scan "
+        f"without an answer counts at {cfg['timeout_s']:g} s. Modes in a rotating order at each "
+        "rate: Redis healthy, killed (SIGKILL), paused (SIGSTOP for the whole step), and the raw "
+        "door protocol through pymongo with no Django (`bench.admission_designs`). The knee: "
+        "the highest offered rate whose p99 stays under 300 ms with at most 1 % unserved.",
+        "",
+        f"**{results['summary']}**",
+        "",
+        f"![p99 against offered rate]({chart_name})",
+        "",
+        "| mode | offered /s | achieved /s | p50 ms | p99 ms | p99.9 ms | served p99 ms "
+        "| refusals and errors |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for mode, steps in results["steps"].items():
+        for s in steps:
+            lines.append(
+                f"| {mode} | {s['offered']:g} | {s['achieved']:.1f} | {_ms(s['p50_ms'])} | "
+                f"{_ms(s['p99_ms'])} | {_ms(s['p999_ms'])} | {_ms(s['served_p99_ms'])} | "
+                f"{_errors(s['errors'])} |"
+            )
+    lines += ["", _overload(results)]
+    return lines
+
+
+def saved_section() -> list[str]:
+    """The section from ``docs/benchmarks/open_loop.json``, or nothing if there is none."""
+    if not RESULTS.exists():
+        return []
+    return ["", *section(json.loads(RESULTS.read_text()), chart_name="benchmarks/open_loop.png")]
+
+
+def rendered_section(results: dict | None) -> list[str]:
+    """The section from this run's results when it has them, else from the kept file."""
+    if results is None:
+        return saved_section()
+    return ["", *section(results, chart_name="benchmarks/open_loop.png")]
+
+
+def keep(results: dict, chart_path: Path) -> None:
+    """Keep ``results`` and the chart in docs/benchmarks/ (what ``saved_section`` reads)."""
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=1, default=str))
+    if chart_path.resolve() != CHART.resolve():
+        shutil.copy(chart_path, CHART)
+
+
+def write_docs(results: dict, chart_path: Path) -> None:
+    """Keep the results and chart; put the section into docs/benchmarks.md (only that section)."""
+    keep(results, chart_path)
+    text = DOC.read_text()
+    new = "\n".join(section(results, chart_name="benchmarks/open_loop.png")) + "\n\n"
+    if HEADING in text:
+        start = text.index(HEADING)
+        end = text.find("\n## ", start + len(HEADING))
+        text = text[:start] + new + (text[end + 1 :] if end >= 0 else "")
+    elif BEFORE in text:
+        at = text.index(BEFORE)
+        text = text[:at] + new + text[at:]
+    else:
+        text = text.rstrip("\n") + "\n\n" + new
+    DOC.write_text(text)
+    print(f"[bench.open_loop] wrote {DOC} and {RESULTS}", flush=True)
