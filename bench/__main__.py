@@ -2,7 +2,8 @@
 
 First, each in a process of its own with its own servers: MongoDB commands and Redis round trips
 per door request (``bench.round_trips``) and the cost of a check-in as the event grows
-(``bench.scale``). Then starts SecantusDB, redis-server and two gunicorns (ours:
+(``bench.scale``), then the CPU split, the hot document and the open-loop door ladder
+(``bench.open_loop``). Then starts SecantusDB, redis-server and two gunicorns (ours:
 chaos.settings; plain: bench.settings_plain) on loopback, writes participants, and
 measures in order: the floor, check-in throughput (Redis healthy/down), latency while Redis is
 paused (ours and plain), time to fallback and back, rejections of a full session, and a latency
@@ -23,7 +24,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from bench import imports, scenarios
+from bench import imports, open_loop_docs, scenarios
 from bench import websockets as bench_websockets
 from bench.chart import timeline_chart
 from bench.docs import machine_facts, render
@@ -112,6 +113,7 @@ def _in_own_processes(args, out: Path) -> dict:
         ),
         ("cpu_split", ["--runs", str(args.runs)]),
         ("hot_document", ["--runs", str(args.runs)]),
+        ("open_loop", []),  # the door ladder; its chart: open_loop.png next to the JSON
     ):
         path = out / f"{name}.json"
         print(f"[bench] {name} ...", flush=True)
@@ -150,6 +152,8 @@ def write_docs(results: dict, chart: Path) -> None:
     slim = {k: v for k, v in results.items() if k != "timeline"}
     slim["timeline"] = {"faults": results["timeline"]["faults"]}
     (docs / "benchmarks" / "bench.json").write_text(json.dumps(slim, indent=1, default=str))
+    if "open_loop" in results:
+        open_loop_docs.keep(results["open_loop"], chart.with_name("open_loop.png"))
     (docs / "benchmarks.md").write_text(render(results, chart_name="benchmarks/timeline.png"))
     print(f"[bench] wrote {docs / 'benchmarks.md'}", flush=True)
 
