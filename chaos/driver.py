@@ -323,7 +323,10 @@ class LoadDriver:
 
             return check_out()
         wave = int(self.client.now() / self.profile.wave_seconds) % self.profile.waves
-        open_plans = [p for p in self.sessions if len(p.inside) < p.capacity]
+        # Not where an offline door holds a lease: its places count as taken, which these plans
+        # (online admissions only) do not see, so a check-in there answers session_full early.
+        leased = {session for door in self.offline.values() for session in door.leases}
+        open_plans = [p for p in self.sessions if len(p.inside) < p.capacity and p.id not in leased]
         last_place = [p for p in open_plans if p.kind == "fill" and len(p.inside) == p.capacity - 1]
         pool = [p for p in last_place if p.wave == wave] or last_place or open_plans
         if not pool:

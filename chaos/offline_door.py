@@ -40,6 +40,7 @@ EXPIRY_MARGIN = 2.0  # stop admitting offline this long before the lease's expir
 LOSE_ANSWER = 0.25  # the share of syncs whose answer is lost on purpose
 IN_PROGRESS = "check_in_in_progress"  # a scan result to send again (its nonce is still deciding)
 FINISH_SECONDS = 40.0
+BUSY_RETRIES = 10  # reading the conflicts at the end: tries of a page answered 503 busy
 OFFLINE_PACE = (
     0.2,
     0.6,
@@ -461,7 +462,11 @@ async def conflicts_listed(client: RecordingClient, sessions: list[str]) -> dict
     for session in sessions:
         nonces = listed.setdefault(session, set())
         for page in range(1, 51):
-            record, body = await client.conflicts(session=session, page=page)
+            for _attempt in range(BUSY_RETRIES):  # an organiser asks again after a 503 busy
+                record, body = await client.conflicts(session=session, page=page)
+                if record.status != 503:
+                    break
+                await asyncio.sleep(record.retry_after or 1.0)
             if record.status != 200 or not isinstance(body, dict):
                 break
             nonces.update(str(row.get("nonce")) for row in body.get("results") or [])
