@@ -17,6 +17,7 @@ from chaos.live_watch import check_live_view
 from chaos.mongo import HOLDING_STATES, record_inside
 from chaos.nodes import node_checks
 from chaos.offline_checks import offline_checks
+from chaos.offline_door import SCAN_WAIT, SYNC_WAIT
 from chaos.run_data import CheckResult, RunData, traffic
 
 __all__ = ["CheckResult", "RunData", "run_checks"]
@@ -101,6 +102,29 @@ def _peak(events: list[tuple[float, int]]) -> tuple[int, float]:
     return peak, when
 
 
+def _offline_check_outs(data: RunData) -> dict[tuple, list[tuple[float, float]]]:
+    """Return, per (session, participant), each offline door's check-out: when it may have been
+    sent, and by when it was surely done.
+
+    An offline door's check-out (queued, synced later) is a check-out sent too: it may have been
+    decided by its online attempt, begun up to the door's wait before the door decided it here.
+    It is done once a sync carrying it was answered (a sync call lasts at most SYNC_WAIT).
+    """
+    offline_outs: dict[tuple, list[tuple[float, float]]] = defaultdict(list)
+    for door in data.offline_doors or []:
+        synced: dict[str, float] = {}
+        for call in door.syncs:
+            if call.status == 200:
+                for nonce in call.nonces:
+                    synced[nonce] = min(synced.get(nonce, float("inf")), call.t + SYNC_WAIT)
+        for decision in door.journal:
+            if decision.direction == "out":
+                key = (decision.session, decision.participant)
+                done_by = synced.get(decision.nonce, float("inf"))
+                offline_outs[key].append((decision.t - SCAN_WAIT, done_by))
+    return offline_outs
+
+
 def door_occupancy(data: RunData) -> dict[str, tuple[int, float]]:
     """Return, per session, the most participants the doors' own answers prove inside at once.
 
@@ -113,14 +137,20 @@ def door_occupancy(data: RunData) -> dict[str, tuple[int, float]]:
     for r in traffic(data):
         if r.op in ("check_in", "check_out") and r.session:
             by_pair[(r.session, r.participant)].append(r)
+    offline_outs = _offline_check_outs(data)
     events: dict[str, list[tuple[float, int]]] = defaultdict(list)
-    for (session, _), records in by_pair.items():
+    for (session, participant), records in by_pair.items():
         outs = [r for r in records if r.op == "check_out"]
         spans = []
         for r in records:
             if r.op != "check_in" or r.status != 201:
                 continue
             later = [o.t_start for o in outs if not (o.answered and o.t_end < r.t_start)]
+            later += [
+                sent
+                for sent, done_by in offline_outs.get((session, participant), [])
+                if done_by >= r.t_start
+            ]
             # A check-out still in flight when the check-in was sent may come after it: no proof.
             end = min(later, default=float("inf"))
             if end > r.t_end:

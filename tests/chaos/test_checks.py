@@ -2,6 +2,7 @@
 
 from collections import Counter
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 from chaos.api import Record
 from chaos.checks import (
@@ -19,6 +20,7 @@ from chaos.driver import SessionPlan
 from chaos.fault_checks import fault_checks, mongo_fault_stats
 from chaos.faults import FaultEvent
 from chaos.mongo import Sampler, SessionState, Snapshot, Violation
+from chaos.offline_door import Decision
 
 
 def _record(seq, *, t0, t1, status=None, error=None, op="check_in", attempt=1, **kw) -> Record:
@@ -217,3 +219,33 @@ def test_mongodb_fault_needs_503_database_unavailable_in_time_and_health_error(t
     assert not fault_checks(_data([fast, health, back, crash], faults=[MONGO]))[0].ok
     no_error = fault_checks(_data([fast, back], faults=[MONGO]))
     assert not no_error[1].ok  # /health never said error
+
+
+def _offline_door(decisions, syncs=()):
+    """An offline door's journal and syncs, as the checks read them."""
+    return SimpleNamespace(journal=list(decisions), syncs=list(syncs))
+
+
+def test_door_occupancy_counts_an_offline_doors_check_out_as_sent():
+    """The chaos run of seed 49: p1 admitted (answered at 9.0 s, sent at 1.0 s) while an offline
+    door's check-out of p1, decided offline at 5.0 s, was decided on the server by its online
+    attempt: no proof that p1 stayed inside."""
+    a = _record(1, t0=1, t1=9.0, status=201, reason="checked_in", participant="p1")
+    b = _record(2, t0=1, t1=1.2, status=201, reason="checked_in", participant="p2")
+    c = _record(3, t0=9.5, t1=9.6, status=201, reason="checked_in", participant="p3")
+    out = Decision(5.0, "offline door 1", "s1", "p1", "n-out", "out", "queued_out")
+    data = _data([a, b, c], kind="churn", capacity=2)
+    assert door_occupancy(data)["s1"][0] == 3  # without the offline door: a false overbooking
+    data.offline_doors = [_offline_door([out])]
+    assert door_occupancy(data)["s1"][0] == 2
+
+
+def test_door_occupancy_ignores_an_offline_check_out_synced_before_the_check_in():
+    a = _record(1, t0=20, t1=20.2, status=201, reason="checked_in", participant="p1")
+    b = _record(2, t0=20, t1=20.3, status=201, reason="checked_in", participant="p2")
+    c = _record(3, t0=20, t1=20.4, status=201, reason="checked_in", participant="p3")
+    out = Decision(5.0, "offline door 1", "s1", "p1", "n-out", "out", "queued_out")
+    synced = SimpleNamespace(t=6.0, status=200, nonces=["n-out"])  # answered by 6 + SYNC_WAIT
+    data = _data([a, b, c], kind="churn", capacity=2)
+    data.offline_doors = [_offline_door([out], [synced])]
+    assert door_occupancy(data)["s1"] == (3, 20.4)  # p1's earlier check-out ends nothing here
