@@ -120,6 +120,7 @@ def _places_add(session_id: ObjectId, lease_id: str, asked: int, *, room: int, f
             return 0
         failpoint("lease.grant_after_read")
         if admission_protocol.lease_places_add(now, lease_id, places, first=first):
+            session_change_publish(session_id=session_id)  # the places free for others changed
             return places
     return 0
 
@@ -545,6 +546,7 @@ def leases_settle_room(session_id: ObjectId, lease_id: str) -> int:
         failpoint("lease.settle_after_read")
         if admission_protocol.lease_room_settle(session_id, lease_id, now.room):
             session_cache_invalidate(session_id)
+            session_change_publish(session_id=session_id)
             return now.room
     return 0
 

@@ -9,14 +9,16 @@ import time
 import pytest
 import redis
 from django.conf import settings
+from django.utils import timezone
 
-from sessions_app.models import Session
+from sessions_app.models import Lease, Session
 from sessions_app.services import (
     counters_reconcile,
     session_check_in,
     session_check_out,
     session_update,
 )
+from sessions_app.services.leases import leases_settle_expired, session_lease_grant
 from sessions_app.services.live_publish import publish_counts
 from tests.factories import participants_make, session_counter_corrupt, session_make
 
@@ -83,3 +85,30 @@ def test_the_door_notifies_subscribers_after_the_verdict(redis_server):
     verdict = session_check_in(session_id=session.pk, participant_id=other.pk)
     assert verdict.reason == "checked_in"  # the notification never fails the verdict
     assert publish_counts["skipped"] == skipped + 1
+
+
+def _published(listener, session) -> bool:
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        message = listener.get_message(timeout=0.2)
+        if message is not None and message["data"] == str(session.pk).encode():
+            return True
+    return False
+
+
+def test_a_lease_grant_and_its_settling_notify_subscribers(redis_server, settings):
+    """A grant and a settle bump the live version (the places free for the others change): the
+    screens must hear of it, or a board shows a state it never got (the chaos run of seed 49)."""
+    settings.LEASE_SETTLE_GRACE_SECONDS = 0
+    session = session_make(capacity=40)
+    listener = redis.Redis.from_url(settings.REDIS_URL).pubsub(ignore_subscribe_messages=True)
+    listener.subscribe(settings.LIVE_REDIS_CHANNEL)
+    try:
+        answer = session_lease_grant(session_id=session.pk, places=3, actor="door")
+        assert answer.room == 3
+        assert _published(listener, session), "no notification after the grant"
+        Lease.objects.filter(pk=answer.lease.pk).update(expires_at=timezone.now())
+        assert leases_settle_expired() == 1
+        assert _published(listener, session), "no notification after the settle"
+    finally:
+        listener.close()
