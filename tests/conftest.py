@@ -17,6 +17,7 @@ from health_app import selectors as health_selectors
 from redis_fallback.testing import reset_for_tests
 from sessions_app.groups import DOOR_STAFF_GROUP, door_staff_group_ensure
 from tests.celery_support import celery_worker_factory, worker_env  # noqa: F401 - fixtures
+from tests.mongo_commands import commands  # noqa: F401 - a fixture
 
 # Between tests pytest-django flushes every collection and Django then re-creates every content
 # type and permission through post_migrate: 0.5 s of each test's 0.7 s teardown on the stand-in

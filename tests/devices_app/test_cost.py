@@ -6,9 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.db import connections
 from django.utils import timezone
-from pymongo import monitoring
 
 from devices_app.models import DoorDevice
 from tests.devices_app.conftest import device_client
@@ -19,32 +17,6 @@ COLLECTION = "devices_app_doordevice"
 # The backend reads ``filter(token_hash=...).first()`` as one aggregate ($match on the indexed
 # hash, $limit 1).
 FIND = f"aggregate {COLLECTION}"
-
-
-class _Commands(monitoring.CommandListener):
-    def __init__(self):
-        self.names: list[str] = []
-        self.counting = False
-
-    def started(self, event):
-        if self.counting:
-            self.names.append(f"{event.command_name} {event.command.get(event.command_name)}")
-
-    def succeeded(self, event):
-        pass
-
-    def failed(self, event):
-        pass
-
-
-@pytest.fixture
-def commands():
-    listener = _Commands()
-    monitoring.register(listener)  # applies to clients created from now on
-    connections["default"].close_pool()
-    yield listener
-    listener.counting = False
-    connections["default"].close_pool()
 
 
 def _device_commands(commands, request) -> list[str]:

@@ -15,41 +15,13 @@ each command is for (README, "The door's hot path"):
 """
 
 import pytest
-from django.db import connections
 from django.utils import timezone
-from pymongo import monitoring
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from tests.factories import participants_make, session_make
 
 pytestmark = pytest.mark.django_db
-
-
-class _Commands(monitoring.CommandListener):
-    def __init__(self):
-        self.names: list[str] = []
-        self.counting = False
-
-    def started(self, event):
-        if self.counting:
-            self.names.append(f"{event.command_name} {event.command.get(event.command_name)}")
-
-    def succeeded(self, event):
-        pass
-
-    def failed(self, event):
-        pass
-
-
-@pytest.fixture
-def commands():
-    listener = _Commands()
-    monitoring.register(listener)  # applies to clients created from now on
-    connections["default"].close_pool()
-    yield listener
-    listener.counting = False
-    connections["default"].close_pool()
 
 
 def _count(commands, request):
