@@ -6,6 +6,8 @@ health checks costs a door one retry, not an answer. A connection stays on its n
 (keep-alive), as with a TCP balancer in front of gunicorn; when a node dies its connections break
 and the door's retry opens a new one, on the other node.
 
+With no node in (every node failed its checks: MongoDB unreachable), every node is tried in turn.
+
 Health: every ``interval`` seconds ``GET /health/ready`` on each node (``check_seconds`` timeout).
 A node is taken out after ``fall`` failed checks in a row and put back after ``rise`` passed ones
 (HAProxy's ``fall``/``rise``). Every change is kept in ``changes`` with the run clock, so the
@@ -80,11 +82,14 @@ class Balancer:
         return [backend for backend in self.backends if backend.up]
 
     def pick(self) -> list[Backend]:
-        """Return the backends to try for a new connection: the next one in, then the others in."""
+        """Return the backends to try for a new connection: the next one in, then the others in;
+        with none in, every one in turn (as nginx does): a MongoDB outage fails every node's
+        /health/ready at once, and then the nodes' own 503 is the door's right answer, not a
+        connection closed by the balancer."""
         count = len(self.backends)
         order = [self.backends[(self._next + step) % count] for step in range(count)]
         self._next = (self._next + 1) % count
-        return [backend for backend in order if backend.up]
+        return [backend for backend in order if backend.up] or order
 
     def record(self, backend: Backend, passed: bool) -> None:
         """Count one health check's result; take the node out or put it back when due."""

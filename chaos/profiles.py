@@ -120,7 +120,7 @@ def _two_node_schedule() -> list[Fault]:
     for number in range(3):
         offset = 5.0 + number * ROUND
         faults += [
-            Fault(offset + 36, "node_partition_redis", down=8.0),
+            Fault(offset + 36, "node_partition_redis", down=10.0),
             Fault(offset + 60, "redis_failover", down=10.0),
             Fault(offset + 108, "node_kill", down=5.0),
         ]

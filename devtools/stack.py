@@ -330,6 +330,12 @@ class Stack:
         self.mongo = SecantusServer(log_path=self.logdir / "secantus.log").start()
         if sentinel:
             self.sentinel = SentinelSet(log_dir=self.logdir, down_after_ms=down_after_ms).start()
+            # A server started again (a fault) comes back as an empty master, whatever it was:
+            # the Sentinels make it a replica of the master they name, as they would a restarted
+            # node. Started with its first --replicaof it could replicate from a replica (the
+            # old master after a failover): two replicas of each other, no master at all.
+            for server in self.sentinel.servers:
+                server.replica_of = None
             self.redis = self.sentinel.master()
             ports = [s.port for s in self.sentinel.sentinels]
             _log(

@@ -58,10 +58,13 @@ def test_node_down_windows_close_an_open_kill_at_the_end():
     ]
 
 
-def test_partition_evidence_needs_one_reading_with_a_ok_and_b_degraded():
-    assert partition_evidence([(1.0, 200, 200, "ok", "ok"), (1.5, 200, 200, "ok", "degraded")])
-    assert not partition_evidence([(1.0, 200, 200, "degraded", "degraded")])
-    assert not partition_evidence([(1.0, 200, None, "ok", "")])  # b did not answer at all
+def test_partition_evidence_needs_one_reading_with_a_on_redis_and_b_not():
+    assert partition_evidence(
+        [(1.0, 200, 200, "connected", "connected"), (1.5, 200, 200, "connected", "disconnected")]
+    )
+    assert partition_evidence([(1.0, 200, 200, "connected", "degraded")])
+    assert not partition_evidence([(1.0, 200, 200, "disconnected", "disconnected")])
+    assert not partition_evidence([(1.0, 200, None, "connected", "")])  # b did not answer
 
 
 def _partition(seen: bool) -> FaultEvent:
