@@ -41,6 +41,9 @@ LOSE_ANSWER = 0.25  # the share of syncs whose answer is lost on purpose
 IN_PROGRESS = "check_in_in_progress"  # a scan result to send again (its nonce is still deciding)
 FINISH_SECONDS = 40.0
 BUSY_RETRIES = 10  # reading the conflicts at the end: tries of a page answered 503 busy
+OFFLINE_NONCE_SUFFIX = (
+    ":offline"  # the server's, for a scan decided offline after an online refusal
+)
 OFFLINE_PACE = (
     0.2,
     0.6,
@@ -469,7 +472,12 @@ async def conflicts_listed(client: RecordingClient, sessions: list[str]) -> dict
                 await asyncio.sleep(record.retry_after or 1.0)
             if record.status != 200 or not isinstance(body, dict):
                 break
-            nonces.update(str(row.get("nonce")) for row in body.get("results") or [])
+            # A scan whose online attempt was refused is decided offline under "<nonce>:offline"
+            # (sessions_app/services/leases.py): listed, under the door's nonce plus that suffix.
+            nonces.update(
+                str(row.get("nonce")).removesuffix(OFFLINE_NONCE_SUFFIX)
+                for row in body.get("results") or []
+            )
             if not body.get("next"):
                 break
     return listed
