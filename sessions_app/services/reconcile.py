@@ -85,9 +85,14 @@ def _reseed_redis(session_id: ObjectId, holders: list[str], summary: ReconcileSu
 
 
 def _reconcile_session(session_id: ObjectId, *, stale_before, summary: ReconcileSummary) -> None:
+    lease_moved = False  # a stale lease operation resolved: its place may have moved (count)
     for record in admission_protocol.ops_started_before(session_id, stale_before):
         if admission_protocol.op_end(record):
             summary.ended_ops += 1
+            lease_moved = lease_moved or bool(record.get("lease"))
+    if lease_moved:
+        session_cache_invalidate(session_id)
+        session_change_publish(session_id=session_id)
     rooms = admission_protocol.lease_rooms_read(session_id)
     if rooms and leases_settle_orphans(session_id, rooms):
         session_change_publish(session_id=session_id)

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from sessions_app.models import Lease, Session
 from sessions_app.services import (
+    admission_protocol,
     counters_reconcile,
     session_check_in,
     session_check_out,
@@ -110,5 +111,28 @@ def test_a_lease_grant_and_its_settling_notify_subscribers(redis_server, setting
         Lease.objects.filter(pk=answer.lease.pk).update(expires_at=timezone.now())
         assert leases_settle_expired() == 1
         assert _published(listener, session), "no notification after the settle"
+    finally:
+        listener.close()
+
+
+def test_the_reconcile_completing_a_stale_offline_admission_notifies_subscribers(redis_server):
+    """The reconcile completes a stale lease admission (its place moves from the lease to the
+    count, the live version bumped): the screens must hear of it (the chaos run of seed 53 found
+    a change never shown)."""
+    session = session_make(capacity=40)
+    (person,) = participants_make(1)
+    answer = session_lease_grant(session_id=session.pk, places=2, actor="door")
+    claim = admission_protocol.record_claim(
+        session_id=session.pk, participant_id=person.pk, op=admission_protocol.op_new(),
+        source="offline", lease=str(answer.lease.pk),
+    )  # fmt: skip
+    assert claim is not None  # an offline admission whose sync died right after its claim
+    listener = redis.Redis.from_url(settings.REDIS_URL).pubsub(ignore_subscribe_messages=True)
+    listener.subscribe(settings.LIVE_REDIS_CHANNEL)
+    try:
+        assert counters_reconcile(stale_seconds=0).ended_ops == 1
+        fresh = Session.objects.get(pk=session.pk)
+        assert (fresh.check_in_count, fresh.leased) == (1, 1)  # completed: holding more
+        assert _published(listener, session), "no notification after the reconcile's move"
     finally:
         listener.close()
