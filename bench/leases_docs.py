@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from bench.doc_sections import section_put
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "docs" / "benchmarks" / "leases.json"
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -130,14 +132,6 @@ def write_docs(results: dict) -> None:
     RESULTS.write_text(json.dumps({k: v for k, v in results.items() if k != "runs"}, indent=1))
     text = DOC.read_text()
     new = "\n".join(section(results)) + "\n\n"
-    if HEADING in text:
-        start = text.index(HEADING)
-        end = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + new + (text[end + 1 :] if end >= 0 else "")
-    elif BEFORE in text:
-        at = text.index(BEFORE)
-        text = text[:at] + new + text[at:]
-    else:
-        text = text.rstrip("\n") + "\n\n" + new
+    text = section_put(text, HEADING, new, before=BEFORE)
     DOC.write_text(text)
     print(f"[bench.leases] wrote {DOC} and {RESULTS}", flush=True)

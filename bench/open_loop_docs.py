@@ -13,6 +13,8 @@ from pathlib import Path
 
 import matplotlib
 
+from bench.doc_sections import section_put
+
 matplotlib.use("Agg")  # no display here; must precede pyplot
 import matplotlib.pyplot as plt
 
@@ -152,14 +154,6 @@ def write_docs(results: dict, chart_path: Path) -> None:
     keep(results, chart_path)
     text = DOC.read_text()
     new = "\n".join(section(results, chart_name="benchmarks/open_loop.png")) + "\n\n"
-    if HEADING in text:
-        start = text.index(HEADING)
-        end = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + new + (text[end + 1 :] if end >= 0 else "")
-    elif BEFORE in text:
-        at = text.index(BEFORE)
-        text = text[:at] + new + text[at:]
-    else:
-        text = text.rstrip("\n") + "\n\n" + new
+    text = section_put(text, HEADING, new, before=BEFORE)
     DOC.write_text(text)
     print(f"[bench.open_loop] wrote {DOC} and {RESULTS}", flush=True)
