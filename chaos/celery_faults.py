@@ -6,19 +6,26 @@ issue's "Couldn't ack": the worker must consume again once Redis answers, withou
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
 import time
+from datetime import UTC, datetime
 
 import psutil
+import pymongo
+import pymongo.errors
 from celery import Celery
 
 from chaos.fault_base import Fault, FaultContext, FaultEvent
-from chaos.worker_log import RECONCILE_TASK, LogTail, starts, task_events
+from chaos.worker_log import RECONCILE_TASK, LogTail, running_task, starts, task_events
 
 RESTART_WAIT = 60.0
 REDELIVERY_WAIT = 45.0
 CHILD_KILL_TRIES = 3
+RECONCILE_JOB = "reconcile_counters"  # jobs_app.schedule.RECONCILE_JOB: the reconcile's lease
+LEASE_COLLECTION = "jobs_app_lease"  # jobs_app.models.Lease
 ACK_WAIT = 6.0  # seconds Redis stays paused after the task finished, waiting for its ack
 CONSUME_WAIT = 8.0  # after Redis resumes, the worker must take a task within this long
 
@@ -47,50 +54,77 @@ def _kill_and_wait_restart(ctx: FaultContext, event: FaultEvent, name: str) -> N
     event.ok = True
 
 
-def _pool_child(worker_pid: int) -> int | None:
-    for child in psutil.Process(worker_pid).children():
-        if child.status() != psutil.STATUS_ZOMBIE:
-            return child.pid
-    return None
-
-
 def _workers(ctx: FaultContext) -> list:
     """The running Celery workers of every node (``celery-worker``, ``celery-worker-b``)."""
     return [p for p in ctx.stack.celery if p.name.startswith("celery-worker") and p.running]
 
 
-def _next_reconcile_received(tail: LogTail, deadline: float) -> str | None:
+def holder_pid(holder: str, host: str) -> int | None:
+    """Return the pid of a lease holder id (``host:pid:thread``, jobs_app.services) of this host."""
+    name, _, rest = holder.partition(":")
+    pid = rest.split(":", 1)[0]
+    return int(pid) if name == host and pid.isdigit() else None
+
+
+def _lease_holder(db) -> int | None:
+    """The pid holding the reconcile lease now (None: free, expired, or MongoDB not answering)."""
+    try:
+        lease = db[LEASE_COLLECTION].find_one({"name": RECONCILE_JOB})
+    except pymongo.errors.PyMongoError:
+        return None
+    now = datetime.now(UTC).replace(tzinfo=None)  # pymongo's datetimes: naive UTC
+    if not lease or not lease.get("expires_at") or lease["expires_at"] <= now:
+        return None
+    return holder_pid(str(lease.get("holder", "")), socket.gethostname())
+
+
+def _running_reconcile(ctx: FaultContext, db, deadline: float):
+    """Wait for a pool child of one of the workers to hold the reconcile lease (in the middle of
+    a run, not one skipped for want of the lease); return (child pid, worker, task id)."""
     while time.monotonic() < deadline:
-        for event in tail.new_task_events():
-            if event.task == RECONCILE_TASK and event.event == "received":
-                return event.id
-        time.sleep(0.02)
+        pid = _lease_holder(db)
+        workers = {proc.pid: proc for proc in _workers(ctx)}
+        if pid is not None:
+            with contextlib.suppress(psutil.Error):
+                parent = psutil.Process(pid).ppid()
+                if parent in workers:
+                    task = running_task(task_events(workers[parent].log_path), parent)
+                    if task is not None and task.task == RECONCILE_TASK:
+                        return pid, workers[parent], task.id
+        time.sleep(0.05)
     return None
 
 
 def _kill_child_mid_reconcile(ctx: FaultContext, event: FaultEvent) -> None:
-    worker = ctx.stack.celery_process("celery-worker")
-    if worker is None:
-        raise RuntimeError("no celery-worker in this run")
-    tail = LogTail(worker.log_path)
+    """Kill the pool child that holds the reconcile lease, while it holds it: in the middle of a
+    reconcile, whichever node's worker runs it (two nodes: either may take a reconcile, and one
+    that another node's run holds the lease for is skipped at once)."""
     wait = 2 * ctx.reconcile_interval + 10
-    for _ in range(CHILD_KILL_TRIES):
-        _request_reconcile(ctx)  # one to kill now, rather than waiting for beat's next
-        task_id = _next_reconcile_received(tail, time.monotonic() + wait)
-        # Two nodes: either worker may have taken it (one log); the pool child of each is killed.
-        children = [_pool_child(proc.pid) for proc in _workers(ctx)] if task_id else []
-        if not children or None in children:
-            raise RuntimeError(f"no reconcile received (or no pool child) within {wait:.0f} s")
-        for child in children:
-            os.kill(child, signal.SIGKILL)
-        child = children[0] if len(children) == 1 else children
-        killed_at = time.time()
-        done = [e for e in task_events(worker.log_path) if e.id == task_id]
-        if not any(e.event == "succeeded" and e.at <= killed_at for e in done):
-            break  # killed in the middle of it
-    else:
-        raise RuntimeError(f"each of {CHILD_KILL_TRIES} reconciles finished before the kill")
-    event.notes.update(task_id=task_id, child_pid=child, killed_at=killed_at)
+    client = pymongo.MongoClient(
+        ctx.stack.mongo.uri, serverSelectionTimeoutMS=1000, socketTimeoutMS=2000
+    )
+    try:
+        db = client[ctx.stack.db_name]
+        for _ in range(CHILD_KILL_TRIES):
+            with contextlib.suppress(Exception):  # beat's next one will do (Redis may be down)
+                _request_reconcile(ctx)  # one to kill now, rather than waiting for beat's next
+            found = _running_reconcile(ctx, db, time.monotonic() + wait)
+            if found is None:
+                raise RuntimeError(f"no pool child held the reconcile lease within {wait:.0f} s")
+            child, worker, task_id = found
+            try:
+                os.kill(child, signal.SIGKILL)
+            except ProcessLookupError:
+                continue  # ended meanwhile
+            killed_at = time.time()
+            done = [e for e in task_events(worker.log_path) if e.id == task_id]
+            if not any(e.event == "succeeded" and e.at <= killed_at for e in done):
+                break  # killed in the middle of it
+        else:
+            raise RuntimeError(f"each of {CHILD_KILL_TRIES} reconciles finished before the kill")
+    finally:
+        client.close()
+    event.notes.update(task_id=task_id, child_pid=child, killed_at=killed_at, worker=worker.name)
     deadline = time.monotonic() + REDELIVERY_WAIT
     succeeded = []
     while time.monotonic() < deadline and not succeeded:
@@ -99,10 +133,14 @@ def _kill_child_mid_reconcile(ctx: FaultContext, event: FaultEvent) -> None:
             e for e in task_events(worker.log_path) if e.id == task_id and e.event == "succeeded"
         ]
     event.notes["succeeded"] = len(succeeded)
-    event.outcome = f"pool child {child} killed while running reconcile task {task_id[:8]}; " + (
-        f"redelivered and succeeded {succeeded[0].at - killed_at:.1f} s after the kill"
-        if succeeded
-        else f"not run again within {REDELIVERY_WAIT:.0f} s"
+    event.outcome = (
+        f"{worker.name}'s pool child {child} killed while running reconcile task {task_id[:8]} "
+        "(holding its lease); "
+        + (
+            f"redelivered and succeeded {succeeded[0].at - killed_at:.1f} s after the kill"
+            if succeeded
+            else f"not run again within {REDELIVERY_WAIT:.0f} s"
+        )
     )
     event.ok = True  # applied; whether it ran once to completion is an invariant of the run
 
@@ -120,6 +158,15 @@ def _request_reconcile(ctx: FaultContext) -> str:
         ).id
     finally:
         app.close()
+
+
+def _next_reconcile_received(tail: LogTail, deadline: float) -> str | None:
+    while time.monotonic() < deadline:
+        for event in tail.new_task_events():
+            if event.task == RECONCILE_TASK and event.event == "received":
+                return event.id
+        time.sleep(0.02)
+    return None
 
 
 def _any_task_received(tail: LogTail, deadline: float) -> bool:

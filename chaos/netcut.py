@@ -147,9 +147,13 @@ class CuttableLink:
         except (OSError, asyncio.IncompleteReadError):
             pass
         finally:
-            if upward and not pipe.dead and pipe.upstream is not None:
-                with contextlib.suppress(Exception):
-                    pipe.upstream.write_eof()
+            # The end of one side is passed on, as TCP does, unless the link is cut: a server that
+            # closed (a Redis killed) is a closed connection to its client, not a silent one.
+            if not pipe.dead:
+                end = pipe.upstream if upward else pipe.client
+                if end is not None:
+                    with contextlib.suppress(Exception):
+                        end.write_eof()
 
 
 def answer_status(raw: bytes) -> tuple[int | None, bytes]:

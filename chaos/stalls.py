@@ -16,14 +16,19 @@ import asyncio
 import contextlib
 import os
 import signal
+import threading
 import time
 
+from chaos.celery_faults import _request_reconcile
 from chaos.fault_base import Fault, FaultContext, FaultEvent, redis_down
 from chaos.worker_log import reconciles_started_within
 from devtools.servers import wait_until_stopped
 from devtools.stack import Gunicorn
 
 HOLD_MAX = 20.0  # seconds a worker stays stopped at most
+ASK_AGAIN = (
+    6.0  # seconds between asks for a reconcile while none has completed since the stale time
+)
 # The stall server: armed failpoints (it receives nothing but the targeted requests), and no
 # request deadline. With one, a request stopped longer than the deadline finds no time left when
 # it resumes and pymongo refuses its second write: the deadline happens to fence this race for
@@ -37,23 +42,55 @@ TARGET_TRIES = 12  # requests sent before giving up on reaching the failpoint (f
 
 
 def _reconciles_since(ctx: FaultContext, since_run: float) -> int:
+    """Reconcile runs begun after ``since_run`` and completed (every node's worker: one log)."""
     worker = ctx.stack.celery_process("celery-worker")
     if worker is None:
         return 0
     return len(reconciles_started_within(worker.log_path, ctx.wall(since_run), time.time()))
 
 
+def reconcile_due(now: float, stale_at: float, asked: list[float]) -> bool:
+    """Whether a stall's hold should ask for a reconcile now: once its operation is stale, and
+    again every ASK_AGAIN seconds (the caller stops asking once one begun after it has completed)."""
+    return now > stale_at and (not asked or now - asked[-1] >= ASK_AGAIN)
+
+
+def _ask_for_reconcile(ctx: FaultContext, asked: list[float]) -> None:
+    """Publish a reconcile in a thread of its own (Redis may be down: it retries a little, then
+    gives up; the hold loop asks again later)."""
+    asked.append(ctx.clock())
+
+    def publish() -> None:
+        with contextlib.suppress(Exception):
+            _request_reconcile(ctx)
+
+    threading.Thread(target=publish, name="stall-reconcile", daemon=True).start()
+
+
 def hold_and_resume(ctx: FaultContext, event: FaultEvent, *, pid: int, stopped_at: float) -> None:
     """Keep ``pid`` stopped until a reconcile begun after its operation turned stale
     (CHECKIN_STALE_OP_SECONDS after the stop) has completed, so the reconcile may end the stopped
-    request's half-done operation; at most HOLD_MAX. Then SIGCONT it. Record the window."""
+    request's half-done operation; at most HOLD_MAX. Then SIGCONT it. Record the window.
+
+    A reconcile is asked for as soon as the operation is stale (and again every ASK_AGAIN seconds
+    while none begun since has completed): beat's alone, every 10-15 s, may start just before the stale time
+    and its next end after HOLD_MAX, or be lost to a broker fault (seed 52: none ran in a 20 s
+    stall)."""
     stale_at = stopped_at + ctx.stale_op_seconds
+    asked: list[float] = []
     while True:
-        held = ctx.clock() - stopped_at
-        if held >= HOLD_MAX or (ctx.clock() > stale_at and _reconciles_since(ctx, stale_at)):
+        now = ctx.clock()
+        held = now - stopped_at
+        if held >= HOLD_MAX or (now > stale_at and _reconciles_since(ctx, stale_at)):
             break
+        if reconcile_due(now, stale_at, asked):
+            _ask_for_reconcile(ctx, asked)
         time.sleep(0.2)
-    os.kill(pid, signal.SIGCONT)
+    event.notes["reconciles_asked"] = len(asked)
+    try:
+        os.kill(pid, signal.SIGCONT)
+    except ProcessLookupError:  # killed meanwhile (with its node, node_kill): nothing to resume
+        event.notes["died_stopped"] = True
     event.stall = (stopped_at, ctx.clock())
     event.reconciles_during = _reconciles_since(ctx, stopped_at)
     event.worker_pid = pid

@@ -9,8 +9,12 @@ from datetime import datetime
 from pathlib import Path
 
 _STAMP = r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) "
+# The process id in brackets before "Task": the worker's main process on "received", its pool
+# child on "succeeded"/"failed" (two nodes' workers share one log: it tells them apart).
 _TASK = re.compile(
-    _STAMP + r".*Task ([\w.]+)\[([0-9a-f-]+)\] (received|succeeded|failed|retry)", re.M
+    _STAMP
+    + r"(?:\S+ \S+ \[(\d+)\] )?.*Task ([\w.]+)\[([0-9a-f-]+)\] (received|succeeded|failed|retry)",
+    re.M,
 )
 _RECONCILE = re.compile(_STAMP + r".*Reconcile: (.*?) duration_ms=(\d+)", re.M)
 _READY = re.compile(_STAMP + r".*celery@\S+ ready\.", re.M)
@@ -28,6 +32,7 @@ class TaskEvent:
     task: str
     id: str
     event: str  # received | succeeded | failed | retry
+    pid: int | None = None  # the logging process: the main process (received), a pool child
 
 
 @dataclass(frozen=True)
@@ -44,9 +49,29 @@ def _read(path: Path) -> str:
         return ""
 
 
+def _task_events(text: str) -> list[TaskEvent]:
+    return [
+        TaskEvent(_epoch(m[1]), m[3], m[4], m[5], int(m[2]) if m[2] else None)
+        for m in _TASK.finditer(text)
+    ]
+
+
 def task_events(path: Path) -> list[TaskEvent]:
     """Return every task receipt and outcome in the log, oldest first."""
-    return [TaskEvent(_epoch(m[1]), m[2], m[3], m[4]) for m in _TASK.finditer(_read(path))]
+    return _task_events(_read(path))
+
+
+def running_task(events: list[TaskEvent], worker_pid: int) -> TaskEvent | None:
+    """Return the task the worker (main process ``worker_pid``) has received last, if it has not
+    finished yet: with one pool child and a prefetch of one (acks_late), the one it is running."""
+    received = [e for e in events if e.event == "received" and e.pid == worker_pid]
+    if not received:
+        return None
+    last = received[-1]
+    finished = any(
+        e.id == last.id and e.event in ("succeeded", "failed") and e.at >= last.at for e in events
+    )
+    return None if finished else last
 
 
 def reconcile_runs(path: Path) -> list[ReconcileRun]:
@@ -90,4 +115,4 @@ class LogTail:
         return complete + "\n" if complete else ""
 
     def new_task_events(self) -> list[TaskEvent]:
-        return [TaskEvent(_epoch(m[1]), m[2], m[3], m[4]) for m in _TASK.finditer(self._new_text())]
+        return _task_events(self._new_text())

@@ -1,0 +1,113 @@
+"""The fault logic of chaos/celery_faults.py, chaos/stalls.py, chaos/worker_log.py and
+chaos/netcut.py that decides where a fault lands: pure functions, and the relay over real TCP."""
+
+import asyncio
+from pathlib import Path
+
+from chaos.celery_faults import holder_pid
+from chaos.netcut import CuttableLink
+from chaos.stalls import ASK_AGAIN, reconcile_due
+from chaos.worker_log import RECONCILE_TASK, running_task, task_events
+
+# Two nodes' workers in one log (devtools.stack): main processes 100 (node a) and 200 (node b),
+# pool children 101 and 201.
+LOG = f"""\
+2026-12-07 04:22:27,867 INFO celery.worker.strategy [200] Task {RECONCILE_TASK}[bbbb-1] received
+2026-12-07 04:22:35,664 INFO celery.worker.strategy [100] Task {RECONCILE_TASK}[aaaa-1] received
+2026-12-07 04:22:35,871 INFO celery.app.trace [101] Task {RECONCILE_TASK}[aaaa-1] succeeded in 0.2s: {{}}
+2026-12-07 04:22:36,953 INFO celery.worker.strategy [100] Task jobs_app.outbox_flush[aaaa-2] received
+"""
+
+
+def test_the_log_tells_which_worker_received_a_task_and_what_each_runs(tmp_path: Path):
+    log = tmp_path / "celery-worker.log"
+    log.write_text(LOG)
+    events = task_events(log)
+    assert [(e.id, e.event, e.pid) for e in events] == [
+        ("bbbb-1", "received", 200),
+        ("aaaa-1", "received", 100),
+        ("aaaa-1", "succeeded", 101),
+        ("aaaa-2", "received", 100),
+    ]
+    # Node b's worker is in the middle of its reconcile; node a's last reconcile was skipped and
+    # it now runs an outbox flush.
+    assert running_task(events, 200).id == "bbbb-1"
+    assert running_task(events, 100).task == "jobs_app.outbox_flush"
+    assert running_task(events[:3], 100) is None  # finished, nothing taken since
+    assert running_task(events, 300) is None
+
+
+def test_the_lease_holder_pid_is_read_for_this_host_only():
+    assert holder_pid("vm:5917:140638828321664", "vm") == 5917
+    assert holder_pid("other:5917:1", "vm") is None
+    assert holder_pid("", "vm") is None
+    assert holder_pid("vm:x:1", "vm") is None
+
+
+def test_a_stall_asks_for_a_reconcile_once_stale_then_every_few_seconds():
+    assert not reconcile_due(3.9, 4.0, [])
+    assert reconcile_due(4.1, 4.0, [])
+    assert not reconcile_due(4.1 + ASK_AGAIN - 0.1, 4.0, [4.1])
+    assert reconcile_due(4.1 + ASK_AGAIN, 4.0, [4.1])
+
+
+def test_a_server_closing_its_connection_closes_the_relayed_one():
+    """A Redis killed behind a node's relay: the node's client must see the connection end (it
+    saw silence instead, and its broker consumer hung ~19 s after each Redis kill of seed 52)."""
+
+    async def scenario() -> bytes | str:
+        async def serve(reader, writer):
+            await reader.read(100)
+            writer.close()  # the server goes away without answering
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        link = await CuttableLink("link:t", server.sockets[0].getsockname()[:2]).start()
+        port = int(link.url.rsplit(":", 1)[1])
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"*1\r\n$4\r\nPING\r\n")
+            await writer.drain()
+            try:
+                return await asyncio.wait_for(reader.read(100), timeout=3)
+            except TimeoutError:
+                return "no end seen"
+            finally:
+                writer.close()
+        finally:
+            await link.close()
+            server.close()
+
+    assert asyncio.run(scenario()) == b""
+
+
+def test_a_cut_link_still_hides_the_server_closing():
+    async def scenario() -> bytes | str:
+        closed = asyncio.Event()
+
+        async def serve(reader, writer):
+            await reader.read(100)
+            await closed.wait()
+            writer.close()
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        link = await CuttableLink("link:t", server.sockets[0].getsockname()[:2]).start()
+        port = int(link.url.rsplit(":", 1)[1])
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"*1\r\n$4\r\nPING\r\n")
+            await writer.drain()
+            await asyncio.sleep(0.2)
+            link.cut()
+            closed.set()
+            try:
+                return await asyncio.wait_for(reader.read(100), timeout=1)
+            except TimeoutError:
+                return "silence"
+            finally:
+                writer.close()
+        finally:
+            link.restore()
+            await link.close()
+            server.close()
+
+    assert asyncio.run(scenario()) == "silence"
