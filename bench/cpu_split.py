@@ -1,4 +1,4 @@
-"""Where a request's time goes: ``python -m bench.cpu_split [--json F] [--requests N] [--runs R]``.
+"""Where a request's time goes: ``python -m bench.cpu_split [--quick] [--json F] [--requests N] [--runs R]``.
 
 Starts its own stack (SecantusDB, redis-server, one gunicorn with one sync worker) and sends
 requests one at a time over HTTP, so nothing queues: the wall time is one request's own cost.
@@ -12,6 +12,11 @@ section 1) cannot reach the issue's 0.4x on the stand-in: see docs/benchmarks.md
 Kinds: the floor (``GET /health/live``, no I/O), a cached session detail, a check-in by
 participant id (201) and the same participant again (200 ``already_checked_in``). ``--runs``
 repeats the whole set; the table shows the median per request and the range over runs.
+
+The last line printed is the check-in's split (medians): ``check-in 201: worker <ms> ms, server
+<ms> ms, total <ms> ms`` (server: SecantusDB; total: every process, redis-server and this client
+included). ``--quick`` measures fewer requests (``QUICK_REQUESTS`` per kind, ``QUICK_RUNS`` runs)
+unless ``--requests``/``--runs`` are given.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ from chaos.mongo import MongoView
 from devtools.stack import Stack
 
 PROCESSES = ("worker", "secantus", "redis", "client")
+QUICK_REQUESTS, QUICK_RUNS = 60, 2
+DEFAULT_REQUESTS, DEFAULT_RUNS = 200, 3
 KINDS = (
     ("floor", "GET /health/live (no I/O)"),
     ("detail", "GET session detail, cached"),
@@ -148,12 +155,37 @@ def table(rows: list[dict]) -> list[str]:
     return lines
 
 
-def main(argv=None) -> int:
+def check_in_line(rows: list[dict]) -> str:
+    """The one-line summary of the 201 check-in's CPU: worker, server (SecantusDB), all processes."""
+    row = next(r for r in rows if r["kind"] == "check_in")
+    worker, server = row["cpu_ms"]["worker"]["median"], row["cpu_ms"]["secantus"]["median"]
+    total = row["total_cpu_ms"]["median"]
+    return f"check-in 201: worker {worker:.1f} ms, server {server:.1f} ms, total {total:.1f} ms"
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """The command line; ``--quick`` sets the smaller defaults, explicit values win."""
     parser = argparse.ArgumentParser(prog="python -m bench.cpu_split")
-    parser.add_argument("--requests", type=int, default=200, help="requests per kind and run")
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"{QUICK_REQUESTS} requests per kind, {QUICK_RUNS} runs (unless given)",
+    )
+    parser.add_argument(
+        "--requests", type=int, help=f"requests per kind and run ({DEFAULT_REQUESTS})"
+    )
+    parser.add_argument("--runs", type=int, help=f"runs ({DEFAULT_RUNS})")
     parser.add_argument("--json", type=Path, help="also write the rows to this file")
     args = parser.parse_args(argv)
+    if args.requests is None:
+        args.requests = QUICK_REQUESTS if args.quick else DEFAULT_REQUESTS
+    if args.runs is None:
+        args.runs = QUICK_RUNS if args.quick else DEFAULT_RUNS
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
     cores = os.cpu_count() or 1
     stack = Stack(
         logdir=Path(tempfile.mkdtemp(prefix="cpu-split-")),
@@ -176,6 +208,7 @@ def main(argv=None) -> int:
     print("\n".join(table(rows)))
     if args.json:
         args.json.write_text(json.dumps({"cores": cores, "rows": rows}, indent=1))
+    print(check_in_line(rows))
     return 0
 
 
