@@ -116,7 +116,8 @@ def test_windows_give_percentiles_max_and_unserved_answers_per_window():
 def test_an_empty_window_has_no_percentiles():
     result = windows([], start=0.0, kill=10.0, back=None, end=20.0, before_s=10.0, after_s=10.0)
     assert result["after"] == {"seconds": 0.0, "scans": 0, "p50_ms": None, "p99_ms": None,
-                               "max_ms": None, "unserved": 0, "errors": {}, "answers": {}}  # fmt: skip
+                               "max_ms": None, "unserved": 0, "errors": {}, "answers": {},
+                               "latencies_ms": []}  # fmt: skip
     assert result["during"]["seconds"] == 10.0
 
 
@@ -177,7 +178,8 @@ def test_median_range_leaves_out_missing_values():
 def _window(p99, unserved=0):
     errors = {"timeout": unserved} if unserved else {}
     return {"seconds": 10.0, "scans": 100, "p50_ms": p99 / 2, "p99_ms": p99, "max_ms": p99 * 2,
-            "unserved": unserved, "errors": errors, "answers": {}}  # fmt: skip
+            "unserved": unserved, "errors": errors, "answers": {},
+            "latencies_ms": [p99 / 2] * 99 + [p99]}  # fmt: skip
 
 
 def _run(back, during_p99, *, held=True, unserved=0):
@@ -202,6 +204,10 @@ def test_summarize_gives_median_and_range_and_counts_what_went_wrong():
     assert summary["back_on_redis_s"] == {"median": 3.0, "min": 2.5, "max": 3.5}
     assert summary["during_p99_ms"] == {"median": 500.0, "min": 300.0, "max": 900.0}
     assert summary["before_max_ms"]["median"] == 80.0
+    pooled = summary["during_pooled"]  # 300 scans: 99 at half each run's p99, one at it
+    assert pooled["scans"] == 300 and pooled["max_ms"] == 900.0
+    assert pooled["p50_ms"] == pytest.approx(250.0, rel=0.01)
+    assert pooled["p99_ms"] == pytest.approx(450.0, rel=0.01)  # the 297th of 300
     assert summary["not_back"] == 1
     assert summary["unserved"] == 2 and summary["unanswered"] == 2
     assert summary["invariants_held"] is False
@@ -225,7 +231,7 @@ def test_the_docs_section_has_the_command_the_load_and_one_row_per_setting_and_r
     assert "`python -m bench.failover --runs 2 --rate 10 --down-after 1000`" in text
     assert "load average: 5.1, 3.2, 2.7" in text
     assert "| 1 s | 2 | 1.10 s (1.10 s to 1.10 s) | 1.60 s (1.60 s to 1.60 s) | " \
-           "3.00 s (2.50 s to 3.50 s) | 40 (40 to 40) ms | 400 (300 to 500) ms |" in text  # fmt: skip
-    assert "| timeout: 1 | held |" in text
+           "3.00 s (2.50 s to 3.50 s) | 20 / 20 / 40 (200) | 250 / 250 / 500 (200) | " \
+           "25 / 25 / 50 (200) | timeout: 1 | held |" in text  # fmt: skip
     assert sum(line.startswith("| 1 s | ") for line in lines) == 3  # summary row and two runs
     assert "**Held.**" in text
