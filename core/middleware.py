@@ -1,5 +1,6 @@
-"""Bound a request's MongoDB work by one deadline, answer 503 (never a 500) without MongoDB, stop
-tying up web workers on a MongoDB that just failed, and tell overload ("busy") from an outage."""
+"""Shed writes beyond a process's concurrency limit at once, bound a request's MongoDB work by one
+deadline, answer 503 (never a 500) without MongoDB, stop tying up web workers on a MongoDB that
+just failed, and tell overload ("busy") from an outage."""
 
 import logging
 import threading
@@ -83,6 +84,36 @@ def _admission_applies(request) -> bool:
     )
 
 
+class AdmissionMiddleware:
+    """Answer a write 503 ``busy`` (with ``Retry-After``) when this process is at its limit.
+
+    Writes to the door and the API (``WEB_ADMISSION_PATHS``) wait at most
+    ``WEB_ADMISSION_WAIT_SECONDS`` for one of ``WEB_MAX_CONCURRENT_REQUESTS`` slots of this
+    process, else they are refused at once instead of queueing for MongoDB behind the others and
+    running out of their deadline. It sits second in the chain, right after the metrics
+    middleware (which counts the refusal): a refusal costs no session, authentication or view.
+
+    A limit per process needs a process that serves several requests at once: gunicorn runs
+    threaded workers (``config/gunicorn.py``, more threads than slots). A sync worker serves one
+    request at a time, so its slot is never contended and overload queues in the kernel's accept
+    backlog instead, out of Django's sight, until the client gives up.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        semaphore = _slots.semaphore() if _admission_applies(request) else None
+        if semaphore is None:
+            return self.get_response(request)
+        if not semaphore.acquire(timeout=settings.WEB_ADMISSION_WAIT_SECONDS):
+            return busy_response()
+        try:
+            return self.get_response(request)
+        finally:
+            semaphore.release()
+
+
 class DatabaseUnavailableMiddleware:
     """Give the view one MongoDB deadline; turn MongoDB failures into a 503 in DRF's error shape.
 
@@ -95,9 +126,8 @@ class DatabaseUnavailableMiddleware:
     (health endpoints excepted).
 
     Overload is not an outage: a timeout opens fail-fast only if MongoDB then fails a ping of its
-    own (``note_database_failure``); if it answers, the request gets 503 ``busy``. In front of
-    the work, writes to the door and the API wait at most ``WEB_ADMISSION_WAIT_SECONDS`` for one
-    of ``WEB_MAX_CONCURRENT_REQUESTS`` slots of this process, else they get ``busy`` at once.
+    own (``note_database_failure``); if it answers, the request gets 503 ``busy``. (Writes
+    beyond the process's concurrency limit were refused earlier, by ``AdmissionMiddleware``.)
 
     The data lives in MongoDB, so there is nothing to degrade to: say so clearly, let the load
     balancer and the door scanner retry, and log one line without the URI (pymongo's message names
@@ -108,17 +138,6 @@ class DatabaseUnavailableMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        semaphore = _slots.semaphore() if _admission_applies(request) else None
-        if semaphore is None:
-            return self._deadlined(request)
-        if not semaphore.acquire(timeout=settings.WEB_ADMISSION_WAIT_SECONDS):
-            return busy_response()
-        try:
-            return self._deadlined(request)
-        finally:
-            semaphore.release()
-
-    def _deadlined(self, request):
         seconds = request_timeout_seconds(request)
         # One deadline for the whole request, the probe included: a probe that MongoDB answers
         # slowly (just back, still busy) leaves the view only what remains of it.

@@ -1,7 +1,7 @@
 """Start the whole system as real processes on loopback free ports, and stop all of it again.
 
 Used by the chaos suite (``python -m chaos``) and the benchmark (``python -m bench``): SecantusDB,
-redis-server, one or more gunicorn servers (``config.wsgi``, several sync workers), optionally a
+redis-server, one or more gunicorn servers (``config.wsgi``, several threaded workers), optionally a
 Celery worker and beat, and an ASGI server (uvicorn, ``config.asgi``: the live WebSockets). Every process runs in its own process group, so a fault can hit exactly one
 process (and ``stop`` takes a process's children with it). ``Stack.stop`` is idempotent and is
 also registered with atexit; callers wrap their work in try/finally.
@@ -146,14 +146,15 @@ class Process:
 
 
 class Gunicorn(Process):
-    """A gunicorn master serving config.wsgi with ``workers`` sync worker processes."""
+    """A gunicorn master serving config.wsgi with ``workers`` threaded worker processes."""
 
     def __init__(self, name: str, *, workers: int, env: dict[str, str], logdir: Path):
         self.port = free_port()
         self.workers = workers
         self.access_log = logdir / f"{name}-access.log"
         argv = [
-            sys.executable, "-m", "gunicorn", "config.wsgi",
+            # Threaded workers, as the image runs them (config/gunicorn.py, WEB_THREADS).
+            sys.executable, "-m", "gunicorn", "--config", "config/gunicorn.py", "config.wsgi",
             "--bind", f"127.0.0.1:{self.port}",
             "--workers", str(workers),
             "--timeout", "30",

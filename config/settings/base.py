@@ -63,6 +63,9 @@ MIDDLEWARE = [
     # First: times every request (Prometheus, metrics_app) and serves /metrics before Host
     # validation, like the health probes below.
     "metrics_app.middleware.MetricsMiddleware",
+    # Second: a write beyond this process's concurrency limit is answered 503 busy before any
+    # other work (counted by the metrics above); gunicorn's threads make the limit bite.
+    "core.middleware.AdmissionMiddleware",
     # Health probes addressed by IP are answered before Host validation (see the module).
     "health_app.middleware.HealthProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",

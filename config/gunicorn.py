@@ -1,0 +1,32 @@
+"""gunicorn's worker form, the same wherever it runs: ``gunicorn --config config/gunicorn.py ...``.
+
+The Dockerfile, docker-compose.yml and devtools.stack (the chaos suite, the benchmarks) pass this
+file; their command lines add the bind address, the worker count and the rest.
+
+Threaded workers (``gthread``), ``WEB_THREADS`` threads each, so that one process sees the
+requests that arrive together and its admission control (``core.middleware.AdmissionMiddleware``:
+at most ``WEB_MAX_CONCURRENT_REQUESTS`` writes at once) answers the excess 503 ``busy`` with
+``Retry-After`` within ``WEB_ADMISSION_WAIT_SECONDS``. A sync worker serves one request at a
+time: the excess waited in the kernel's accept backlog, unseen, until the door gave up (10 s).
+
+A worker takes no more connections than it has threads (``worker_connections``) and keeps none
+open between requests (``keepalive = 0``, as the sync workers did): nothing queues inside a worker
+out of Django's sight, and a worker killed mid-request loses at most ``WEB_THREADS`` requests.
+More threads than admission slots: the spare ones answer ``busy`` while the slots work.
+"""
+
+import os
+
+# The same default as config/settings/database.py (this file is read before Django's settings).
+_limit = int(os.environ.get("WEB_MAX_CONCURRENT_REQUESTS", "4"))
+
+worker_class = "gthread"
+threads = int(os.environ.get("WEB_THREADS", "8"))
+worker_connections = threads
+keepalive = 0
+
+if _limit > 0 and threads <= _limit:
+    raise SystemExit(
+        f"WEB_THREADS ({threads}) must exceed WEB_MAX_CONCURRENT_REQUESTS ({_limit}): with every "
+        "thread in a slot, no thread is free to answer the excess busy and it queues instead."
+    )
