@@ -17,7 +17,7 @@ that does not exist: 404). Scans go by participant id: on the stand-in a ticket-
 every participant, which would measure that instead of the door path.
 
 Four modes at every rate, in the same run on the same servers (SecantusDB, redis-server, one
-gunicorn with 2 workers): ours with Redis healthy, Redis killed (SIGKILL for the step), Redis
+gunicorn with 2 threaded workers, config/gunicorn.py): ours with Redis healthy, Redis killed (SIGKILL for the step), Redis
 paused (SIGSTOP for the whole step), and the raw door protocol through pymongo with no Django
 (``bench.admission_designs.door_protocol``, plus the participant lookup by ``_id`` the API does),
 the same scans from the same schedule. Every step starts on emptied check-in and session
@@ -28,7 +28,9 @@ answer counts at the moment the door gave up, ``--timeout``), the p99 of the ser
 verdict, not a 503), and answers by kind. The knee: the highest offered rate whose p99 stays under
 300 ms with at most 1 % of the scans unserved. ``--quick`` runs 5, 10, 20, 40 scans/s for 8 s
 each and prints, last, one line: ``knee: healthy <r>/s, redis down <r>/s, redis paused <r>/s;
-raw <r>/s; ours/raw <x>``. ``--json F`` writes the results (and the chart, ``F`` with ``.png``);
+raw <r>/s; ours/raw <x>``. Before it, the overload line (issue 28, part 3): at 2x the healthy
+knee, the answered scans' p99 against the knee's (goal: within 2x) and the refusals by kind (goal:
+every one 503 ``busy`` with ``Retry-After``, no timeout), and whether both hold. ``--json F`` writes the results (and the chart, ``F`` with ``.png``);
 ``--docs`` writes them to docs/benchmarks/ and the section of docs/benchmarks.md.
 """
 
@@ -40,6 +42,7 @@ import json
 import math
 import os
 import random
+import runpy
 import sys
 import tempfile
 import threading
@@ -274,9 +277,14 @@ def summary_line(knees: dict[str, float | None], lowest: float) -> str:
     )
 
 
+OVERLOAD_P99_RATIO = 2.0  # at 2x the knee, the answered scans' p99 within 2x the knee's
+BUSY = "503 busy, Retry-After"
+
+
 def overload(steps: list[dict], knee_rate: float | None) -> dict | None:
     """At 2x the knee: the served scans' p99 against the knee's, and whether every refusal was
-    ``busy`` with ``Retry-After``. None when the ladder has no rung at 2x the knee."""
+    ``busy`` with ``Retry-After`` (a timeout, an error or any other 503 is not). ``holds``: both
+    (issue 28, part 3). None when the ladder has no rung at 2x the knee."""
     if knee_rate is None:
         return None
     at_knee = next(s for s in steps if s["offered"] == knee_rate)
@@ -289,19 +297,51 @@ def overload(steps: list[dict], knee_rate: float | None) -> dict | None:
         if above["served_p99_ms"] and at_knee["served_p99_ms"]
         else None
     )
+    all_busy = set(refusals) <= {BUSY}
     return {
         "rate": above["offered"],
         "served_p99_ms": above["served_p99_ms"],
         "knee_served_p99_ms": at_knee["served_p99_ms"],
         "ratio": ratio,
         "refusals": refusals,
-        "all_busy_retry_after": set(refusals) <= {"503 busy, Retry-After"},
+        "all_busy_retry_after": all_busy,
+        "holds": ratio is not None and ratio <= OVERLOAD_P99_RATIO and all_busy,
     }
+
+
+def _refusals(errors: dict) -> str:
+    return ", ".join(f"{k} {n}" for k, n in errors.items()) or "none"
+
+
+def overload_line(over: dict | None, knee_rate: float | None, top: dict | None = None) -> str:
+    """One line: at 2x the healthy knee, the answered p99 against the knee's, the refusals by
+    kind, and whether both goals hold. Without such a rung, what the top rung (``top``) got."""
+    if over is None:
+        missing = (
+            "no healthy knee on this ladder"
+            if knee_rate is None
+            else f"no rung at 2x the healthy knee ({2 * knee_rate:g}/s)"
+        )
+        seen = (
+            f"; at the top rung, {top['offered']:g}/s: answered p99 "
+            f"{_ms(top['served_p99_ms'])}, refusals: {_refusals(top['errors'])}"
+            if top
+            else ""
+        )
+        return f"overload: {missing}, nothing to judge{seen}"
+    ratio = f"{over['ratio']:.2f}x" if over["ratio"] is not None else "n/a"
+    refusals = _refusals(over["refusals"])
+    return (
+        f"overload: at {over['rate']:g}/s (2x the healthy knee) answered p99 "
+        f"{_ms(over['served_p99_ms'])} vs {_ms(over['knee_served_p99_ms'])} at the knee "
+        f"({ratio}, goal <= {OVERLOAD_P99_RATIO:g}x); refusals: {refusals}; "
+        f"{'holds' if over['holds'] else 'FAILS'}"
+    )
 
 
 # --- the two senders ----------------------------------------------------------------------------
 def http_sender(base_url: str, token: str, sessions: list[str], people: list[str], timeout: float):
-    """A ``send`` for ours: one POST per scan on a fresh connection (gunicorn sync closes it)."""
+    """A ``send`` for ours: one POST per scan on a fresh connection (gunicorn keeps none alive)."""
     parts = urlsplit(base_url)
     headers = {
         "Authorization": f"Token {token}",
@@ -486,6 +526,13 @@ def run_step(bed: Bed, mode: str, rate: float, seconds: float, *, timeout: float
     return step_result(rate, seconds, outcomes, elapsed)
 
 
+def gunicorn_threads() -> int:
+    """The threads of each gunicorn worker, as config/gunicorn.py sets them (WEB_THREADS)."""
+    return runpy.run_path(str(Path(__file__).resolve().parents[1] / "config" / "gunicorn.py"))[
+        "threads"
+    ]
+
+
 def measure(rates, seconds: float, *, timeout: float, logdir: Path) -> dict:
     machine = machine_facts()
     started_at, started = datetime.now(), time.monotonic()
@@ -514,7 +561,8 @@ def measure(rates, seconds: float, *, timeout: float, logdir: Path) -> dict:
                 print(
                     f"[open_loop] {rate:g}/s {mode}: achieved {step['achieved']:.1f}/s, "
                     f"p50 {_ms(step['p50_ms'])}, p99 {_ms(step['p99_ms'])}, "
-                    f"p99.9 {_ms(step['p999_ms'])}, errors {step['errors'] or 'none'}",
+                    f"p99.9 {_ms(step['p999_ms'])}, answered p99 {_ms(step['served_p99_ms'])}, "
+                    f"refusals {step['errors'] or 'none'}",
                     flush=True,
                 )
         bed.close()
@@ -522,6 +570,7 @@ def measure(rates, seconds: float, *, timeout: float, logdir: Path) -> dict:
         stack.stop()
     machine["loadavg_at_end"] = os.getloadavg()
     knees = {m: knee(steps[m]) for m in MODES}
+    over = overload(steps["healthy"], knees["healthy"])
     return {
         "started": started_at.isoformat(timespec="seconds"),
         "seconds": time.monotonic() - started,
@@ -533,10 +582,12 @@ def measure(rates, seconds: float, *, timeout: float, logdir: Path) -> dict:
             "doors": DOORS,
             "sessions": SESSIONS,
             "workers": 2,
+            "threads": gunicorn_threads(),
         },
         "steps": steps,
         "knees": knees,
-        "overload": overload(steps["healthy"], knees["healthy"]),
+        "overload": over,
+        "overload_line": overload_line(over, knees["healthy"], steps["healthy"][-1]),
         "summary": summary_line(knees, min(rates)),
     }
 
@@ -567,6 +618,7 @@ def main(argv=None) -> int:
     print("\n".join(open_loop_docs.section(results, chart_name=str(chart))), flush=True)
     if args.docs:
         open_loop_docs.write_docs(results, chart)
+    print(results["overload_line"], flush=True)
     print(results["summary"], flush=True)
     return 0
 

@@ -76,10 +76,13 @@ def _overload(results: dict) -> str:
         if over["all_busy_retry_after"]
         else "**not** every refusal was `busy` with `Retry-After`"
     )
+    goals = (
+        "both goals hold" if over.get("holds") else "**the goals do not hold**"
+    )  # p99 within 2x the knee's, every refusal busy
     return (
         f"At 2x the healthy knee ({over['rate']:g}/s): the served scans' p99 was "
         f"{_ms(over['served_p99_ms'])} ms against {_ms(over['knee_served_p99_ms'])} ms at the "
-        f"knee ({ratio}); refusals and errors: {refusals}; {verdict}."
+        f"knee ({ratio}; goal: within 2x); refusals and errors: {refusals}; {verdict}: {goals}."
     )
 
 

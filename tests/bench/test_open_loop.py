@@ -17,6 +17,7 @@ from bench.open_loop import (
     knee,
     latency_ms,
     overload,
+    overload_line,
     poisson_arrivals,
     run_schedule,
     summary_line,
@@ -130,3 +131,33 @@ def test_overload_at_twice_the_knee():
     assert overload(steps, 10)["all_busy_retry_after"] is False
     assert overload(steps, 20) is None  # no rung at 40/s
     assert overload(steps, None) is None
+
+
+def test_overload_holds_only_within_twice_the_knee_p99_and_with_busy_refusals_only():
+    knee_rung = _step(10, 100, served_p99=100)
+    within = _step(20, 900, served_p99=190, errors={"503 busy, Retry-After": 30})
+    assert overload([knee_rung, within], 10)["holds"] is True
+    slow = _step(20, 900, served_p99=210, errors={"503 busy, Retry-After": 30})
+    assert overload([knee_rung, slow], 10)["holds"] is False  # 2.1x the knee's p99
+    timed_out = _step(20, 900, served_p99=150, errors={"503 busy, Retry-After": 29, "timeout": 1})
+    assert overload([knee_rung, timed_out], 10)["holds"] is False
+
+
+def test_overload_line_names_the_rung_the_p99s_the_refusals_and_the_verdict():
+    steps = [
+        _step(10, 100, served_p99=100),
+        _step(20, 900, served_p99=150, errors={"503 busy, Retry-After": 30, "timeout": 2}),
+    ]
+    line = overload_line(overload(steps, 10), 10)
+    assert line == (
+        "overload: at 20/s (2x the healthy knee) answered p99 150 ms vs 100 ms at the knee "
+        "(1.50x, goal <= 2x); refusals: 503 busy, Retry-After 30, timeout 2; FAILS"
+    )
+    top = _step(40, 900, served_p99=400, errors={"503 busy, Retry-After": 3})
+    assert overload_line(None, None, top) == (
+        "overload: no healthy knee on this ladder, nothing to judge; at the top rung, 40/s: "
+        "answered p99 400 ms, refusals: 503 busy, Retry-After 3"
+    )
+    assert overload_line(None, 40) == (
+        "overload: no rung at 2x the healthy knee (80/s), nothing to judge"
+    )
