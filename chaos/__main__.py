@@ -34,7 +34,7 @@ from chaos.driver import LoadDriver, SetupError
 from chaos.faults import CELERY_KINDS, FaultContext, FaultInjector
 from chaos.live_watch import LiveWatcher
 from chaos.mongo import MongoView, Sampler, admission_sets
-from chaos.nodes import first_node, start_second_node
+from chaos.nodes import start_node
 from chaos.offline_door import conflicts_listed
 from chaos.profiles import TARGETED_STALLS, chaos_form
 from chaos.report import print_report, write_json
@@ -112,8 +112,9 @@ async def _balancer(web, node_b) -> Balancer | None:
     return await Balancer(backends).start()
 
 
-async def _traffic(stack: Stack, web, args, profile, schedule, *, node_b=None) -> RunData:
-    balancer = await _balancer(web, node_b)
+async def _traffic(stack: Stack, web, args, profile, schedule, *, nodes=None) -> RunData:
+    nodes = nodes or {}
+    balancer = await _balancer(web, nodes.get("b"))
     client = RecordingClient(
         balancer.url if balancer else web.url,
         stack.token,
@@ -147,7 +148,7 @@ async def _traffic(stack: Stack, web, args, profile, schedule, *, node_b=None) -
             reconcile_interval=profile.reconcile_interval,
             stall_web=stack.webs.get("web-stall"),
             driver=driver,
-            nodes={"a": first_node(stack), "b": node_b} if node_b else {},
+            nodes=nodes,
             balancer=balancer,
         )
         injector = FaultInjector(context, [] if args.no_faults else schedule)
@@ -262,7 +263,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     two_nodes = not args.short and not args.single_node
     profile, schedule = chaos_form(
-        "short" if args.short else "full", targeted=args.targeted_stalls, two_nodes=two_nodes
+        "short" if args.short else "full",
+        targeted=args.targeted_stalls,
+        two_nodes=two_nodes,
+        seed=args.seed,
     )
     if args.no_celery:
         schedule = [fault for fault in schedule if fault.kind not in CELERY_KINDS]
@@ -286,19 +290,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         stack.start_servers(sentinel=two_nodes, down_after_ms=SENTINEL_DOWN_AFTER_MS)
-        web = stack.start_web(workers=args.workers)
+        # Two nodes: node a (web, live, celery-worker) and node b, each through its own links.
+        nodes = {
+            name: start_node(
+                stack, name, workers=args.workers, live=not args.no_live, celery=not args.no_celery
+            )
+            for name in (("a", "b") if two_nodes else ())
+        }
+        web = nodes["a"].web if nodes else stack.start_web(workers=args.workers)
         if any(f.kind == "web_stall_targeted" for f in schedule):
             stack.start_web("web-stall", workers=1, **STALL_SERVER_ENV)
-        if not args.no_celery:
-            stack.start_celery()
-        if not args.no_live:
+        if not args.no_celery:  # beat (and with one node its worker): the direct path
+            stack.start_celery(worker=not two_nodes)
+        if not args.no_live and not two_nodes:
             stack.start_live()
-        node_b = None
-        if two_nodes:
-            node_b = start_second_node(
-                stack, workers=args.workers, live=not args.no_live, celery=not args.no_celery
-            )
-        data = asyncio.run(_traffic(stack, web, args, profile, schedule, node_b=node_b))
+        data = asyncio.run(_traffic(stack, web, args, profile, schedule, nodes=nodes))
         install_signal_handlers()  # the loop's handlers went with it
     except SetupError as exc:
         _log(f"set-up failed (is the check-in API there?): {exc}")

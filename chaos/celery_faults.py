@@ -16,9 +16,10 @@ from datetime import UTC, datetime
 import psutil
 import pymongo
 import pymongo.errors
+import redis
 from celery import Celery
 
-from chaos.fault_base import Fault, FaultContext, FaultEvent
+from chaos.fault_base import Fault, FaultContext, FaultEvent, redis_client
 from chaos.worker_log import RECONCILE_TASK, LogTail, running_task, starts, task_events
 
 RESTART_WAIT = 60.0
@@ -78,11 +79,26 @@ def _lease_holder(db) -> int | None:
     return holder_pid(str(lease.get("holder", "")), socket.gethostname())
 
 
+def _master_answers(ctx: FaultContext) -> bool:
+    """Whether the Redis master the Sentinels name answers a PING now (not killed, paused or in
+    a failover: a task killed then could be requeued on a master about to lose it)."""
+    try:
+        client = redis_client(ctx)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except (redis.RedisError, RuntimeError, OSError):
+        return False
+
+
 def _running_reconcile(ctx: FaultContext, db, deadline: float):
     """Wait for a pool child of one of the workers to hold the reconcile lease (in the middle of
-    a run, not one skipped for want of the lease); return (child pid, worker, task id)."""
+    a run, not one skipped for want of the lease) while the Redis master answers (the task must
+    be requeued on it: seed 61's smoke run killed one during a failover and the promoted replica
+    never had it); return (child pid, worker, task id)."""
     while time.monotonic() < deadline:
-        pid = _lease_holder(db)
+        pid = _lease_holder(db) if _master_answers(ctx) else None
         workers = {proc.pid: proc for proc in _workers(ctx)}
         if pid is not None:
             with contextlib.suppress(psutil.Error):

@@ -8,6 +8,7 @@ those must have been answered when the door retried it with the same nonce.
 
 from __future__ import annotations
 
+import os
 from collections import Counter, defaultdict
 
 from chaos.api import Record
@@ -50,16 +51,39 @@ LOST_ON_KILL = ("RemoteProtocolError", "ReadError")
 KILL_WINDOW = 3.0  # seconds after the SIGKILL in which such an error is attributed to it
 
 
+def web_threads() -> int:
+    """The threads of each gunicorn worker of the stack (config/gunicorn.py's WEB_THREADS)."""
+    return int(os.environ.get("WEB_THREADS", "8"))
+
+
 def attribute_lost(data: RunData) -> tuple[list[Record], list[Record]]:
-    """Split unanswered requests into (lost on a SIGKILLed worker, unexplained).
+    """Split unanswered requests into (lost on a SIGKILLed worker or node, or dropped by a stalled
+    worker when resumed; unexplained).
 
     An offline door's requests (through its cuttable link) are left out: without an answer, the
     door decides the scan itself, and chaos/offline_checks.py judges what came of it.
     """
-    # A worker kill loses at most the one request its worker served; a node kill (the two-node
-    # form's node_kill) at most one per gunicorn worker of the node.
-    kills = {f.t_start: 1 for f in data.faults if f.kind == "worker_kill" and f.worker_pid}
-    kills.update({f.t_start: data.workers[1] for f in data.faults if f.kind == "node_kill"})
+    # A worker kill loses at most the requests its worker served: one per thread (gthread,
+    # WEB_THREADS; config/gunicorn.py: worker_connections = threads, keepalive 0); a node kill
+    # (the two-node form's node_kill) at most that per gunicorn worker of the node. (Seed 61's
+    # smoke run: a check-in and a /health in flight on one SIGKILLed worker.)
+    # A stalled worker may drop, when resumed, a connection it had accepted before the stop and
+    # not yet read: gthread closes a connection that waited for its request data longer than its
+    # timeout, and the clock ran on while it was stopped (seed 61's smoke run: a check-in started
+    # 0.1 s before a 9.2 s stall, closed unanswered 0.09 s after the resume).
+    # Each: (when the connection ended, the latest start of a request it took, at most how many).
+    threads = web_threads()
+    losses = [
+        (f.t_start, f.t_start + 0.2, threads)
+        for f in data.faults
+        if f.kind == "worker_kill" and f.worker_pid
+    ]
+    losses += [
+        (f.node_down[0], f.node_down[0] + 0.2, threads * data.workers[1])
+        for f in data.faults
+        if f.kind == "node_kill" and f.node_down
+    ]
+    losses += [(f.stall[1], f.stall[0] + 0.2, threads) for f in data.faults if f.stall]
     unanswered = sorted(
         (r for r in traffic(data) if not r.answered and not r.link), key=lambda r: r.t_end
     )
@@ -67,15 +91,15 @@ def attribute_lost(data: RunData) -> tuple[list[Record], list[Record]]:
     used: Counter = Counter()
     for record in unanswered:
         kind = (record.error or "").split(":", 1)[0]
-        for t_kill, most in kills.items():
-            in_flight = record.t_start <= t_kill + 0.2 and t_kill - 0.05 <= record.t_end
+        for loss, (ended, started_by, most) in enumerate(losses):
+            in_flight = record.t_start <= started_by and ended - 0.05 <= record.t_end
             if (
-                used[t_kill] < most
+                used[loss] < most
                 and kind in LOST_ON_KILL
                 and in_flight
-                and record.t_end <= t_kill + KILL_WINDOW
+                and record.t_end <= ended + KILL_WINDOW
             ):
-                used[t_kill] += 1
+                used[loss] += 1
                 attributed.append(record)
                 break
     unexplained = [r for r in unanswered if r not in attributed]
@@ -384,14 +408,16 @@ def check_answered(data: RunData) -> CheckResult:
         if lost.op in ("check_in", "check_out") and not retried:
             unretried.append(lost)
     kills = sum(1 for f in data.faults if f.kind in ("worker_kill", "node_kill"))
+    stalls = sum(1 for f in data.faults if f.stall)
     examples = "; ".join(
         f"seq {r.seq} {r.op} t={r.t_start:.1f}s {r.error}" for r in unexplained[:3]
     )
     return CheckResult(
         "every request got an answer",
         not unexplained and not unretried,
-        f"{len(requests)} requests; {len(attributed)} lost on {kills} SIGKILLed worker(s) or node(s) "
-        f"(<=1 per kill, all retried: {'yes' if not unretried else 'NO'}); "
+        f"{len(requests)} requests; {len(attributed)} lost on {kills} SIGKILLed worker(s) or "
+        f"node(s) or at the resume of {stalls} stalled worker(s) (<={web_threads()} per worker, "
+        f"one per thread; all retried: {'yes' if not unretried else 'NO'}); "
         f"{len(gave_up)} given up by offline doors (judged by their checks); "
         f"{len(unexplained)} unexplained" + (f": {examples}" if examples else ""),
     )

@@ -36,6 +36,10 @@ RETRY_PAUSE = 0.3
 IN_PROGRESS = "check_in_in_progress"
 IN_PROGRESS_RETRIES = 5
 IN_PROGRESS_PAUSE = 2.0
+# Set-up writes answered 503 (busy: MongoDB slow on the shared machine; seen at load average 9)
+# are sent again, each as a new session or participant (the one answered 503 may exist: unused).
+SETUP_TRIES = 5
+SETUP_RETRY_AFTER = 2.0
 
 
 @dataclass
@@ -108,13 +112,17 @@ class LoadDriver:
 
         async def make_session(index: int) -> SessionPlan:
             capacity = profile.capacities[index % len(profile.capacities)]
-            async with gate:
-                record, body = await self.client.create_session(
-                    title=f"chaos {run_tag} #{index}",
-                    capacity=capacity,
-                    starts_at=starts,
-                    ends_at=ends,
-                )
+            for attempt in range(SETUP_TRIES):
+                async with gate:
+                    record, body = await self.client.create_session(
+                        title=f"chaos {run_tag} #{index}" + (f" ({attempt})" if attempt else ""),
+                        capacity=capacity,
+                        starts_at=starts,
+                        ends_at=ends,
+                    )
+                if record.status != 503:
+                    break
+                await asyncio.sleep(SETUP_RETRY_AFTER)  # busy: the shared machine under load
             if record.status != 201 or not body:
                 raise SetupError(f"create session: {record.status} {record.error or body}")
             # Every third session takes check-outs too; the others only fill up.
@@ -127,10 +135,15 @@ class LoadDriver:
             )
 
         async def make_participant(index: int) -> Participant:
-            async with gate:
-                record, body = await self.client.create_participant(
-                    full_name=f"Chaos Person {index}", email=f"p{index}.{run_tag}@chaos.example"
-                )
+            for attempt in range(SETUP_TRIES):  # a new address each time: one may have been made
+                async with gate:
+                    record, body = await self.client.create_participant(
+                        full_name=f"Chaos Person {index}",
+                        email=f"p{index}.{attempt}.{run_tag}@chaos.example",
+                    )
+                if record.status != 503:
+                    break
+                await asyncio.sleep(SETUP_RETRY_AFTER)
             if record.status != 201 or not body:
                 raise SetupError(f"create participant: {record.status} {record.error or body}")
             return Participant(id=str(body["id"]), ticket_code=body["ticket_code"])

@@ -19,6 +19,7 @@ class Fault:
     kind: str
     down: float = 0.0  # redis_kill / redis_pause / stall_redis_down / mongo_*: seconds down
     target: str = "check_in"  # web_stall_targeted: "check_in" | "check_out"
+    node: str = "b"  # node_kill / node_partition_redis: the node hit, "a" | "b" (seed's choice)
 
 
 @dataclass
@@ -33,8 +34,9 @@ class FaultEvent:
     mongo_outage: tuple[float, float] | None = None  # MongoDB unusable from..to (run clock)
     stall: tuple[float, float] | None = None  # a web worker stopped from..to (run clock)
     reconciles_during: int | None = None  # reconcile runs begun and ended within the stall
-    node_down: tuple[float, float] | None = None  # node_kill: node b down from..to (run clock)
-    partition: tuple[float, float] | None = None  # node_partition_redis: node b cut from..to
+    node_down: tuple[float, float] | None = None  # node_kill: the node down from..to (run clock)
+    partition: tuple[float, float] | None = None  # node_partition_redis: the node cut from..to
+    node: str | None = None  # node_kill / node_partition_redis: the node hit ("a" | "b")
     notes: dict[str, Any] = field(default_factory=dict)
 
 
@@ -51,6 +53,14 @@ class FaultContext:
     driver: Any = None  # chaos.driver.LoadDriver (targeted stalls send its requests)
     nodes: dict[str, Any] = field(default_factory=dict)  # two-node form: chaos.nodes.Node by name
     balancer: Any = None  # two-node form: chaos.balancer.Balancer
+
+    def serving_web(self) -> Gunicorn:
+        """The gunicorn a web-worker fault (kill, term, stall) hits: node a's, or node b's while
+        node a is killed whole (node_kill)."""
+        a, b = self.nodes.get("a"), self.nodes.get("b")
+        if a is not None and b is not None and a.killed:
+            return b.web
+        return self.web
 
     def wall(self, t_run: float) -> float:
         """Convert a run-clock time to epoch seconds (to compare with process logs)."""

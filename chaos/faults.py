@@ -81,7 +81,7 @@ def apply_redis_or_web(ctx: FaultContext, fault: Fault, event: FaultEvent) -> No
         event.outcome = "SCRIPT FLUSH done"
     elif fault.kind in WEB_KINDS:
         sig = signal.SIGTERM if fault.kind == "worker_term" else signal.SIGKILL
-        old, new, seconds = ctx.web.restart_worker(sig)
+        old, new, seconds = ctx.serving_web().restart_worker(sig)
         event.worker_pid = old
         if new is None:
             raise RuntimeError(
@@ -121,6 +121,8 @@ class FaultInjector:
     async def _inject(self, fault: Fault, stop: asyncio.Event) -> None:
         clock = self.ctx.clock
         event = FaultEvent(kind=fault.kind, t_start=clock())
+        if fault.kind in NODE_KINDS and fault.kind != "redis_failover":
+            event.node = fault.node
         self.events.append(event)
         if stop.is_set():
             event.outcome = "skipped: traffic had already stopped"
@@ -132,7 +134,8 @@ class FaultInjector:
             event.ok = False
             event.outcome = f"could not apply: {type(exc).__name__}: {exc}"
         event.t_end = clock()
-        print(f"[chaos] t={event.t_start:6.1f}s {fault.kind:<18} {event.outcome}", flush=True)
+        kind = f"{fault.kind} ({event.node})" if event.node else fault.kind
+        print(f"[chaos] t={event.t_start:6.1f}s {kind:<18} {event.outcome}", flush=True)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Start each fault at its time (they may overlap); skip, and record, those after ``stop``."""

@@ -193,16 +193,19 @@ def live_table(data) -> str:
 def check_live_view(data) -> list[CheckResult]:
     """The live view followed MongoDB within MAX_LAG, on one connection (versions only rise).
 
-    In the two-node form node b's view too: while node b was killed (node_kill) nobody on it can
-    see a change, so that time is not counted, and it reconnects once per kill (and only then).
+    In the two-node form each node's view (node a's is ``data.live``): while its node was killed
+    (node_kill) nobody on it can see a change, so that time is not counted, and it reconnects once
+    per kill of its node (and only then).
     """
-    results = _live_view_result(data, data.live, "", [], 1)
-    if data.live_b is not None:
-        from chaos.nodes import node_down_windows  # noqa: PLC0415 - the two-node form only
+    if data.live_b is None:
+        return _live_view_result(data, data.live, "", [], 1)
+    from chaos.nodes import node_down_windows  # noqa: PLC0415 - the two-node form only
 
-        end = max((f.t_end for f in data.faults), default=0.0) + 1e9
-        down = node_down_windows(data.faults, end)
-        results += _live_view_result(data, data.live_b, " on node b", down, 1 + len(down))
+    end = max((f.t_end for f in data.faults), default=0.0) + 1e9
+    results = []
+    for node, watcher in (("a", data.live), ("b", data.live_b)):
+        down = node_down_windows(data.faults, end, node)
+        results += _live_view_result(data, watcher, f" on node {node}", down, 1 + len(down))
     return results
 
 

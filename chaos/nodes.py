@@ -4,19 +4,25 @@ Sentinel-managed Redis as a whole.
 A node is a gunicorn, an ASGI server (uvicorn) and a Celery worker, each its own processes with
 its own breakers, caches and hub. Node ``a`` is the stack's first web/live/worker (named ``web``,
 ``live``, ``celery-worker``, so every single-node fault hits it as before); node ``b`` is
-``web-b``, ``live-b``, ``celery-worker-b`` and reaches Redis through links of its own
-(chaos/redis_links.py) that ``node_partition_redis`` cuts. One beat in all (as one would run it).
+``web-b``, ``live-b``, ``celery-worker-b``. Each node reaches Redis through links of its own
+(chaos/redis_links.py) that ``node_partition_redis`` cuts. One beat in all (as one would run it),
+on a direct path to the Sentinels (a cut node's beat would stop every node's schedule).
+
+Which node a ``node_kill`` or a ``node_partition_redis`` hits is drawn from the seed
+(chaos/profiles.py: each node at least once in a full run).
 
 Faults:
 - ``redis_failover``: SIGKILL the master; wait for the Sentinels to promote the replica; after
   ``down`` seconds start the old master again, which the Sentinels make a replica of the new one.
-- ``node_kill``: SIGKILL node b's gunicorn, uvicorn and worker (process groups); the balancer takes
-  it out on its failed /health/ready checks and the doors' retries land on node a; after ``down``
-  seconds the node is started again and the balancer puts it back.
-- ``node_partition_redis``: cut node b off Redis and the Sentinels for ``down`` seconds while node
-  a keeps them; meanwhile both nodes' /health are read: node a's Redis connected and node b's
-  not (it serves from MongoDB), in one reading. (Not /health's overall status: node a may be
-  ``degraded`` for another reason at the time, a stale reconcile after a Celery fault.)
+- ``node_kill``: SIGKILL the node's gunicorn, uvicorn and worker (process groups); the balancer
+  takes it out on its failed /health/ready checks and the doors' retries land on the other node;
+  after ``down`` seconds the node is started again and the balancer puts it back. Node a waits
+  (bounded) for a web worker stalled on it (web_stall...) to be resumed first; meanwhile the
+  web-worker faults hit node b's gunicorn (FaultContext.serving_web).
+- ``node_partition_redis``: cut the node off Redis and the Sentinels for ``down`` seconds while the
+  other keeps them; meanwhile both nodes' /health are read: the other's Redis connected and the
+  cut node's not (it serves from MongoDB), in one reading. (Not /health's overall status: a node
+  may be ``degraded`` for another reason at the time, a stale reconcile after a Celery fault.)
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import atexit
 import os
 import signal
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import httpx
 
@@ -36,6 +42,7 @@ from devtools.stack import Gunicorn, Process, Stack, Uvicorn
 NODE_KINDS = ("redis_failover", "node_kill", "node_partition_redis")
 FAILOVER_WAIT = 40.0  # seconds the Sentinels may take to promote the replica
 CALM_WAIT = 20.0  # node_partition_redis waits at most this long for both nodes on Redis
+STALL_WAIT = 30.0  # node_kill of node a waits at most this long for a stalled web worker
 
 
 @dataclass
@@ -44,48 +51,57 @@ class Node:
     web: Gunicorn
     live: Uvicorn | None = None
     worker: Process | None = None
-    links: NodeRedisLinks | None = None  # node b only: its cuttable path to Redis
-    down: list[list[float]] = field(default_factory=list)  # killed from..to (run clock)
+    links: NodeRedisLinks | None = None  # its cuttable path to Redis
+    killed: bool = False  # a node_kill has it down now
 
     def processes(self) -> list[Process]:
         return [proc for proc in (self.web, self.live, self.worker) if proc is not None]
 
 
-def start_second_node(stack: Stack, *, workers: int, live: bool, celery: bool) -> Node:
-    """Start node b (web-b, live-b, celery-worker-b) on its own links to the Sentinel set."""
-    links = NodeRedisLinks("node-b", stack.sentinel).start()
+def node_links(stack: Stack, name: str) -> NodeRedisLinks:
+    """Start a node's own relays to the Sentinel set (stopped after the stack, at exit)."""
+    links = NodeRedisLinks(f"node-{name}", stack.sentinel).start()
     atexit.register(links.stop)  # after the stack has stopped: nothing uses the relays then
+    return links
+
+
+def start_node(
+    stack: Stack, name: str, *, workers: int, live: bool, celery: bool, web_name: str | None = None
+) -> Node:
+    """Start a node (node a: web, live, celery-worker; node b: web-b, live-b, celery-worker-b) on
+    its own links to the Sentinel set."""
+    links = node_links(stack, name)
     env = {"REDIS_URL": links.url}
-    web = stack.start_web("web-b", workers=workers, **env)
-    uvicorn = stack.start_live("live-b", **env) if live else None
+    suffix = "" if name == "a" else f"-{name}"
+    web = stack.start_web(web_name or f"web{suffix}", workers=workers, **env)
+    uvicorn = stack.start_live(f"live{suffix}", **env) if live else None
     worker = None
     if celery:
-        stack.start_celery(beat=False, name="celery-worker-b", **env)
-        worker = stack.celery_process("celery-worker-b")
-    return Node("b", web, uvicorn, worker, links)
+        stack.start_celery(beat=False, name=f"celery-worker{suffix}", **env)
+        worker = stack.celery_process(f"celery-worker{suffix}")
+    return Node(name, web, uvicorn, worker, links)
 
 
-def first_node(stack: Stack) -> Node:
-    return Node(
-        "a", stack.webs["web"], stack.lives.get("live"), stack.celery_process("celery-worker")
-    )
-
-
-def node_down_windows(events: list[FaultEvent], end: float) -> list[tuple[float, float]]:
-    """Return the windows node b was down (``node_kill``), open ones ending at ``end``."""
+def node_down_windows(
+    events: list[FaultEvent], end: float, node: str = "b"
+) -> list[tuple[float, float]]:
+    """Return the windows ``node`` was down (``node_kill``), open ones ending at ``end``."""
     return [
         (event.node_down[0], event.node_down[1] if event.node_down[1] else end)
         for event in events
-        if event.kind == "node_kill" and event.node_down is not None
+        if event.kind == "node_kill" and event.node_down is not None and (event.node or "b") == node
     ]
 
 
 def partition_evidence(readings: list[tuple[float, int | None, int | None, str, str]]) -> bool:
-    """Tell whether one reading of both /health saw node a on Redis and node b not (both
-    answered 200: serving)."""
+    """Tell whether one reading of both /health saw the node kept on Redis and the cut node not
+    (both answered 200: serving). A reading: (t, kept's code, cut's code, kept's, cut's status)."""
     return any(
-        a_code == 200 and b_code == 200 and a == "connected" and b not in ("connected", "")
-        for _t, a_code, b_code, a, b in readings
+        kept_code == 200
+        and cut_code == 200
+        and kept == "connected"
+        and cut not in ("connected", "")
+        for _t, kept_code, cut_code, kept, cut in readings
     )
 
 
@@ -95,17 +111,36 @@ def _kill_group(proc: Process) -> None:
         proc.proc.wait(timeout=10)
 
 
+def _wait_no_stall(node: Node) -> float:
+    """Wait (bounded) until no web worker of the node is stopped by a stall fault (it is resumed
+    once a reconcile has run, at most 20 s): killed stopped, it would not be a stall any more."""
+    started = time.monotonic()
+    while node.web.stopped_worker_pids() and time.monotonic() - started < STALL_WAIT:
+        time.sleep(0.2)
+    return time.monotonic() - started
+
+
 def _node_kill(ctx: FaultContext, fault: Fault, event: FaultEvent) -> None:
-    node = ctx.nodes["b"]
+    node = ctx.nodes[fault.node]
+    event.notes["stall_waited"] = round(_wait_no_stall(node), 1)
+    node.killed = True
+    try:
+        _kill_and_restart(ctx, node, fault, event)
+    finally:
+        node.killed = False
+
+
+def _kill_and_restart(ctx: FaultContext, node: Node, fault: Fault, event: FaultEvent) -> None:
+    backend = f"node-{node.name}"
     supervised = [proc for proc in (node.live, node.worker) if proc is not None]
     for proc in supervised:
         ctx.stack.supervisor.unwatch(proc)
     pids = [proc.pid for proc in node.processes()]
+    down_from = ctx.clock()  # before the kills: its live view sees its connection end at once
+    event.node_down = (down_from, 0.0)
     for proc in node.processes():
         _kill_group(proc)
-    down_from = ctx.clock()
-    event.node_down = (down_from, 0.0)
-    time.sleep(fault.down)
+    time.sleep(max(0.0, fault.down - (ctx.clock() - down_from)))
     node.web.start()
     node.web.wait_ready()
     if node.live is not None:
@@ -122,19 +157,19 @@ def _node_kill(ctx: FaultContext, fault: Fault, event: FaultEvent) -> None:
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and back is None:
             back = next(
-                (t for t, name, change in balancer.changes if name == "node-b" and change == "in"
+                (t for t, name, change in balancer.changes if name == backend and change == "in"
                  and t >= down_from),
                 None,
             )  # fmt: skip
             time.sleep(0.2)
         out = next(
             (t for t, name, change in balancer.changes
-             if name == "node-b" and change == "out" and t >= down_from),
+             if name == backend and change == "out" and t >= down_from),
             None,
         )  # fmt: skip
         event.notes.update(taken_out=out, put_back=back)
     event.outcome = (
-        f"node b (pids {pids}) SIGKILLed; started again {event.node_down[1] - down_from:.1f} s "
+        f"node {node.name} (pids {pids}) SIGKILLed; started again {event.node_down[1] - down_from:.1f} s "
         f"later; balancer: out at {event.notes.get('taken_out')}, back at {back}"
     )
     event.ok = back is not None or balancer is None
@@ -150,7 +185,8 @@ def _redis_seen(url: str) -> tuple[int | None, str]:
 
 
 def _node_partition(ctx: FaultContext, fault: Fault, event: FaultEvent) -> None:
-    a, b = ctx.nodes["a"], ctx.nodes["b"]
+    b = ctx.nodes[fault.node]  # the node cut
+    a = ctx.nodes["b" if fault.node == "a" else "a"]  # the node kept
     # Both nodes on Redis first (bounded), so that what follows is the cut's doing and not an
     # overlapping fault's (a paused master takes node a off Redis too).
     deadline = time.monotonic() + CALM_WAIT
@@ -175,12 +211,12 @@ def _node_partition(ctx: FaultContext, fault: Fault, event: FaultEvent) -> None:
     both = partition_evidence(readings)
     event.notes["one_in_fallback_one_not"] = both
     event.outcome = (
-        f"node b cut off Redis for {fault.down:.1f} s (after {event.notes['calm_after']:.1f} s "
-        "waiting for both nodes ok); "
+        f"node {b.name} cut off Redis for {fault.down:.1f} s (after "
+        f"{event.notes['calm_after']:.1f} s waiting for both nodes ok); "
         + (
-            "seen at once: node a on Redis, node b not"
+            f"seen at once: node {a.name} on Redis, node {b.name} not"
             if both
-            else f"NOT seen at once (node a on Redis, node b not): {readings[-3:]}"
+            else f"NOT seen at once (node {a.name} on Redis, node {b.name} not): {readings[-3:]}"
         )
         + f" ({len(readings)} readings)"
     )
@@ -233,8 +269,10 @@ def node_checks(data) -> list:
             CheckResult(
                 "one node in fallback, the other on Redis, at once (node_partition_redis)",
                 len(seen) == len(parts),
-                f"{len(seen)} of {len(parts)} cuts of node b off Redis seen as node a on Redis and "
-                "node b not, in one reading of both /health",
+                f"{len(seen)} of {len(parts)} cuts of one node off Redis (node "
+                + ", ".join(f.node or "b" for f in parts)
+                + ") seen as the other on Redis and the cut one not, in one reading of both "
+                "/health",
             )
         )
     kills = [f for f in data.faults if f.kind == "node_kill" and f.node_down]
@@ -247,14 +285,22 @@ def node_checks(data) -> list:
                 if r.op in ("check_in", "check_out") and start <= r.t_start <= end
             ]  # fmt: skip
             answered = [r for r in inside if r.status is not None]
-            moved.append((fault.notes.get("taken_out") is not None, len(answered), len(inside)))
+            moved.append(
+                (
+                    fault.node or "b",
+                    fault.notes.get("taken_out") is not None,
+                    len(answered),
+                    len(inside),
+                )
+            )
         results.append(
             CheckResult(
                 "a killed node's doors move to the other node (node_kill)",
-                all(out and answered for out, answered, _ in moved),
+                all(out and answered for _, out, answered, _ in moved),
                 "; ".join(
-                    f"taken out: {out}, {answered}/{sent} door requests answered while down"
-                    for out, answered, sent in moved
+                    f"node {node}: taken out: {out}, {answered}/{sent} door requests answered "
+                    "while down"
+                    for node, out, answered, sent in moved
                 ),
             )
         )

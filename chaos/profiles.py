@@ -11,6 +11,8 @@ reconcile's settle logic failed this (counter below its records, then over capac
 protocol (sessions_app/services/admission_protocol.py) holds it, so it is on.
 """
 
+import random
+
 from chaos.driver import Profile
 from chaos.faults import Fault
 
@@ -112,26 +114,37 @@ def _full_schedule(targeted: bool) -> list[Fault]:
     return faults
 
 
-def _two_node_schedule() -> list[Fault]:
-    """The two-node form's faults, in each round's quieter stretches: node b cut off Redis while
-    node a keeps it, a Sentinel failover (the old master back as a replica 10 s after the kill),
-    node b killed whole and started again 5 s later."""
+def nodes_hit(rng: random.Random, rounds: int = 3) -> list[str]:
+    """The node each of ``rounds`` faults of one kind hits: both nodes at least once (with two
+    rounds or more), in an order and with a third pick of the seed's drawing."""
+    picks = ["a", "b"] + [rng.choice("ab") for _ in range(rounds - 2)]
+    rng.shuffle(picks)
+    return picks[:rounds]
+
+
+def _two_node_schedule(seed: int) -> list[Fault]:
+    """The two-node form's faults, in each round's quieter stretches: one node cut off Redis
+    while the other keeps it, a Sentinel failover (the old master back as a replica 10 s after the
+    kill), one node killed whole and started again 5 s later. Which node each cut and each kill
+    hits is the seed's drawing, each node at least once of the three."""
+    rng = random.Random(f"nodes:{seed}")
+    cut, kill = nodes_hit(rng), nodes_hit(rng)
     faults: list[Fault] = []
     for number in range(3):
         offset = 5.0 + number * ROUND
         faults += [
-            Fault(offset + 36, "node_partition_redis", down=10.0),
+            Fault(offset + 36, "node_partition_redis", down=10.0, node=cut[number]),
             Fault(offset + 60, "redis_failover", down=10.0),
-            Fault(offset + 108, "node_kill", down=5.0),
+            Fault(offset + 108, "node_kill", down=5.0, node=kill[number]),
         ]
     return faults
 
 
 def chaos_form(
-    name: str, *, targeted: bool = TARGETED_STALLS, two_nodes: bool = False
+    name: str, *, targeted: bool = TARGETED_STALLS, two_nodes: bool = False, seed: int = 0
 ) -> tuple[Profile, list[Fault]]:
     """Return the traffic profile and fault schedule of the short or full form (the full form
-    with two nodes adds the node and failover faults)."""
+    with two nodes adds the node and failover faults, their nodes drawn from ``seed``)."""
     if name == "short":
         return SHORT, _short_schedule(targeted)
-    return FULL, _full_schedule(targeted) + (_two_node_schedule() if two_nodes else [])
+    return FULL, _full_schedule(targeted) + (_two_node_schedule(seed) if two_nodes else [])

@@ -111,7 +111,8 @@ def _stop_serving_worker(web: Gunicorn) -> tuple[int, bool]:
 
 
 def _blind(ctx: FaultContext, fault: Fault, event: FaultEvent) -> None:
-    pid, serving = _stop_serving_worker(ctx.web)
+    web = ctx.serving_web()
+    pid, serving = _stop_serving_worker(web)
     stopped_at = ctx.clock()
     redis_text = ""
     if fault.kind == "stall_redis_down":

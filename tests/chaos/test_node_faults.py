@@ -32,7 +32,8 @@ def test_node_faults_are_refused_without_a_second_node():
         FaultInjector(ctx, [Fault(1, "node_kill", down=5)])
 
 
-def test_a_node_kill_excuses_one_lost_request_per_gunicorn_worker_of_the_node():
+def test_a_node_kill_excuses_one_lost_request_per_thread_of_each_worker_of_the_node(monkeypatch):
+    monkeypatch.setenv("WEB_THREADS", "1")
     first = _record(1, t0=9.9, t1=10.02, error=RESET, nonce="a")
     second = _record(2, t0=9.95, t1=10.03, error=RESET, nonce="b")
     third = _record(3, t0=9.97, t1=10.04, error=RESET, nonce="c")
@@ -118,3 +119,54 @@ def test_balancer_out_windows_from_its_changes():
     balancer.record(balancer.backends[1], passed=False)
     balancer.record(balancer.backends[1], passed=True)
     assert balancer.out_windows(end=20.0) == {"node-a": [], "node-b": [(3.0, 9.0)]}
+
+
+def test_the_seed_draws_the_node_each_node_fault_hits_each_node_at_least_once():
+    seen = set()
+    for seed in range(40):
+        _, schedule = chaos_form("full", two_nodes=True, seed=seed)
+        for kind in ("node_kill", "node_partition_redis"):
+            nodes = [f.node for f in sorted(schedule, key=lambda f: f.at) if f.kind == kind]
+            assert len(nodes) == 3
+            assert set(nodes) == {"a", "b"}, (seed, kind, nodes)
+            seen.add((kind, tuple(nodes)))
+        again = chaos_form("full", two_nodes=True, seed=seed)[1]
+        assert [f.node for f in again] == [f.node for f in schedule]  # the seed decides
+    assert len(seen) > 4  # and different seeds differently
+
+
+def test_node_down_windows_and_the_live_views_are_per_node():
+    kill_a = FaultEvent(
+        kind="node_kill", t_start=30.0, t_end=40.0, ok=True, node_down=(30.0, 36.0), node="a"
+    )
+    assert node_down_windows([NODE_KILL, kill_a], end=50.0, node="b") == [(10.0, 16.0)]
+    assert node_down_windows([NODE_KILL, kill_a], end=50.0, node="a") == [(30.0, 36.0)]
+    data = _data([], faults=[NODE_KILL, kill_a])
+    data.live = _watcher(2, 11.1)  # node a's view: reconnected once, after node a's kill
+    data.live_b = _watcher(2, 16.4)
+    node_a, node_b = check_live_view(data)
+    assert node_a.ok and node_b.ok
+    assert "on node a" in node_a.name and "its node's 1 kills" in node_a.name
+    data.live = _watcher(1, 11.1)  # never reconnected although its node was killed
+    assert not check_live_view(data)[0].ok
+
+
+def test_web_worker_faults_hit_node_b_while_node_a_is_killed():
+    class _Node:
+        def __init__(self, web):
+            self.web, self.killed = web, False
+
+    a, b = _Node("web"), _Node("web-b")
+    ctx = FaultContext(
+        stack=None,
+        web="web",
+        clock=lambda: 0.0,
+        stale_op_seconds=4,
+        reconcile_interval=10,
+        nodes={"a": a, "b": b},
+    )
+    assert ctx.serving_web() == "web"
+    a.killed = True
+    assert ctx.serving_web() == "web-b"
+    b.killed, a.killed = True, False
+    assert ctx.serving_web() == "web"
