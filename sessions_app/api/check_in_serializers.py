@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
-from core.api.fields import ObjectIdField, RejectUnknownFieldsMixin
+from core.api.fields import ObjectIdField, RejectUnknownFieldsMixin, ShallowFieldCopiesMixin
 from participants_app.models import ticket_code_validator
 
 from ..verdicts import Reason
@@ -42,7 +42,9 @@ class ScannedAtField(serializers.DateTimeField):
         return moment
 
 
-class CheckOutInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+class CheckOutInputSerializer(
+    RejectUnknownFieldsMixin, ShallowFieldCopiesMixin, serializers.Serializer
+):
     """Who is at the door (exactly one of ``participant`` (id) or ``ticket_code``), and the
     request's idempotency key."""
 
@@ -99,7 +101,7 @@ class UndoInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     )
 
 
-class VerdictSerializer(serializers.Serializer):
+class VerdictSerializer(ShallowFieldCopiesMixin, serializers.Serializer):
     """The answer to a check-in, check-out or undo, with the session's counts at that moment."""
 
     reason = serializers.ChoiceField(
