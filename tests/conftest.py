@@ -1,6 +1,7 @@
 """Shared fixtures: users, API clients, and a Redis process a test may break."""
 
 import contextlib
+from collections import Counter
 
 import pytest
 from django.contrib.auth.models import Group, Permission
@@ -37,6 +38,68 @@ def _sql_flush_keeping(style, connection, reset_sequences=True, allow_cascade=Fa
 
 flush_command.sql_flush = _sql_flush_keeping
 flush_command.emit_post_migrate_signal = lambda *args, **kwargs: None
+
+
+# `--dist loadfile` hands the files to the xdist workers in the collected order (pyproject.toml
+# sets --no-loadscope-reorder: xdist's own order, most tests first, left the one-test files, the
+# chaos short form, `make run` and the schema fuzzing among them, to the end of the run, on one
+# worker while the others had nothing left). The slowest files go first, slowest first (the
+# longest-first rule: what is left at the end are short files, spread over every worker); then
+# the rest, most tests first, as xdist would. Seconds of one worker per file, from --junitxml of
+# the slow, browser, chaos, compose and fuzz tests (-n 2, 2026-12-07, load 5-16: only the order
+# matters). A renamed or new slow file just falls in with the rest.
+SLOWEST_FILES_SECONDS = {
+    "tests/chaos/test_chaos_short.py": 219,
+    "tests/admin_crawl/test_admin_crawl.py": 183,
+    "tests/jobs_app/test_worker_resilience.py": 149,
+    "tests/deploy/test_compose_contract.py": 129,
+    "tests/browser/test_door_offline.py": 67,
+    "tests/redis_fallback/test_sentinel_failover.py": 61,
+    "tests/devtools/test_make_run.py": 51,
+    "tests/participants_app/test_import_limits.py": 40,
+    "tests/browser/test_import_page.py": 36,
+    "tests/config/test_api_schema_run.py": 36,
+    "tests/core/test_csv_export_formulas.py": 34,
+    "tests/config/test_request_deadline.py": 31,
+    "tests/browser/test_doors_view.py": 26,
+    "tests/health_app/test_worker_health.py": 25,
+    "tests/live_app/test_ws_revocation.py": 23,
+    "tests/sessions_app/api/test_reconcile_now.py": 22,
+    "tests/participants_app/test_import_worker.py": 22,
+    "tests/live_app/test_doors_reads.py": 21,
+    "tests/browser/test_door_undo.py": 21,
+    "tests/redis_fallback/test_celery_outage_log.py": 21,
+    "tests/config/test_startup.py": 21,
+    "tests/browser/test_door_scanning.py": 21,
+    "tests/sessions_app/services/test_admission_random_interleavings.py": 20,
+    "tests/metrics_app/test_multiprocess.py": 19,
+    "tests/config/test_proxy_header.py": 18,
+    "tests/live_app/test_websocket.py": 18,
+    "tests/browser/test_journeys.py": 16,
+    "tests/browser/test_board.py": 16,
+    "tests/admin_crawl/test_site_crawl.py": 16,
+    "tests/live_app/test_doors_websocket.py": 15,
+    "tests/browser/test_board_times.py": 14,
+}
+
+
+def _file_of(item) -> str:
+    return item.nodeid.split("::", 1)[0]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """The slowest files first, then the most tests first; a file's tests stay together, in order."""
+    tests_in = Counter(_file_of(item) for item in items)
+    first_seen = {}
+    for index, item in enumerate(items):
+        first_seen.setdefault(_file_of(item), index)
+
+    def rank(item):
+        path = _file_of(item)
+        return (-SLOWEST_FILES_SECONDS.get(path, 0), -tests_in[path], first_seen[path])
+
+    items.sort(key=rank)
 
 
 @pytest.fixture
