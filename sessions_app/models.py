@@ -163,7 +163,11 @@ class CheckIn(models.Model):
     # Counted against the capacity by the reconcile (an in-flight admission may hold a place).
     HOLDING_STATES = (State.ENTERING, State.INSIDE, State.LEAVING)
 
-    session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="check_ins")
+    # No index of its own: the pair and state indexes lead with it (docs/mongodb-stand-in.md: every
+    # index is rewritten on every write of the record on the stand-in).
+    session = models.ForeignKey(
+        Session, on_delete=models.PROTECT, related_name="check_ins", db_index=False
+    )
     participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="check_ins")
     state = models.CharField(max_length=8, choices=State.choices, default=State.OUT)
     # The in-flight operation (a fresh ObjectId per request) and when it started; empty otherwise.
@@ -259,9 +263,19 @@ class Scan(models.Model):
         IN = "in", "In"
         OUT = "out", "Out"
 
-    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="scans")
+    # session, participant and device have no index of their own: an index below leads with each
+    # (docs/mongodb-stand-in.md: the stand-in rewrites every index on every write of an entry,
+    # two writes per check-in).
+    session = models.ForeignKey(
+        Session, on_delete=models.CASCADE, related_name="scans", db_index=False
+    )
     participant = models.ForeignKey(
-        Participant, on_delete=models.SET_NULL, null=True, blank=True, related_name="scans"
+        Participant,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="scans",
+        db_index=False,
     )
     participant_name = models.CharField(max_length=200, blank=True)
     ticket_code = models.CharField(max_length=64, blank=True, help_text="As scanned, if given.")
@@ -284,6 +298,7 @@ class Scan(models.Model):
         null=True,
         blank=True,
         related_name="scans",
+        db_index=False,
     )
     device_name = models.CharField(max_length=100, blank=True)
     # When the scan happened on the device (a late scan's own time); ``created_at`` is the
