@@ -24,6 +24,7 @@ from datetime import datetime
 
 from bson import ObjectId
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from core.exceptions import NotFoundError, NotFoundReason
@@ -186,15 +187,21 @@ def participant_remains(participant: Participant, *, by_ticket: bool) -> bool:
     the participant was made.
     """
 
+    # A find by ``_id``: the ORM's ``filter(pk=...).first()`` is an aggregate ($match, $sort,
+    # $limit), dearer to build in the worker and to run on the stand-in (docs/mongodb-stand-in.md).
+    participants = connection.get_collection(Participant._meta.db_table)
+
     def read():
-        return Participant.objects.filter(pk=participant.pk).only("deleting", "ticket_code").first()
+        return participants.find_one({"_id": participant.pk}, {"deleting": 1, "ticket_code": 1})
 
     return not _await_tombstone(
         read,
         gone=lambda p: (
-            p is None or p.deleting or (by_ticket and p.ticket_code != participant.ticket_code)
+            p is None
+            or p.get("deleting", False)
+            or (by_ticket and p.get("ticket_code") != participant.ticket_code)
         ),
-        deleting=lambda p: p.deleting,
+        deleting=lambda p: p.get("deleting", False),
     )
 
 
