@@ -533,7 +533,9 @@ def gunicorn_threads() -> int:
     ]
 
 
-def measure(rates, seconds: float, *, timeout: float, logdir: Path) -> dict:
+def measure(
+    rates, seconds: float, *, timeout: float, logdir: Path, web_limit: int | None = None
+) -> dict:
     machine = machine_facts()
     started_at, started = datetime.now(), time.monotonic()
     stack = Stack(
@@ -544,6 +546,8 @@ def measure(rates, seconds: float, *, timeout: float, logdir: Path) -> dict:
             "REDIS_SOCKET_TIMEOUT": "0.25",
             "REDIS_SOCKET_CONNECT_TIMEOUT": "0.25",
             "STACK_LOG_LEVEL": "WARNING",
+            # Another admission limit per web process than the default (--web-limit).
+            **({} if web_limit is None else {"WEB_MAX_CONCURRENT_REQUESTS": str(web_limit)}),
         },
     )
     steps: dict[str, list[dict]] = {m: [] for m in MODES}
@@ -583,6 +587,7 @@ def measure(rates, seconds: float, *, timeout: float, logdir: Path) -> dict:
             "sessions": SESSIONS,
             "workers": 2,
             "threads": gunicorn_threads(),
+            "web_limit": web_limit,  # None: the default WEB_MAX_CONCURRENT_REQUESTS
         },
         "steps": steps,
         "knees": knees,
@@ -602,6 +607,11 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", type=float, help="seconds per rate (default 20)")
     parser.add_argument("--timeout", type=float, default=TIMEOUT_S, help="a door gives up after")
     parser.add_argument("--quick", action="store_true", help="5,10,20,40 scans/s for 8 s each")
+    parser.add_argument(
+        "--web-limit",
+        type=int,
+        help="WEB_MAX_CONCURRENT_REQUESTS of the web workers (default: the settings' default)",
+    )
     parser.add_argument("--json", type=Path, help="write the results here (chart: same stem .png)")
     parser.add_argument("--docs", action="store_true", help="write the docs/benchmarks.md section")
     args = parser.parse_args(argv)
@@ -610,7 +620,7 @@ def main(argv=None) -> int:
     seconds = args.seconds or (QUICK_SECONDS if args.quick else SECONDS)
     install_signal_handlers()
     logdir = Path(tempfile.mkdtemp(prefix="open-loop-"))
-    results = measure(rates, seconds, timeout=args.timeout, logdir=logdir)
+    results = measure(rates, seconds, timeout=args.timeout, logdir=logdir, web_limit=args.web_limit)
     out = args.json or logdir / "open_loop.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=1, default=str))

@@ -86,6 +86,18 @@ def _overload(results: dict) -> str:
     )
 
 
+def _workers(cfg: dict) -> str:
+    """The web workers: how many, their threads and admission limit (older runs: workers only)."""
+    if "threads" not in cfg:
+        return f"{cfg['workers']} workers"
+    limit = cfg.get("web_limit")
+    limit = "at its default" if limit is None else f"= {limit}"
+    return (
+        f"{cfg['workers']} threaded workers, {cfg['threads']} threads each, "
+        f"`WEB_MAX_CONCURRENT_REQUESTS` {limit}"
+    )
+
+
 def section(results: dict, *, chart_name: str) -> list[str]:
     """Return the section's Markdown lines."""
     cfg, m = results["config"], results["machine"]
@@ -98,7 +110,7 @@ def section(results: dict, *, chart_name: str) -> list[str]:
         f"{', '.join(f'{r:g}' for r in cfg['rates'])} scans/s, {cfg['step_seconds']:g} s each; "
         f"load average at start {load}, at end {load_end} on {m['nproc']} CPUs shared with other "
         "people's work running at the same time). SecantusDB, redis-server and gunicorn "
-        f"({cfg['workers']} workers) on loopback. Scans arrive as a Poisson process over "
+        f"({_workers(cfg)}) on loopback. Scans arrive as a Poisson process over "
         f"{cfg['doors']} doors and {cfg['sessions']} sessions (one hot: a third of the scans); "
         "7.4 % at a full session, the rest 75 % admissions, 10 % duplicates, 8 % check-outs, 7 % "
         "unknown participants. Each is sent at its intended time by a sender pool that never "
