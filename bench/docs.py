@@ -10,6 +10,7 @@ from importlib import metadata
 from pathlib import Path
 
 from bench.cpu_split import table as cpu_split_table
+from bench.failover_docs import saved_section as failover_section
 from bench.leases_docs import saved_section as leases_section
 from bench.open_loop_docs import rendered_section as open_loop_section
 from bench.round_trips import table as round_trips_table
@@ -397,6 +398,7 @@ def render(results: dict, *, chart_name: str) -> str:
     lines += _cpu_split_section(results.get("cpu_split"), results)
     lines += leases_section()  # python -m bench.leases --docs: its own run, kept in its own file
     lines += open_loop_section(results.get("open_loop"))
+    lines += failover_section()  # python -m bench.failover --docs, kept in its own file
     lines += [
         "",
         "## Latency over time through a pause, a kill and a restart",

@@ -50,6 +50,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import httpx
 import redis
 
 from bench import failover_docs
@@ -395,16 +396,28 @@ def doors_with_a_kill(servers: SentinelSet, scans, send, *, threads: int, down_a
     return result["outcomes"], result["start"], (kill, kill_wall), old, promoted
 
 
+def _set_up(step, *, tries: int = 10):
+    """Run a set-up step again after a 503 (MongoDB slow on a loaded machine: ``busy``)."""
+    for attempt in range(tries):
+        try:
+            return step()
+        except httpx.HTTPStatusError as exc:
+            if exc.response.status_code != 503 or attempt == tries - 1:
+                raise
+            time.sleep(float(exc.response.headers.get("Retry-After") or 1))
+    raise AssertionError("unreachable")
+
+
 def run_once(bed: Bed, stack: Stack, *, rate: float, down_after_ms: int, seed: int, timeout: float):
     """One failover under load; return its times, windows and invariant checks."""
     servers = stack.sentinel
     sentinels_down_after(servers, down_after_ms)
     seconds = BEFORE_S + down_after_ms / 1000 + SLACK_S + AFTER_S
     scans = door_schedule(rate, seconds, seed=seed)
-    sessions = bed.ours_sessions()
+    sessions = _set_up(bed.ours_sessions)
     capacity = _capped_capacity(scans, BEFORE_S)
-    answer = bed.api.patch(f"/api/sessions/{sessions[CAPPED]}/", json={"capacity": capacity})
-    answer.raise_for_status()
+    path = f"/api/sessions/{sessions[CAPPED]}/"
+    _set_up(lambda: bed.api.patch(path, json={"capacity": capacity}).raise_for_status())
     bed.redis_backed()
     send = http_sender(bed.web.url, stack.token, sessions, bed.people, timeout)
     log_offset = bed.web.log_path.stat().st_size

@@ -155,9 +155,9 @@ def section(results: dict) -> list[str]:
         f"equals its records inside ({sum(len(c['counter_mismatch']) for c in checks)} not). "
         f"**{'Held' if all(c['held'] for c in checks) else 'BROKEN'}.**",
         "",
-        "Redis's admission sets on the new master at the end of each run (advisory: Redis only "
-        f"turns a door away early, MongoDB decides): {sum(c['redis_sets_checked'] for c in checks)} "
-        f"checked, {wrong} not equal to the records holding a place ({missing} holders missing, "
+        "Redis's admission sets on the new master at the end of each run (advisory: its "
+        '"inside" and "full" are confirmed in MongoDB before a door is told): '
+        f"{sum(c['redis_sets_checked'] for c in checks)} checked, {wrong} not equal to the records holding a place ({missing} holders missing, "
         f"{extra} members no longer holding). Such a difference is a check-in or check-out that a "
         "worker still on its fallback decided in MongoDB after a rebuild had passed that session; "
         "the reconcile (every 30 s, not running in this benchmark) reseeds the sets.",

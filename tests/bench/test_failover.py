@@ -5,6 +5,7 @@ from datetime import datetime
 
 import pytest
 
+from bench import failover_docs
 from bench.failover import (
     Transition,
     about_master,
@@ -215,7 +216,7 @@ def test_summarize_gives_median_and_range_and_counts_what_went_wrong():
     assert summarize(runs[:1])["invariants_held"] is True
 
 
-def test_the_docs_section_has_the_command_the_load_and_one_row_per_setting_and_run():
+def _results():
     runs = {"1000": [_run(2.5, 300.0), _run(3.5, 500.0, unserved=1)]}
     results = {
         "started": "2026-12-07T05:10:00",
@@ -226,7 +227,11 @@ def test_the_docs_section_has_the_command_the_load_and_one_row_per_setting_and_r
         "runs": runs,
         "summary": {"1000": summarize(runs[("1000")])},
     }  # fmt: skip
-    lines = section(results)
+    return results
+
+
+def test_the_docs_section_has_the_command_the_load_and_one_row_per_setting_and_run():
+    lines = section(_results())
     text = "\n".join(lines)
     assert lines[0] == HEADING
     assert "`python -m bench.failover --runs 2 --rate 10 --down-after 1000`" in text
@@ -236,6 +241,23 @@ def test_the_docs_section_has_the_command_the_load_and_one_row_per_setting_and_r
            "25 / 25 / 50 (200) | timeout: 1 | held |" in text  # fmt: skip
     assert sum(line.startswith("| 1 s | ") for line in lines) == 3  # summary row and two runs
     assert "**Held.**" in text
+
+
+def test_write_docs_replaces_only_its_section_and_make_bench_renders_it_from_the_saved_file(
+    tmp_path, monkeypatch
+):
+    doc, saved = tmp_path / "benchmarks.md", tmp_path / "benchmarks" / "failover.json"
+    monkeypatch.setattr(failover_docs, "DOC", doc)
+    monkeypatch.setattr(failover_docs, "RESULTS", saved)
+    assert failover_docs.saved_section() == []
+    doc.write_text("# Benchmarks\n\n## 10. Open loop\n\nten\n\n## Latency over time\n\nend\n")
+    failover_docs.write_docs(_results())
+    failover_docs.write_docs(_results())  # again: replaced, not added
+    text = doc.read_text()
+    assert text.count(HEADING) == 1
+    assert text.index("ten") < text.index(HEADING) < text.index("## Latency over time")
+    assert text.endswith("## Latency over time\n\nend\n")
+    assert failover_docs.saved_section()[1:] == section(_results())
 
 
 def test_percentiles_never_exceed_the_slowest_scan():
