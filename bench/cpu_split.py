@@ -43,6 +43,7 @@ from devtools.stack import Stack
 PROCESSES = ("worker", "secantus", "redis", "client")
 QUICK_REQUESTS, QUICK_RUNS = 60, 2
 DEFAULT_REQUESTS, DEFAULT_RUNS = 200, 3
+CREATE_ATTEMPTS = 5
 KINDS = (
     ("floor", "GET /health/live (no I/O)"),
     ("detail", "GET session detail, cached"),
@@ -77,17 +78,19 @@ def _one_run(stack: Stack, web, view: MongoView, n: int) -> dict:
     headers = {"Authorization": f"Token {stack.token}"}
     with httpx.Client(base_url=web.url, headers=headers, timeout=30) as client:
         now = datetime.now(UTC)
-        created = client.post(
-            "/api/sessions/",
-            json={
-                "title": f"cpu split {uuid.uuid4().hex[:6]}",
-                "capacity": 100_000,
-                "status": "open",
-                "starts_at": (now - timedelta(hours=1)).isoformat(),
-                "ends_at": (now + timedelta(days=1)).isoformat(),
-                "location": "bench",
-            },
-        )
+        body = {
+            "title": f"cpu split {uuid.uuid4().hex[:6]}",
+            "capacity": 100_000,
+            "status": "open",
+            "starts_at": (now - timedelta(hours=1)).isoformat(),
+            "ends_at": (now + timedelta(days=1)).isoformat(),
+            "location": "bench",
+        }
+        for _attempt in range(CREATE_ATTEMPTS):  # a busy shared machine may answer 503: retry
+            created = client.post("/api/sessions/", json=body)
+            if created.status_code != 503:
+                break
+            time.sleep(float(created.headers.get("Retry-After", "1")))
         created.raise_for_status()
         url = f"/api/sessions/{created.json()['id']}/"
         processes = {
