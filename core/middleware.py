@@ -90,8 +90,9 @@ class AdmissionMiddleware:
     Writes to the door and the API (``WEB_ADMISSION_PATHS``) wait at most
     ``WEB_ADMISSION_WAIT_SECONDS`` for one of ``WEB_MAX_CONCURRENT_REQUESTS`` slots of this
     process, else they are refused at once instead of queueing for MongoDB behind the others and
-    running out of their deadline. It sits second in the chain, right after the metrics
-    middleware (which counts the refusal): a refusal costs no session, authentication or view.
+    running out of their deadline. It sits early in the chain, after the metrics middleware
+    (which counts the refusal) and the security one (its headers and HTTPS redirect), before
+    everything else: a refusal costs no session, authentication or view.
 
     A limit per process needs a process that serves several requests at once: gunicorn runs
     threaded workers (``config/gunicorn.py``, more threads than slots). A sync worker serves one

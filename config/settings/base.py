@@ -63,12 +63,13 @@ MIDDLEWARE = [
     # First: times every request (Prometheus, metrics_app) and serves /metrics before Host
     # validation, like the health probes below.
     "metrics_app.middleware.MetricsMiddleware",
-    # Second: a write beyond this process's concurrency limit is answered 503 busy before any
-    # other work (counted by the metrics above); gunicorn's threads make the limit bite.
-    "core.middleware.AdmissionMiddleware",
     # Health probes addressed by IP are answered before Host validation (see the module).
     "health_app.middleware.HealthProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # A write beyond this process's concurrency limit is answered 503 busy before any other work
+    # (sessions, authentication, the view), counted by the metrics and with the security headers;
+    # gunicorn's threads (config/gunicorn.py) make the limit bite.
+    "core.middleware.AdmissionMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
