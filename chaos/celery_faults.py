@@ -20,7 +20,14 @@ import redis
 from celery import Celery
 
 from chaos.fault_base import Fault, FaultContext, FaultEvent, redis_client
-from chaos.worker_log import RECONCILE_TASK, LogTail, running_task, starts, task_events
+from chaos.worker_log import (
+    RECONCILE_TASK,
+    LogTail,
+    broker_lost_since,
+    running_task,
+    starts,
+    task_events,
+)
 
 RESTART_WAIT = 60.0
 REDELIVERY_WAIT = 45.0
@@ -92,11 +99,22 @@ def _master_answers(ctx: FaultContext) -> bool:
         return False
 
 
+def _node_cut(ctx: FaultContext, worker) -> bool:
+    """Whether the worker's node is cut off Redis now (node_partition_redis)."""
+    return any(
+        node.worker is worker and node.links is not None and node.links.is_cut
+        for node in ctx.nodes.values()
+    )
+
+
 def _running_reconcile(ctx: FaultContext, db, deadline: float):
     """Wait for a pool child of one of the workers to hold the reconcile lease (in the middle of
-    a run, not one skipped for want of the lease) while the Redis master answers (the task must
-    be requeued on it: seed 61's smoke run killed one during a failover and the promoted replica
-    never had it); return (child pid, worker, task id)."""
+    a run, not one skipped for want of the lease) while the Redis master answers and the worker
+    has held its broker connection since it received the task (the task must be requeued by the
+    worker's reject: seed 61's smoke run killed one during a failover, the full run of seed 61
+    twice after the worker's node was cut off Redis, which made kombu restore the task as
+    unacknowledged and leave it to the 300 s visibility timeout); return (child pid, worker,
+    task id)."""
     while time.monotonic() < deadline:
         pid = _lease_holder(db) if _master_answers(ctx) else None
         workers = {proc.pid: proc for proc in _workers(ctx)}
@@ -104,11 +122,32 @@ def _running_reconcile(ctx: FaultContext, db, deadline: float):
             with contextlib.suppress(psutil.Error):
                 parent = psutil.Process(pid).ppid()
                 if parent in workers:
-                    task = running_task(task_events(workers[parent].log_path), parent)
-                    if task is not None and task.task == RECONCILE_TASK:
-                        return pid, workers[parent], task.id
+                    worker = workers[parent]
+                    task = running_task(task_events(worker.log_path), parent)
+                    if (
+                        task is not None
+                        and task.task == RECONCILE_TASK
+                        and not _node_cut(ctx, worker)
+                        and not broker_lost_since(worker.log_path, parent, task.at)
+                    ):
+                        return pid, worker, task.id
         time.sleep(0.05)
     return None
+
+
+def reconcile_under_way(ctx: FaultContext, db, since: float) -> bool:
+    """Whether a pool child holds the reconcile lease for a reconcile its worker received after
+    ``since`` (epoch seconds): a run begun then, not yet ended."""
+    pid = _lease_holder(db)
+    if pid is None:
+        return False
+    workers = {proc.pid: proc for proc in _workers(ctx)}
+    with contextlib.suppress(psutil.Error):
+        parent = psutil.Process(pid).ppid()
+        if parent in workers:
+            task = running_task(task_events(workers[parent].log_path), parent)
+            return task is not None and task.task == RECONCILE_TASK and task.at >= since
+    return False
 
 
 def _kill_child_mid_reconcile(ctx: FaultContext, event: FaultEvent) -> None:

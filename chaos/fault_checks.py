@@ -65,16 +65,25 @@ def server_503s(data: RunData, fault: FaultEvent) -> list[int]:
     if data.access_log is None or not data.access_log.exists():
         return []
     start, end = (data.wall0 + t for t in fault.mongo_outage)
-    resumed = {  # a stopped worker's first answers after its stall are the stall's, not MongoDB's
-        (f.worker_pid, data.wall0 + f.stall[1]) for f in data.faults if f.stall and f.worker_pid
-    }
+    # A request a worker held through its stall is the stall's, not MongoDB's: a 503 of the
+    # stalled pid, about as long as the stall, logged within it (seed 61: a check-in of 16.4 s on
+    # a worker stalled 15.8 s, in the log at the second its request began, inside the MongoDB
+    # fault's window; the old rule looked for it only around the resume).
+    stalled = [
+        (f.worker_pid, data.wall0 + f.stall[0], data.wall0 + f.stall[1])
+        for f in data.faults
+        if f.stall and f.worker_pid
+    ]
     durations = []
     for m in _ACCESS.finditer(data.access_log.read_text(errors="replace")):
         logged = datetime.strptime(m[1], "%d/%b/%Y:%H:%M:%S %z").timestamp()  # when it ended
         if not (start - 1 <= logged <= end + MONGO_GRACE + 1) or m[5] != "503":
             continue
         if m[4].startswith("/health") or any(
-            int(m[2]) == pid and abs(logged - t) <= 2 for pid, t in resumed
+            int(m[2]) == pid
+            and stop - 2 <= logged <= resume + 3
+            and int(m[6]) >= (resume - stop - 2) * 1000
+            for pid, stop, resume in stalled
         ):
             continue
         durations.append(int(m[6]))

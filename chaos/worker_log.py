@@ -17,6 +17,7 @@ _TASK = re.compile(
     re.M,
 )
 _RECONCILE = re.compile(_STAMP + r".*Reconcile: (.*?) duration_ms=(\d+)", re.M)
+_BROKER_LOST = re.compile(_STAMP + r"\S+ \S+ \[(\d+)\] consumer: Connection to broker lost", re.M)
 _READY = re.compile(_STAMP + r".*celery@\S+ ready\.", re.M)
 _BEAT_START = re.compile(_STAMP + r".*beat: Starting", re.M)
 RECONCILE_TASK = "sessions_app.reconcile_counters"
@@ -72,6 +73,16 @@ def running_task(events: list[TaskEvent], worker_pid: int) -> TaskEvent | None:
         e.id == last.id and e.event in ("succeeded", "failed") and e.at >= last.at for e in events
     )
     return None if finished else last
+
+
+def broker_lost_since(path: Path, worker_pid: int, since: float) -> bool:
+    """Whether the worker (main process ``worker_pid``) lost its broker connection after
+    ``since``: kombu then restores its unacknowledged messages, so a task it received before is
+    no longer its to reject (a pool child killed now: the task waits for the visibility timeout)."""
+    return any(
+        int(m[2]) == worker_pid and _epoch(m[1]) >= since
+        for m in _BROKER_LOST.finditer(_read(path))
+    )
 
 
 def reconcile_runs(path: Path) -> list[ReconcileRun]:

@@ -225,6 +225,21 @@ def test_mongodb_fault_needs_503_database_unavailable_in_time_and_health_error(t
     assert not no_error[1].ok  # /health never said error
 
 
+def test_a_503_a_stalled_worker_answered_on_its_resume_is_not_the_mongodb_faults(tmp_path):
+    """Seed 61: a check-in held 16.4 s by a worker stalled 15.8 s, in the log at the second its
+    request began (inside the MongoDB fault's window, 16 s before the resume), was taken as the
+    MongoDB fault's worst 503."""
+    stall = FaultEvent(
+        kind="stall_redis_down", t_start=31.0, t_end=47.0, ok=True, stall=(31.6, 47.4), worker_pid=7
+    )
+    data = _data([], faults=[MONGO, stall])
+    data.wall0 = 1_000_000.0
+    data.access_log = _access_log(tmp_path / "held.log", (1_000_031, 503, 16397))
+    assert mongo_fault_stats(data, MONGO)["worst_server_503_ms"] is None
+    data.faults = [MONGO]  # no stall: the same line is the MongoDB fault's
+    assert mongo_fault_stats(data, MONGO)["worst_server_503_ms"] == 16397
+
+
 def _offline_door(decisions, syncs=()):
     """An offline door's journal and syncs, as the checks read them."""
     return SimpleNamespace(journal=list(decisions), syncs=list(syncs))

@@ -7,7 +7,7 @@ from pathlib import Path
 from chaos.celery_faults import holder_pid
 from chaos.netcut import CuttableLink
 from chaos.stalls import ASK_AGAIN, reconcile_due
-from chaos.worker_log import RECONCILE_TASK, running_task, task_events
+from chaos.worker_log import RECONCILE_TASK, broker_lost_since, running_task, task_events
 
 # Two nodes' workers in one log (devtools.stack): main processes 100 (node a) and 200 (node b),
 # pool children 101 and 201.
@@ -35,6 +35,21 @@ def test_the_log_tells_which_worker_received_a_task_and_what_each_runs(tmp_path:
     assert running_task(events, 100).task == "jobs_app.outbox_flush"
     assert running_task(events[:3], 100) is None  # finished, nothing taken since
     assert running_task(events, 300) is None
+
+
+def test_a_worker_that_lost_its_broker_after_receiving_a_task_is_told(tmp_path: Path):
+    """kombu restores a worker's unacknowledged tasks when its connection drops: a task received
+    before that is not the worker's to reject any more (seed 61: killed then, never redelivered
+    within 45 s)."""
+    log = tmp_path / "celery-worker.log"
+    log.write_text(
+        LOG + "2026-12-07 04:22:40,037 WARNING celery.worker.consumer.consumer [200] consumer: "
+        "Connection to broker lost. Trying to re-establish the connection...\n"
+    )
+    received = next(e for e in task_events(log) if e.id == "bbbb-1")
+    assert broker_lost_since(log, 200, received.at)
+    assert not broker_lost_since(log, 100, received.at)  # the other worker
+    assert not broker_lost_since(log, 200, received.at + 60)  # before: not this task's
 
 
 def test_the_lease_holder_pid_is_read_for_this_host_only():
