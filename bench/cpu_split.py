@@ -1,6 +1,7 @@
 """Where a request's time goes: ``python -m bench.cpu_split [--quick] [--json F] [--requests N] [--runs R]``.
 
-Starts its own stack (SecantusDB, redis-server, one gunicorn with one sync worker) and sends
+Starts its own stack (SecantusDB, redis-server, one gunicorn worker process, threaded as
+everywhere: config/gunicorn.py) and sends
 requests one at a time over HTTP, so nothing queues: the wall time is one request's own cost.
 For each request kind it reads the CPU time (user + system, from ``/proc`` through psutil) that
 every process spent: the gunicorn worker (Django, DRF, the door protocol, pymongo and redis-py),
