@@ -136,9 +136,15 @@ def participant_scan_list(*, participant_id: ObjectId) -> QuerySet[Scan]:
 
 
 def session_conflict_list(*, session_id: ObjectId) -> QuerySet[Scan]:
-    """Return a session's conflicts (offline scans the server disagreed with), newest first."""
+    """Return a session's conflicts (offline scans the server disagreed with), newest first.
+
+    The session comes by ``prefetch_related`` (one read by ``_id``), not ``select_related``: the
+    backend puts the join's ``$lookup`` before the ``$match``, so every scan of the whole log was
+    joined to its session before the session's conflicts were picked, which outran the request's
+    MongoDB deadline once the log held some thousands of scans (503 busy; chaos seed 61).
+    """
     return (
         Scan.objects.filter(session_id=session_id, conflict__gt="")
-        .select_related("session")
+        .prefetch_related("session")
         .order_by("-created_at")
     )
