@@ -459,9 +459,13 @@ def _seconds_until(iso: str | None, now: datetime) -> float:
     return (when - now).total_seconds()
 
 
-async def conflicts_listed(client: RecordingClient, sessions: list[str]) -> dict[str, set[str]]:
-    """Read every page of each session's conflicts; return the nonces listed per session."""
-    listed: dict[str, set[str]] = {}
+async def conflicts_listed(
+    client: RecordingClient, sessions: list[str]
+) -> dict[str, set[str] | None]:
+    """Read every page of each session's conflicts; return the nonces listed per session, or
+    None for a session whose list could not be read (a page still 503 after the retries, or
+    another answer than 200): not read is not "listed nothing"."""
+    listed: dict[str, set[str] | None] = {}
     for session in sessions:
         nonces = listed.setdefault(session, set())
         for page in range(1, 51):
@@ -471,6 +475,7 @@ async def conflicts_listed(client: RecordingClient, sessions: list[str]) -> dict
                     break
                 await asyncio.sleep(record.retry_after or 1.0)
             if record.status != 200 or not isinstance(body, dict):
+                listed[session] = None
                 break
             # A scan whose online attempt was refused is decided offline under "<nonce>:offline"
             # (sessions_app/services/leases.py): listed, under the door's nonce plus that suffix.

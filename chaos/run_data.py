@@ -44,7 +44,7 @@ class RunData:
     balancer: Any = None  # two-node form: chaos.balancer.Balancer (its out/in changes)
     device_scans: set[tuple[str, str]] | None = None  # (door device id, nonce) in the scan log
     offline_doors: list | None = None  # chaos.offline_door.OfflineDoor: journals, syncs, links
-    conflicts: dict[str, set[str]] | None = None  # session -> nonces listed at /conflicts/
+    conflicts: dict[str, set[str] | None] | None = None  # session -> nonces listed (None: unread)
 
     def mongo_windows(self, grace: float = 0.0) -> list[tuple[float, float]]:
         """Return when MongoDB was faulted (run clock): fault windows and sampler failures."""

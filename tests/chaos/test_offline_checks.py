@@ -1,5 +1,6 @@
 """Unit tests of the offline doors' checks on hand-made run data (pure functions, no servers)."""
 
+import asyncio
 import json
 from collections import Counter
 from types import SimpleNamespace
@@ -12,7 +13,7 @@ from chaos.offline_checks import (
     check_offline_admissions,
     check_resent_syncs,
 )
-from chaos.offline_door import Decision, SyncCall
+from chaos.offline_door import BUSY_RETRIES, Decision, SyncCall, conflicts_listed
 from tests.chaos.test_checks import _data, _record
 
 INSIDE = {"reason": "checked_in", "inside": True, "replayed": False, "conflict": ""}
@@ -94,6 +95,19 @@ def test_every_conflict_a_sync_answered_must_be_listed():
     assert not check_conflicts_reported(hidden).ok
 
 
+def test_a_conflict_in_a_list_never_read_is_unread_not_unlisted():
+    # Seed 61: two sessions' lists answered 503 busy to every retry of the reader at the end;
+    # their conflicts were counted "not listed", as if the server had not recorded them.
+    conflict = {**INSIDE, "nonce": "c1", "conflict": "admitted_elsewhere"}
+    door = _door(syncs=[_sync([conflict])])
+    unread = check_conflicts_reported(_with(_data([]), doors=[door], conflicts={"s1": None}))
+    assert not unread.ok
+    assert "0 not listed; 1 in 1 session(s) whose list could not be read" in unread.detail
+    # A session without an answered conflict whose list was not read changes nothing.
+    other = _with(_data([]), doors=[door], conflicts={"s1": {"c1"}, "s2": None})
+    assert check_conflicts_reported(other).ok
+
+
 def _lost_then_resent(first: dict, again: list[dict], *, again_returned=1):
     """A door whose sync's answer (``first``, kept by its link) was lost, then sent again."""
     original = _sync(first["results"], returned=1)
@@ -145,3 +159,24 @@ def test_a_request_an_offline_door_gave_up_on_is_not_an_unanswered_request():
     gave_up.link = "link:door1"
     result = check_answered(_data([gave_up]))
     assert result.ok and "1 given up by offline doors" in result.detail
+
+
+class _BusyThenListing:
+    """The organiser's conflicts reads: session "busy" answers 503 every time, "s1" lists c1."""
+
+    def __init__(self):
+        self.asked = Counter()
+
+    async def conflicts(self, *, session, page):
+        self.asked[session] += 1
+        if session == "busy":
+            return SimpleNamespace(status=503, retry_after=0.001), {"reason": "busy"}
+        body = {"results": [{"nonce": "c1"}, {"nonce": "c2:offline"}], "next": None}
+        return SimpleNamespace(status=200, retry_after=None), body
+
+
+def test_the_reader_says_which_lists_it_could_not_read():
+    client = _BusyThenListing()
+    listed = asyncio.run(conflicts_listed(client, ["s1", "busy"]))
+    assert listed == {"s1": {"c1", "c2"}, "busy": None}
+    assert client.asked == {"s1": 1, "busy": BUSY_RETRIES}
