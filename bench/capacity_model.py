@@ -227,8 +227,9 @@ def render(i: Inputs) -> str:
         )
     lines += [
         "",
-        f"Web cores and workers at {WORKER_UTILISATION:.0%} load; workers are sync gunicorn workers, each busy for",
-        "the stand-in's wall time per request (an upper bound: mongod answers faster than the stand-in).",
+        f"Web cores and workers at {WORKER_UTILISATION:.0%} load; a worker here is one request served at",
+        "a time (a gunicorn thread admitted by `WEB_MAX_CONCURRENT_REQUESTS`), busy for the stand-in's",
+        "wall time per request (an upper bound: mongod answers faster than the stand-in).",
         "",
         "| part | admissions/s it allows | why |",
         "|---|---|---|",
