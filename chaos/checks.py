@@ -8,7 +8,6 @@ those must have been answered when the door retried it with the same nonce.
 
 from __future__ import annotations
 
-import os
 from collections import Counter, defaultdict
 
 from chaos.api import Record
@@ -19,7 +18,7 @@ from chaos.mongo import HOLDING_STATES, record_inside
 from chaos.nodes import node_checks
 from chaos.offline_checks import offline_checks
 from chaos.offline_door import SCAN_WAIT, SYNC_WAIT
-from chaos.run_data import CheckResult, RunData, traffic
+from chaos.run_data import CheckResult, RunData, traffic, web_threads
 
 __all__ = ["CheckResult", "RunData", "run_checks"]
 
@@ -49,11 +48,6 @@ EXPECTED = {
 # An error the client sees when the worker serving it dies mid-request.
 LOST_ON_KILL = ("RemoteProtocolError", "ReadError")
 KILL_WINDOW = 3.0  # seconds after the SIGKILL in which such an error is attributed to it
-
-
-def web_threads() -> int:
-    """The threads of each gunicorn worker of the stack (config/gunicorn.py's WEB_THREADS)."""
-    return int(os.environ.get("WEB_THREADS", "8"))
 
 
 def attribute_lost(data: RunData) -> tuple[list[Record], list[Record]]:

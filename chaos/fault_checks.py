@@ -9,7 +9,7 @@ from datetime import datetime
 
 from chaos.api import Record
 from chaos.faults import FaultEvent
-from chaos.run_data import CheckResult, RunData, traffic
+from chaos.run_data import CheckResult, RunData, traffic, web_threads
 from chaos.worker_log import RECONCILE_TASK, reconcile_runs, starts, task_events
 
 DEADLINE_LIMIT_MS = 2000.0  # a request must give up on a hung MongoDB within about 2 s
@@ -27,9 +27,9 @@ def _in(record: Record, start: float, end: float) -> bool:
 
 
 def held_by_a_stall(data: RunData, fives: list[Record]) -> list[Record]:
-    """Return the 503s of requests caught on a stopped web worker (at most one per stall).
+    """Return the 503s of requests caught on a stopped web worker (at most one per thread of it).
 
-    A sync worker serves one request at a time; stopped past the request's MongoDB deadline, it
+    A worker serves up to ``WEB_THREADS`` requests at once (config/gunicorn.py); stopped past the request's MongoDB deadline, it
     resumes with no time left and answers 503 busy (pymongo sends nothing, MongoDB answers the
     ping that follows), or database_unavailable if MongoDB did not answer that ping either. A
     ``/health`` held so answers 503 "error": its probes' budget ran out while the process was
@@ -52,7 +52,7 @@ def held_by_a_stall(data: RunData, fives: list[Record]) -> list[Record]:
             and r.t_end >= end - 0.2
             and r not in held
         ]
-        held += caught[:1]
+        held += caught[: web_threads()]
     return held
 
 

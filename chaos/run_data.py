@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,11 @@ from chaos.api import Record
 from chaos.driver import SessionPlan
 from chaos.faults import FaultEvent
 from chaos.mongo import Sampler, Snapshot
+
+
+def web_threads() -> int:
+    """The threads of each gunicorn worker of the stack (config/gunicorn.py's WEB_THREADS)."""
+    return int(os.environ.get("WEB_THREADS", "8"))
 
 
 @dataclass

@@ -170,7 +170,8 @@ STALL = FaultEvent(kind="web_stall", t_start=10.0, t_end=25.0, ok=True, stall=(1
 HELD = "database_unavailable"
 
 
-def test_one_503_held_past_its_deadline_on_a_stopped_worker_is_excused():
+def test_one_503_held_past_its_deadline_on_a_stopped_worker_is_excused(monkeypatch):
+    monkeypatch.setenv("WEB_THREADS", "1")  # one per thread of the worker (test_fault_logic.py)
     held = _record(1, t0=10.0, t1=24.1, status=503, reason=HELD)
     other = _record(2, t0=10.05, t1=24.2, status=503, reason=HELD)
     sampler = Sampler(view=None, clock=lambda: 0.0, samples=3)

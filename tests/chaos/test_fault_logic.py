@@ -3,8 +3,11 @@ chaos/netcut.py that decides where a fault lands: pure functions, and the relay 
 
 import asyncio
 from pathlib import Path
+from types import SimpleNamespace
 
+from chaos.api import Record
 from chaos.celery_faults import holder_pid
+from chaos.fault_checks import held_by_a_stall
 from chaos.netcut import CuttableLink
 from chaos.stalls import ASK_AGAIN, reconcile_due
 from chaos.worker_log import RECONCILE_TASK, broker_lost_since, running_task, task_events
@@ -126,3 +129,17 @@ def test_a_cut_link_still_hides_the_server_closing():
             server.close()
 
     assert asyncio.run(scenario()) == "silence"
+
+
+def test_a_stopped_worker_excuses_a_503_for_each_of_its_threads_not_more(monkeypatch):
+    """Threaded workers (config/gunicorn.py): a stall may hold one request per thread."""
+    monkeypatch.setenv("WEB_THREADS", "2")
+    data = SimpleNamespace(faults=[SimpleNamespace(stall=(10.0, 30.0))])
+    held = [
+        Record(seq=n, op="check_in", method="POST", path="/x/", t_start=9.8, t_end=30.5,
+               status=503, reason="busy")
+        for n in range(3)
+    ]  # fmt: skip
+    later = Record(seq=9, op="check_in", method="POST", path="/x/", t_start=12.0, t_end=30.4,
+                   status=503, reason="busy")  # fmt: skip
+    assert held_by_a_stall(data, [*held, later]) == held[:2]
