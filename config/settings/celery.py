@@ -66,9 +66,13 @@ CELERY_BROKER_OUTAGE_SUMMARY_SECONDS = REDIS_OUTAGE_SUMMARY_SECONDS
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = 10
 CELERY_TASK_PUBLISH_RETRY = True
+# kombu takes a URL's several hosts (``sentinel://a;sentinel://b;...``) as alternates: it counts a
+# retry per host and sleeps only after trying them all, so 10 retries over 3 Sentinels gave ~1.3 s,
+# not ~15 s, and beat's tick sent during a failover was lost (chaos seed 61). Retries per host.
+_BROKER_HOSTS = len(CELERY_BROKER_URL.split(";")) if CELERY_BROKER_URL else 1
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
     # A test of beat's outage log lowers it (each failed publish takes ~15 s with 10).
-    "max_retries": env.int("CELERY_TASK_PUBLISH_MAX_RETRIES", default=10),
+    "max_retries": env.int("CELERY_TASK_PUBLISH_MAX_RETRIES", default=10) * _BROKER_HOSTS,
     "interval_start": 0.1,
     "interval_step": 0.3,
     "interval_max": 3.0,
