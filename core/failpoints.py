@@ -11,6 +11,7 @@ lookup. Armed, it runs an action in the calling thread:
   check-ins that reach that point (the driver resumes it later), a real stall at the worst moment.
 
 Names in use (keep them stable: chaos and tests refer to them):
+``check_in.after_precheck`` (after Redis's answer, before the claim),
 ``check_in.after_claim``, ``check_in.after_increment``, ``check_in.after_admit``,
 ``check_out.after_read`` (between a check-out's read of the record and its flip),
 ``check_out.after_record``, ``check_out.after_decrement``, ``undo.after_check`` (an undo, before
@@ -18,7 +19,7 @@ it claims its nonce), ``undo.after_claim`` (after), ``reconcile.after_session_re
 ``reconcile.after_observe``, ``lease.grant_after_read``, ``lease.after_grant``, ``lease.after_claim``,
 ``lease.after_transfer``, ``lease.after_admit`` (a lease's grant, and an offline scan's steps in a
 sync), ``lease.settle_after_read`` (the reconcile settling an expired lease),
-``admission_sync.after_read`` (a Redis reseed, between its
+``admission_sync.after_read`` (a Redis rebuild, between its
 read of the holders and its write), ``participant_import.after_batch`` (the import job, after each
 batch it applied and recorded).
 """

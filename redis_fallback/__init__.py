@@ -20,7 +20,11 @@ Importing this package opens no connection. See README ("Redis failure behaviour
 - ``testing.py``: test hooks that reset the layer (imported by tests only).
 """
 
-from .breaker_calls import is_redis_available, register_recovery_callback
+from .breaker_calls import (
+    is_redis_available,
+    register_fallback_reset,
+    register_recovery_callback,
+)
 from .errors import REDIS_CONNECTION_ERRORS, RedisResponseError
 from .guarded_client import get_redis, ping
 from .scripts import SCRIPT_UNAVAILABLE, LuaScript
@@ -35,5 +39,6 @@ __all__ = [
     "get_redis",
     "is_redis_available",
     "ping",
+    "register_fallback_reset",
     "register_recovery_callback",
 ]

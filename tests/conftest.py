@@ -16,6 +16,7 @@ from core.process_cache import process_cache_clear
 from devtools.servers import SecantusServer
 from health_app import selectors as health_selectors
 from redis_fallback.testing import reset_for_tests
+from sessions_app.admission import admission_missed_take
 from sessions_app.groups import DOOR_STAFF_GROUP, door_staff_group_ensure
 from tests.celery_support import celery_worker_factory, worker_env  # noqa: F401 - fixtures
 from tests.mongo_commands import commands  # noqa: F401 - a fixture
@@ -117,8 +118,10 @@ def redis_server(redis_server_process):
 
 @pytest.fixture(autouse=True)
 def _no_process_copies():
-    """Each test starts with no per-process copies of tokens, sessions or participants."""
+    """Each test starts with no per-process copies of tokens, sessions or participants, and no
+    sessions noted for a rebuild of their Redis set (decisions Redis missed in an earlier test)."""
     process_cache_clear()
+    admission_missed_take()
 
 
 @pytest.fixture(autouse=True)

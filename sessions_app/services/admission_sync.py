@@ -5,14 +5,18 @@ from __future__ import annotations
 import logging
 import time
 
+from bson import ObjectId
 from django.conf import settings
 
 from core.failpoints import failpoint
+from redis_fallback import is_redis_available
 
 from ..admission import (
-    admission_discard,
     admission_forget,
-    admission_reseed,
+    admission_missed_return,
+    admission_missed_take,
+    admission_rebuild_begin,
+    admission_rebuild_commit,
     admission_reseed_lock,
 )
 from ..models import Session
@@ -27,22 +31,62 @@ def _holder_ids(session_id) -> list[str]:
     return [participant for participant, _ in admission_protocol.holders(session_id)]
 
 
-def _reseed(session_id, client=None) -> int | None:
-    """Write the holders into Redis, then take out those who stopped holding meanwhile.
+def session_admission_rebuild(session_id, client=None, *, forget=()) -> int | None:
+    """Rebuild the session's Redis set from the CheckIn records; return the number seeded.
 
-    The set is written from a read made a moment before: a claim refused (full) or a check-out
-    finished in between would stay in it. Their door request removes them from Redis after its
-    own MongoDB write, so a change after the second read is covered by that request, and one
-    before it by this one (found by tests/sessions_app/services/test_admission_redis.py: the prober's
-    reseed ran while a refused claim was still ``entering``).
+    Begin (Redis notes every change from now on), read the holders, write them with the changes
+    noted meanwhile: a check-in, a refusal or a check-out that a request wrote to Redis between
+    the read and the write is kept, whenever its MongoDB write was. A reservation made just
+    before the rebuild began is kept if its claim shows in MongoDB after the read (an admission
+    with a reservation writes nothing more to Redis). Found by
+    tests/sessions_app/services/test_admission_rebuilds.py. None when Redis was unavailable,
+    ``SUPERSEDED`` when another rebuild began meanwhile (that one writes the set).
     """
+    rebuild = admission_rebuild_begin(session_id=session_id, forget=forget, client=client)
+    if rebuild is None:
+        return None
     holders = _holder_ids(session_id)
     failpoint("admission_sync.after_read")
-    seeded = admission_reseed(session_id=session_id, participant_ids=holders, client=client)
-    if seeded is not None and holders:
-        gone = set(holders) - set(_holder_ids(session_id))
-        admission_discard(session_id=session_id, participant_ids=sorted(gone), client=client)
-    return seeded
+    reserved = set(rebuild.reserved) - set(holders)
+    if reserved:  # claimed since the read? (most were admitted, or refused, before it)
+        holders += sorted(reserved & set(_holder_ids(session_id)))
+    return admission_rebuild_commit(
+        session_id=session_id, token=rebuild.token, participant_ids=holders, client=client
+    )
+
+
+def admission_missed_rebuild() -> int:
+    """Rebuild the sets of the sessions whose decisions Redis missed in this process.
+
+    Run when the breaker has closed (a fallback reset, in the prober) and by a request that noted
+    a miss after that: a decision made in MongoDB alone after the prober's rebuild had read its
+    session would otherwise leave the set one entry off until the reconcile. Return how many.
+    Never raises: a session not rebuilt is noted again for the next time.
+    """
+    if not is_redis_available():
+        return 0
+    done = 0
+    for session_id, participants in admission_missed_take().items():
+        try:
+            seeded = _missed_rebuild_one(session_id, participants)
+        except Exception:
+            logger.exception("rebuilding the admission set of session %s failed", session_id)
+            seeded = None
+        if seeded is None:
+            admission_missed_return(session_id, participants)
+        else:
+            done += 1
+    return done
+
+
+def _missed_rebuild_one(session_id: str, participants: set[str]) -> int | None:
+    session = Session.objects.filter(pk=ObjectId(session_id)).first()
+    if session is None:
+        return 0
+    if session.status != Session.Status.OPEN:
+        admission_forget(session_id=session.pk)
+        return 0
+    return session_admission_rebuild(session.pk, forget=sorted(participants))
 
 
 def session_admission_sync(*, session: Session, lock: bool = False) -> int | None:
@@ -56,7 +100,7 @@ def session_admission_sync(*, session: Session, lock: bool = False) -> int | Non
         return None
     if lock and not admission_reseed_lock(session_id=session.pk):
         return None
-    return _reseed(session.pk)
+    return session_admission_rebuild(session.pk)
 
 
 def sessions_admission_reseed_all(client=None) -> int:
@@ -75,7 +119,7 @@ def sessions_admission_reseed_all(client=None) -> int:
     pace = settings.ADMISSION_RESEED_PACE
     for session_id in session_ids:
         begun = time.monotonic()
-        _reseed(session_id, client)
+        session_admission_rebuild(session_id, client)
         if pace > 0:  # rest, so that door requests keep their share of MongoDB and of the GIL
             time.sleep(pace * (time.monotonic() - begun))
     logger.info(

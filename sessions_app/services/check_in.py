@@ -304,6 +304,7 @@ def _decide_check_in(
     if refusal is not None:
         return _inside_or(refusal, session, participant)
     admission, early = _redis_precheck(session, participant)
+    failpoint("check_in.after_precheck")  # Redis answered (a reservation, maybe); no claim yet
     # A retry that took its original over decides in MongoDB: Redis's "member" or "full" may be
     # the original's own place, and the retry owes the original's verdict.
     if early is not None and not took_over:

@@ -39,10 +39,11 @@ from jobs_app.schedule import RECONCILE_JOB
 from jobs_app.services import job_run_record, lease_acquire, lease_release
 from redis_fallback import get_redis
 
-from ..admission import SEEDED_MARKER, admission_key, admission_reseed
+from ..admission import SEEDED_MARKER, admission_key
 from ..caching import session_cache_invalidate
 from ..models import Session
 from . import admission_protocol
+from .admission_sync import session_admission_rebuild
 from .leases import leases_settle_expired, leases_settle_orphans
 from .live_publish import session_change_publish
 
@@ -78,7 +79,9 @@ def _reseed_redis(session_id: ObjectId, holders: list[str], summary: ReconcileSu
     # Once Redis failed in this run, skip it for the rest of the run.
     if summary.redis_skipped or _redis_in_sync(session_id, holders):
         return
-    if admission_reseed(session_id=session_id, participant_ids=holders) is None:
+    # Rebuilt from a read of its own, begun after Redis notes changes: the holders read above
+    # may miss a request that wrote Redis since (docs/door-protocol.md, "Rebuilding the set").
+    if session_admission_rebuild(session_id) is None:
         summary.redis_skipped = True  # Redis went away during the run
         return
     summary.reseeded += 1
