@@ -47,3 +47,38 @@ def commands():
     yield listener
     listener.counting = False
     connections["default"].close_pool()
+
+
+def reads_of(bodies: list[dict], collection: str) -> list[dict]:
+    """The reads (``aggregate`` or ``find``) of ``collection`` among the recorded commands."""
+    return [
+        body
+        for body in bodies
+        if body.get("aggregate") == collection or body.get("find") == collection
+    ]
+
+
+def assert_filters_first(bodies: list[dict], collection: str) -> None:
+    """Each read of ``collection`` starts from its filter (``$match``) and joins nothing.
+
+    django-mongodb-backend (5.2) puts a ``select_related`` join's ``$lookup`` before the
+    ``$match``: every document of the collection is joined before the filter keeps a few.
+    """
+    reads = reads_of(bodies, collection)
+    assert reads, f"no read of {collection}"
+    for body in reads:
+        pipeline = body.get("pipeline")
+        if pipeline is None:
+            continue  # a find: a filter, no join
+        first = next(iter(pipeline[0]))
+        assert first == "$match", f"{collection} is read from {first}, not its filter: {pipeline}"
+        assert not any("$lookup" in stage for stage in pipeline), pipeline
+
+
+def assert_joins_nothing(bodies: list[dict], collection: str) -> None:
+    """No read of ``collection`` joins (a page of a whole log may have no filter to start from)."""
+    reads = reads_of(bodies, collection)
+    assert reads, f"no read of {collection}"
+    for body in reads:
+        pipeline = body.get("pipeline") or []
+        assert not any("$lookup" in stage for stage in pipeline), pipeline

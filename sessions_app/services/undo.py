@@ -27,8 +27,10 @@ from bson import ObjectId
 from django.conf import settings
 from django.utils import timezone
 
+from core.exceptions import NotFoundError
 from core.failpoints import failpoint
 from devices_app.models import DoorDevice
+from participants_app.selectors import participant_get_for_admission
 
 from ..models import CheckIn, Scan, Session
 from ..selectors import session_get_for_admission
@@ -72,6 +74,24 @@ def _answer(reason: Reason, session: Session, participant, *, inside: bool | Non
         participant_name=participant.full_name if participant else "",
         inside=bool(inside),
     )
+
+
+def _participant_of(scan: Scan | None):
+    """The scan's participant (this process's copy, as a check-out reads them), or None.
+
+    Not by ``select_related``: django-mongodb-backend puts the join's ``$lookup`` before the
+    ``$match``, so the whole scan log was joined to its participants before the one scan was
+    picked (past the request's MongoDB deadline once the log is long). Deleted since: None, as
+    the scan's link would be (``SET_NULL``).
+    """
+    if scan is None or scan.participant_id is None:
+        return None
+    try:
+        participant = participant_get_for_admission(participant_id=scan.participant_id)
+    except NotFoundError:
+        participant = None
+    scan.participant = participant  # ``original.participant`` below reads no more
+    return participant
 
 
 def _mine(original: Scan, actor: str, device: DoorDevice | None) -> bool:
@@ -184,12 +204,8 @@ def session_scan_undo(
     an unknown session; an unknown nonce answers ``scan_not_found``.
     """
     session = session_get_for_admission(session_id=session_id)
-    original = (
-        Scan.objects.select_related("participant").filter(session=session, nonce=nonce).first()
-        if nonce
-        else None
-    )
-    participant = original.participant if original else None
+    original = Scan.objects.filter(session=session, nonce=nonce).first() if nonce else None
+    participant = _participant_of(original)
     attempt = Attempt(
         session, Scan.Direction.OUT, source, actor, original.ticket_code if original else "",
         undo_nonce(nonce), device=device, client_latency_ms=client_latency_ms, annuls=original,
