@@ -236,7 +236,9 @@ def lease_get_for_holder(
     """
     if not ObjectId.is_valid(lease_id):
         raise _lease_not_found()
-    lease = Lease.objects.select_related("session").filter(pk=ObjectId(lease_id)).first()
+    # No select_related("session"): the backend joined every lease to its session before
+    # picking this one by _id ($lookup before $match); the callers need only session_id.
+    lease = Lease.objects.filter(pk=ObjectId(lease_id)).first()
     if lease is None:
         raise _lease_not_found()
     mine = (
