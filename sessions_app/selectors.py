@@ -129,10 +129,14 @@ def reconcile_last_success_at():
 
 
 def participant_scan_list(*, participant_id: ObjectId) -> QuerySet[Scan]:
-    """Return a participant's scans across sessions, newest first, with their sessions."""
+    """Return a participant's scans across sessions, newest first, with their sessions.
+
+    The sessions come by ``prefetch_related`` (one read by ``_id``), not ``select_related``: the
+    backend put the join's ``$lookup`` before the ``$match``, joining the whole scan log.
+    """
     return (
         Scan.objects.filter(participant_id=participant_id)
-        .select_related("session")
+        .prefetch_related("session")
         .order_by("-created_at")
     )
 
