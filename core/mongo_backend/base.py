@@ -4,6 +4,10 @@ from django_mongodb_backend.base import DatabaseWrapper as MongoDatabaseWrapper
 from django_mongodb_backend.operations import DatabaseOperations as MongoDatabaseOperations
 from pymongo.collection import Collection
 
+from .lookups import register_lookups
+
+register_lookups()  # a one-column TupleIn (prefetch_related) as an indexed $in (lookups.py)
+
 
 class DatabaseOperations(MongoDatabaseOperations):
     compiler_module = "core.mongo_backend.compiler"
