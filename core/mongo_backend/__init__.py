@@ -10,4 +10,7 @@ expression instead: ``$addFields`` replaces the joined document (its ``_id`` is 
 ``select_related()`` gives no related object: Django's user and group admin answered 500) and
 ``$project`` turns ``1`` into the number 1. The dotted form means the same on MongoDB and is
 read correctly by the stand-in, so this backend always writes it (see ``compiler.py``).
+
+A one-column ``TupleIn`` (``prefetch_related`` of a foreign key) is written as an indexed
+``{"_id": {"$in": [...]}}`` rather than an ``$expr`` (see ``lookups.py``).
 """
