@@ -59,6 +59,10 @@ class Node:
         return [proc for proc in (self.web, self.live, self.worker) if proc is not None]
 
 
+def _at(t: float | None) -> str:
+    return "never" if t is None else f"t={t:.1f}s"
+
+
 def node_links(stack: Stack, name: str) -> NodeRedisLinks:
     """Start a node's own relays to the Sentinel set (stopped after the stack, at exit)."""
     links = NodeRedisLinks(f"node-{name}", stack.sentinel).start()
@@ -171,7 +175,7 @@ def _kill_and_restart(ctx: FaultContext, node: Node, fault: Fault, event: FaultE
         event.notes.update(taken_out=out, put_back=back)
     event.outcome = (
         f"node {node.name} (pids {pids}) SIGKILLed; started again {event.node_down[1] - down_from:.1f} s "
-        f"later; balancer: out at {event.notes.get('taken_out')}, back at {back}"
+        f"later; balancer: out at {_at(event.notes.get('taken_out'))}, back at {_at(back)}"
     )
     event.ok = back is not None or balancer is None
 
