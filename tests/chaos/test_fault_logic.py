@@ -2,12 +2,14 @@
 chaos/netcut.py that decides where a fault lands: pure functions, and the relay over real TCP."""
 
 import asyncio
+from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
 
 from chaos.api import Record
 from chaos.celery_faults import holder_pid
-from chaos.fault_checks import held_by_a_stall
+from chaos.fault_checks import _celery_checks, held_by_a_stall
+from chaos.faults import FaultEvent
 from chaos.netcut import CuttableLink
 from chaos.stalls import ASK_AGAIN, reconcile_due
 from chaos.worker_log import RECONCILE_TASK, broker_lost_since, running_task, task_events
@@ -143,3 +145,41 @@ def test_a_stopped_worker_excuses_a_503_for_each_of_its_threads_not_more(monkeyp
     later = Record(seq=9, op="check_in", method="POST", path="/x/", t_start=12.0, t_end=30.4,
                    status=503, reason="busy")  # fmt: skip
     assert held_by_a_stall(data, [*held, later]) == held[:2]
+
+
+CHILD_KILLED_THEN_OVERTAKEN = """\
+2026-12-07 06:35:32,710 INFO celery.worker.strategy [453] Task sessions_app.reconcile_counters[50b2f1f6-742d-44e3-a8d0-79f8a6d8f118] received
+[2026-12-07 06:35:32,882: ERROR/MainProcess] Process 'ForkPoolWorker-1' pid:636 exited with 'signal 9 (SIGKILL)'
+2026-12-07 06:35:33,167 INFO celery.worker.strategy [1021] Task sessions_app.reconcile_counters[3c0f657a-bfd8-4f7f-9a5a-cb6e44834f41] received
+2026-12-07 06:35:33,200 WARNING jobs_app.services [1207] Lease reconcile_counters taken over from vm:636:1, which no longer runs
+2026-12-07 06:35:33,549 INFO celery.worker.strategy [453] Task sessions_app.reconcile_counters[50b2f1f6-742d-44e3-a8d0-79f8a6d8f118] received
+2026-12-07 06:35:33,588 INFO sessions_app.services.reconcile [2114] Reconcile skipped: another run holds the lease
+2026-12-07 06:35:33,589 INFO celery.app.trace [2114] Task sessions_app.reconcile_counters[50b2f1f6-742d-44e3-a8d0-79f8a6d8f118] succeeded in 0.037s: {'lease_busy': True}
+2026-12-07 06:35:36,059 INFO sessions_app.services.reconcile [1207] Reconcile: sessions=117 repaired=0 ended_ops=0 reseeded=0 failed=0 redis=skipped duration_ms=2880
+2026-12-07 06:35:36,070 INFO celery.app.trace [1207] Task sessions_app.reconcile_counters[3c0f657a-bfd8-4f7f-9a5a-cb6e44834f41] succeeded in 2.9s: {'sessions': 117}
+"""
+
+
+def _child_kill_check(tmp_path: Path, log: str):
+    path = tmp_path / "celery-worker.log"
+    path.write_text(log)
+    killed_at = datetime(2026, 12, 7, 6, 35, 32, 882000).timestamp()
+    fault = FaultEvent(kind="celery_child_kill", t_start=10.0, t_end=11.0, ok=True)
+    fault.notes.update(killed_at=killed_at, task_id="50b2f1f6-742d-44e3-a8d0-79f8a6d8f118")
+    data = SimpleNamespace(faults=[fault], worker_log=path, restarts=[], wall0=killed_at - 10.0,
+                           reconcile_interval=30.0)  # fmt: skip
+    (result,) = [r for r in _celery_checks(data) if "pool child was killed" in r.name]
+    return result
+
+
+def test_a_killed_reconcile_whose_lease_another_run_took_over_and_completed_is_complete(tmp_path):
+    """Seed 62: the redelivered task skipped (the lease was held) by the run that completed it."""
+    assert _child_kill_check(tmp_path, CHILD_KILLED_THEN_OVERTAKEN).ok
+
+
+def test_a_killed_reconcile_that_nobody_completed_is_not(tmp_path):
+    never_completed = "\n".join(
+        line for line in CHILD_KILLED_THEN_OVERTAKEN.splitlines() if "duration_ms" not in line
+    )
+    result = _child_kill_check(tmp_path, never_completed + "\n")
+    assert not result.ok and "NOT a complete reconcile" in result.detail
