@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from pathlib import Path
+
 
 def section_put(text: str, heading: str, new: str, *, before: str) -> str:
     """Return ``text`` with the section under ``heading`` replaced by ``new`` (up to the next
@@ -14,3 +18,16 @@ def section_put(text: str, heading: str, new: str, *, before: str) -> str:
         at = text.index(before)
         return text[:at] + new + text[at:]
     return text.rstrip("\n") + "\n\n" + new
+
+
+def saved_section(results: Path, render: Callable[[dict], list[str]]) -> list[str]:
+    """The section rendered from a benchmark's kept results file, or nothing if there is none."""
+    if not results.exists():
+        return []
+    return ["", *render(json.loads(results.read_text()))]
+
+
+def put_section(doc: Path, heading: str, lines: list[str], *, before: str) -> None:
+    """Replace (or add, before the ``before`` heading) one section of ``doc`` with ``lines``."""
+    new = "\n".join(lines) + "\n\n"
+    doc.write_text(section_put(doc.read_text(), heading, new, before=before))

@@ -11,7 +11,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from bench.doc_sections import section_put
+from bench import doc_sections
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "docs" / "benchmarks" / "failover.json"
@@ -167,16 +167,12 @@ def section(results: dict) -> list[str]:
 
 def saved_section() -> list[str]:
     """The section from ``docs/benchmarks/failover.json``, or nothing if there is none."""
-    if not RESULTS.exists():
-        return []
-    return ["", *section(json.loads(RESULTS.read_text()))]
+    return doc_sections.saved_section(RESULTS, section)
 
 
 def write_docs(results: dict) -> None:
     """Keep ``results`` in docs/benchmarks/failover.json; put the section into docs/benchmarks.md."""
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=1, default=str))
-    text = DOC.read_text()
-    new = "\n".join(section(results)) + "\n\n"
-    DOC.write_text(section_put(text, HEADING, new, before=BEFORE))
+    doc_sections.put_section(DOC, HEADING, section(results), before=BEFORE)
     print(f"[bench.failover] wrote {DOC} and {RESULTS}", flush=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench.doc_sections import section_put
+from bench import doc_sections
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "docs" / "benchmarks" / "leases.json"
@@ -121,17 +121,12 @@ def print_tables(results: dict) -> None:
 
 def saved_section() -> list[str]:
     """The section from ``docs/benchmarks/leases.json``, or nothing if there is none."""
-    if not RESULTS.exists():
-        return []
-    return ["", *section(json.loads(RESULTS.read_text()))]
+    return doc_sections.saved_section(RESULTS, section)
 
 
 def write_docs(results: dict) -> None:
     """Keep ``results`` in docs/benchmarks/leases.json; put the section into docs/benchmarks.md."""
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({k: v for k, v in results.items() if k != "runs"}, indent=1))
-    text = DOC.read_text()
-    new = "\n".join(section(results)) + "\n\n"
-    text = section_put(text, HEADING, new, before=BEFORE)
-    DOC.write_text(text)
+    doc_sections.put_section(DOC, HEADING, section(results), before=BEFORE)
     print(f"[bench.leases] wrote {DOC} and {RESULTS}", flush=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import matplotlib
 
-from bench.doc_sections import section_put
+from bench import doc_sections
 
 matplotlib.use("Agg")  # no display here; must precede pyplot
 import matplotlib.pyplot as plt
@@ -167,8 +167,6 @@ def keep(results: dict, chart_path: Path) -> None:
 def write_docs(results: dict, chart_path: Path) -> None:
     """Keep the results and chart; put the section into docs/benchmarks.md (only that section)."""
     keep(results, chart_path)
-    text = DOC.read_text()
-    new = "\n".join(section(results, chart_name="benchmarks/open_loop.png")) + "\n\n"
-    text = section_put(text, HEADING, new, before=BEFORE)
-    DOC.write_text(text)
+    lines = section(results, chart_name="benchmarks/open_loop.png")
+    doc_sections.put_section(DOC, HEADING, lines, before=BEFORE)
     print(f"[bench.open_loop] wrote {DOC} and {RESULTS}", flush=True)
