@@ -1,6 +1,8 @@
 """Counting the MongoDB commands a request sends: a pymongo CommandListener on the app's own
 connection (the ``commands`` fixture, registered in tests/conftest.py)."""
 
+from contextlib import contextmanager
+
 import pytest
 from django.db import connections
 from pymongo import monitoring
@@ -31,6 +33,16 @@ class CommandNames(monitoring.CommandListener):
         if self.counting:
             self.names.append(f"{event.command_name} {event.command.get(event.command_name)}")
             self.bodies.append(dict(event.command))
+
+    @contextmanager
+    def counted(self):
+        """Record afresh (``names`` and ``bodies``) the commands sent inside the block."""
+        self.names.clear()
+        self.counting = True
+        try:
+            yield self
+        finally:
+            self.counting = False
 
     def succeeded(self, event):
         pass

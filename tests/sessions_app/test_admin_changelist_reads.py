@@ -44,12 +44,8 @@ PAGES = {
 
 
 def _get(admin_client, commands, url):
-    commands.names.clear()
-    commands.counting = True
-    try:
+    with commands.counted():
         response = admin_client.get(url)
-    finally:
-        commands.counting = False
     assert response.status_code == 200, url
     return response.content.decode(), list(commands.names)
 

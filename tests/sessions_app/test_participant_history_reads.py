@@ -28,12 +28,8 @@ def _scans(sessions, person):
 
 
 def _page(admin_client, commands, url):
-    commands.names.clear()
-    commands.counting = True
-    try:
+    with commands.counted():
         response = admin_client.get(url)
-    finally:
-        commands.counting = False
     assert response.status_code == 200
     return response.content.decode(), list(commands.names)
 

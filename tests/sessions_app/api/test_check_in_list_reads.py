@@ -26,12 +26,8 @@ def _records(session, people, state):
 
 
 def _page(client, commands, url):
-    commands.names.clear()
-    commands.counting = True
-    try:
+    with commands.counted():
         response = client.get(url)
-    finally:
-        commands.counting = False
     assert response.status_code == 200, response.content
     return response.json()["results"], list(commands.names)
 
