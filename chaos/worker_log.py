@@ -106,12 +106,14 @@ def reconciles_started_within(path: Path, start: float, end: float) -> list[Reco
 
 
 class LogTail:
-    """Follow a growing log: each ``new_task_events()`` returns only what was appended since."""
+    """Follow a growing log: each ``new_task_events()`` returns only what was appended since (and
+    what a reader gave back with ``unread``)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.offset = path.stat().st_size if path.exists() else 0
         self._partial = ""
+        self._unread: list[TaskEvent] = []
 
     def _new_text(self) -> str:
         try:
@@ -126,4 +128,9 @@ class LogTail:
         return complete + "\n" if complete else ""
 
     def new_task_events(self) -> list[TaskEvent]:
-        return _task_events(self._new_text())
+        events, self._unread = [*self._unread, *_task_events(self._new_text())], []
+        return events
+
+    def unread(self, events: list[TaskEvent]) -> None:
+        """Give back events read but not looked at: the next ``new_task_events`` returns them."""
+        self._unread = [*events, *self._unread]

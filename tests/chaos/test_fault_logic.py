@@ -2,17 +2,24 @@
 chaos/netcut.py that decides where a fault lands: pure functions, and the relay over real TCP."""
 
 import asyncio
+import time
 from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
 
 from chaos.api import Record
-from chaos.celery_faults import holder_pid
+from chaos.celery_faults import _next_reconcile_received, holder_pid
 from chaos.fault_checks import _celery_checks, held_by_a_stall
 from chaos.faults import FaultEvent
 from chaos.netcut import CuttableLink
 from chaos.stalls import ASK_AGAIN, reconcile_due
-from chaos.worker_log import RECONCILE_TASK, broker_lost_since, running_task, task_events
+from chaos.worker_log import (
+    RECONCILE_TASK,
+    LogTail,
+    broker_lost_since,
+    running_task,
+    task_events,
+)
 
 # Two nodes' workers in one log (devtools.stack): main processes 100 (node a) and 200 (node b),
 # pool children 101 and 201.
@@ -183,3 +190,20 @@ def test_a_killed_reconcile_that_nobody_completed_is_not(tmp_path):
     )
     result = _child_kill_check(tmp_path, never_completed + "\n")
     assert not result.ok and "NOT a complete reconcile" in result.detail
+
+
+def test_the_events_after_the_reconcile_received_stay_to_be_read(tmp_path):
+    """Seed 63: "received" and "succeeded" came in one read; the "succeeded" was dropped."""
+    log = tmp_path / "celery-worker.log"
+    log.write_text("")
+    tail = LogTail(log)
+    log.write_text(
+        "2026-12-07 06:45:54,854 INFO celery.worker.strategy [12050] Task "
+        "sessions_app.reconcile_counters[8e928e74-e049-44a2-a5ae-80f532d8b63a] received\n"
+        "2026-12-07 06:45:54,863 INFO celery.app.trace [12261] Task "
+        "sessions_app.reconcile_counters[8e928e74-e049-44a2-a5ae-80f532d8b63a] succeeded in 0.0077s\n"
+    )
+    found = _next_reconcile_received(tail, time.monotonic() + 1)
+    assert found == "8e928e74-e049-44a2-a5ae-80f532d8b63a"
+    assert [(e.id, e.event) for e in tail.new_task_events()] == [(found, "succeeded")]
+    assert tail.new_task_events() == []
