@@ -2,6 +2,7 @@
 chaos/netcut.py that decides where a fault lands: pure functions, and the relay over real TCP."""
 
 import asyncio
+import contextlib
 import time
 from datetime import datetime
 from pathlib import Path
@@ -78,6 +79,27 @@ def test_a_stall_asks_for_a_reconcile_once_stale_then_every_few_seconds():
     assert reconcile_due(4.1 + ASK_AGAIN, 4.0, [4.1])
 
 
+@contextlib.asynccontextmanager
+async def _pinged_through_a_link(serve):
+    """A server answering with ``serve``, a CuttableLink to it, and a client that has sent PING
+    through the link: yields (link, the client's reader)."""
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    link = await CuttableLink("link:t", server.sockets[0].getsockname()[:2]).start()
+    port = int(link.url.rsplit(":", 1)[1])
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            writer.write(b"*1\r\n$4\r\nPING\r\n")
+            await writer.drain()
+            yield link, reader
+        finally:
+            writer.close()
+    finally:
+        link.restore()
+        await link.close()
+        server.close()
+
+
 def test_a_server_closing_its_connection_closes_the_relayed_one():
     """A Redis killed behind a node's relay: the node's client must see the connection end (it
     saw silence instead, and its broker consumer hung ~19 s after each Redis kill of seed 52)."""
@@ -87,22 +109,11 @@ def test_a_server_closing_its_connection_closes_the_relayed_one():
             await reader.read(100)
             writer.close()  # the server goes away without answering
 
-        server = await asyncio.start_server(serve, "127.0.0.1", 0)
-        link = await CuttableLink("link:t", server.sockets[0].getsockname()[:2]).start()
-        port = int(link.url.rsplit(":", 1)[1])
-        try:
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.write(b"*1\r\n$4\r\nPING\r\n")
-            await writer.drain()
+        async with _pinged_through_a_link(serve) as (_link, reader):
             try:
                 return await asyncio.wait_for(reader.read(100), timeout=3)
             except TimeoutError:
                 return "no end seen"
-            finally:
-                writer.close()
-        finally:
-            await link.close()
-            server.close()
 
     assert asyncio.run(scenario()) == b""
 
@@ -116,13 +127,7 @@ def test_a_cut_link_still_hides_the_server_closing():
             await closed.wait()
             writer.close()
 
-        server = await asyncio.start_server(serve, "127.0.0.1", 0)
-        link = await CuttableLink("link:t", server.sockets[0].getsockname()[:2]).start()
-        port = int(link.url.rsplit(":", 1)[1])
-        try:
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.write(b"*1\r\n$4\r\nPING\r\n")
-            await writer.drain()
+        async with _pinged_through_a_link(serve) as (link, reader):
             await asyncio.sleep(0.2)
             link.cut()
             closed.set()
@@ -130,12 +135,6 @@ def test_a_cut_link_still_hides_the_server_closing():
                 return await asyncio.wait_for(reader.read(100), timeout=1)
             except TimeoutError:
                 return "silence"
-            finally:
-                writer.close()
-        finally:
-            link.restore()
-            await link.close()
-            server.close()
 
     assert asyncio.run(scenario()) == "silence"
 
