@@ -31,3 +31,12 @@ def put_section(doc: Path, heading: str, lines: list[str], *, before: str) -> No
     """Replace (or add, before the ``before`` heading) one section of ``doc`` with ``lines``."""
     new = "\n".join(lines) + "\n\n"
     doc.write_text(section_put(doc.read_text(), heading, new, before=before))
+
+
+def load_averages(machine: dict) -> tuple[str, str]:
+    """The load averages (1/5/15 min) at a run's start and end, as "0.52, 1.10, 2.00"."""
+
+    def shown(values) -> str:
+        return ", ".join(f"{x:.2f}" for x in values)
+
+    return shown(machine["loadavg_at_start"]), shown(machine.get("loadavg_at_end", ()))

@@ -10,6 +10,7 @@ from importlib import metadata
 from pathlib import Path
 
 from bench.cpu_split import table as cpu_split_table
+from bench.doc_sections import load_averages
 from bench.failover_docs import saved_section as failover_section
 from bench.leases_docs import saved_section as leases_section
 from bench.open_loop_docs import rendered_section as open_loop_section
@@ -260,6 +261,7 @@ def _cpu_split_section(found: dict | None, results: dict) -> list[str]:
 def render(results: dict, *, chart_name: str) -> str:
     """Return docs/benchmarks.md for ``results`` (the bench.json content)."""
     m = results["machine"]
+    load, load_end = load_averages(m)
     cfg = results["config"]
     floor = results["floor"]
     floor_rps = floor["rps"]["median"]
@@ -297,8 +299,8 @@ def render(results: dict, *, chart_name: str) -> str:
         f"- {m['nproc']} CPUs: {m['cpu']}; {m['memory_gb']} GB RAM; {m['os']}; Python {m['python']}",
         f"- {m['redis_server']}",
         "- " + ", ".join(f"{k} {v}" for k, v in m["packages"].items()),
-        f"- load average (1/5/15 min) at start: {', '.join(f'{x:.2f}' for x in m['loadavg_at_start'])}; "
-        f"at end: {', '.join(f'{x:.2f}' for x in m.get('loadavg_at_end', ()))} (the machine is shared: "
+        f"- load average (1/5/15 min) at start: {load}; "
+        f"at end: {load_end} (the machine is shared: "
         "other work running at the same time shows here)",
         "",
         "## 5. The floor: `GET /health/live` (no I/O), ours",

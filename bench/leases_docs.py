@@ -32,8 +32,7 @@ def _mm(stat: dict, digits: int = 0) -> str:
 def section(results: dict) -> list[str]:
     """Return the section's Markdown lines."""
     cfg, rate, m = results["config"], results["scan_rate"], results["machine"]
-    load = ", ".join(f"{x:.2f}" for x in m["loadavg_at_start"])
-    load_end = ", ".join(f"{x:.2f}" for x in m.get("loadavg_at_end", ()))
+    load, load_end = doc_sections.load_averages(m)
     lines = [
         HEADING,
         "",

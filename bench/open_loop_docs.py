@@ -101,8 +101,7 @@ def _workers(cfg: dict) -> str:
 def section(results: dict, *, chart_name: str) -> list[str]:
     """Return the section's Markdown lines."""
     cfg, m = results["config"], results["machine"]
-    load = ", ".join(f"{x:.2f}" for x in m["loadavg_at_start"])
-    load_end = ", ".join(f"{x:.2f}" for x in m.get("loadavg_at_end", ()))
+    load, load_end = doc_sections.load_averages(m)
     lines = [
         HEADING,
         "",
