@@ -26,6 +26,7 @@ from chaos.worker_log import (
     broker_lost_since,
     running_task,
     starts,
+    succeeded_since,
     task_events,
 )
 
@@ -114,7 +115,7 @@ def _running_reconcile(ctx: FaultContext, db, deadline: float):
     worker's reject: seed 61's smoke run killed one during a failover, the full run of seed 61
     twice after the worker's node was cut off Redis, which made kombu restore the task as
     unacknowledged and leave it to the 300 s visibility timeout); return (child pid, worker,
-    task id)."""
+    the task's "received" event)."""
     while time.monotonic() < deadline:
         pid = _lease_holder(db) if _master_answers(ctx) else None
         workers = {proc.pid: proc for proc in _workers(ctx)}
@@ -130,7 +131,7 @@ def _running_reconcile(ctx: FaultContext, db, deadline: float):
                         and not _node_cut(ctx, worker)
                         and not broker_lost_since(worker.log_path, parent, task.at)
                     ):
-                        return pid, worker, task.id
+                        return pid, worker, task
         time.sleep(0.05)
     return None
 
@@ -166,15 +167,16 @@ def _kill_child_mid_reconcile(ctx: FaultContext, event: FaultEvent) -> None:
             found = _running_reconcile(ctx, db, time.monotonic() + wait)
             if found is None:
                 raise RuntimeError(f"no pool child held the reconcile lease within {wait:.0f} s")
-            child, worker, task_id = found
+            child, worker, task = found
+            task_id = task.id
             try:
                 os.kill(child, signal.SIGKILL)
             except ProcessLookupError:
                 continue  # ended meanwhile
             killed_at = time.time()
-            done = [e for e in task_events(worker.log_path) if e.id == task_id]
-            if not any(e.event == "succeeded" and e.at <= killed_at for e in done):
-                break  # killed in the middle of it
+            done = succeeded_since(task_events(worker.log_path), task_id, task.at)
+            if not any(e.at <= killed_at for e in done):
+                break  # killed in the middle of this delivery of it
         else:
             raise RuntimeError(f"each of {CHILD_KILL_TRIES} reconciles finished before the kill")
     finally:
@@ -184,9 +186,7 @@ def _kill_child_mid_reconcile(ctx: FaultContext, event: FaultEvent) -> None:
     succeeded = []
     while time.monotonic() < deadline and not succeeded:
         time.sleep(0.5)
-        succeeded = [
-            e for e in task_events(worker.log_path) if e.id == task_id and e.event == "succeeded"
-        ]
+        succeeded = succeeded_since(task_events(worker.log_path), task_id, killed_at)
     event.notes["succeeded"] = len(succeeded)
     event.outcome = (
         f"{worker.name}'s pool child {child} killed while running reconcile task {task_id[:8]} "

@@ -10,7 +10,7 @@ from datetime import datetime
 from chaos.api import Record
 from chaos.faults import FaultEvent
 from chaos.run_data import CheckResult, RunData, traffic, web_threads
-from chaos.worker_log import RECONCILE_TASK, reconcile_runs, starts, task_events
+from chaos.worker_log import reconcile_runs, starts, succeeded_since, task_events
 
 DEADLINE_LIMIT_MS = 2000.0  # a request must give up on a hung MongoDB within about 2 s
 RECOVERY_LIMIT = 15.0  # seconds after MongoDB returns by which the app answers 2xx again
@@ -212,11 +212,7 @@ def _celery_checks(data: RunData) -> list[CheckResult]:
         ok = True
         for fault in children:
             killed_at, task_id = fault.notes["killed_at"], fault.notes["task_id"]
-            done = [
-                e
-                for e in events
-                if e.id == task_id and e.event == "succeeded" and e.task == RECONCILE_TASK
-            ]
+            done = succeeded_since(events, task_id, killed_at)  # not an earlier delivery's
             # A full run, not "skipped: another run holds the lease": the task's own, or the
             # run that took the dead child's lease over before the task came back (seed 62: a
             # reconcile beat sent meanwhile held it, so the redelivered one skipped, rightly).

@@ -75,6 +75,15 @@ def running_task(events: list[TaskEvent], worker_pid: int) -> TaskEvent | None:
     return None if finished else last
 
 
+def succeeded_since(events: list[TaskEvent], task_id: str, since: float) -> list[TaskEvent]:
+    """Return the task's "succeeded" outcomes logged at or after ``since``. One task id can be
+    delivered more than once (a message whose acknowledgement met a paused or restarted Redis is
+    restored and runs again): an outcome of an earlier delivery says nothing about this one (seeds
+    65 and 66: a reconcile killed mid-run was judged "finished before the kill" by the
+    "succeeded" of its delivery half a minute before)."""
+    return [e for e in events if e.id == task_id and e.event == "succeeded" and e.at >= since]
+
+
 def broker_lost_since(path: Path, worker_pid: int, since: float) -> bool:
     """Whether the worker (main process ``worker_pid``) lost its broker connection after
     ``since``: kombu then restores its unacknowledged messages, so a task it received before is

@@ -19,6 +19,7 @@ from chaos.worker_log import (
     LogTail,
     broker_lost_since,
     running_task,
+    succeeded_since,
     task_events,
 )
 
@@ -206,3 +207,38 @@ def test_the_events_after_the_reconcile_received_stay_to_be_read(tmp_path):
     assert found == "8e928e74-e049-44a2-a5ae-80f532d8b63a"
     assert [(e.id, e.event) for e in tail.new_task_events()] == [(found, "succeeded")]
     assert tail.new_task_events() == []
+
+
+# Seed 66 (celery-worker.log, pids as there): reconcile 09664ffb ran and succeeded twice before;
+# its acknowledgement met a restarted Redis, so the message was restored and delivered a third
+# time at 07:28:22,986; its pool child was running that delivery when the fault killed it.
+REDELIVERED = """\
+2026-12-07 07:27:37,295 INFO celery.worker.strategy [27065] Task sessions_app.reconcile_counters[09664ffb-d977-4d0b-9c73-60a0b7f3da99] received
+2026-12-07 07:27:37,546 INFO celery.app.trace [27257] Task sessions_app.reconcile_counters[09664ffb-d977-4d0b-9c73-60a0b7f3da99] succeeded in 0.2s: {}
+2026-12-07 07:28:22,986 INFO celery.worker.strategy [27065] Task sessions_app.reconcile_counters[09664ffb-d977-4d0b-9c73-60a0b7f3da99] received
+"""
+
+
+def test_an_earlier_delivery_of_the_same_task_is_not_this_ones_outcome(tmp_path: Path):
+    """Seeds 65 and 66: the fault read the first delivery's "succeeded" as the running one's
+    and gave up with "each of 3 reconciles finished before the kill"."""
+    log = tmp_path / "celery-worker.log"
+    log.write_text(REDELIVERED)
+    events = task_events(log)
+    running = running_task(events, 27065)
+    assert running is not None and running.at == events[-1].at  # the third delivery runs
+    assert succeeded_since(events, running.id, running.at) == []
+    assert len(succeeded_since(events, running.id, events[0].at)) == 1
+
+
+def test_a_killed_reconcile_delivered_before_counts_only_what_ran_after_the_kill(tmp_path):
+    """The same task id succeeded once before this delivery: the check counts after the kill."""
+    earlier = (
+        "2026-12-07 06:34:02,100 INFO celery.worker.strategy [453] Task sessions_app."
+        "reconcile_counters[50b2f1f6-742d-44e3-a8d0-79f8a6d8f118] received\n"
+        "2026-12-07 06:34:02,300 INFO celery.app.trace [636] Task sessions_app."
+        "reconcile_counters[50b2f1f6-742d-44e3-a8d0-79f8a6d8f118] succeeded in 0.2s: {}\n"
+    )
+    result = _child_kill_check(tmp_path, earlier + CHILD_KILLED_THEN_OVERTAKEN)
+    assert result.ok, result.detail
+    assert "succeeded 1 time(s) after the kill" in result.detail
