@@ -34,17 +34,34 @@ from devtools.stack import ROOT, Stack, handle_signals_in_loop, install_signal_h
 
 BREAKER_RESET = "1"  # the shipped default (config/settings/base.py)
 SOCKET_TIMEOUT = "0.25"
+# The open-loop ladder of make bench: bench.open_loop --quick's, the one docs/benchmarks.md shows
+# (4 rungs of 8 s: 16 steps over the 4 modes, 128 s of offered load; 254 s in all when measured).
+# Its own default (5 rungs of 20 s) is 400 s of offered load before any set-up or drain, too much
+# for a make bench of about 15 minutes. --open-loop-rates / --open-loop-seconds give another.
+OPEN_LOOP_RATES = (5, 10, 20, 40)
+OPEN_LOOP_SECONDS = 8.0
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5, help="runs per figure (median and spread)")
+    parser.add_argument("--runs", type=int, default=3, help="runs per figure (median and spread)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server")
     parser.add_argument("--participants", type=int, default=1000)
     parser.add_argument(
         "--scale-sizes", default="100,10000,100000", help="participant counts for bench.scale"
     )
     parser.add_argument("--scale-check-ins", type=int, default=50_000)
+    parser.add_argument(
+        "--open-loop-rates",
+        default=",".join(f"{r:g}" for r in OPEN_LOOP_RATES),
+        help="offered scans/s of bench.open_loop's ladder (its own default: 5,10,20,40,80)",
+    )
+    parser.add_argument(
+        "--open-loop-seconds",
+        type=float,
+        default=OPEN_LOOP_SECONDS,
+        help="seconds per rung of bench.open_loop (its own default: 20)",
+    )
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
     parser.add_argument(
         "--no-websockets", action="store_true", help="skip bench.websockets (live occupancy)"
@@ -59,7 +76,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-async def measure(stack: Stack, args, config: dict) -> dict:
+async def measure(stack: Stack, args, config: dict, timings: dict[str, float]) -> dict:
     # A signal cancels the measurement; the caller's finally stops every process.
     task = asyncio.current_task()
     handle_signals_in_loop(task.cancel)
@@ -76,9 +93,11 @@ async def measure(stack: Stack, args, config: dict) -> dict:
         runs=args.runs,
     )
     try:
+        begun = time.monotonic()
         await scenarios.create_participants(bench, args.participants)
         bench.say(f"{len(bench.participants)} participants created")
         await scenarios.all_redis_backed(bench)
+        timings["participants"] = time.monotonic() - begun
         results = {}
         steps = [
             ("floor", scenarios.floor(bench)),
@@ -94,7 +113,8 @@ async def measure(stack: Stack, args, config: dict) -> dict:
         for name, step in steps:
             started = time.monotonic()
             results[name] = await step
-            bench.say(f"{name} done in {time.monotonic() - started:.0f} s")
+            timings[name] = time.monotonic() - started
+            bench.say(f"{name} done in {timings[name]:.0f} s")
         return results
     finally:
         for client in clients.values():
@@ -102,8 +122,9 @@ async def measure(stack: Stack, args, config: dict) -> dict:
         bench.view.close()
 
 
-def _in_own_processes(args, out: Path) -> dict:
-    """Run bench.round_trips, scale, cpu_split and hot_document (each starts its own servers)."""
+def _in_own_processes(args, out: Path, timings: dict[str, float]) -> dict:
+    """Run bench.round_trips, scale, cpu_split, hot_document and open_loop (each starts its own
+    servers); put each one's wall time into ``timings``."""
     found = {}
     for name, extra in (
         ("round_trips", []),
@@ -113,7 +134,11 @@ def _in_own_processes(args, out: Path) -> dict:
         ),
         ("cpu_split", ["--runs", str(args.runs)]),
         ("hot_document", ["--runs", str(args.runs)]),
-        ("open_loop", []),  # the door ladder; its chart: open_loop.png next to the JSON
+        # the door ladder; its chart: open_loop.png next to the JSON
+        (
+            "open_loop",
+            ["--rates", args.open_loop_rates, "--seconds", f"{args.open_loop_seconds:g}"],
+        ),
     ):
         path = out / f"{name}.json"
         print(f"[bench] {name} ...", flush=True)
@@ -127,7 +152,8 @@ def _in_own_processes(args, out: Path) -> dict:
                 check=True,
             )
         found[name] = json.loads(path.read_text())
-        print(f"[bench] {name} done in {time.monotonic() - begun:.0f} s", flush=True)
+        timings[name] = time.monotonic() - begun
+        print(f"[bench] {name} done in {timings[name]:.0f} s", flush=True)
     return found
 
 
@@ -186,7 +212,8 @@ def main(argv=None) -> int:
     }
     machine = machine_facts()
     started = time.monotonic()
-    pre = _in_own_processes(args, out)
+    timings: dict[str, float] = {}  # wall seconds of each section, in the order they ran
+    pre = _in_own_processes(args, out, timings)
     install_signal_handlers()
     stack = Stack(
         logdir=out / "logs",
@@ -199,12 +226,14 @@ def main(argv=None) -> int:
         },
     )
     try:
+        begun = time.monotonic()
         stack.start_servers()
         stack.start_web("ours", workers=args.workers)
         stack.start_web(
             "plain", workers=args.workers, DJANGO_SETTINGS_MODULE="bench.settings_plain"
         )
-        results = asyncio.run(measure(stack, args, config))
+        timings["stack start"] = time.monotonic() - begun
+        results = asyncio.run(measure(stack, args, config, timings))
     except (KeyboardInterrupt, asyncio.CancelledError):
         print("[bench] interrupted: stopping everything", flush=True)
         return 130
@@ -215,6 +244,7 @@ def main(argv=None) -> int:
     results.update(
         started=started_at.isoformat(timespec="seconds"),
         seconds=time.monotonic() - started,
+        section_seconds={name: round(value, 1) for name, value in timings.items()},
         machine=machine,
         config=config,
     )
@@ -228,11 +258,21 @@ def main(argv=None) -> int:
     if not args.no_docs:
         write_docs(results, chart)
     print(f"[bench] total {time.monotonic() - started:.0f} s", flush=True)
+    code = 0
     if not args.no_websockets:  # its own stack: 500 WebSocket clients, WSGI vs ASGI
-        return bench_websockets.main(
+        begun = time.monotonic()
+        code = bench_websockets.main(
             ["--runs", str(min(args.runs, 3)), "--out", str(out / "websockets")]
         )
-    return 0
+        timings["websockets"] = time.monotonic() - begun
+    print(f"[bench] {section_times(timings, time.monotonic() - started)}", flush=True)
+    return code
+
+
+def section_times(timings: dict[str, float], total: float) -> str:
+    """One line: every section's wall time in the order they ran, then the whole run's."""
+    parts = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in timings.items())
+    return f"sections: {parts}; whole run {total:.0f} s ({total / 60:.1f} min)"
 
 
 if __name__ == "__main__":
