@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -17,6 +18,13 @@ from chaos.mongo import CHECKINS, SESSIONS, MongoView
 from devtools.stack import Gunicorn, Stack
 
 CONCURRENCY = 4  # clients per measured server: two per gunicorn worker keeps both busy
+# A set-up request (a session to measure in, the places that fill a session) answered 503 (busy:
+# the admission limit; database_unavailable: the request deadline or fail-fast) or 429 is sent
+# again after its Retry-After, as a client should, up to this many times in all; then the run
+# fails, naming every answer. A measured request is never sent again: its answer is the figure.
+SETUP_ATTEMPTS = 5
+SETUP_RETRY_STATUSES = frozenset({429, 503})
+SETUP_RETRY_MAX_WAIT = 10.0  # seconds: a longer Retry-After is cut to this
 
 
 @dataclass
@@ -50,6 +58,49 @@ async def create_participants(bench: Bench, count: int) -> None:
     bench.participants = [(str(d["_id"]), d["ticket_code"]) for d in docs]
 
 
+async def setup_send(
+    what: str,
+    send: Callable[[], Awaitable[tuple[Record, dict | None]]],
+    *,
+    ok: frozenset[int] = frozenset({201}),
+    attempts: int = SETUP_ATTEMPTS,
+) -> dict | None:
+    """Send a set-up request until it answers one of ``ok``; return the answer's body.
+
+    503 and 429 are sent again after the answer's Retry-After (1 s if it has none), up to
+    ``attempts`` sends in all; any other answer, or the last retry's, raises RuntimeError naming
+    every answer, so a set-up that cannot be done fails the run loudly.
+    """
+    answers = []
+    for attempt in range(1, attempts + 1):
+        record, body = await send()
+        if record.status in ok:
+            return body
+        detail = record.reason or record.error or (body if record.status != 503 else "")
+        answers.append(f"{record.status} {detail}".strip())
+        if record.status not in SETUP_RETRY_STATUSES or attempt == attempts:
+            break
+        wait = record.retry_after if record.retry_after is not None else 1.0
+        await asyncio.sleep(min(max(wait, 0.1), SETUP_RETRY_MAX_WAIT))
+    raise RuntimeError(f"{what}: gave up after {len(answers)} answers: {'; '.join(answers)}")
+
+
+async def create_open_session(client: RecordingClient, *, capacity: int, title: str) -> str:
+    """Create an open session admitting now (a set-up request: retried on 503/429)."""
+
+    def send():
+        now = datetime.now(UTC)
+        return client.create_session(
+            title=f"{title} {uuid.uuid4().hex[:6]}",
+            capacity=capacity,
+            starts_at=(now - timedelta(hours=1)).isoformat(),
+            ends_at=(now + timedelta(days=1)).isoformat(),
+        )
+
+    body = await setup_send("create session", send)
+    return str(body["id"])
+
+
 async def new_session(bench: Bench, *, capacity: int) -> str:
     """Create an open session; first drop earlier runs' check-ins and sessions.
 
@@ -57,16 +108,7 @@ async def new_session(bench: Bench, *, capacity: int) -> str:
     collection would make later runs slower than earlier ones; each run starts equal instead.
     """
     await asyncio.to_thread(_reset_collections, bench.view)
-    now = datetime.now(UTC)
-    record, body = await bench.clients["ours"].create_session(
-        title=f"bench {uuid.uuid4().hex[:6]}",
-        capacity=capacity,
-        starts_at=(now - timedelta(hours=1)).isoformat(),
-        ends_at=(now + timedelta(days=1)).isoformat(),
-    )
-    if record.status != 201:
-        raise RuntimeError(f"create session: {record.status} {record.error or body}")
-    return str(body["id"])
+    return await create_open_session(bench.clients["ours"], capacity=capacity, title="bench")
 
 
 def _reset_collections(view: MongoView) -> None:
@@ -357,9 +399,7 @@ async def rejections(bench: Bench, *, count: int = 200) -> dict:
         samples = []
         for _ in range(bench.runs):
             session = await new_session(bench, capacity=2)
-            fill = check_in_request(bench, "ours", session)
-            for i in range(2):
-                await fill(i)
+            await fill_session(bench, session, 2)
             if state.startswith("MongoDB"):
                 await asyncio.to_thread(bench.stack.redis.kill)
             request = check_in_request(bench, "ours", session, offset=2)
@@ -440,13 +480,20 @@ async def timeline(bench: Bench, *, seconds: float = 45.0) -> dict:
 
 async def new_session_keep(bench: Bench) -> str:
     """Create a session without dropping the others (the timeline runs both servers at once)."""
-    now = datetime.now(UTC)
-    record, body = await bench.clients["ours"].create_session(
-        title=f"bench timeline {uuid.uuid4().hex[:6]}",
-        capacity=100_000,
-        starts_at=(now - timedelta(hours=1)).isoformat(),
-        ends_at=(now + timedelta(days=1)).isoformat(),
+    return await create_open_session(
+        bench.clients["ours"], capacity=100_000, title="bench timeline"
     )
-    if record.status != 201:
-        raise RuntimeError(f"create session: {record.status} {record.error or body}")
-    return str(body["id"])
+
+
+async def fill_session(bench: Bench, session: str, places: int) -> None:
+    """Check the first ``places`` participants in (set-up: retried on 503/429, each with its own
+    nonce kept over its retries, so a retry of an applied check-in replays its verdict)."""
+    client = bench.clients["ours"]
+    for i in range(places):
+        pid, _code = bench.participants[i % len(bench.participants)]
+        nonce = uuid.uuid4().hex
+
+        def send(pid=pid, nonce=nonce):
+            return client.check_in(session=session, participant=pid, ticket_code=None, nonce=nonce)
+
+        await setup_send(f"fill session {session}", send, ok=frozenset({200, 201}))

@@ -25,15 +25,18 @@ import json
 import statistics
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+import uuid
+from datetime import datetime
 from pathlib import Path
 
-import httpx
 import psutil
 from websockets.asyncio.client import connect
 
 from bench.load import aggregate, closed_loop, percentile, summarize
+from bench.scale import PARTICIPANTS, participant_doc
+from bench.scenarios import create_open_session, setup_send
 from chaos.api import RecordingClient
+from chaos.mongo import MongoView
 from devtools.stack import ROOT, Stack, install_signal_handlers
 
 CONCURRENCY = 8  # HTTP clients of the throughput comparison
@@ -102,41 +105,39 @@ async def _watch(url: str, token: str, watcher: Watcher, stop: asyncio.Event) ->
             watcher.handle(json.loads(raw))
 
 
-async def _setup(api: httpx.AsyncClient, participants: int) -> tuple[str, list[str]]:
-    response = await api.post(
-        "/api/sessions/",
-        json={
-            "title": "Bench hall",
-            "starts_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
-            "ends_at": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
-            "capacity": participants + 10,
-            "status": "open",
-        },
-    )
-    response.raise_for_status()
-    session = response.json()["id"]
-    people = []
-    for i in range(participants):
-        made = await api.post(
-            "/api/participants/",
-            json={"full_name": f"Bench {i}", "email": f"bench-ws-{i}@example.com"},
-        )
-        made.raise_for_status()
-        people.append(made.json()["id"])
-    return session, people
+async def _setup(stack: Stack, api: RecordingClient, participants: int) -> tuple[str, list[str]]:
+    """A session over the API (retried on 503/429) and ``participants`` written straight into
+    MongoDB, as ``make bench`` does: set-up, not a measurement (a thousand POSTs one by one cost
+    a minute or more of the run on this machine)."""
+    session = await create_open_session(api, capacity=participants + 10, title="Bench hall")
+    docs = [participant_doc() for _ in range(participants)]
+    view = MongoView(stack.mongo.uri, stack.db_name)
+    try:
+        await asyncio.to_thread(view.db[PARTICIPANTS].insert_many, docs, ordered=False)
+    finally:
+        view.close()
+    return session, [str(d["_id"]) for d in docs]
 
 
-async def _delays(api, session: str, people: list[str], watchers: list[Watcher]) -> dict:
-    """Check ``people`` in one by one; return p50/p99 of every client's delivery delay (s)."""
+async def _delays(
+    api: RecordingClient, session: str, people: list[str], watchers: list[Watcher]
+) -> dict:
+    """Check ``people`` in one by one; return p50/p99 of every client's delivery delay (s).
+
+    The delay runs from the check-in's 201 to each client's new count, so a check-in answered
+    503/429 is sent again (``setup_send``): that answer carries no count to deliver.
+    """
     delays: list[float] = []
     missing = 0
     for person in people:
-        response = await api.post(
-            f"/api/sessions/{session}/check-in/", json={"participant": person}
-        )
+        nonce = uuid.uuid4().hex  # kept over the retries: a retry of an applied one replays it
+
+        def send(person=person, nonce=nonce):
+            return api.check_in(session=session, participant=person, ticket_code=None, nonce=nonce)
+
+        body = await setup_send(f"check-in of {person}", send)
         answered = time.monotonic()
-        response.raise_for_status()
-        count = response.json()["check_in_count"]
+        count = body["check_in_count"]
         deadline = answered + 5.0
         while time.monotonic() < deadline and any(w.count < count for w in watchers):
             await asyncio.sleep(0.01)
@@ -173,13 +174,29 @@ async def _throughput(stack: Stack, base_url: str, session: str, people: list[st
     return summarize(records, seconds)
 
 
+async def _wsgi_against_asgi(stack: Stack, session: str, queue, args) -> dict:
+    web, live_http = stack.webs["web"], stack.lives["live-http"]
+    wsgi, asgi = [], []
+    for _run in range(args.runs):
+        wsgi_people = [next(queue) for _ in range(args.throughput_count)]
+        asgi_people = [next(queue) for _ in range(args.throughput_count)]
+        wsgi.append(await _throughput(stack, web.url, session, wsgi_people))
+        asgi.append(await _throughput(stack, live_http.url, session, asgi_people))
+        _say(f"throughput: wsgi {wsgi[-1].rps:.1f}/s, asgi {asgi[-1].rps:.1f}/s")
+    return {
+        "wsgi_gunicorn": aggregate(wsgi),
+        "asgi_uvicorn": aggregate(asgi),
+        "answers": {"wsgi": wsgi[-1].answers, "asgi": asgi[-1].answers},
+    }
+
+
 async def measure(stack: Stack, args) -> dict:
-    web, live, live_http = stack.webs["web"], stack.lives["live"], stack.lives["live-http"]
+    web, live = stack.webs["web"], stack.lives["live"]
     per_run = args.checkins * 2
     total = args.runs * per_run + 2 * args.runs * args.throughput_count
-    headers = {"Authorization": f"Token {stack.token}"}
-    async with httpx.AsyncClient(base_url=web.url, headers=headers, timeout=30) as api:
-        session, people = await _setup(api, total)
+    api = RecordingClient(web.url, stack.token, t0=time.monotonic())
+    try:
+        session, people = await _setup(stack, api, total)
         _say(f"session and {len(people)} participants created")
         url = f"{live.ws_url}/ws/sessions/{session}/"
         before = _rss(live.pid)
@@ -222,18 +239,9 @@ async def measure(stack: Stack, args) -> dict:
             results[name]["not_delivered_within_5s"] = sum(
                 s["not_delivered_within_5s"] for s in samples
             )
-    wsgi, asgi = [], []
-    for _run in range(args.runs):
-        wsgi_people = [next(queue) for _ in range(args.throughput_count)]
-        asgi_people = [next(queue) for _ in range(args.throughput_count)]
-        wsgi.append(await _throughput(stack, web.url, session, wsgi_people))
-        asgi.append(await _throughput(stack, live_http.url, session, asgi_people))
-        _say(f"throughput: wsgi {wsgi[-1].rps:.1f}/s, asgi {asgi[-1].rps:.1f}/s")
-    results["check_in_throughput"] = {
-        "wsgi_gunicorn": aggregate(wsgi),
-        "asgi_uvicorn": aggregate(asgi),
-        "answers": {"wsgi": wsgi[-1].answers, "asgi": asgi[-1].answers},
-    }
+    finally:
+        await api.aclose()
+    results["check_in_throughput"] = await _wsgi_against_asgi(stack, session, queue, args)
     return results
 
 
