@@ -140,21 +140,31 @@ def _in_own_processes(args, out: Path, timings: dict[str, float]) -> dict:
             ["--rates", args.open_loop_rates, "--seconds", f"{args.open_loop_seconds:g}"],
         ),
     ):
-        path = out / f"{name}.json"
         print(f"[bench] {name} ...", flush=True)
         begun = time.monotonic()
-        with (out / f"{name}.log").open("w") as log:
-            subprocess.run(
-                [sys.executable, "-m", f"bench.{name}", "--json", str(path), *extra],
-                cwd=ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                check=True,
-            )
-        found[name] = json.loads(path.read_text())
+        found[name] = run_section(name, extra, out)
         timings[name] = time.monotonic() - begun
         print(f"[bench] {name} done in {timings[name]:.0f} s", flush=True)
     return found
+
+
+def run_section(name: str, extra: list[str], out: Path) -> dict:
+    """Run ``python -m bench.<name> --json out/<name>.json *extra`` (output in out/<name>.log);
+    return its JSON. A section that fails fails the run, printing the last lines of its log."""
+    path, log_path = out / f"{name}.json", out / f"{name}.log"
+    with log_path.open("w") as log:
+        done = subprocess.run(
+            [sys.executable, "-m", f"bench.{name}", "--json", str(path), *extra],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+    if done.returncode != 0:
+        tail = log_path.read_text(errors="replace").splitlines()[-20:]
+        print("\n".join(f"[bench] {name}| {line}" for line in tail), flush=True)
+        raise SystemExit(f"[bench] {name} failed (exit {done.returncode}); log: {log_path}")
+    return json.loads(path.read_text())
 
 
 def server_errors(results: dict) -> list[str]:

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from bench import scenarios
-from bench.__main__ import parse_args, section_times
+from bench.__main__ import parse_args, run_section, section_times
 from chaos.api import RecordingClient
 
 BUSY = (503, {"reason": "busy", "detail": "The service is busy."}, "0")
@@ -159,3 +159,11 @@ def test_make_bench_defaults_three_runs_and_the_quick_open_loop_ladder():
 def test_section_times_names_every_section_in_order_and_the_whole_run():
     line = section_times({"scale": 125.4, "open_loop": 250.6}, 900.0)
     assert line == "sections: scale 125 s, open_loop 251 s; whole run 900 s (15.0 min)"
+
+
+def test_a_section_that_fails_fails_the_run_with_the_last_lines_of_its_log(tmp_path, capsys):
+    with pytest.raises(SystemExit) as failed:
+        run_section("no_such_section", [], tmp_path)
+    assert str(failed.value).startswith("[bench] no_such_section failed (exit 1); log: ")
+    assert "[bench] no_such_section| " in capsys.readouterr().out
+    assert "No module named bench.no_such_section" in (tmp_path / "no_such_section.log").read_text()
