@@ -242,3 +242,50 @@ def test_a_killed_reconcile_delivered_before_counts_only_what_ran_after_the_kill
     result = _child_kill_check(tmp_path, earlier + CHILD_KILLED_THEN_OVERTAKEN)
     assert result.ok, result.detail
     assert "succeeded 1 time(s) after the kill" in result.detail
+
+
+# Seed 67: the child killed at 08:03:54,081 mid-run; its task requeued on the master the
+# Sentinels lost 6 s later (redis_failover); never delivered again; beat's next reconcile ran.
+KILLED_THEN_MASTER_LOST = """\
+2026-12-07 08:03:44,074 INFO celery.worker.strategy [12159] Task sessions_app.reconcile_counters[ac6626ad-c4a4-436f-9f39-24d0e4eceff4] received
+[2026-12-07 08:03:54,081: ERROR/MainProcess] Process 'ForkPoolWorker-1' pid:12406 exited with 'signal 9 (SIGKILL)'
+2026-12-07 08:04:18,618 INFO celery.worker.strategy [8069] Task sessions_app.reconcile_counters[5db97e63-a833-4292-92bc-135346917270] received
+2026-12-07 08:04:18,729 WARNING jobs_app.services [8270] Lease reconcile_counters taken over from vm:12406:1, which no longer runs
+2026-12-07 08:04:29,342 INFO sessions_app.services.reconcile [8270] Reconcile: sessions=117 repaired=0 ended_ops=0 reseeded=0 failed=0 redis=skipped duration_ms=10632
+2026-12-07 08:04:29,365 INFO celery.app.trace [8270] Task sessions_app.reconcile_counters[5db97e63-a833-4292-92bc-135346917270] succeeded in 10.7s: {}
+"""
+
+
+def _lost_task_check(tmp_path: Path, log: str, *others: FaultEvent):
+    path = tmp_path / "celery-worker.log"
+    path.write_text(log)
+    killed_at = datetime(2026, 12, 7, 8, 3, 54, 81000).timestamp()
+    fault = FaultEvent(kind="celery_child_kill", t_start=190.0, t_end=241.0, ok=True)
+    fault.notes.update(killed_at=killed_at, task_id="ac6626ad-c4a4-436f-9f39-24d0e4eceff4")
+    data = SimpleNamespace(faults=[fault, *others], worker_log=path, restarts=[],
+                           wall0=killed_at - 196.0, reconcile_interval=30.0)  # fmt: skip
+    (result,) = [r for r in _celery_checks(data) if "pool child was killed" in r.name]
+    return result
+
+
+def test_a_requeued_reconcile_lost_with_the_master_is_covered_by_the_next_complete_run(tmp_path):
+    failover = FaultEvent(kind="redis_failover", t_start=202.0, t_end=228.0, ok=True)
+    result = _lost_task_check(tmp_path, KILLED_THEN_MASTER_LOST, failover)
+    assert result.ok, result.detail
+    assert (
+        "lost with Redis's data (redis_failover at t=202s, 6.0 s after the kill)" in result.detail
+    )
+    assert "a complete reconcile began 24.6 s after the kill" in result.detail
+
+
+def test_a_killed_reconcile_never_run_again_without_redis_losing_data_fails(tmp_path):
+    pause = FaultEvent(kind="redis_pause", t_start=202.0, t_end=206.0, ok=True)
+    result = _lost_task_check(tmp_path, KILLED_THEN_MASTER_LOST, pause)
+    assert not result.ok and "succeeded 0 time(s) after the kill" in result.detail
+
+
+def test_a_lost_reconcile_with_no_complete_run_after_the_kill_fails(tmp_path):
+    failover = FaultEvent(kind="redis_failover", t_start=202.0, t_end=228.0, ok=True)
+    no_run = "\n".join(x for x in KILLED_THEN_MASTER_LOST.splitlines() if "duration_ms" not in x)
+    result = _lost_task_check(tmp_path, no_run + "\n", failover)
+    assert not result.ok and "NO complete reconcile after the kill" in result.detail
