@@ -170,3 +170,15 @@ def test_web_worker_faults_hit_node_b_while_node_a_is_killed():
     assert ctx.serving_web() == "web-b"
     b.killed, a.killed = True, False
     assert ctx.serving_web() == "web"
+
+
+def test_the_end_waits_for_a_version_whose_count_the_view_already_has():
+    """Seed 68: the last sample saw a new version with the same count; the comparison ended at
+    once (counts equal), the listener stopped, and that version's lag was infinite."""
+    watcher = LiveWatcher("ws://x", "t", "mongodb://x", "db", clock=lambda: 0.0)
+    watcher.view = {"s1": (4, 7), "s2": (9, 3)}
+    watcher.mongo_counts = {"s1": (5, 7), "s2": (9, 3)}
+    assert watcher._mismatch() == {}  # the counts agree...
+    assert watcher._behind() == ["s1"]  # ...but s1's version 5 has not reached the client
+    watcher._apply({"id": "s1", "version": 5, "check_in_count": 7}, 1.0)
+    assert watcher._behind() == []
