@@ -283,6 +283,10 @@ def check_counted_once(data: RunData) -> CheckResult:
             # No verdict: it may have taken effect (e.g. its first write landed before a stall
             # or an outage made it answer 503).
             lost_checkouts[pair] += 1
+    # An offline door's check-out (synced later, or decided by its online attempt) is one too
+    # (seed 69: a pair admitted, checked out by an offline door's sync, admitted again).
+    for pair, outs in _offline_check_outs(data).items():
+        lost_checkouts[pair] += len(outs)
     admitted = Counter({pair: len(nonces) for pair, nonces in admitted_nonces.items()})
     fill_twice = [p for p, n in admitted.items() if kinds.get(p[0]) == "fill" and n > 1]
     churn_twice = [

@@ -297,3 +297,21 @@ def test_a_node_kill_counts_from_when_the_node_went_down():
     attributed, unexplained = attribute_lost(_data([lost, retry], faults=[kill]))
     assert attributed == [lost]
     assert unexplained == []
+
+
+def test_a_churn_pair_checked_out_by_an_offline_door_may_be_admitted_again():
+    """Seed 69: p1 admitted at 156.8 s, checked out by offline door 1 (queued at 157.0 s, synced
+    at 157.4 s), admitted again at 322 s: not counted twice."""
+    records = [
+        _record(1, t0=154.9, t1=155.1, status=201, reason="checked_in", nonce="n1"),
+        _record(2, t0=155.1, t1=155.3, status=200, reason="checked_out", op="check_out"),
+        _record(3, t0=156.6, t1=156.8, status=201, reason="checked_in", nonce="n2"),
+        _record(4, t0=321.9, t1=322.2, status=201, reason="checked_in", nonce="n3"),
+    ]
+    data = _data(records, kind="churn")
+    assert not check_counted_once(data).ok  # the offline check-out unknown: one admission too many
+    out = Decision(157.0, "offline door 1", "s1", "p1", "n-out", "out", "queued_out")
+    data.offline_doors = [
+        _offline_door([out], [SimpleNamespace(t=157.4, status=200, nonces=["n-out"])])
+    ]
+    assert check_counted_once(data).ok
