@@ -23,6 +23,7 @@ from chaos.fault_base import Fault, FaultContext, FaultEvent, redis_client
 from chaos.worker_log import (
     RECONCILE_TASK,
     LogTail,
+    TaskEvent,
     broker_lost_since,
     running_task,
     starts,
@@ -215,7 +216,7 @@ def _request_reconcile(ctx: FaultContext) -> str:
         app.close()
 
 
-def _next_reconcile_received(tail: LogTail, deadline: float) -> str | None:
+def _next_reconcile_received(tail: LogTail, deadline: float) -> TaskEvent | None:
     """Wait for a reconcile received; the events after it stay to be read (seed 63: the task's
     "succeeded", logged 9 ms after, was read here and dropped, so the fault waited for it 30 s
     with Redis paused and the Sentinels failed the master over)."""
@@ -224,15 +225,17 @@ def _next_reconcile_received(tail: LogTail, deadline: float) -> str | None:
         for at, event in enumerate(events):
             if event.task == RECONCILE_TASK and event.event == "received":
                 tail.unread(events[at + 1 :])
-                return event.id
+                return event
         time.sleep(0.02)
     return None
 
 
-def _any_task_received(tail: LogTail, deadline: float) -> bool:
-    """Wait for the worker to take any task (a busy worker takes the probe after its task)."""
+def _task_received_by(tail: LogTail, worker_pid: int | None, deadline: float) -> bool:
+    """Wait for the worker (main process ``worker_pid``) to take any task. Two nodes' workers
+    share the log: another node's receipt says nothing of this one (seed 69: the worker whose
+    ack failed under Sentinel took nothing for 17 s while the other node's took the probe)."""
     while time.monotonic() < deadline:
-        if any(e.event == "received" for e in tail.new_task_events()):
+        if any(e.event == "received" and e.pid == worker_pid for e in tail.new_task_events()):
             return True
         time.sleep(0.02)
     return False
@@ -248,9 +251,10 @@ def _pause_redis_at_ack(ctx: FaultContext, event: FaultEvent) -> None:
     tail = LogTail(worker.log_path)
     acks_before = worker.log_count(r"Couldn't ack")
     event.notes["first_probe"] = _request_reconcile(ctx)
-    task_id = _next_reconcile_received(tail, time.monotonic() + 2 * ctx.reconcile_interval + 10)
-    if task_id is None:
+    received = _next_reconcile_received(tail, time.monotonic() + 2 * ctx.reconcile_interval + 10)
+    if received is None:
         raise RuntimeError("the worker received no reconcile")
+    task_id, acking = received.id, received.pid  # the worker that will acknowledge it
     paused = ctx.stack.redis_master()
     paused.pause()
     paused_at = ctx.clock()
@@ -277,16 +281,20 @@ def _pause_redis_at_ack(ctx: FaultContext, event: FaultEvent) -> None:
     resumed = time.monotonic()
     acks = worker.log_count(r"Couldn't ack") - acks_before
     event.notes.update(task_id=task_id, resumed_at=time.time(), couldnt_ack=acks)
-    event.notes["probe"] = _request_reconcile(ctx)  # so that there is a task to take
-    taken = _any_task_received(tail, resumed + CONSUME_WAIT)
+    # Tasks to take: one per worker, so that another node's idle worker cannot take the only one
+    # (Redis serves blocked BRPOPs first come, first served: a consuming worker gets one).
+    event.notes["probe"] = [_request_reconcile(ctx) for _ in _workers(ctx)]
+    event.notes["acking_worker"] = acking
+    taken = _task_received_by(tail, acking, resumed + CONSUME_WAIT)
     event.notes["consumed_after"] = round(time.monotonic() - resumed, 1) if taken else None
     event.outcome = (
         f"Redis SIGSTOP while reconcile {task_id[:8]} ran and was acknowledged "
         f"({acks} x 'Couldn't ack'); SIGCONT after {event.outage[1] - paused_at:.1f} s; "
         + (
-            f"the worker took the next task {event.notes['consumed_after']:.1f} s after that"
+            f"the worker ({acking}) took the next task {event.notes['consumed_after']:.1f} s "
+            "after that"
             if taken
-            else f"the worker took no task within {CONSUME_WAIT:.0f} s"
+            else f"the worker ({acking}) took no task within {CONSUME_WAIT:.0f} s"
         )
     )
     event.ok = True

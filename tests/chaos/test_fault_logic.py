@@ -9,7 +9,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from chaos.api import Record
-from chaos.celery_faults import _next_reconcile_received, holder_pid
+from chaos.celery_faults import _next_reconcile_received, _task_received_by, holder_pid
 from chaos.fault_checks import _celery_checks, held_by_a_stall
 from chaos.faults import FaultEvent
 from chaos.netcut import CuttableLink
@@ -204,8 +204,8 @@ def test_the_events_after_the_reconcile_received_stay_to_be_read(tmp_path):
         "sessions_app.reconcile_counters[8e928e74-e049-44a2-a5ae-80f532d8b63a] succeeded in 0.0077s\n"
     )
     found = _next_reconcile_received(tail, time.monotonic() + 1)
-    assert found == "8e928e74-e049-44a2-a5ae-80f532d8b63a"
-    assert [(e.id, e.event) for e in tail.new_task_events()] == [(found, "succeeded")]
+    assert (found.id, found.pid) == ("8e928e74-e049-44a2-a5ae-80f532d8b63a", 12050)
+    assert [(e.id, e.event) for e in tail.new_task_events()] == [(found.id, "succeeded")]
     assert tail.new_task_events() == []
 
 
@@ -289,3 +289,22 @@ def test_a_lost_reconcile_with_no_complete_run_after_the_kill_fails(tmp_path):
     no_run = "\n".join(x for x in KILLED_THEN_MASTER_LOST.splitlines() if "duration_ms" not in x)
     result = _lost_task_check(tmp_path, no_run + "\n", failover)
     assert not result.ok and "NO complete reconcile after the kill" in result.detail
+
+
+def test_only_the_acknowledging_workers_own_receipt_counts(tmp_path):
+    """Seed 69: the probe taken by the other node's worker (30568) said nothing of the worker
+    whose ack had failed (32216), which took no task for 17 s."""
+    log = tmp_path / "celery-worker.log"
+    log.write_text("")
+    tail = LogTail(log)
+    log.write_text(
+        "2026-12-07 08:19:53,038 INFO celery.worker.strategy [30568] Task "
+        "sessions_app.reconcile_counters[56ddb217-2aa8-4273-abd7-6c66b7e67f5a] received\n"
+    )
+    assert not _task_received_by(tail, 32216, time.monotonic() + 0.3)
+    with log.open("a") as f:
+        f.write(
+            "2026-12-07 08:20:01,835 INFO celery.worker.strategy [32216] Task "
+            "sessions_app.reconcile_counters[6439f1ad-4e25-4c89-891f-ea59847f5631] received\n"
+        )
+    assert _task_received_by(tail, 32216, time.monotonic() + 0.3)
