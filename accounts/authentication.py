@@ -3,7 +3,8 @@
 DRF's TokenAuthentication reads the token and its user from MongoDB on every request: one round
 trip per door scan before anything else happens. Here a process keeps the (user, token) pair for
 ``API_TOKEN_CACHE_SECONDS`` (core/process_cache.py), together with the user's permissions, so
-neither the token nor the permission checks touch MongoDB again within that time.
+neither the token nor the permission checks touch MongoDB again within that time. The pair is
+kept as objects, not pickled; each request gets its own copies of both (``model_copy``).
 
 Lifetime: a token expires ``API_TOKEN_LIFETIME_HOURS`` after it was issued (checked on every
 request, the copy included); the expired token is deleted and signing in issues a new key.
@@ -29,7 +30,12 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
 
-from core.process_cache import process_cache_clear, process_cache_drop, process_cache_get_or_load
+from core.process_cache import (
+    model_copy,
+    process_cache_clear,
+    process_cache_drop,
+    process_cache_get_or_load_shared,
+)
 
 EXPIRED = "Token has expired. Sign in again for a new one."
 
@@ -67,7 +73,12 @@ class CachedTokenAuthentication(TokenAuthentication):
                 user.get_all_permissions()  # fills the user's permission caches: they travel along
                 return user, token
 
-            user, token = process_cache_get_or_load(_key(key), load, seconds=seconds)
+            kept_user, kept_token = process_cache_get_or_load_shared(
+                _key(key), load, seconds=seconds
+            )
+            user, token = model_copy(kept_user), model_copy(kept_token)
+            if token._state.fields_cache.get("user") is kept_user:  # token.user is the user
+                token._state.fields_cache["user"] = user
         if token_expired(token):
             Token.objects.filter(key=token.key).delete()
             process_cache_drop(_key(token.key))

@@ -6,8 +6,9 @@ participants, sends ``WARM`` check-ins unprofiled (connections, caches, imports)
 py-spy (``.venv/bin/py-spy record``, sampling, the worker is not restarted or wrapped) to the
 worker and sends ``N`` check-ins by participant id, one at a time, each answered 201.
 
-py-spy records only threads that are running (not waiting on a socket or a lock), so a sample is
-CPU the worker spends in Python or in C called from Python. Printed: the worker's CPU per
+py-spy records only the thread that holds the GIL (``--gil``): a thread waiting on a socket or a
+lock has released it, so a sample is CPU the worker spends in Python or in C called from Python
+(py-spy's own idle detection counted threads blocked in ``recv`` as running, here). Printed: the worker's CPU per
 check-in (user + system from /proc, the number ``bench.cpu_split`` reports), then the top
 ``--top`` functions by own time (the function on top of the stack) and by cumulative time (on
 the stack at all), each as a share of the samples and as milliseconds per check-in (the share of
@@ -146,7 +147,7 @@ def profile(stack: Stack, web, *, n: int, rate: int, raw: Path) -> tuple[list[st
             check_in(doc)
         spy = subprocess.Popen(
             [py_spy_path(), "record", "--pid", str(worker.pid), "--rate", str(rate),
-             "--format", "raw", "--function", "--output", str(raw)],
+             "--format", "raw", "--function", "--gil", "--nonblocking", "--output", str(raw)],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         time.sleep(1.0)  # py-spy attaches
