@@ -4,7 +4,7 @@ On the stand-in (docs/mongodb-stand-in.md, "What a command costs"): a write rewr
 of every index of its collection, so an index that another index's leading fields cover only
 costs; a read by ``_id`` through ``find`` is its cheapest form (the ORM's ``filter(pk=).first()``
 is an aggregate). A check-in with a nonce, Redis up, its participant read by this process for the
-first time: the participant (ORM, a copy kept for the process), the nonce claim, the record's
+first time: the participant (by ``_id``, a copy kept for the process), the nonce claim, the record's
 claim, the participant's re-read (the fence against a delete), the increment, the admission, the
 count for the answer, the claim's verdict.
 """
@@ -22,7 +22,7 @@ from tests.factories import participants_make, session_make
 pytestmark = pytest.mark.django_db
 
 ADMISSION = [
-    "aggregate participants_app_participant",
+    "find participants_app_participant",
     "insert sessions_app_scan",
     "insert sessions_app_checkin",
     "find participants_app_participant",
@@ -56,7 +56,8 @@ def test_a_check_in_reads_and_writes_by_id(staff_user, commands):
             (update,) = body["updates"]
             assert next(iter(update["q"])) == "_id", update["q"]
         assert "$expr" not in repr(body), body
-    reread = commands.bodies[3]
+    first_read, reread = commands.bodies[0], commands.bodies[3]
+    assert first_read["filter"] == {"_id": second.pk}, first_read
     assert reread["filter"] == {"_id": second.pk}, reread
 
 
