@@ -18,9 +18,10 @@ from bson import ObjectId
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection
 from django.utils import timezone
-from pymongo.errors import PyMongoError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from core.metrics import scan_verdict_count
+from core.mongo_docs import doc_for_insert
 from core.mongo_failures import note_database_failure
 from devices_app.models import DoorDevice
 from participants_app.models import Participant
@@ -98,6 +99,22 @@ class Attempt:
             lease=self.lease,
             **fields,
         )
+
+
+def _entry_insert(entry: Scan) -> None:
+    """Insert a new entry (its ``_id`` set) as one ``insert_one``, the document the ORM would write.
+
+    ``save(force_insert=True)`` runs the whole save machinery for the same one insert (the scan
+    log has no save receivers). A taken ``(session, nonce)`` raises ``IntegrityError``, as the ORM.
+    Used for the nonce claim (the first write of every check-in with a nonce); the entries of
+    refusals and of check-ins without a nonce stay ORM saves.
+    """
+    try:
+        _scans().insert_one(doc_for_insert(entry))
+    except DuplicateKeyError as exc:
+        raise IntegrityError(str(exc)) from exc
+    entry._state.adding = False
+    entry._state.db = connection.alias
 
 
 def scan_record(*, attempt: Attempt, participant: Participant | None, reason: str,
@@ -179,7 +196,7 @@ def scan_claim(
         # ``last_op`` (``services/undo.py``).
         entry = attempt.entry(participant, reason="", nonce=attempt.nonce, owner_op=op)
         entry.pk = ObjectId(op)
-        entry.save(force_insert=True)
+        _entry_insert(entry)
         return NonceClaim(entry.pk, op, direction=attempt.direction, source=attempt.source)
     except IntegrityError:
         pass
