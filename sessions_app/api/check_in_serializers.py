@@ -121,6 +121,31 @@ class VerdictSerializer(ShallowFieldCopiesMixin, serializers.Serializer):
     )
 
 
+_VERDICT_TEXTS = ("detail", "session", "session_title", "participant", "participant_name")
+
+
+def verdict_data(verdict) -> dict:
+    """Return what ``VerdictSerializer(verdict).data`` holds, key for key, built directly.
+
+    The JSON answer of every door scan: DRF's serializer built and bound its ten fields per
+    request for a fixed shape of plain values. ``VerdictSerializer`` stays the schema, and the
+    browsable API's answer (its forms read the serializer attached to the data).
+    """
+    data = {"reason": None if verdict.reason is None else str(verdict.reason)}
+    for name in _VERDICT_TEXTS:
+        value = getattr(verdict, name)
+        data[name] = None if value is None else str(value)
+    for name in ("check_in_count", "capacity"):
+        value = getattr(verdict, name)
+        data[name] = None if value is None else int(value)
+    for name in ("inside", "replayed"):
+        value = getattr(verdict, name)
+        data[name] = None if value is None else bool(value)
+    # The serializer's order: reason, detail, session, session_title, participant,
+    # participant_name, check_in_count, capacity, inside, replayed.
+    return {name: data[name] for name in VerdictSerializer._declared_fields}
+
+
 class DoorStateSerializer(serializers.Serializer):
     """What a GET on a door endpoint answers: the session as the door sees it now."""
 

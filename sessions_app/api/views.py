@@ -41,6 +41,7 @@ from .check_in_serializers import (
     DoorStateSerializer,
     UndoInputSerializer,
     VerdictSerializer,
+    verdict_data,
 )
 from .filters import CheckInFilter, ScanFilter, SessionFilter
 from .lease_serializers import ConflictSerializer, LeaseRequestSerializer
@@ -238,7 +239,7 @@ class SessionViewSet(viewsets.GenericViewSet):
             scanned_at=data.get("scanned_at"),
             client_latency_ms=door_latency_ms(request),
         )
-        return _verdict_response(verdict, request.user)
+        return _verdict_response(verdict, request)
 
     @door_state_schema
     @check_out_schema
@@ -265,7 +266,7 @@ class SessionViewSet(viewsets.GenericViewSet):
             scanned_at=data.get("scanned_at"),
             client_latency_ms=door_latency_ms(request),
         )
-        return _verdict_response(verdict, request.user)
+        return _verdict_response(verdict, request)
 
     @undo_schema
     @action(detail=True, methods=["post"])
@@ -284,7 +285,7 @@ class SessionViewSet(viewsets.GenericViewSet):
         if verdict.reason == Reason.SCAN_NOT_FOUND:
             body = {"detail": verdict.detail, "reason": verdict.reason.value}
             return Response(body, status=verdict_http_status(verdict))
-        return _verdict_response(verdict, request.user)
+        return _verdict_response(verdict, request)
 
     @extend_schema(
         summary="A session's scan log: every check-in and check-out attempt, newest first",
@@ -349,10 +350,16 @@ class SessionViewSet(viewsets.GenericViewSet):
         return self.get_paginated_response(serializer_class(page, many=True).data)
 
 
-def _verdict_response(verdict, user) -> Response:
+def _verdict_response(verdict, request) -> Response:
     # A door account sees a name only for someone it checked in or out (sessions_app.access).
-    verdict = verdict_for_user(verdict=verdict, user=user)
-    response = Response(VerdictSerializer(verdict).data, status=verdict_http_status(verdict))
+    verdict = verdict_for_user(verdict=verdict, user=request.user)
+    if getattr(request, "accepted_renderer", None) is not None and (
+        request.accepted_renderer.format == "json"
+    ):
+        data = verdict_data(verdict)  # the same keys and values, without DRF's serializer
+    else:  # the browsable API builds its forms from the serializer attached to the data
+        data = VerdictSerializer(verdict).data
+    response = Response(data, status=verdict_http_status(verdict))
     if verdict.reason == Reason.CHECK_IN_IN_PROGRESS:
         response["Retry-After"] = str(IN_PROGRESS_RETRY_AFTER)
     return response
