@@ -19,9 +19,26 @@ logs it as before. What happens to the message on Redis is unchanged: a command 
 paused Redis runs when it resumes (the reply was lost, not the ack); one that never reached
 Redis leaves the message in the unacked index, and it is delivered again after the visibility
 timeout (at least once, as acks_late promises; the periodic tasks are idempotent).
+
+A second defect kept that QoS out of the worker under Sentinel (kombu 5.7.0,
+``kombu/connection.py``, ``Connection.switch``)::
+
+    conn_params = parse_url(conn_str)    # {'transport': 'sentinel', ...}: the URL's scheme
+    self._init_params(**dict(self._initial_params, **conn_params))
+
+A broker URL of several hosts (``sentinel://h1;sentinel://h2;...``, the Sentinel default) gives
+the connection alternates, and a failed connect attempt switches to the next one, replacing the
+configured transport (``CELERY_BROKER_TRANSPORT``) with the one the URL's scheme names: kombu's
+own. The worker's reconnect after any broker outage fails at least once, so from then on it ran
+kombu's SentinelTransport (its log: ``Connected to sentinel://…`` instead of
+``jobs_app.celery_broker:sentineltransport://…``), and the first ack Redis did not answer wedged
+it as above (chaos seed 69: deaf for 17 s, until the next lost connection made a new one from the
+settings). The transports here make the connection that created them keep them on every switch.
 """
 
 from __future__ import annotations
+
+import types
 
 from kombu.transport import redis as kombu_redis
 from kombu.transport import virtual
@@ -46,11 +63,27 @@ class QoS(kombu_redis.QoS):
             virtual.QoS.ack(self, delivery_tag)
 
 
+def _switch_keeping_transport(connection, conn_str):
+    kept = connection.transport_cls
+    type(connection).switch(connection, conn_str)
+    connection.transport_cls = kept
+
+
+class KeepsTransportOnSwitch:
+    """Transport mixin: the kombu Connection keeps this transport when it fails over to another
+    URL of its list (see the module's docstring)."""
+
+    def __init__(self, client, **kwargs):
+        super().__init__(client, **kwargs)
+        if "switch" not in vars(client):  # created again after each switch: wrap once
+            client.switch = types.MethodType(_switch_keeping_transport, client)
+
+
 class Channel(kombu_redis.Channel):
     QoS = QoS
 
 
-class Transport(kombu_redis.Transport):
+class Transport(KeepsTransportOnSwitch, kombu_redis.Transport):
     """kombu's Redis transport with the QoS above (``CELERY_BROKER_TRANSPORT``)."""
 
     Channel = Channel
@@ -60,7 +93,7 @@ class SentinelChannel(kombu_redis.SentinelChannel):
     QoS = QoS
 
 
-class SentinelTransport(kombu_redis.SentinelTransport):
+class SentinelTransport(KeepsTransportOnSwitch, kombu_redis.SentinelTransport):
     """kombu's Redis Sentinel transport with the same QoS (``sentinel://`` broker URLs)."""
 
     Channel = SentinelChannel
