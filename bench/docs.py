@@ -9,6 +9,7 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
+from bench.check_in_cpu_docs import saved_sections as check_in_cpu_notes
 from bench.cpu_split import table as cpu_split_table
 from bench.doc_sections import load_averages
 from bench.failover_docs import saved_section as failover_section
@@ -418,6 +419,7 @@ def render(results: dict, *, chart_name: str) -> str:
         "",
         "It writes `bench-results/<time>/bench.json` (every figure and every timeline point) and "
         "`timeline.png`, and regenerates this file with `docs/benchmarks/bench.json` and the chart.",
-        "",
     ]
+    lines += check_in_cpu_notes()  # hand-kept, docs/benchmarks/check_in_cpu.json
+    lines += [""]
     return "\n".join(lines)
