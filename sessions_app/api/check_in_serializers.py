@@ -1,15 +1,17 @@
 """Check-in/check-out input and the verdict output (their shapes are part of the API)."""
 
+import re
 import secrets
 from datetime import timedelta
 
+from bson import ObjectId
 from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
 from core.api.fields import ObjectIdField, RejectUnknownFieldsMixin, ShallowFieldCopiesMixin
-from participants_app.models import ticket_code_validator
+from participants_app.models import TICKET_CODE_PATTERN, ticket_code_validator
 
 from ..verdicts import Reason
 
@@ -89,6 +91,43 @@ class CheckInInputSerializer(CheckOutInputSerializer):
         if hasattr(self, "initial_data"):
             return super().get_initial()
         return {**super().get_initial(), "nonce": f"form-{secrets.token_hex(8)}"}
+
+
+_TICKET_CODE = re.compile(TICKET_CODE_PATTERN)
+_WHO = ("participant", "ticket_code")
+
+
+def _plain_who(name: str, value) -> bool:
+    if type(value) is not str:
+        return False
+    if name == "participant":
+        return len(value) == 24 and ObjectId.is_valid(value)
+    return _TICKET_CODE.fullmatch(value) is not None
+
+
+def _plain_nonce(value) -> str | None:
+    if type(value) is not str:
+        return None
+    value = value.strip()
+    plain = value and len(value) <= 64 and value.isascii() and value.isprintable()
+    return value if plain else None
+
+
+def door_input_plain(data) -> dict | None:
+    """Return what ``CheckOutInputSerializer`` (and the check-in's) validates ``data`` to, for the
+    plain shape a door sends, else None (then the serializer decides, with its error messages).
+
+    Plain: a JSON object with exactly one of a well-formed ``participant`` id or ``ticket_code``
+    and at most a ``nonce`` of printable ASCII (blank-free after trimming, at most 64 characters);
+    no ``scanned_at``. The serializer's own run cost about 0.06 ms of CPU per scan.
+    """
+    if type(data) is not dict:  # a form's QueryDict, a list: the serializer decides
+        return None
+    who = [name for name in _WHO if name in data]
+    if len(who) != 1 or len(data) != 1 + ("nonce" in data) or not _plain_who(who[0], data[who[0]]):
+        return None
+    nonce = _plain_nonce(data["nonce"]) if "nonce" in data else ""
+    return None if nonce is None else {who[0]: data[who[0]], "nonce": nonce}
 
 
 class UndoInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):

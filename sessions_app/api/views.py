@@ -41,6 +41,7 @@ from .check_in_serializers import (
     DoorStateSerializer,
     UndoInputSerializer,
     VerdictSerializer,
+    door_input_plain,
     verdict_data,
 )
 from .filters import CheckInFilter, ScanFilter, SessionFilter
@@ -225,9 +226,7 @@ class SessionViewSet(viewsets.GenericViewSet):
         """
         if request.method == "GET":
             return Response(DoorStateSerializer(self.get_object()).data)
-        serializer = CheckInInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = door_input_plain(request.data) or _validated(CheckInInputSerializer, request.data)
         verdict = services.session_check_in(
             session_id=pk,
             participant_id=data.get("participant"),
@@ -252,9 +251,7 @@ class SessionViewSet(viewsets.GenericViewSet):
         """
         if request.method == "GET":
             return Response(DoorStateSerializer(self.get_object()).data)
-        serializer = CheckOutInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = door_input_plain(request.data) or _validated(CheckOutInputSerializer, request.data)
         verdict = services.session_check_out(
             session_id=pk,
             participant_id=data.get("participant"),
@@ -348,6 +345,12 @@ class SessionViewSet(viewsets.GenericViewSet):
             raise ValidationError(filterset.errors)
         page = self.paginate_queryset(filterset.qs)
         return self.get_paginated_response(serializer_class(page, many=True).data)
+
+
+def _validated(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
 
 
 def _verdict_response(verdict, request) -> Response:
