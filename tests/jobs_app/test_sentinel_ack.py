@@ -3,7 +3,10 @@
 Chaos seed 69 (two nodes, broker through Sentinel): the master was SIGSTOPped for ~1.1 s while
 a `-c 1` worker acknowledged a task; it logged ``Couldn't ack …, reason:network:TimeoutError``
 and took no task for 17 s after Redis answered again, until a Redis restart closed its
-connection. The same fault on a plain ``redis://`` broker: tests/jobs_app/test_worker_resilience.py.
+connection. The worker had reconnected earlier through a failed attempt, and kombu's failover to
+the next Sentinel URL had replaced the project's transport with kombu's own (see
+jobs_app/celery_broker.py): a fresh worker does not show it, so the test reconnects it first.
+The same fault on a plain ``redis://`` broker: tests/jobs_app/test_worker_resilience.py.
 """
 
 import time
