@@ -71,6 +71,7 @@ SLOWEST_FILES_SECONDS = {
     "tests/browser/test_door_undo.py": 21,
     "tests/redis_fallback/test_celery_outage_log.py": 21,
     "tests/config/test_startup.py": 21,
+    "tests/jobs_app/test_sentinel_ack.py": 17,
     "tests/browser/test_door_scanning.py": 21,
     "tests/sessions_app/services/test_admission_random_interleavings.py": 20,
     "tests/metrics_app/test_multiprocess.py": 19,
