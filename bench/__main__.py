@@ -34,11 +34,12 @@ from devtools.stack import ROOT, Stack, handle_signals_in_loop, install_signal_h
 
 BREAKER_RESET = "1"  # the shipped default (config/settings/base.py)
 SOCKET_TIMEOUT = "0.25"
-# The open-loop ladder of make bench: bench.open_loop --quick's, the one docs/benchmarks.md shows
-# (4 rungs of 8 s: 16 steps over the 4 modes, 128 s of offered load; 254 s in all when measured).
-# Its own default (5 rungs of 20 s) is 400 s of offered load before any set-up or drain, too much
-# for a make bench of about 15 minutes. --open-loop-rates / --open-loop-seconds give another.
-OPEN_LOOP_RATES = (5, 10, 20, 40)
+# The open-loop ladder of make bench: bench.open_loop's own rungs (5, 10, 20, 40, 80 scans/s: the
+# healthy knee measured 40/s on 2026-12-07, and issue 28 part 3 reads the rung at twice the knee)
+# at --quick's 8 s each instead of 20 s (20 steps over the 4 modes: 160 s of offered load, not
+# 400 s). The quick ladder stopped at 40/s, the knee itself: no rung to judge overload on, and the
+# raw protocol's knee cut off at the top. --open-loop-rates / --open-loop-seconds give another.
+OPEN_LOOP_RATES = (5, 10, 20, 40, 80)
 OPEN_LOOP_SECONDS = 8.0
 
 
