@@ -38,6 +38,8 @@ from core.process_cache import (
 )
 
 EXPIRED = "Token has expired. Sign in again for a new one."
+# What ModelBackend (and accounts.backends) keep on a user: set in place of a set, never changed.
+_PERMISSION_CACHES = ("_perm_cache", "_user_perm_cache", "_group_perm_cache")
 
 
 def _key(token_key: str) -> str:
@@ -71,6 +73,11 @@ class CachedTokenAuthentication(TokenAuthentication):
             def load():
                 user, token = super(CachedTokenAuthentication, self).authenticate_credentials(key)
                 user.get_all_permissions()  # fills the user's permission caches: they travel along
+                # Frozen: every request's copy shares them (Django never changes them in place;
+                # a superuser's holds every permission, a few hundred strings to copy otherwise).
+                for name in _PERMISSION_CACHES:
+                    if isinstance(getattr(user, name, None), set):
+                        setattr(user, name, frozenset(getattr(user, name)))
                 return user, token
 
             kept_user, kept_token = process_cache_get_or_load_shared(

@@ -73,14 +73,23 @@ def process_cache_get_or_load_shared(key: str, load: Callable[[], T], *, seconds
 
 
 def model_copy(instance: M) -> M:
-    """Return a copy of a model instance as pickling would give (its own state, field cache and
-    sets, such as the permission caches), without pickling."""
-    state = instance.__getstate__()
-    for name, value in state.items():
-        if isinstance(value, set):
-            state[name] = set(value)
+    """Return a copy of a model instance as pickling would give (its own attributes, state,
+    field cache and sets), without pickling and without ``copy``'s generic machinery.
+
+    Shared with the original: the attribute values other than sets (a ``frozenset`` is shared:
+    it cannot change), and the related instances in the field cache.
+    """
+    attrs = instance.__dict__.copy()
+    kept_state = instance._state
+    state = object.__new__(type(kept_state))
+    state.__dict__.update(kept_state.__dict__)
+    state.fields_cache = dict(kept_state.fields_cache)
+    attrs["_state"] = state
+    for name, value in attrs.items():
+        if type(value) is set:
+            attrs[name] = set(value)
     copied = object.__new__(type(instance))
-    copied.__dict__.update(state)
+    copied.__dict__.update(attrs)
     return copied
 
 
