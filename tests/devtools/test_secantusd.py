@@ -1,9 +1,10 @@
-"""devtools/secantusd.py: SecantusDB's retryable-write table, same rules, pruned from the front."""
+"""devtools/secantusd.py: SecantusDB's retryable-write table, same rules, pruned from the front;
+writes by ``_id`` plus conditions looked up by ``_id``, their conditions still applied."""
 
 import psutil
 import pytest
 from pymongo import MongoClient
-from secantus import transactions
+from secantus import storage, transactions
 
 from devtools import secantusd, servers
 
@@ -90,5 +91,73 @@ def test_the_stand_in_of_the_tests_runs_through_the_launcher(tmp_path):
             for _ in range(50):  # retryable writes (pymongo's default): each is recorded
                 items.update_one({"_id": 1}, {"$inc": {"n": 1}})
             assert items.find_one({"_id": 1})["n"] == 50
+    finally:
+        server.stop()
+
+
+# --- writes by _id plus conditions: looked up by _id first ----------------------------------------
+
+secantusd.install_id_first()
+
+
+class _Store:
+    """Just what the lookup by ``_id`` touches of a ``Storage`` (the unit test of that function)."""
+
+    def __init__(self, known: dict[bytes, int]) -> None:
+        self.known = known
+
+    def _is_timeseries(self, db, coll) -> bool:
+        return False
+
+    def _doc_recordid(self, db, coll, key):
+        return self.known.get(key)
+
+    def _try_compound_eq_id_keys(self, *args, **kwargs):
+        raise AssertionError("walked the compound indexes for a filter with an _id equality")
+
+    def _try_compound_range_id_keys(self, *args, **kwargs):
+        raise AssertionError("walked the compound indexes for a filter with an _id equality")
+
+    def _try_geo_index_id_keys(self, *args, **kwargs):
+        return None
+
+
+def test_an_id_equality_with_conditions_is_looked_up_by_id_alone():
+    (key,) = storage._id_point_lookup_keys(7)
+    store = _Store({key: 42})
+    lookup = storage.Storage._try_index_id_keys
+    assert lookup(store, "db", "c", {"_id": 7, "owner_op": "x"}) == [42]
+    assert lookup(store, "db", "c", {"_id": 7, "$and": [{"n": {"$lt": 3}}]}) == [42]
+    assert lookup(store, "db", "c", {"_id": 8, "state": "in"}) == []  # no such document
+
+
+def test_conditional_writes_by_id_still_apply_their_conditions(tmp_path):
+    server = servers.SecantusServer(log_path=tmp_path / "secantus.log").start()
+    try:
+        with MongoClient(server.uri, timeoutMS=5000) as client:
+            items = client.shim_check.items
+            items.create_index([("state", 1), ("n", 1)])
+            items.create_index([("owner", 1)])
+            items.insert_many([{"_id": 1, "state": "in", "n": 0, "owner": "a"}, {"_id": 2}])
+            assert (
+                items.update_one({"_id": 1, "owner": "b"}, {"$inc": {"n": 1}}).modified_count == 0
+            )
+            assert (
+                items.update_one({"_id": 1, "owner": "a"}, {"$inc": {"n": 1}}).modified_count == 1
+            )
+            assert (
+                items.update_one({"_id": 1, "n": {"$lt": 1}}, {"$inc": {"n": 1}}).matched_count == 0
+            )
+            inc = {"$inc": {"n": 1}}
+            assert items.find_one_and_update({"_id": 1, "state": "out"}, inc) is None
+            after = items.find_one_and_update(
+                {"_id": 1, "n": {"$lt": 5}}, inc, return_document=True
+            )
+            assert after["n"] == 2
+            assert items.delete_one({"_id": 1, "state": "out"}).deleted_count == 0
+            assert items.find_one({"_id": 1, "state": "in"})["n"] == 2
+            assert items.find_one({"_id": 1, "state": "out"}) is None
+            assert items.delete_one({"_id": 1, "owner": "a"}).deleted_count == 1
+            assert items.count_documents({}) == 1
     finally:
         server.stop()
