@@ -13,7 +13,7 @@ help:
 	@echo "make lint   - ruff, hadolint and the import-linter architecture contracts"
 	@echo "make format - ruff format + import sort"
 	@echo "make chaos  - the chaos suite, full form (real stack, faults on a schedule, ~8 min)"
-	@echo "make bench  - the benchmark: JSON, chart and docs/benchmarks.md table (~20 min)"
+	@echo "make bench  - the benchmark: JSON, charts and docs/benchmarks.md (15-20 min on 2 cores)"
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -414,7 +414,7 @@ def render(results: dict, *, chart_name: str) -> str:
         "## Reproduce",
         "",
         "```",
-        "make bench            # about 8 minutes; BENCH_ARGS='--runs 3' for a quicker run",
+        "make bench            # 15-20 minutes on 2 cores; BENCH_ARGS='--runs 5' for more runs a figure",
         "```",
         "",
         "It writes `bench-results/<time>/bench.json` (every figure and every timeline point) and "
