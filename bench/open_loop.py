@@ -66,6 +66,7 @@ from bench import open_loop_docs
 from bench.admission_designs import Ctx, door_protocol
 from bench.docs import machine_facts
 from bench.scale import PARTICIPANTS, participant_doc
+from bench.scenarios import SETUP_ATTEMPTS, SETUP_RETRY_MAX_WAIT, SETUP_RETRY_STATUSES
 from chaos.mongo import CHECKINS
 from chaos.mongo import SESSIONS as SESSIONS_COLLECTION
 from devtools.stack import Stack, install_signal_handlers
@@ -442,9 +443,9 @@ class Bed:
         now = datetime.now(UTC)
         ids = []
         for i in range(SESSIONS):
-            created = self.api.post(
+            created = self._setup_post(
                 "/api/sessions/",
-                json={
+                {
                     "title": f"open loop {i} {uuid.uuid4().hex[:4]}",
                     "capacity": FULL_CAPACITY if i == FULL else 100_000,
                     "status": "open",
@@ -453,15 +454,26 @@ class Bed:
                     "location": "bench",
                 },
             )
-            created.raise_for_status()
             ids.append(str(created.json()["id"]))
         for person in self.fillers:
-            answer = self.api.post(
+            self._setup_post(
                 f"/api/sessions/{ids[FULL]}/check-in/",
-                json={"participant": person, "nonce": uuid.uuid4().hex},
+                {"participant": person, "nonce": uuid.uuid4().hex},
             )
-            answer.raise_for_status()
         return ids
+
+    def _setup_post(self, path: str, body: dict) -> httpx.Response:
+        """POST a set-up request; a 503 (busy, database_unavailable: the server may still be
+        working off the previous step's overload) or 429 is sent again after its Retry-After, as
+        every set-up request of make bench (bench.scenarios.setup_send); then, or on any other
+        error, raise."""
+        for attempt in range(1, SETUP_ATTEMPTS + 1):
+            answer = self.api.post(path, json=body)
+            if answer.status_code not in SETUP_RETRY_STATUSES or attempt == SETUP_ATTEMPTS:
+                break
+            time.sleep(min(float(answer.headers.get("Retry-After") or 1), SETUP_RETRY_MAX_WAIT))
+        answer.raise_for_status()
+        return answer
 
     def redis_backed(self, *, timeout: float = 30.0) -> None:
         """Wait until /health says Redis is connected 8 times in a row."""

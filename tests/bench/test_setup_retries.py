@@ -10,11 +10,14 @@ import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
 
+import httpx
 import pytest
 
 from bench import scenarios
 from bench.__main__ import parse_args, run_section, section_times
+from bench.open_loop import Bed
 from chaos.api import RecordingClient
 
 BUSY = (503, {"reason": "busy", "detail": "The service is busy."}, "0")
@@ -167,3 +170,19 @@ def test_a_section_that_fails_fails_the_run_with_the_last_lines_of_its_log(tmp_p
     assert str(failed.value).startswith("[bench] no_such_section failed (exit 1); log: ")
     assert "[bench] no_such_section| " in capsys.readouterr().out
     assert "No module named bench.no_such_section" in (tmp_path / "no_such_section.log").read_text()
+
+
+def test_the_open_loop_set_up_sends_again_after_busy_and_keeps_the_body(serve):
+    """bench.open_loop's set-up between ladder steps meets the previous step's backlog."""
+
+    def client(server):
+        return httpx.Client(base_url=f"http://127.0.0.1:{server.server_address[1]}")
+
+    server = serve(BUSY, UNAVAILABLE, CREATED)
+    bed = SimpleNamespace(api=client(server))
+    body = {"participant": "p1", "nonce": "n-1"}
+    answer = Bed._setup_post(bed, "/api/sessions/s/check-in/", body)
+    assert answer.status_code == 201
+    assert [seen for _, seen in server.seen] == [body, body, body]  # the same nonce each time
+    with pytest.raises(httpx.HTTPStatusError):
+        Bed._setup_post(SimpleNamespace(api=client(serve(BUSY))), "/x", {})
