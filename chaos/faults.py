@@ -51,7 +51,13 @@ KINDS = REDIS_KINDS + WEB_KINDS + STALL_KINDS + MONGO_KINDS + CELERY_KINDS + NOD
 __all__ = ["KINDS", "Fault", "FaultContext", "FaultEvent", "FaultInjector"]
 
 
+# The faults that take Redis from every node at once: they wait for a node's cut to end first.
+REDIS_WIDE_KINDS = ("redis_kill", "redis_pause", "redis_restart", "redis_flushall")
+
+
 def apply_redis_or_web(ctx: FaultContext, fault: Fault, event: FaultEvent) -> None:
+    if fault.kind in REDIS_WIDE_KINDS:
+        event.notes["waited_for_cut"] = nodes.wait_for_no_cut()
     server = ctx.stack.redis_master()
     if fault.kind == "redis_kill":
         event.outcome = redis_down(ctx, event, fault.down)

@@ -200,6 +200,7 @@ def _node_partition(ctx: FaultContext, fault: Fault, event: FaultEvent) -> None:
             break
         time.sleep(0.5)
     event.notes["calm_after"] = round(CALM_WAIT - (deadline - time.monotonic()), 1)
+    _NO_CUT.clear()
     b.links.cut()
     down_from = ctx.clock()
     readings = []
@@ -211,6 +212,7 @@ def _node_partition(ctx: FaultContext, fault: Fault, event: FaultEvent) -> None:
             time.sleep(0.5)
     finally:
         b.links.restore()
+        _NO_CUT.set()
     event.partition = (down_from, ctx.clock())
     event.notes["readings"] = readings
     both = partition_evidence(readings)
@@ -248,6 +250,21 @@ def _redis_failover(ctx: FaultContext, fault: Fault, event: FaultEvent) -> None:
         f"{promoted - down_from:.1f} s later; the old master is back as {role}"
     )
     event.ok = role == "slave"
+
+
+# A cut is read while Redis itself serves: the faults that take Redis from both nodes (kill, pause,
+# restart, FLUSHALL) wait for a cut in progress to end (seed 71: the calm wait of 7.8 s moved the
+# cut to 0.3 s before the schedule's restart, and every reading saw both nodes off Redis).
+_NO_CUT = threading.Event()
+_NO_CUT.set()
+CUT_WAIT = 30.0  # seconds: a cut lasts `down` (10 s in the full form) plus its readings
+
+
+def wait_for_no_cut(timeout: float = CUT_WAIT) -> float:
+    """Wait (bounded) until no node is cut off Redis by a partition fault; return the wait."""
+    started = time.monotonic()
+    _NO_CUT.wait(timeout)
+    return round(time.monotonic() - started, 1)
 
 
 # One node fault at a time: a partition whose calm wait ran long overlapped the round's failover

@@ -1,12 +1,15 @@
 """The two-node form's fault bookkeeping (chaos/nodes.py, chaos/checks.py, chaos/live_watch.py) on
 hand-made run data: pure functions, no servers."""
 
+import threading
+
 import pytest
 
+from chaos import nodes
 from chaos.balancer import Backend, Balancer
 from chaos.checks import attribute_lost, check_answered
 from chaos.fault_base import Fault, FaultEvent
-from chaos.faults import KINDS, FaultContext, FaultInjector
+from chaos.faults import KINDS, REDIS_WIDE_KINDS, FaultContext, FaultInjector
 from chaos.live_watch import LiveWatcher, check_live_view
 from chaos.nodes import NODE_KINDS, node_checks, node_down_windows, partition_evidence
 from chaos.profiles import chaos_form
@@ -182,3 +185,18 @@ def test_the_end_waits_for_a_version_whose_count_the_view_already_has():
     assert watcher._behind() == ["s1"]  # ...but s1's version 5 has not reached the client
     watcher._apply({"id": "s1", "version": 5, "check_in_count": 7}, 1.0)
     assert watcher._behind() == []
+
+
+def test_a_fault_that_takes_redis_from_both_nodes_waits_for_a_cut_to_end():
+    """Seed 71: the schedule's Redis restart landed 0.3 s into a node's cut (its calm wait ran
+    7.8 s), so every reading saw both nodes off Redis and the cut proved nothing."""
+    assert set(REDIS_WIDE_KINDS) >= {"redis_kill", "redis_pause", "redis_restart"}
+    assert nodes.wait_for_no_cut(timeout=1.0) == 0.0  # no cut: at once
+    nodes._NO_CUT.clear()  # a cut in progress, restored 0.4 s later
+    threading.Timer(0.4, nodes._NO_CUT.set).start()
+    assert 0.3 <= nodes.wait_for_no_cut(timeout=5.0) < 3.0
+    nodes._NO_CUT.clear()  # a cut that never ends: the wait is bounded
+    try:
+        assert nodes.wait_for_no_cut(timeout=0.2) < 1.0
+    finally:
+        nodes._NO_CUT.set()
