@@ -21,7 +21,7 @@ import time
 
 import pymongo
 
-from chaos.celery_faults import _request_reconcile, reconcile_under_way
+from chaos.celery_faults import _lease_holder, _request_reconcile, reconcile_under_way
 from chaos.fault_base import Fault, FaultContext, FaultEvent, redis_down
 from chaos.worker_log import reconciles_started_within
 from devtools.servers import wait_until_stopped
@@ -29,9 +29,13 @@ from devtools.stack import Gunicorn
 
 HOLD_MAX = 20.0  # seconds a worker stays stopped at most, unless a reconcile is under way:
 HOLD_LONGEST = 25.0  # then up to this (the doors' requests time out at 30 s)
-ASK_AGAIN = (
-    6.0  # seconds between asks for a reconcile while none has completed since the stale time
-)
+# Seconds between asks for a reconcile while none has completed since the stale time: an ask that
+# meets a run in progress is skipped at once ("another run holds the lease"), so asking often
+# starts the next run within this long of the lease's release (seeds 72 and 74: runs of 12-16 s
+# under the two-node load; asked every 6 s, the one begun after the stale time ended past the 25 s
+# hold).
+ASK_AGAIN = 2.0
+QUIET_WAIT = 15.0  # seconds a stall waits, before it stops a worker, for no reconcile to run
 # The stall server: armed failpoints (it receives nothing but the targeted requests), and no
 # request deadline. With one, a request stopped longer than the deadline finds no time left when
 # it resumes and pymongo refuses its second write: the deadline happens to fence this race for
@@ -115,6 +119,23 @@ def hold_and_resume(ctx: FaultContext, event: FaultEvent, *, pid: int, stopped_a
     event.worker_pid = pid
 
 
+def wait_for_no_reconcile(ctx: FaultContext, limit: float = QUIET_WAIT) -> float:
+    """Wait (bounded) until no reconcile holds its lease, and return the wait: a stall begun while
+    a run is under way waits that run out before the one begun after its stale time can start
+    (seed 74: the stop came with a run's start, 299.4 s; that run took 12.6 s, the next 16.5 s)."""
+    started = time.monotonic()
+    client = pymongo.MongoClient(
+        ctx.stack.mongo.uri, serverSelectionTimeoutMS=500, socketTimeoutMS=1000
+    )
+    try:
+        db = client[ctx.stack.db_name]
+        while _lease_holder(db) is not None and time.monotonic() - started < limit:
+            time.sleep(0.2)
+    finally:
+        client.close()
+    return round(time.monotonic() - started, 1)
+
+
 def _stop_serving_worker(web: Gunicorn) -> tuple[int, bool]:
     pid = web.serving_worker_pid(timeout=3.0)
     serving = pid is not None
@@ -130,6 +151,7 @@ def _stop_serving_worker(web: Gunicorn) -> tuple[int, bool]:
 
 
 def _blind(ctx: FaultContext, fault: Fault, event: FaultEvent) -> None:
+    event.notes["waited_for_no_reconcile"] = wait_for_no_reconcile(ctx)
     web = ctx.serving_web()
     pid, serving = _stop_serving_worker(web)
     stopped_at = ctx.clock()
@@ -158,6 +180,7 @@ def _wait_stopped(web: Gunicorn, task: asyncio.Task, timeout: float = 5.0) -> in
 
 async def _targeted(ctx: FaultContext, fault: Fault, event: FaultEvent) -> None:
     server = (ctx.stall_web.name, ctx.stall_web.url)
+    event.notes["waited_for_no_reconcile"] = await asyncio.to_thread(wait_for_no_reconcile, ctx)
     tried = []
     for _ in range(TARGET_TRIES):
         request = ctx.driver.stall_request(fault.target, server)
