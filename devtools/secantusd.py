@@ -57,19 +57,26 @@ def prune_retryable(registry) -> None:
         table.popitem(last=False)
 
 
+def _require(what: str, *places: tuple[object, tuple[str, ...]]) -> None:
+    """Raise unless every named attribute the shim patches or calls is there (as in 0.7.0b3)."""
+    missing = [name for obj, names in places for name in names if not hasattr(obj, name)]
+    if missing:
+        raise RuntimeError(
+            f"devtools/secantusd.py: this SecantusDB has no {what} as 0.7.0b3 has "
+            f"(missing {missing}); review the shim for this version"
+        )
+
+
 def install() -> None:
     """Patch SecantusDB's TransactionRegistry in this process (idempotent)."""
     registry = transactions.TransactionRegistry
     if getattr(registry, _PATCHED, False):
         return
-    needed = ("_retryable", "_time", "_lock")
-    probe = registry()
-    missing = [name for name in needed if not hasattr(probe, name)]
-    if missing or not hasattr(registry, "_prune_retryable_locked"):
-        raise RuntimeError(
-            "devtools/secantusd.py: this SecantusDB has no retryable-write table as 0.7.0b3 has "
-            f"(missing {missing or ['_prune_retryable_locked']}); review the shim for this version"
-        )
+    _require(
+        "retryable-write table",
+        (registry(), ("_retryable", "_time", "_lock")),
+        (registry, ("_prune_retryable_locked",)),
+    )
     original_init = registry.__init__
     original_record = registry.record_retryable
 
@@ -94,13 +101,11 @@ def install_id_first() -> None:
     store = storage.Storage
     if getattr(store, _ID_PATCHED, False):
         return
-    needed = ("_try_index_id_keys", "_is_timeseries", "_doc_recordid")
-    missing = [name for name in needed if not hasattr(store, name)]
-    if missing or not hasattr(storage, "_id_point_lookup_keys"):
-        raise RuntimeError(
-            "devtools/secantusd.py: this SecantusDB has no _id point lookup as 0.7.0b3 has "
-            f"(missing {missing or ['_id_point_lookup_keys']}); review the shim for this version"
-        )
+    _require(
+        "_id point lookup",
+        (store, ("_try_index_id_keys", "_is_timeseries", "_doc_recordid")),
+        (storage, ("_id_point_lookup_keys",)),
+    )
     original = store._try_index_id_keys
 
     def _try_index_id_keys(self, db, coll, filter, *, collation=None):
