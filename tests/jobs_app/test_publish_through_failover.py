@@ -13,9 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from devtools.servers import SentinelSet, redis_command
+from devtools.servers import redis_command
 
 ROOT = Path(__file__).resolve().parents[2]
 DOWN_AFTER_MS = 3000  # the replica is promoted no sooner than 3 s after the kill
@@ -35,13 +33,6 @@ try:
 except Exception as exc:
     print(f"failed after {time.monotonic() - started:.1f} s: {type(exc).__name__}: {exc}", flush=True)
 """
-
-
-@pytest.fixture
-def sentinel_set(tmp_path):
-    servers = SentinelSet(down_after_ms=DOWN_AFTER_MS, log_dir=tmp_path).start()
-    yield servers
-    servers.stop()
 
 
 def test_a_task_published_during_a_failover_is_sent_to_the_new_master(sentinel_set):

@@ -16,7 +16,6 @@ import pytest
 import redis
 from celery import current_app
 
-from devtools.servers import SentinelSet
 from tests.celery_support import wait_until
 
 from .probe_tasks import probe_events, probe_release
@@ -29,13 +28,6 @@ DOWN_AFTER_MS = 20_000
 PAUSE_SECONDS = 1.0
 # Plain redis:// broker: ~0.1 s. A loaded 2-core machine; the chaos run's worker stayed deaf 17 s.
 CONSUMES_WITHIN_SECONDS = 5.0
-
-
-@pytest.fixture
-def sentinel_set(tmp_path):
-    servers = SentinelSet(down_after_ms=DOWN_AFTER_MS, log_dir=tmp_path).start()
-    yield servers
-    servers.stop()
 
 
 def _finished(token):

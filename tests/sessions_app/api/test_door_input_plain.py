@@ -6,8 +6,6 @@ import pytest
 from bson import ObjectId
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from sessions_app.api.check_in_serializers import CheckOutInputSerializer, door_input_plain
 from tests.factories import participants_make, session_make
@@ -67,10 +65,9 @@ def test_anything_else_is_left_to_the_serializer(data):
 
 @pytest.mark.django_db
 def test_a_plain_check_in_builds_no_input_serializer_and_a_bad_one_gets_its_field_errors(
-    staff_user,
+    token_client,
 ):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=staff_user).key}")
+    client = token_client
     session = session_make(capacity=5)
     (person,) = participants_make(1)
     url = f"/api/sessions/{session.pk}/check-in/"

@@ -3,8 +3,6 @@
 from unittest import mock
 
 import pytest
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from core.api.renderers import ObjectIdJSONRenderer
 from sessions_app.api.check_in_serializers import VerdictSerializer, verdict_data
@@ -37,10 +35,9 @@ def test_the_verdicts_data_is_the_serializers_key_for_key_in_its_order(verdict):
 
 @pytest.mark.django_db
 def test_a_json_check_in_builds_no_verdict_serializer_and_the_browsable_api_still_does(
-    staff_user,
+    token_client,
 ):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=staff_user).key}")
+    client = token_client
     session = session_make(capacity=5)
     first, second = participants_make(2)
     url = f"/api/sessions/{session.pk}/check-in/"
