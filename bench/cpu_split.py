@@ -73,27 +73,33 @@ def _measure(
     return {"wall_ms": wall / n * 1000, "cpu_ms": cpu, "statuses": statuses}
 
 
+def session_create(client: httpx.Client, title: str) -> str:
+    """Create an open session with room for any run over the API; return its id. A busy shared
+    machine may answer 503: sent again after Retry-After, CREATE_ATTEMPTS times at most."""
+    now = datetime.now(UTC)
+    body = {
+        "title": f"{title} {uuid.uuid4().hex[:6]}",
+        "capacity": 100_000,
+        "status": "open",
+        "starts_at": (now - timedelta(hours=1)).isoformat(),
+        "ends_at": (now + timedelta(days=1)).isoformat(),
+        "location": "bench",
+    }
+    for _attempt in range(CREATE_ATTEMPTS):
+        created = client.post("/api/sessions/", json=body)
+        if created.status_code != 503:
+            break
+        time.sleep(float(created.headers.get("Retry-After", "1")))
+    created.raise_for_status()
+    return str(created.json()["id"])
+
+
 def _one_run(stack: Stack, web, view: MongoView, n: int) -> dict:
     docs = [participant_doc() for _ in range(n + 1)]
     view.db[PARTICIPANTS].insert_many(docs)
     headers = {"Authorization": f"Token {stack.token}"}
     with httpx.Client(base_url=web.url, headers=headers, timeout=30) as client:
-        now = datetime.now(UTC)
-        body = {
-            "title": f"cpu split {uuid.uuid4().hex[:6]}",
-            "capacity": 100_000,
-            "status": "open",
-            "starts_at": (now - timedelta(hours=1)).isoformat(),
-            "ends_at": (now + timedelta(days=1)).isoformat(),
-            "location": "bench",
-        }
-        for _attempt in range(CREATE_ATTEMPTS):  # a busy shared machine may answer 503: retry
-            created = client.post("/api/sessions/", json=body)
-            if created.status_code != 503:
-                break
-            time.sleep(float(created.headers.get("Retry-After", "1")))
-        created.raise_for_status()
-        url = f"/api/sessions/{created.json()['id']}/"
+        url = f"/api/sessions/{session_create(client, 'cpu split')}/"
         processes = {
             "worker": psutil.Process(web.worker_pids()[0]),
             "secantus": psutil.Process(stack.mongo.proc.pid),

@@ -32,12 +32,12 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import psutil
 
+from bench.cpu_split import session_create
 from bench.scale import PARTICIPANTS, participant_doc
 from chaos.mongo import MongoView
 from devtools.stack import Stack
@@ -107,25 +107,6 @@ def top_lines(title: str, counts: Counter, total: int, ms_per_sample: float, top
     return lines
 
 
-def _create_session(client: httpx.Client) -> str:
-    now = datetime.now(UTC)
-    body = {
-        "title": f"profile {uuid.uuid4().hex[:6]}",
-        "capacity": 100_000,
-        "status": "open",
-        "starts_at": (now - timedelta(hours=1)).isoformat(),
-        "ends_at": (now + timedelta(days=1)).isoformat(),
-        "location": "bench",
-    }
-    for _attempt in range(5):  # a busy shared machine may answer 503: retry
-        created = client.post("/api/sessions/", json=body)
-        if created.status_code != 503:
-            break
-        time.sleep(float(created.headers.get("Retry-After", "1")))
-    created.raise_for_status()
-    return f"/api/sessions/{created.json()['id']}/check-in/"
-
-
 def profile(stack: Stack, web, *, n: int, rate: int, raw: Path) -> tuple[list[str], float]:
     """Send WARM then ``n`` check-ins, the ``n`` under py-spy; return its lines and worker ms."""
     view = MongoView(stack.mongo.uri, DB_NAME)
@@ -135,7 +116,7 @@ def profile(stack: Stack, web, *, n: int, rate: int, raw: Path) -> tuple[list[st
     worker = psutil.Process(web.worker_pids()[0])
     headers = {"Authorization": f"Token {stack.token}"}
     with httpx.Client(base_url=web.url, headers=headers, timeout=30) as client:
-        url = _create_session(client)
+        url = f"/api/sessions/{session_create(client, 'profile')}/check-in/"
 
         def check_in(doc) -> None:
             body = {"participant": str(doc["_id"]), "nonce": uuid.uuid4().hex}
