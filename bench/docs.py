@@ -236,7 +236,7 @@ def _cpu_split_section(found: dict | None, results: dict) -> list[str]:
         "",
         "## 8. Where a request's time goes: CPU per process",
         "",
-        "`python -m bench.cpu_split`: one gunicorn with one sync worker, requests sent one at a "
+        "`python -m bench.cpu_split`: one gunicorn with one threaded worker (config/gunicorn.py), requests sent one at a "
         "time over HTTP (nothing queues), CPU time (user + system) of each process per request: "
         "the worker (Django, DRF, the door protocol, pymongo, redis-py), SecantusDB, redis-server "
         "and the client. Median over runs (min-max). A kind's throughput cannot exceed the cores "
@@ -273,7 +273,8 @@ def render(results: dict, *, chart_name: str) -> str:
         f"{results['started']}; total {results['seconds']:.0f} s. Do not edit by hand: run it again.",
         "",
         "What is measured: the real stack on loopback — SecantusDB, redis-server, gunicorn "
-        f"(`config.wsgi`, {cfg['workers']} sync workers per server) — driven over HTTP by an "
+        f"(`config.wsgi`, {cfg['workers']} threaded workers per server as `config/gunicorn.py` "
+        "makes them: 8 threads, at most 4 writes at once) — driven over HTTP by an "
         f"asyncio/httpx closed loop with {cfg['concurrency']} concurrent clients per server, "
         f"{cfg['runs']} runs per figure, shown as **median (min-max over runs)**. Latency is measured "
         "at the client, so it includes queueing behind the other clients. "

@@ -10,7 +10,7 @@ Starts SecantusDB, redis-server, gunicorn (the check-in API, 2 workers) and one 
 - **memory per connection**: the uvicorn process's RSS with the clients connected, minus before,
   divided by the clients;
 - **check-in throughput, WSGI vs ASGI**: the same closed-loop check-in load against gunicorn
-  (config.wsgi, 2 sync workers) and against uvicorn serving config.asgi over HTTP (2 workers):
+  (config.wsgi, 2 threaded workers) and against uvicorn serving config.asgi over HTTP (2 workers):
   the reason the API stays on WSGI.
 
 Prints a table and writes JSON to ``bench-results/websockets-<time>/websockets.json``. Numbers
