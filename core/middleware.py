@@ -4,6 +4,7 @@ just failed, and tell overload ("busy") from an outage."""
 
 import logging
 import threading
+import time
 from contextlib import nullcontext
 
 import pymongo
@@ -56,14 +57,22 @@ def busy_response() -> JsonResponse:
 class _Slots:
     """Per process: at most ``WEB_MAX_CONCURRENT_REQUESTS`` admitted writes at once.
 
-    A write that finds no free slot within ``WEB_ADMISSION_WAIT_SECONDS`` is answered "busy" at
-    once instead of queueing for MongoDB behind the others and then running out of its deadline.
+    A write that finds no free slot waits for one in a queue, as long as the queue is short-lived:
+    ``WEB_ADMISSION_WAIT_SECONDS`` at most while it has been empty within the last
+    ``WEB_ADMISSION_QUEUE_INTERVAL_SECONDS``, and only ``WEB_ADMISSION_QUEUE_TARGET_SECONDS`` once
+    it has not (controlled delay, as in "Fail at Scale", Facebook 2015: a burst waits, a standing
+    queue under sustained overload is refused at once). A refused write is answered "busy" instead
+    of queueing for MongoDB behind the others and then running out of its deadline; refusing fast
+    frees the thread, so the connections behind it (in the kernel's accept backlog, out of
+    Django's sight) are not kept waiting either.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._limit = 0
         self._semaphore: threading.BoundedSemaphore | None = None
+        self._waiting = 0
+        self._last_empty = time.monotonic()  # the last moment no write waited for a slot
 
     def semaphore(self) -> threading.BoundedSemaphore | None:
         limit = settings.WEB_MAX_CONCURRENT_REQUESTS
@@ -73,6 +82,27 @@ class _Slots:
             if self._semaphore is None or limit != self._limit:  # the setting changed (tests)
                 self._limit, self._semaphore = limit, threading.BoundedSemaphore(limit)
             return self._semaphore
+
+    def acquire(self, semaphore: threading.BoundedSemaphore) -> bool:
+        """Take a slot (True), or refuse (False) after the wait the queue's age allows."""
+        if semaphore.acquire(blocking=False):
+            return True
+        with self._lock:
+            now = time.monotonic()
+            if self._waiting == 0:
+                self._last_empty = now
+            standing = now - self._last_empty > settings.WEB_ADMISSION_QUEUE_INTERVAL_SECONDS
+            self._waiting += 1
+        wait = settings.WEB_ADMISSION_WAIT_SECONDS
+        if standing:
+            wait = min(wait, settings.WEB_ADMISSION_QUEUE_TARGET_SECONDS)
+        try:
+            return semaphore.acquire(timeout=wait)
+        finally:
+            with self._lock:
+                self._waiting -= 1
+                if self._waiting == 0:
+                    self._last_empty = time.monotonic()
 
 
 _slots = _Slots()
@@ -89,8 +119,9 @@ class AdmissionMiddleware:
 
     Writes to the door and the API (``WEB_ADMISSION_PATHS``) wait at most
     ``WEB_ADMISSION_WAIT_SECONDS`` for one of ``WEB_MAX_CONCURRENT_REQUESTS`` slots of this
-    process, else they are refused at once instead of queueing for MongoDB behind the others and
-    running out of their deadline. It sits early in the chain, after the metrics middleware
+    process (``WEB_ADMISSION_QUEUE_TARGET_SECONDS`` once the wait has become a standing queue,
+    see ``_Slots``), else they are refused at once instead of queueing for MongoDB behind the
+    others and running out of their deadline. It sits early in the chain, after the metrics middleware
     (which counts the refusal) and the security one (its headers and HTTPS redirect), before
     everything else: a refusal costs no session, authentication or view.
 
@@ -107,7 +138,7 @@ class AdmissionMiddleware:
         semaphore = _slots.semaphore() if _admission_applies(request) else None
         if semaphore is None:
             return self.get_response(request)
-        if not semaphore.acquire(timeout=settings.WEB_ADMISSION_WAIT_SECONDS):
+        if not _slots.acquire(semaphore):
             return busy_response()
         try:
             return self.get_response(request)
