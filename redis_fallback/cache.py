@@ -164,6 +164,30 @@ class FallbackRedisCache(BaseCache):
             lambda: self._local.delete_many(keys, version=version),
         )
 
+    def delete_many_and_publish(self, keys, channel: str, message: str, version=None) -> int | None:
+        """``delete_many(keys)`` and ``PUBLISH channel message`` in one Redis round trip.
+
+        Return the number of subscribers that received the message, or None when Redis was
+        unavailable: then the keys were deleted from the fallback copy (as ``delete_many`` does)
+        and nothing was published. Errors other than connection errors and timeouts propagate,
+        as for every call here (the caller may then retry the two apart).
+        """
+        keys = list(keys)
+        redis_keys = [self._redis.client.make_key(key, version=version) for key in keys]
+
+        def both():
+            pipe = self._redis.client.get_client(write=True).pipeline(transaction=False)
+            if redis_keys:
+                pipe.delete(*redis_keys)
+            pipe.publish(channel, message)
+            return pipe.execute()[-1]
+
+        result = call_redis(both, source="cache", url=self._url)
+        if result is UNAVAILABLE:
+            self._local.delete_many(keys, version=version)
+            return None
+        return result
+
     def has_key(self, key, version=None):
         return bool(
             self._run(

@@ -9,7 +9,8 @@ Each request reads top to bottom:
    confirmed by what MongoDB says before it is answered;
 4. the decision, in MongoDB, by the admission protocol of ``admission_protocol.py`` (why it holds:
    docs/door-protocol.md);
-5. the side effects: Redis bookkeeping, cache invalidation, the scan log entry.
+5. the side effects: Redis bookkeeping, the scan log entry, then (an admission) the cache
+   invalidation and the live notification, in one Redis round trip.
 
 A request that meets another request for the same participant still deciding waits for it
 briefly and answers what happened, or ``check_in_in_progress`` (409, retry in a second); it never
@@ -40,7 +41,7 @@ from ..selectors import session_get, session_get_for_admission
 from ..verdicts import Reason, Verdict
 from . import admission_protocol
 from .admission_sync import session_admission_sync
-from .live_publish import session_change_publish
+from .live_publish import session_change_invalidate_and_publish
 from .scans import (
     Attempt,
     NonceClaim,
@@ -316,8 +317,8 @@ def _decide_check_in(
             admission_remove(session_id=session.pk, participant_id=participant.pk)
         raise
     _redis_after(admission, session, participant, verdict)
-    if verdict.reason == Reason.CHECKED_IN:
-        session_cache_invalidate(session.pk)
+    # An admission's cached session detail and stats go in ``session_check_in``, before the answer
+    # and in the same Redis round trip as the live notification.
     return verdict
 
 
@@ -372,13 +373,23 @@ def session_check_in(
     )  # fmt: skip
     participant = participant_resolve(attempt, participant_id, ticket_code)
     failpoint("check_in.resolved")
-    verdict = decide_once(
-        attempt,
-        participant,
-        lambda op, took_over: _decide_check_in(
+    decided: list[Verdict] = []  # what this request decided (a replay decides nothing)
+
+    def decide(op: str, took_over: str) -> Verdict:
+        verdict = _decide_check_in(
             session, participant, source, op, took_over, by_ticket=participant_id is None
-        ),
-    )
-    if verdict.reason == Reason.CHECKED_IN and not verdict.replayed:
-        session_change_publish(session_id=session.pk)  # after the verdict; never fails it
+        )
+        decided.append(verdict)
+        return verdict
+
+    try:
+        verdict = decide_once(attempt, participant, decide)
+    except BaseException:
+        if decided and decided[0].reason == Reason.CHECKED_IN:
+            session_cache_invalidate(session.pk)  # admitted: the cached detail goes regardless
+        raise
+    if decided and decided[0].reason == Reason.CHECKED_IN:
+        # Admitted (a replay is not): the cached detail and stats go and the live screens are
+        # told, after the verdict (a failure changes nothing), in one Redis round trip.
+        session_change_invalidate_and_publish(session_id=session.pk)
     return verdict

@@ -6,7 +6,8 @@ that could be stale or out of order. It goes through the process's Redis breaker
 (``redis_fallback``): while the breaker is open it costs nothing and is skipped, and the hubs,
 which then poll MongoDB, still see the change within about a second. Nothing here can fail or
 delay a decision that was already made; a lost notification only delays a screen until the hub's
-next poll.
+next poll. An admission sends it together with its cache invalidation, in one round trip
+(``session_change_invalidate_and_publish``).
 """
 
 from __future__ import annotations
@@ -16,8 +17,12 @@ import threading
 
 from bson import ObjectId
 from django.conf import settings
+from django.core.cache import cache
 
+from core.caching import STATS_KEY
 from redis_fallback import get_redis, is_redis_available
+
+from ..caching import session_cache_invalidate, session_detail_key
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +57,36 @@ def session_change_publish(*, session_id: str | ObjectId) -> bool:
         return False
     # The null result (0) also stands for "Redis failed during the call": counted as skipped.
     if receivers == 0 and not is_redis_available():
+        _count("skipped")
+        return False
+    _count("sent")
+    return True
+
+
+def session_change_invalidate_and_publish(*, session_id: str | ObjectId) -> bool:
+    """``session_cache_invalidate`` then ``session_change_publish``, in one Redis round trip.
+
+    The outcome is the two calls', one after the other: the session's cached detail and the
+    stats are gone before this returns (from Redis, or from this process's fallback copy while
+    Redis is unavailable: then nothing is published, counted as skipped), and the notification
+    is counted. A cache that cannot do both at once, or an error other than an outage (a
+    ``ResponseError``, a bug), falls back to the two calls apart, each with its own handling.
+    A check-in's admission (``check_in.py``) saves its worker one Redis round trip this way.
+    """
+    both = getattr(cache, "delete_many_and_publish", None)
+    if both is None:  # not the Redis cache (a test's LocMemCache)
+        session_cache_invalidate(session_id)
+        return session_change_publish(session_id=session_id)
+    try:
+        receivers = both(
+            [session_detail_key(session_id), STATS_KEY],
+            settings.LIVE_REDIS_CHANNEL,
+            str(session_id),
+        )
+    except Exception:  # as the two calls would each have met it: retried apart
+        session_cache_invalidate(session_id)
+        return session_change_publish(session_id=session_id)
+    if receivers is None:  # Redis unavailable: deleted from the fallback copy, not published
         _count("skipped")
         return False
     _count("sent")

@@ -86,6 +86,30 @@ def test_set_many_returns_empty_list_and_delete_many_deletes(cache):
     assert cache.get_many(["x", "y", "z"]) == {"z": 3}
 
 
+def test_delete_many_and_publish_deletes_and_publishes_in_one_call(cache, path, raw):
+    """The project's own call (an admission's invalidation and live notification): on Redis
+    both happen and it answers the subscribers reached; on the fallback the keys go from the
+    local copy and nothing is published (None)."""
+    listener = raw.pubsub(ignore_subscribe_messages=True)
+    listener.subscribe("contract-channel")
+    try:
+        cache.set_many({"x": 1, "y": 2, "z": 3})
+        reached = cache.delete_many_and_publish(["x", "y", "missing"], "contract-channel", "hi")
+        assert cache.get_many(["x", "y", "z"]) == {"z": 3}
+        # Briefly on the fallback: the prober closes the breaker on the live Redis within 1 s.
+        deadline, message = time.monotonic() + (2 if path == "redis" else 0.3), None
+        while message is None and time.monotonic() < deadline:  # past the subscribe's answer
+            message = listener.get_message(timeout=0.2)
+        if path == "redis":
+            assert reached == 1
+            assert message is not None and message["data"] == b"hi"
+        else:
+            assert reached is None
+            assert message is None
+    finally:
+        listener.close()
+
+
 def test_incr_decr(cache):
     cache.set("n", 10)
     assert cache.incr("n") == 11

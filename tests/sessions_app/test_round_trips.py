@@ -16,6 +16,7 @@ each command is for (README, "The door's hot path"):
 
 import pytest
 from django.utils import timezone
+from redis.connection import AbstractConnection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -102,3 +103,28 @@ def test_commands_of_a_lease_grant_and_of_one_synced_scan(staff_user, commands):
     )
     assert response.status_code == 200, response.content
     assert len(synced) == 13, synced
+
+
+def test_redis_round_trips_of_a_check_in(staff_user, redis_server, monkeypatch):
+    """A 201 with the session's admission set seeded: the reservation (one script call), then
+    the cache invalidation and the live notification together (one pipeline). Counted as redis-py
+    writes to a socket (a pipeline is one); the invalidation's effect: tests/sessions_app/
+    test_caching.py, the notification's: tests/sessions_app/services/test_live_versions.py."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=staff_user).key}")
+    session = session_make(capacity=5)
+    first, second = participants_make(2)
+    url = f"/api/sessions/{session.pk}/check-in/"
+    assert client.post(url, {"participant": str(first.pk)}, format="json").status_code == 201
+    sent: list[bytes] = []
+    real = AbstractConnection.send_packed_command
+
+    def counting(self, command, *args, **kwargs):
+        sent.append(command if isinstance(command, bytes) else b"".join(command))
+        return real(self, command, *args, **kwargs)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
+    response = client.post(url, {"participant": str(second.pk)}, format="json")
+    assert response.status_code == 201
+    assert len(sent) == 2, sent
+    assert b"EVALSHA" in sent[0] and b"DEL" in sent[1] and b"PUBLISH" in sent[1]
