@@ -1,4 +1,4 @@
-"""An open-loop door benchmark: ``python -m bench.open_loop [--rates 5,10,20,40,80] [--seconds 20]``.
+"""An open-loop door benchmark: ``python -m bench.open_loop [--rates 5,10,15,...] [--seconds 20]``.
 
 Doors do not wait for each other: people arrive at a rate. Scans arrive here as a Poisson process
 at fixed offered rates (a ladder), each rate for ``--seconds``, spread over 20 doors (each its own
@@ -17,21 +17,46 @@ that does not exist: 404). Scans go by participant id: on the stand-in a ticket-
 every participant, which would measure that instead of the door path.
 
 Four modes at every rate, in the same run on the same servers (SecantusDB, redis-server, one
-gunicorn with 2 threaded workers, config/gunicorn.py): ours with Redis healthy, Redis killed (SIGKILL for the step), Redis
-paused (SIGSTOP for the whole step), and the raw door protocol through pymongo with no Django
-(``bench.admission_designs.door_protocol``, plus the participant lookup by ``_id`` the API does),
-the same scans from the same schedule. Every step starts on emptied check-in and session
-collections, so no step pays for an earlier one's history.
+gunicorn with 2 threaded workers, config/gunicorn.py): ours with Redis healthy, Redis killed
+(SIGKILL for the step), Redis paused (SIGSTOP for the whole step), and the raw door protocol
+through pymongo with no Django (``bench.admission_designs.door_protocol``, plus the participant
+lookup by ``_id`` the API does), scans from the same seeded schedule. Every step starts on emptied
+check-in and session collections, so no step pays for an earlier one's history.
+
+Redis paused is an outage that lasts (a Redis that hangs at 3 a.m. hangs for minutes), and its
+first moments are another figure: each web worker's first requests wait on the hung Redis for the
+socket timeout (0.25 s here) before its breaker opens, and in a short step at a low rate those few
+scans are the whole 1 % tail. So Redis stays paused for the whole step, the schedule runs
+``TRANSITION_S`` (1 s) longer, and the scans intended in that first second are reported apart
+(the ``transition``: count, p50, max, unserved); the step's rates and percentiles are those of the
+scans after it, the steady state of the outage. The other modes report their own first second the
+same way but keep it in their percentiles: Redis killed needs no such split (a refused connection
+is seen at once), and its first-second max next to its p99 shows it. (The transition itself is
+measured in docs/benchmarks.md section 3: time to fallback, the slowest check-in after the fault.)
+
+The ladder (default 5, 10, 15, 20, 30, 40, 50, 60, 80, 100, 120, 160 scans/s) is climbed in order,
+each mode until it fails the knee criterion at ``STOP_AFTER_FAILS`` (2) rungs in a row; healthy
+always runs the rung at twice its knee so far (part 3 reads it), raw stops at its first failure
+(its knee is then known) or the top; if paused stopped below half the healthy knee, that rung is
+run for it at the end (part 4 reads it). The rungs a mode left out are in ``skipped``.
 
 Per rate and mode: offered and achieved rate, p50, p99, p99.9 of every scan (a scan without an
 answer counts at the moment the door gave up, ``--timeout``), the p99 of the served scans (a
-verdict, not a 503), and answers by kind. The knee: the highest offered rate whose p99 stays under
-300 ms with at most 1 % of the scans unserved. ``--quick`` runs 5, 10, 20, 40 scans/s for 8 s
-each and prints, last, one line: ``knee: healthy <r>/s, redis down <r>/s, redis paused <r>/s;
-raw <r>/s; ours/raw <x>``. Before it, the overload line (issue 28, part 3): at 2x the healthy
-knee, the answered scans' p99 against the knee's (goal: within 2x) and the refusals by kind (goal:
-every one 503 ``busy`` with ``Retry-After``, no timeout), and whether both hold. ``--json F`` writes the results (and the chart, ``F`` with ``.png``);
-``--docs`` writes them to docs/benchmarks/ and the section of docs/benchmarks.md.
+verdict, not a 503), answers by kind, and the first second (``transition``). The knee: the
+highest offered rate whose p99 stays under 300 ms with at most 1 % of the scans unserved; when no
+rung above it was run (it passed the top rung) it is a lower bound, printed ``>=<r>/s``, and a
+ratio to it an upper bound, ``<=<x>``: never as if the top rung were the knee.
+
+Printed last, in order: the overload line (issue 28 part 3: at 2x the healthy knee, the answered
+scans' p99 against the knee's, goal within 2x, and the refusals by kind, goal every one 503
+``busy`` with ``Retry-After``, no timeout); the goals line (part 4: ``goals: knee ours/raw <x>
+(>= 0.8) <holds|FAILS>; redis down knee <x>x healthy (>= 0.8) <holds|FAILS>; redis paused p99 at
+<r>/s (half the healthy knee) <ms> vs healthy <ms> (<x>x, <= 1.5) <holds|FAILS>``, with
+``undecided`` when a bounded knee straddles the goal, and the rung nearest below named when the
+ladder has none at exactly half); and the knee line: ``knee: healthy <r>/s, redis down <r>/s,
+redis paused <r>/s; raw <r>/s; ours/raw <x>``. ``--quick`` climbs 10, 20, 30, 40, 60, 80 scans/s
+for 8 s each. ``--json F`` writes the results (and the chart, ``F`` with ``.png``); ``--docs``
+writes them to docs/benchmarks/ and the section of docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -71,8 +96,10 @@ from chaos.mongo import CHECKINS
 from chaos.mongo import SESSIONS as SESSIONS_COLLECTION
 from devtools.stack import Stack, install_signal_handlers
 
-RATES = (5, 10, 20, 40, 80)
-QUICK_RATES = (5, 10, 20, 40)
+# The ladder: fine enough to tell 0.8x between neighbouring rungs from 40/s up (40/50, 80/100,
+# 100/120), with the rung at half and at twice each likely knee (10-80/s).
+RATES = (5, 10, 15, 20, 30, 40, 50, 60, 80, 100, 120, 160)
+QUICK_RATES = (10, 20, 30, 40, 60, 80)
 SECONDS = 20.0
 QUICK_SECONDS = 8.0
 DOORS = 20
@@ -85,6 +112,10 @@ SETTLED_S = 1.0  # a duplicate or check-out picks someone admitted at least this
 FULL_CAPACITY = 3
 KNEE_P99_MS = 300.0
 KNEE_UNSERVED = 0.01
+STOP_AFTER_FAILS = 2  # a mode stops climbing after failing the knee criterion at this many rungs
+TRANSITION_S = 1.0  # paused: the step runs this much longer; its first second is reported apart
+KNEE_RATIO_GOAL = 0.8  # issue 28 part 4: healthy >= 0.8x raw, redis down >= 0.8x healthy
+PAUSED_P99_GOAL = 1.5  # issue 28 part 4: paused p99 at half the healthy knee <= 1.5x healthy's
 TIMEOUT_S = 10.0
 MODES = ("healthy", "redis down", "redis paused", "raw")
 SERVED = "verdict"  # an answer that decides the scan (2xx/4xx), as opposed to a refusal or error
@@ -222,8 +253,37 @@ def run_schedule(
     return outcomes, time.monotonic() - start
 
 
-def step_result(rate: float, seconds: float, outcomes: list[Outcome], elapsed: float) -> dict:
-    """One rung of the ladder: rates, percentiles of every scan and of the served ones, answers."""
+def split_at(outcomes: list[Outcome], lead: float) -> tuple[list[Outcome], list[Outcome]]:
+    """The outcomes of the scans intended before ``lead`` seconds, and those of the rest."""
+    return [o for o in outcomes if o.scan.at < lead], [o for o in outcomes if o.scan.at >= lead]
+
+
+def transition(outcomes: list[Outcome]) -> dict:
+    """The first second's scans: how many, their p50 and max latency, how many unserved."""
+    hist = LatencyHistogram()
+    for o in outcomes:
+        hist.record(o.latency_ms)
+    return {
+        "scans": len(outcomes),
+        "p50_ms": hist.percentile(50),
+        "max_ms": hist.percentile(100),
+        "unserved": sum(o.kind != SERVED for o in outcomes),
+    }
+
+
+def step_result(
+    rate: float, seconds: float, outcomes: list[Outcome], elapsed: float, *, lead: float = 0.0
+) -> dict:
+    """One rung of the ladder: rates, percentiles of every scan and of the served ones, answers.
+
+    ``lead`` > 0 (Redis paused): the schedule ran ``lead`` seconds before its ``seconds``; the
+    scans intended then are the ``transition`` and left out of everything else (the rest is the
+    steady state of the outage). ``lead`` 0: ``transition`` is the step's own first
+    ``TRANSITION_S`` seconds, counted in the percentiles too (to show there was no transition).
+    """
+    first, rest = split_at(outcomes, lead or TRANSITION_S)
+    if lead:
+        outcomes = rest
     every, served = LatencyHistogram(), LatencyHistogram()
     for o in outcomes:
         every.record(o.latency_ms)
@@ -235,7 +295,9 @@ def step_result(rate: float, seconds: float, outcomes: list[Outcome], elapsed: f
         "offered": rate,
         "scans": len(outcomes),
         "sent_rate": len(outcomes) / seconds,
-        "achieved": kinds[SERVED] / max(elapsed, seconds),
+        "achieved": kinds[SERVED] / max(elapsed - lead, seconds),
+        "transition": transition(first),
+        "transition_excluded": bool(lead),
         "p50_ms": every.percentile(50),
         "p99_ms": every.percentile(99),
         "p999_ms": every.percentile(99.9),
@@ -261,20 +323,157 @@ def knee(steps: list[dict]) -> float | None:
     return max(good) if good else None
 
 
-def _rate(value: float | None, lowest: float) -> str:
-    if value is None:
+def knee_bound(steps: list[dict], lowest: float) -> dict:
+    """The knee and what it is: ``=`` (a rung above it was run and failed), ``>=`` (nothing above
+    it was run: it passed at the top of the ladder, or stopped there), ``<`` (not even ``lowest``
+    passed; ``rate`` is then ``lowest``)."""
+    k = knee(steps)
+    if k is None:
+        return {"rate": lowest, "bound": "<"}
+    return {"rate": k, "bound": ">=" if k >= max(s["offered"] for s in steps) else "="}
+
+
+def _interval(bound: dict) -> tuple[float, float]:
+    rate = bound["rate"]
+    return {"=": (rate, rate), ">=": (rate, math.inf), "<": (0.0, rate)}[bound["bound"]]
+
+
+def ratio_interval(a: dict, b: dict) -> tuple[float, float]:
+    """What ``a``'s knee over ``b``'s can be, given their bounds: (lowest, highest)."""
+    (a_lo, a_hi), (b_lo, b_hi) = _interval(a), _interval(b)
+    return (a_lo / b_hi if b_hi else math.inf), (a_hi / b_lo if b_lo else math.inf)
+
+
+def ratio_text(interval: tuple[float, float]) -> str:
+    """``0.50`` when known, ``<=0.50`` / ``>=1.25`` when only bounded, ``n/a`` when unbounded."""
+    lo, hi = interval
+    if lo == hi:
+        return f"{lo:.2f}"
+    if hi == math.inf:
+        return "n/a" if lo == 0 else f">={lo:.2f}"
+    return f"<={hi:.2f}"
+
+
+def verdict(interval: tuple[float, float], goal: float) -> str:
+    """``holds`` when even the lowest ratio reaches ``goal``, ``FAILS`` when even the highest
+    does not, ``undecided`` when the bounds straddle it."""
+    lo, hi = interval
+    if lo >= goal:
+        return "holds"
+    return "FAILS" if hi < goal else "undecided"
+
+
+def _rate(value: float | None, lowest: float, bound: str = "=") -> str:
+    if value is None or bound == "<":
         return f"<{lowest:g}/s"
-    return f"{value:g}/s"
+    return f"{'>=' if bound == '>=' else ''}{value:g}/s"
 
 
-def summary_line(knees: dict[str, float | None], lowest: float) -> str:
-    """``knee: healthy <r>/s, redis down <r>/s, redis paused <r>/s; raw <r>/s; ours/raw <x>``."""
+def summary_line(
+    knees: dict[str, float | None], lowest: float, bounds: dict[str, dict] | None = None
+) -> str:
+    """``knee: healthy <r>/s, redis down <r>/s, redis paused <r>/s; raw <r>/s; ours/raw <x>``;
+    a knee with nothing above it run reads ``>=<r>/s``, and a ratio so bounded ``<=<x>``."""
+    if bounds is None:
+        bounds = {
+            m: {"rate": lowest, "bound": "<"} if k is None else {"rate": k, "bound": "="}
+            for m, k in knees.items()
+        }
+
+    def r(mode: str) -> str:
+        return _rate(knees[mode], lowest, bounds[mode]["bound"])
+
     ours, raw = knees["healthy"], knees["raw"]
-    ratio = f"{ours / raw:.2f}" if ours and raw else "n/a"
+    ratio = ratio_text(ratio_interval(bounds["healthy"], bounds["raw"])) if ours and raw else "n/a"
     return (
-        f"knee: healthy {_rate(ours, lowest)}, redis down {_rate(knees['redis down'], lowest)}, "
-        f"redis paused {_rate(knees['redis paused'], lowest)}; raw {_rate(raw, lowest)}; "
-        f"ours/raw {ratio}"
+        f"knee: healthy {r('healthy')}, redis down {r('redis down')}, "
+        f"redis paused {r('redis paused')}; raw {r('raw')}; ours/raw {ratio}"
+    )
+
+
+# --- climbing the ladder ------------------------------------------------------------------------
+def keeps_climbing(mode: str, own: list[dict], rate: float, healthy: list[dict]) -> bool:
+    """Whether ``mode`` runs the rung at ``rate``, given its own steps so far and healthy's.
+
+    Raw climbs until it fails once (then its knee is known) or the top. The others stop after
+    failing the knee criterion at ``STOP_AFTER_FAILS`` rungs in a row, except that healthy always
+    runs the rung at twice its knee so far (issue 28 part 3 reads it)."""
+    if mode == "raw":
+        return all(under_knee(s) for s in own)
+    if mode == "healthy":
+        k = knee(healthy)
+        if k is not None and rate == 2 * k:
+            return True
+    recent = own[-STOP_AFTER_FAILS:]
+    return len(recent) < STOP_AFTER_FAILS or any(under_knee(s) for s in recent)
+
+
+def half_knee_rate(rates, healthy_knee: float | None) -> float | None:
+    """The rung at half the healthy knee, else the nearest below it; None if there is none."""
+    if healthy_knee is None:
+        return None
+    below = [r for r in rates if r <= healthy_knee / 2]
+    return max(below) if below else None
+
+
+# --- the goals of issue 28 part 4 ---------------------------------------------------------------
+def goals(steps: dict[str, list[dict]], bounds: dict[str, dict]) -> dict:
+    """Part 4's open-loop goals: healthy's knee >= 0.8x raw's; redis down's >= 0.8x healthy's;
+    with Redis paused, the p99 at half the healthy knee (its steady state, after the transition)
+    <= 1.5x healthy's p99 at that rung."""
+    ours_raw = ratio_interval(bounds["healthy"], bounds["raw"])
+    down = ratio_interval(bounds["redis down"], bounds["healthy"])
+    healthy_knee = knee(steps["healthy"])
+    both = {s["offered"] for s in steps["healthy"]} & {s["offered"] for s in steps["redis paused"]}
+    rung = half_knee_rate(both, healthy_knee)
+    paused = {"half": None if healthy_knee is None else healthy_knee / 2, "rate": rung}
+    if rung is not None:
+        p = next(s for s in steps["redis paused"] if s["offered"] == rung)["p99_ms"]
+        h = next(s for s in steps["healthy"] if s["offered"] == rung)["p99_ms"]
+        ratio = p / h if p is not None and h else None
+        paused |= {
+            "paused_p99_ms": p,
+            "healthy_p99_ms": h,
+            "ratio": ratio,
+            "verdict": "not judged"
+            if ratio is None
+            else ("holds" if ratio <= PAUSED_P99_GOAL else "FAILS"),
+        }
+    else:
+        paused["verdict"] = "not judged"
+    return {
+        "ours_raw": {"interval": ours_raw, "verdict": verdict(ours_raw, KNEE_RATIO_GOAL)},
+        "down_healthy": {"interval": down, "verdict": verdict(down, KNEE_RATIO_GOAL)},
+        "paused": paused,
+    }
+
+
+def goals_line(g: dict) -> str:
+    """``goals: knee ours/raw <x> (>= 0.8) <holds|FAILS>; redis down knee <x>x healthy (>= 0.8)
+    <holds|FAILS>; redis paused p99 at <r>/s (half the healthy knee) <ms> vs healthy <ms> (<x>x,
+    <= 1.5) <holds|FAILS>`` (``undecided`` / ``not judged`` when the ladder cannot tell)."""
+    o, d, p = g["ours_raw"], g["down_healthy"], g["paused"]
+    head = (
+        f"goals: knee ours/raw {ratio_text(o['interval'])} (>= {KNEE_RATIO_GOAL:g}) "
+        f"{o['verdict']}; redis down knee {ratio_text(d['interval'])}x healthy "
+        f"(>= {KNEE_RATIO_GOAL:g}) {d['verdict']}; "
+    )
+    if p["half"] is None:
+        return head + "redis paused p99: no healthy knee on this ladder, not judged"
+    if p["rate"] is None:
+        return head + (
+            f"redis paused p99: no rung at or below half the healthy knee ({p['half']:g}/s), "
+            "not judged"
+        )
+    which = (
+        "half the healthy knee"
+        if p["rate"] == p["half"]
+        else f"the rung nearest below half the healthy knee, {p['half']:g}/s"
+    )
+    ratio = "-" if p["ratio"] is None else f"{p['ratio']:.2f}x"
+    return head + (
+        f"redis paused p99 at {p['rate']:g}/s ({which}) {_ms(p['paused_p99_ms'])} vs healthy "
+        f"{_ms(p['healthy_p99_ms'])} ({ratio}, <= {PAUSED_P99_GOAL:g}) {p['verdict']}"
     )
 
 
@@ -513,7 +712,11 @@ class Bed:
 
 
 def run_step(bed: Bed, mode: str, rate: float, seconds: float, *, timeout: float, seed: int):
-    scans = door_schedule(rate, seconds, seed=seed)
+    """One rung for one mode. Redis paused: paused for the whole schedule, which runs
+    ``TRANSITION_S`` longer; the scans of that first second are the step's ``transition``, its
+    percentiles the rest's (the steady state of an outage that lasts)."""
+    lead = TRANSITION_S if mode == "redis paused" else 0.0
+    scans = door_schedule(rate, seconds + lead, seed=seed)
     threads = pool_size(rate, timeout)
     redis = bed.stack.redis
     if mode == "raw":
@@ -535,7 +738,7 @@ def run_step(bed: Bed, mode: str, rate: float, seconds: float, *, timeout: float
             redis.start()
     if mode in {"redis down", "redis paused"}:
         bed.redis_backed()
-    return step_result(rate, seconds, outcomes, elapsed)
+    return step_result(rate, seconds, outcomes, elapsed, lead=lead)
 
 
 def gunicorn_threads() -> int:
@@ -563,30 +766,54 @@ def measure(
         },
     )
     steps: dict[str, list[dict]] = {m: [] for m in MODES}
+    skipped: dict[str, list[float]] = {m: [] for m in MODES}  # rungs the climbing rule left out
     try:
         stack.start_servers()
         stack.start_web("ours", workers=2)
-        people = max(people_needed(door_schedule(r, seconds, seed=i)) for i, r in enumerate(rates))
+        people = max(
+            people_needed(door_schedule(r, seconds + lead, seed=i))
+            for i, r in enumerate(rates)
+            for lead in (0.0, TRANSITION_S)
+        )
         bed = Bed(stack, people)
         bed.redis_backed()
+
+        def step(mode: str, i: int, rate: float) -> None:
+            done = run_step(bed, mode, rate, seconds, timeout=timeout, seed=i)
+            steps[mode].append(done)
+            steps[mode].sort(key=lambda s: s["offered"])
+            first = done["transition"]
+            print(
+                f"[open_loop] {rate:g}/s {mode}: achieved {done['achieved']:.1f}/s, "
+                f"p50 {_ms(done['p50_ms'])}, p99 {_ms(done['p99_ms'])}, "
+                f"p99.9 {_ms(done['p999_ms'])}, answered p99 {_ms(done['served_p99_ms'])}, "
+                f"refusals {done['errors'] or 'none'}; first {TRANSITION_S:g} s"
+                f"{' (before the step)' if done['transition_excluded'] else ''}: "
+                f"{first['scans']} scans, p50 {_ms(first['p50_ms'])}, "
+                f"max {_ms(first['max_ms'])}, unserved {first['unserved']}",
+                flush=True,
+            )
+
         for i, rate in enumerate(rates):
             order = MODES if i % 2 == 0 else MODES[::-1]  # drift of the machine hits every mode
             for mode in order:
-                step = run_step(bed, mode, rate, seconds, timeout=timeout, seed=i)
-                steps[mode].append(step)
-                print(
-                    f"[open_loop] {rate:g}/s {mode}: achieved {step['achieved']:.1f}/s, "
-                    f"p50 {_ms(step['p50_ms'])}, p99 {_ms(step['p99_ms'])}, "
-                    f"p99.9 {_ms(step['p999_ms'])}, answered p99 {_ms(step['served_p99_ms'])}, "
-                    f"refusals {step['errors'] or 'none'}",
-                    flush=True,
-                )
+                if keeps_climbing(mode, steps[mode], rate, steps["healthy"]):
+                    step(mode, i, rate)
+                else:
+                    skipped[mode].append(rate)
+        # Paused stopped climbing below half the healthy knee: run that rung now (part 4 reads it).
+        half = half_knee_rate(rates, knee(steps["healthy"]))
+        if half is not None and half in skipped["redis paused"]:
+            skipped["redis paused"].remove(half)
+            step("redis paused", list(rates).index(half), half)
         bed.close()
     finally:
         stack.stop()
     machine["loadavg_at_end"] = os.getloadavg()
     knees = {m: knee(steps[m]) for m in MODES}
+    bounds = {m: knee_bound(steps[m], min(rates)) for m in MODES}
     over = overload(steps["healthy"], knees["healthy"])
+    judged = goals(steps, bounds)
     return {
         "started": started_at.isoformat(timespec="seconds"),
         "seconds": time.monotonic() - started,
@@ -594,6 +821,8 @@ def measure(
         "config": {
             "rates": list(rates),
             "step_seconds": seconds,
+            "transition_s": TRANSITION_S,
+            "stop_after_fails": STOP_AFTER_FAILS,
             "timeout_s": timeout,
             "doors": DOORS,
             "sessions": SESSIONS,
@@ -602,10 +831,14 @@ def measure(
             "web_limit": web_limit,  # None: the default WEB_MAX_CONCURRENT_REQUESTS
         },
         "steps": steps,
+        "skipped": skipped,
         "knees": knees,
+        "knee_bounds": bounds,
         "overload": over,
         "overload_line": overload_line(over, knees["healthy"], steps["healthy"][-1]),
-        "summary": summary_line(knees, min(rates)),
+        "goals": judged,
+        "goals_line": goals_line(judged),
+        "summary": summary_line(knees, min(rates), bounds),
     }
 
 
@@ -615,10 +848,19 @@ def _ms(value: float | None) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.open_loop", description=__doc__)
-    parser.add_argument("--rates", help="offered scans/s, comma-separated (default 5,10,20,40,80)")
+    parser.add_argument(
+        "--rates",
+        help="offered scans/s, comma-separated, climbed in order (default "
+        + ",".join(f"{r:g}" for r in RATES)
+        + ")",
+    )
     parser.add_argument("--seconds", type=float, help="seconds per rate (default 20)")
     parser.add_argument("--timeout", type=float, default=TIMEOUT_S, help="a door gives up after")
-    parser.add_argument("--quick", action="store_true", help="5,10,20,40 scans/s for 8 s each")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=",".join(f"{r:g}" for r in QUICK_RATES) + " scans/s for 8 s each",
+    )
     parser.add_argument(
         "--web-limit",
         type=int,
@@ -628,7 +870,7 @@ def main(argv=None) -> int:
     parser.add_argument("--docs", action="store_true", help="write the docs/benchmarks.md section")
     args = parser.parse_args(argv)
     rates = [float(r) for r in args.rates.split(",")] if args.rates else None
-    rates = rates or list(QUICK_RATES if args.quick else RATES)
+    rates = sorted(rates or (QUICK_RATES if args.quick else RATES))  # climbed upwards
     seconds = args.seconds or (QUICK_SECONDS if args.quick else SECONDS)
     install_signal_handlers()
     logdir = Path(tempfile.mkdtemp(prefix="open-loop-"))
@@ -641,6 +883,7 @@ def main(argv=None) -> int:
     if args.docs:
         open_loop_docs.write_docs(results, chart)
     print(results["overload_line"], flush=True)
+    print(results["goals_line"], flush=True)
     print(results["summary"], flush=True)
     return 0
 

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+import bench.open_loop as ol
 from bench.open_loop import (
     FULL,
     HOT,
@@ -161,3 +162,141 @@ def test_overload_line_names_the_rung_the_p99s_the_refusals_and_the_verdict():
     assert overload_line(None, 40) == (
         "overload: no rung at 2x the healthy knee (80/s), nothing to judge"
     )
+
+
+# --- the paused transition, bounded knees, the climbing rule, the goals (issue 28) ---------------
+# Reached through the module (``ol.name``) so that each test fails on its own before its change.
+def _outcome(at, ms, kind="verdict"):
+    return ol.Outcome(Scan(at, 0, 1, "admission", 0), kind, "201 checked_in", ms)
+
+
+def test_split_at_puts_the_scans_intended_before_the_lead_apart():
+    outcomes = [_outcome(0.2, 270), _outcome(0.99, 260), _outcome(1.0, 20), _outcome(3.5, 30)]
+    first, rest = ol.split_at(outcomes, 1.0)
+    assert [o.scan.at for o in first] == [0.2, 0.99]
+    assert [o.scan.at for o in rest] == [1.0, 3.5]
+
+
+def test_paused_step_reports_the_first_second_apart_and_its_percentiles_after_it():
+    # The first second: two scans waited on the hung Redis (270 ms), one got no verdict; then a
+    # steady outage at 20-40 ms. Paused (lead 1 s): the p99 is the steady state's.
+    slow = [_outcome(0.1, 270), _outcome(0.4, 265), _outcome(0.7, 250, kind="timeout")]
+    steady = [_outcome(1.0 + i / 10, 20 + i % 20) for i in range(80)]  # 8 s at 10/s
+    step = ol.step_result(10, 8.0, slow + steady, 9.05, lead=1.0)
+    assert step["scans"] == 80 and step["sent_rate"] == pytest.approx(10.0)
+    assert step["p99_ms"] == pytest.approx(39, abs=0.1)  # not 270: the transition is left out
+    assert step["unserved"] == 0 and step["errors"] == {}
+    assert step["achieved"] == pytest.approx(80 / 8.05)  # the time after the first second
+    assert step["transition"] == {"scans": 3, "p50_ms": pytest.approx(265, rel=0.002),
+                                  "max_ms": pytest.approx(270, rel=0.002), "unserved": 1}  # fmt: skip
+    assert step["transition_excluded"] is True
+
+
+def test_other_modes_show_their_first_second_but_keep_it_in_the_percentiles():
+    outcomes = [
+        _outcome(0.1, 270),
+        _outcome(0.2, 260),
+        *(_outcome(i / 10, 20) for i in range(3, 81)),
+    ]
+    step = ol.step_result(10, 8.0, outcomes, 8.1)
+    assert step["scans"] == 80 and step["p99_ms"] == pytest.approx(260, rel=0.002)
+    assert step["transition"]["scans"] == 9 and step["transition_excluded"] is False
+    assert step["transition"]["max_ms"] == pytest.approx(270, rel=0.002)
+
+
+def test_knee_bound_says_when_nothing_above_the_knee_was_run():
+    raw = [_step(r, 10) for r in (5, 10, 20, 40, 80, 160)]
+    assert ol.knee_bound(raw, 5) == {"rate": 160, "bound": ">="}  # never failed: >= the top
+    ours = [_step(5, 40), _step(10, 90), _step(20, 400), _step(40, 900)]
+    assert ol.knee_bound(ours, 5) == {"rate": 10, "bound": "="}
+    assert ol.knee_bound([_step(5, 400), _step(10, 900)], 5) == {"rate": 5, "bound": "<"}
+
+
+def test_summary_line_bounds_raw_knee_and_ratio_when_raw_never_failed():
+    knees = {"healthy": 40.0, "redis down": 40.0, "redis paused": 20.0, "raw": 160.0}
+    bounds = {"healthy": {"rate": 40, "bound": "="}, "redis down": {"rate": 40, "bound": "="},
+              "redis paused": {"rate": 20, "bound": "="}, "raw": {"rate": 160, "bound": ">="}}  # fmt: skip
+    assert ol.summary_line(knees, 5, bounds) == (
+        "knee: healthy 40/s, redis down 40/s, redis paused 20/s; raw >=160/s; ours/raw <=0.25"
+    )
+
+
+def test_ratio_interval_and_verdict_with_bounds():
+    exact, top = {"rate": 80, "bound": "="}, {"rate": 160, "bound": ">="}
+    assert ol.ratio_interval(exact, {"rate": 100, "bound": "="}) == (0.8, 0.8)
+    assert ol.verdict((0.8, 0.8), 0.8) == "holds"
+    assert ol.ratio_interval(exact, top) == (0.0, 0.5)
+    assert ol.ratio_text((0.0, 0.5)) == "<=0.50" and ol.verdict((0.0, 0.5), 0.8) == "FAILS"
+    near = ol.ratio_interval({"rate": 150, "bound": "="}, top)
+    assert ol.ratio_text(near) == "<=0.94" and ol.verdict(near, 0.8) == "undecided"
+    assert ol.ratio_text(ol.ratio_interval(top, top)) == "n/a"
+    assert ol.ratio_text(ol.ratio_interval(top, exact)) == ">=2.00"
+
+
+def test_climbing_stops_after_two_failed_rungs_in_a_row():
+    fail, ok = _step(0, 400), _step(0, 40)
+    assert ol.keeps_climbing("redis down", [ok, fail], 40, [])
+    assert not ol.keeps_climbing("redis down", [ok, fail, fail], 40, [])
+    assert ol.keeps_climbing("redis paused", [fail, fail, ok], 40, [])  # a pass in between
+    assert ol.keeps_climbing("raw", [ok, ok], 160, [])
+    assert not ol.keeps_climbing("raw", [ok, fail], 160, [])  # raw: until its first failure
+
+
+def test_healthy_always_runs_twice_its_knee_so_far():
+    healthy = [_step(10, 40), _step(20, 60), _step(30, 400), _step(40, 500)]  # stopped at 40
+    assert ol.keeps_climbing("healthy", healthy, 40, healthy)  # 2x the knee (20/s)
+    assert not ol.keeps_climbing("healthy", healthy, 50, healthy)
+    assert not ol.keeps_climbing("redis down", healthy, 40, healthy)  # only healthy
+
+
+def test_half_knee_rate_exact_or_the_nearest_below():
+    assert ol.half_knee_rate([5, 10, 20, 40], 40) == 20
+    assert ol.half_knee_rate([5, 10, 15, 20, 30], 50) == 20  # 25 is not a rung
+    assert ol.half_knee_rate([10, 20], 10) is None
+    assert ol.half_knee_rate([10, 20], None) is None
+
+
+def _goal_steps(paused_p99_at_20=80):
+    steps = {
+        "healthy": [_step(10, 50), _step(20, 60), _step(40, 200), _step(80, 900)],
+        "redis down": [_step(10, 50), _step(20, 70), _step(40, 250), _step(80, 1000)],
+        "redis paused": [_step(10, 55), _step(20, paused_p99_at_20), _step(40, 400)],
+        "raw": [_step(r, 10) for r in (10, 20, 40, 80)],
+    }
+    return steps, {m: ol.knee_bound(s, 10) for m, s in steps.items()}
+
+
+def test_goals_line_judges_part_4():
+    steps, bounds = _goal_steps()
+    assert ol.goals_line(ol.goals(steps, bounds)) == (
+        "goals: knee ours/raw <=0.50 (>= 0.8) FAILS; redis down knee 1.00x healthy (>= 0.8) "
+        "holds; redis paused p99 at 20/s (half the healthy knee) 80 ms vs healthy 60 ms (1.33x, "
+        "<= 1.5) holds"
+    )
+    steps, bounds = _goal_steps(paused_p99_at_20=120)
+    assert ol.goals_line(ol.goals(steps, bounds)).endswith(
+        "120 ms vs healthy 60 ms (2.00x, <= 1.5) FAILS"
+    )
+
+
+def test_goals_line_names_the_rung_below_half_the_knee_or_says_not_judged():
+    steps, _ = _goal_steps()
+    steps["healthy"][2] = _step(40, 900)
+    steps["healthy"].insert(2, _step(30, 100))  # healthy knee 30: half 15, no such rung
+    bounds = {m: ol.knee_bound(s, 10) for m, s in steps.items()}
+    line = ol.goals_line(ol.goals(steps, bounds))
+    assert "redis paused p99 at 10/s (the rung nearest below half the healthy knee, 15/s) " in line
+    steps["healthy"] = [_step(10, 900)]
+    bounds = {m: ol.knee_bound(s, 10) for m, s in steps.items()}
+    assert ol.goals_line(ol.goals(steps, bounds)).endswith(
+        "redis paused p99: no healthy knee on this ladder, not judged"
+    )
+
+
+def test_ladders_hold_half_and_twice_each_likely_knee_and_tell_0_8():
+    for ladder in (ol.RATES, ol.QUICK_RATES):
+        assert list(ladder) == sorted(ladder)
+    for knee_rate in (20, 40, 60, 80):
+        assert knee_rate / 2 in ol.RATES and 2 * knee_rate in ol.RATES
+    for raw_knee in (50, 100):  # ours at 0.8x raw is a rung, so 0.8 can come out exactly
+        assert 0.8 * raw_knee in ol.RATES
