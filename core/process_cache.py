@@ -14,8 +14,10 @@ Nothing here is shared between processes; Redis is not involved (it may be down)
 
 ``process_cache_get_or_load_shared`` keeps the object itself instead of a pickle: no unpickling
 per read (the API token's user with its permission caches cost about 0.2 ms of CPU a request to
-unpickle), and every caller gets the same object, so a caller copies what it hands on
-(``model_copy``: a copy as pickling gives, without pickling). Drops and clears apply to both.
+unpickle) and no pickling per load (a participant's first scan), and every caller gets the same
+object, so a caller copies what it hands on (``model_copy``: a copy as pickling gives, without
+pickling). The door's copies (tokens, sessions, participants) are all kept this way. Drops and
+clears apply to both stores.
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ from django.core.cache import caches
 from django.db.models import Model
 
 PROCESS_CACHE = "process"
-# The shared copies: few (one per API token in use); past this many, the expired go, then all.
-SHARED_MAX_ENTRIES = 1_000
+# The shared copies (API tokens, sessions, participants; each a few seconds): past this many,
+# the expired go, then all. As many as the pickled store holds (CACHES["process"]).
+SHARED_MAX_ENTRIES = 20_000
 T = TypeVar("T")
 M = TypeVar("M", bound=Model)
 _MISSING = object()
