@@ -8,6 +8,7 @@ import time
 import pytest
 
 import bench.open_loop as ol
+from bench import open_loop_docs
 from bench.open_loop import (
     FULL,
     HOT,
@@ -300,3 +301,33 @@ def test_ladders_hold_half_and_twice_each_likely_knee_and_tell_0_8():
         assert knee_rate / 2 in ol.RATES and 2 * knee_rate in ol.RATES
     for raw_knee in (50, 100):  # ours at 0.8x raw is a rung, so 0.8 can come out exactly
         assert 0.8 * raw_knee in ol.RATES
+
+
+def _results(steps, **extra):
+    machine = {"nproc": 2, "loadavg_at_start": [1.0] * 3, "loadavg_at_end": [1.0] * 3}
+    cfg = {"rates": [10, 20], "step_seconds": 8, "timeout_s": 10, "doors": 20, "sessions": 10,
+           "workers": 2}  # fmt: skip
+    knees = {m: ol.knee(s) for m, s in steps.items()}
+    return {"started": "2026-12-07T11:00:00", "seconds": 100, "machine": machine, "config": cfg,
+            "steps": steps, "knees": knees, "overload": None, "summary": "knee: ...", **extra}  # fmt: skip
+
+
+def test_docs_section_shows_the_first_second_the_left_out_rungs_and_the_goals():
+    paused = _step(10, 60)
+    paused |= {"sent_rate": 10, "achieved": 10, "p50_ms": 20, "p999_ms": 60,
+               "transition": {"scans": 9, "p50_ms": 30, "max_ms": 271, "unserved": 0},
+               "transition_excluded": True}  # fmt: skip
+    steps = {m: [dict(paused)] for m in ol.MODES}
+    results = _results(steps, goals_line="goals: knee ours/raw 0.50 (>= 0.8) FAILS; ...",
+                       skipped={"healthy": [], "raw": [20.0]})  # fmt: skip
+    results["config"]["transition_s"] = 1.0
+    text = "\n".join(open_loop_docs.section(results, chart_name="c.png"))
+    assert "| 9: 30 / 271, 0 unserved |" in text
+    assert "Rungs left out by the climbing rule: raw 20." in text
+    assert "`goals: knee ours/raw 0.50 (>= 0.8) FAILS; ...`" in text
+    assert "are in the *first 1 s* column alone" in text
+    old = {k: v for k, v in paused.items() if not k.startswith("transition")}
+    text = "\n".join(
+        open_loop_docs.section(_results({m: [old] for m in ol.MODES}), chart_name="c.png")
+    )
+    assert "this run predates the split" in text and "| none | - |" in text
