@@ -9,6 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
+from rest_framework.utils import json as drf_json
 
 from core.api.fields import ObjectIdField, RejectUnknownFieldsMixin, ShallowFieldCopiesMixin
 from participants_app.models import TICKET_CODE_PATTERN, ticket_code_validator
@@ -128,6 +129,31 @@ def door_input_plain(data) -> dict | None:
         return None
     nonce = _plain_nonce(data["nonce"]) if "nonce" in data else ""
     return None if nonce is None else {who[0]: data[who[0]], "nonce": nonce}
+
+
+# A door's body is a few dozen bytes; a larger one goes through DRF's parsers as before.
+DOOR_BODY_MAX_BYTES = 4096
+
+
+def door_input_json(request) -> dict | None:
+    """``door_input_plain`` of a door's JSON body, read without DRF's parser selection, or None.
+
+    Only for ``Content-Type: application/json`` exactly and a small body, read as DRF's
+    ``JSONParser`` reads it: UTF-8, strict JSON (no ``NaN`` or ``Infinity``). Any other request,
+    or a body that is not valid JSON of the door's plain shape, gives None: ``request.data`` then
+    decides, with DRF's parsers and error messages. DRF's parsing cost about 0.05 ms of CPU a scan.
+    """
+    meta = request.META
+    if meta.get("CONTENT_TYPE") != "application/json":
+        return None
+    length = meta.get("CONTENT_LENGTH") or ""
+    if not (length.isdigit() and 0 < int(length) <= DOOR_BODY_MAX_BYTES):
+        return None
+    try:
+        data = drf_json.loads(request.body.decode("utf-8"))
+    except ValueError:  # not UTF-8, not JSON, NaN: DRF's parser answers it (400)
+        return None
+    return door_input_plain(data)
 
 
 class UndoInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):

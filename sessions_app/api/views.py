@@ -41,6 +41,7 @@ from .check_in_serializers import (
     DoorStateSerializer,
     UndoInputSerializer,
     VerdictSerializer,
+    door_input_json,
     door_input_plain,
     verdict_data,
 )
@@ -226,7 +227,11 @@ class SessionViewSet(viewsets.GenericViewSet):
         """
         if request.method == "GET":
             return Response(DoorStateSerializer(self.get_object()).data)
-        data = door_input_plain(request.data) or _validated(CheckInInputSerializer, request.data)
+        data = (
+            door_input_json(request)
+            or door_input_plain(request.data)
+            or _validated(CheckInInputSerializer, request.data)
+        )
         verdict = services.session_check_in(
             session_id=pk,
             participant_id=data.get("participant"),
@@ -251,7 +256,11 @@ class SessionViewSet(viewsets.GenericViewSet):
         """
         if request.method == "GET":
             return Response(DoorStateSerializer(self.get_object()).data)
-        data = door_input_plain(request.data) or _validated(CheckOutInputSerializer, request.data)
+        data = (
+            door_input_json(request)
+            or door_input_plain(request.data)
+            or _validated(CheckOutInputSerializer, request.data)
+        )
         verdict = services.session_check_out(
             session_id=pk,
             participant_id=data.get("participant"),
