@@ -24,7 +24,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from bench import imports, open_loop_docs, scenarios
+from bench import imports, open_loop, open_loop_docs, scenarios
 from bench import websockets as bench_websockets
 from bench.chart import timeline_chart
 from bench.docs import machine_facts, render
@@ -34,13 +34,14 @@ from devtools.stack import ROOT, Stack, handle_signals_in_loop, install_signal_h
 
 BREAKER_RESET = "1"  # the shipped default (config/settings/base.py)
 SOCKET_TIMEOUT = "0.25"
-# The open-loop ladder of make bench: bench.open_loop's own rungs (5, 10, 20, 40, 80 scans/s: the
-# healthy knee measured 40/s on 2026-12-07, and issue 28 part 3 reads the rung at twice the knee)
-# at --quick's 8 s each instead of 20 s (20 steps over the 4 modes: 160 s of offered load, not
-# 400 s). The quick ladder stopped at 40/s, the knee itself: no rung to judge overload on, and the
-# raw protocol's knee cut off at the top. --open-loop-rates / --open-loop-seconds give another.
-OPEN_LOOP_RATES = (5, 10, 20, 40, 80)
-OPEN_LOOP_SECONDS = 8.0
+# The open-loop ladder of make bench: bench.open_loop's own rungs (5 to 160 scans/s, fine enough to
+# tell 0.8x, with the rungs at half and twice each likely knee for issue 28 parts 3 and 4), 6 s
+# each instead of 20 s. Each mode climbs until it fails at two rungs in a row (raw: its first
+# failure), so a run is about 39 of the 48 steps. A 4-rung run at 8 s a rung (10-80/s) took 133 s
+# for its 12 steps on 2026-12-07 (1.4 s of set-up a step, 17 s of stack start): 39 x (6 + 1.4) s
+# + 17 s is about 5.3 min, all 48 about 6.4. --open-loop-rates / --open-loop-seconds give another.
+OPEN_LOOP_RATES = open_loop.RATES
+OPEN_LOOP_SECONDS = 6.0
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -55,7 +56,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--open-loop-rates",
         default=",".join(f"{r:g}" for r in OPEN_LOOP_RATES),
-        help="offered scans/s of bench.open_loop's ladder (its own default: 5,10,20,40,80)",
+        help="offered scans/s of bench.open_loop's ladder (its own default, climbed per mode)",
     )
     parser.add_argument(
         "--open-loop-seconds",

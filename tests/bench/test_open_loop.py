@@ -331,3 +331,13 @@ def test_docs_section_shows_the_first_second_the_left_out_rungs_and_the_goals():
         open_loop_docs.section(_results({m: [old] for m in ol.MODES}), chart_name="c.png")
     )
     assert "this run predates the split" in text and "| none | - |" in text
+
+
+def test_make_bench_climbs_the_fine_ladder_at_6_s_a_rung():
+    from bench.__main__ import parse_args  # noqa: PLC0415 (python -m bench's module)
+
+    args = parse_args([])
+    rates = [float(r) for r in args.open_loop_rates.split(",")]
+    assert rates == list(ol.RATES) and args.open_loop_seconds == 6.0
+    for knee_rate in (20, 30, 40, 60, 80):  # half and twice each likely healthy knee are rungs
+        assert knee_rate / 2 in rates and 2 * knee_rate in rates
