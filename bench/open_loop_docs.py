@@ -95,13 +95,12 @@ def _overload(results: dict) -> str:
 
 
 def _first_second(step: dict) -> str:
-    """The transition column: scans, p50 / max ms, unserved (older results: -)."""
+    """The transition columns: scans, p50 ms, max ms, unserved (older results: -)."""
     first = step.get("transition")
     if not first:
-        return "-"
+        return "- | - | - | -"
     return (
-        f"{first['scans']}: {_ms(first['p50_ms'])} / {_ms(first['max_ms'])}, "
-        f"{first['unserved']} unserved"
+        f"{first['scans']} | {_ms(first['p50_ms'])} | {_ms(first['max_ms'])} | {first['unserved']}"
     )
 
 
@@ -147,8 +146,8 @@ def _paused_method(cfg: dict) -> str:
         "Redis paused is measured as an outage that lasts, not as its first moments: Redis is "
         "paused for the whole step, which runs 1 s longer, and the scans intended in that first "
         "second (each web worker's first requests wait on the hung Redis for its 0.25 s socket "
-        "timeout before its breaker opens) are in the *first 1 s* column alone: count, p50 / "
-        "max, unserved. The paused rows' rates and percentiles are the scans after it, the "
+        "timeout before its breaker opens) are in the *first 1 s* columns alone (scans, p50, "
+        "max, unserved), side by side with the step's percentiles. The paused rows' rates and percentiles are the scans after it, the "
         "steady state. The other modes' *first 1 s* is their step's own first second, kept in "
         "their percentiles: Redis killed needs no such split (a refused connection is seen at "
         "once), as its first-second max against its p99 shows. The transition itself is "
@@ -202,16 +201,17 @@ def section(results: dict, *, chart_name: str) -> list[str]:
         f"![p99 against offered rate]({chart_name})",
         "",
         "| mode | offered /s | scheduled /s | achieved /s | p50 ms | p99 ms | p99.9 ms "
-        "| served p99 ms | refusals and errors | first 1 s: scans: p50 / max ms, unserved |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| first 1 s: scans | first 1 s: p50 ms | first 1 s: max ms | first 1 s: unserved "
+        "| served p99 ms | refusals and errors |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for mode, steps in results["steps"].items():
         for s in steps:
             lines.append(
                 f"| {mode} | {s['offered']:g} | {s['sent_rate']:.1f} | {s['achieved']:.1f} | "
                 f"{_ms(s['p50_ms'])} | "
-                f"{_ms(s['p99_ms'])} | {_ms(s['p999_ms'])} | {_ms(s['served_p99_ms'])} | "
-                f"{_errors(s['errors'])} | {_first_second(s)} |"
+                f"{_ms(s['p99_ms'])} | {_ms(s['p999_ms'])} | {_first_second(s)} | "
+                f"{_ms(s['served_p99_ms'])} | {_errors(s['errors'])} |"
             )
     lines += ["", _skipped(results), "", _overload(results), *_goals(results)]
     return lines

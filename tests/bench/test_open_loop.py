@@ -322,15 +322,15 @@ def test_docs_section_shows_the_first_second_the_left_out_rungs_and_the_goals():
                        skipped={"healthy": [], "raw": [20.0]})  # fmt: skip
     results["config"]["transition_s"] = 1.0
     text = "\n".join(open_loop_docs.section(results, chart_name="c.png"))
-    assert "| 9: 30 / 271, 0 unserved |" in text
+    assert "| 20 | 60 | 60 | 9 | 30 | 271 | 0 | 60 | none |" in text  # p99, p99.9, first 1 s
     assert "Rungs left out by the climbing rule: raw 20." in text
     assert "`goals: knee ours/raw 0.50 (>= 0.8) FAILS; ...`" in text
-    assert "are in the *first 1 s* column alone" in text
+    assert "are in the *first 1 s* columns alone" in text
     old = {k: v for k, v in paused.items() if not k.startswith("transition")}
     text = "\n".join(
         open_loop_docs.section(_results({m: [old] for m in ol.MODES}), chart_name="c.png")
     )
-    assert "this run predates the split" in text and "| none | - |" in text
+    assert "this run predates the split" in text and "| 60 | - | - | - | - | 60 |" in text
 
 
 def test_make_bench_climbs_the_fine_ladder_at_6_s_a_rung():
