@@ -153,9 +153,13 @@ def test_a_measured_check_in_is_sent_once_whatever_it_answers(serve):
     assert (record.status, record.reason, len(server.seen)) == (503, "busy", 1)
 
 
-def test_make_bench_defaults_three_runs_and_the_full_open_loop_ladder_at_8_s_a_rung():
+def test_make_bench_defaults_three_runs_and_the_full_open_loop_ladder_at_6_s_a_rung():
     args = parse_args([])
-    assert (args.runs, args.open_loop_rates, args.open_loop_seconds) == (3, "5,10,20,40,80", 8.0)
+    assert (args.runs, args.open_loop_rates, args.open_loop_seconds) == (
+        3,
+        "5,10,15,20,30,40,50,60,80,100,120,160",
+        6.0,
+    )
     assert args.scale_sizes == "100,10000,100000" and args.scale_check_ins == 50_000
 
 
