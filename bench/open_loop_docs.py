@@ -148,10 +148,11 @@ def _paused_method(cfg: dict) -> str:
         "second (each web worker's first requests wait on the hung Redis for its 0.25 s socket "
         "timeout before its breaker opens) are in the *first 1 s* columns alone (scans, p50, "
         "max, unserved), side by side with the step's percentiles. The paused rows' rates and percentiles are the scans after it, the "
-        "steady state. The other modes' *first 1 s* is their step's own first second, kept in "
-        "their percentiles: Redis killed needs no such split (a refused connection is seen at "
-        "once), as its first-second max against its p99 shows. The transition itself is "
-        "measured in section 3 (time to fallback, the slowest check-in after the fault)."
+        "steady state. Every mode's step runs the same way (each row's first second is in its "
+        "*first 1 s* columns, out of its percentiles): a step that follows a Redis fault starts "
+        "while the workers recover from it, and one rung must not read the previous rung's "
+        "recovery. The transitions themselves are measured in section 3 (time to fallback, the "
+        "slowest check-in after the fault, and back to Redis)."
     )
 
 
