@@ -24,7 +24,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from bench import imports, open_loop, open_loop_docs, scenarios
+from bench import imports, open_loop, open_loop_docs, readme_figures, scenarios
 from bench import websockets as bench_websockets
 from bench.chart import timeline_chart
 from bench.docs import machine_facts, render
@@ -193,7 +193,8 @@ def write_docs(results: dict, chart: Path) -> None:
     if "open_loop" in results:
         open_loop_docs.keep(results["open_loop"], chart.with_name("open_loop.png"))
     (docs / "benchmarks.md").write_text(render(results, chart_name="benchmarks/timeline.png"))
-    print(f"[bench] wrote {docs / 'benchmarks.md'}", flush=True)
+    readme_figures.write(ROOT / "README.md", slim)
+    print(f"[bench] wrote {docs / 'benchmarks.md'} and README.md's figures", flush=True)
 
 
 def main(argv=None) -> int:
