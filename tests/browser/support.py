@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from django.test import Client
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -35,10 +35,22 @@ def screenshot(browser, name: str) -> None:
 def wait_for(browser, condition, message: str = ""):
     """Wait until ``condition`` holds. A condition polled while the page is being replaced (a form
     just submitted) may read an element of the old page: that poll counts as "not yet" (seen in
-    a fresh-clone run: the door page's focus check raised StaleElementReferenceException)."""
+    a fresh-clone run: the door page's focus check raised StaleElementReferenceException), or
+    find no page to run its script in: with script execution disabled (the no-JavaScript tests),
+    chromedriver answered a poll during the form's navigation "unhandled inspector error" (fresh
+    clone, 7 December, test_picker_without_javascript_keeps_a_scan_and_chooses_nothing)."""
+
+    def polled(page):
+        try:
+            return condition(page)
+        except WebDriverException as exc:
+            if "unhandled inspector error" in (exc.msg or ""):
+                return False
+            raise
+
     return WebDriverWait(
         browser, WAIT_SECONDS, ignored_exceptions=(StaleElementReferenceException,)
-    ).until(condition, message)
+    ).until(polled, message)
 
 
 def scanner_type(page, keys: str) -> None:
