@@ -13,8 +13,6 @@ import uuid
 
 import pytest
 from django.db import connection
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from sessions_app.models import CheckIn, Scan
 from tests.factories import participants_make, session_make
@@ -33,9 +31,8 @@ ADMISSION = [
 ]
 
 
-def test_a_check_in_reads_and_writes_by_id(staff_user, commands):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=staff_user).key}")
+def test_a_check_in_reads_and_writes_by_id(token_client, commands):
+    client = token_client
     session = session_make(capacity=5)
     first, second = participants_make(2)
     url = f"/api/sessions/{session.pk}/check-in/"

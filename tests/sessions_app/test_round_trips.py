@@ -105,13 +105,12 @@ def test_commands_of_a_lease_grant_and_of_one_synced_scan(staff_user, commands):
     assert len(synced) == 13, synced
 
 
-def test_redis_round_trips_of_a_check_in(staff_user, redis_server, monkeypatch):
+def test_redis_round_trips_of_a_check_in(token_client, redis_server, monkeypatch):
     """A 201 with the session's admission set seeded: the reservation (one script call), then
     the cache invalidation and the live notification together (one pipeline). Counted as redis-py
     writes to a socket (a pipeline is one); the invalidation's effect: tests/sessions_app/
     test_caching.py, the notification's: tests/sessions_app/services/test_live_versions.py."""
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=staff_user).key}")
+    client = token_client
     session = session_make(capacity=5)
     first, second = participants_make(2)
     url = f"/api/sessions/{session.pk}/check-in/"
