@@ -7,10 +7,9 @@ without a circuit breaker does. Used only by ``make bench`` (a second gunicorn, 
 """
 
 from chaos.settings import *  # noqa: F403
-from chaos.settings import CACHES, REDIS_SOCKET_CONNECT_TIMEOUT, REDIS_SOCKET_TIMEOUT, REDIS_URL
+from chaos.settings import REDIS_SOCKET_CONNECT_TIMEOUT, REDIS_SOCKET_TIMEOUT, REDIS_URL
 
 CACHES = {
-    **CACHES,  # the per-process cache ("process") stays as in ours
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": REDIS_URL,

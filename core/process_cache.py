@@ -1,9 +1,8 @@
 """Short-lived copies of hot MongoDB reads, kept in each process's memory (no network at all).
 
 The door's hot path reads the same few documents on every request: the API token and its user,
-the session, the participant. Each is kept here for a few seconds (Django's LocMemCache: per
-process, thread-safe, values pickled, so every caller gets its own copy). Staleness is bounded
-and harmless where it is used:
+the session, the participant. Each is kept here for a few seconds (a locked dict of this
+process). Staleness is bounded and harmless where it is used:
 
 - a change saved in this process drops the copy at once (post_save/post_delete signals);
 - other processes see it within the entry's lifetime (the setting named at each use);
@@ -12,12 +11,11 @@ and harmless where it is used:
 
 Nothing here is shared between processes; Redis is not involved (it may be down).
 
-``process_cache_get_or_load_shared`` keeps the object itself instead of a pickle: no unpickling
-per read (the API token's user with its permission caches cost about 0.2 ms of CPU a request to
-unpickle) and no pickling per load (a participant's first scan), and every caller gets the same
-object, so a caller copies what it hands on (``model_copy``: a copy as pickling gives, without
-pickling). The door's copies (tokens, sessions, participants) are all kept this way. Drops and
-clears apply to both stores.
+``process_cache_get_or_load_shared`` keeps the object itself, not a pickle (Django's LocMemCache
+kept them before): no unpickling per read (the API token's user with its permission caches cost
+about 0.2 ms of CPU a request to unpickle) and no pickling per load (a participant's first scan),
+and every caller gets the same object, so a caller copies what it hands on (``model_copy``: a
+copy as pickling gives, without pickling).
 """
 
 from __future__ import annotations
@@ -27,30 +25,15 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from django.core.cache import caches
 from django.db.models import Model
 
-PROCESS_CACHE = "process"
 # The shared copies (API tokens, sessions, participants; each a few seconds): past this many,
-# the expired go, then all. As many as the pickled store holds (CACHES["process"]).
+# the expired go, then all.
 SHARED_MAX_ENTRIES = 20_000
 T = TypeVar("T")
 M = TypeVar("M", bound=Model)
-_MISSING = object()
 _shared: dict[str, tuple[float, object]] = {}
 _shared_lock = threading.Lock()
-
-
-def process_cache_get_or_load(key: str, load: Callable[[], T], *, seconds: float) -> T:
-    """Return the copy under ``key``, or ``load()`` it and keep it for ``seconds`` (0: never kept)."""
-    if seconds <= 0:
-        return load()
-    cache = caches[PROCESS_CACHE]
-    value = cache.get(key, _MISSING)
-    if value is _MISSING:
-        value = load()
-        cache.set(key, value, seconds)
-    return value
 
 
 def process_cache_get_or_load_shared(key: str, load: Callable[[], T], *, seconds: float) -> T:
@@ -98,7 +81,6 @@ def model_copy(instance: M) -> M:
 
 def process_cache_drop(*keys: str) -> None:
     """Forget the copies under ``keys`` in this process."""
-    caches[PROCESS_CACHE].delete_many(keys)
     with _shared_lock:
         for key in keys:
             _shared.pop(key, None)
@@ -106,6 +88,5 @@ def process_cache_drop(*keys: str) -> None:
 
 def process_cache_clear() -> None:
     """Forget every copy in this process."""
-    caches[PROCESS_CACHE].clear()
     with _shared_lock:
         _shared.clear()

@@ -113,12 +113,4 @@ CACHES = {
         connect_timeout=REDIS_SOCKET_CONNECT_TIMEOUT,
         timeout=REDIS_SOCKET_TIMEOUT,
     ),
-    # Per-process copies of hot MongoDB reads (core/process_cache.py): tokens, sessions,
-    # participants, each for a few seconds; no network, so a Redis outage does not touch it.
-    "process": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "process-copies",
-        "TIMEOUT": 5,
-        "OPTIONS": {"MAX_ENTRIES": 20_000},
-    },
 }
