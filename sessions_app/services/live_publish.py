@@ -19,10 +19,9 @@ from bson import ObjectId
 from django.conf import settings
 from django.core.cache import cache
 
-from core.caching import STATS_KEY
 from redis_fallback import get_redis, is_redis_available
 
-from ..caching import session_cache_invalidate, session_detail_key
+from ..caching import session_cache_invalidate, session_cache_keys
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +78,7 @@ def session_change_invalidate_and_publish(*, session_id: str | ObjectId) -> bool
         return session_change_publish(session_id=session_id)
     try:
         receivers = both(
-            [session_detail_key(session_id), STATS_KEY],
+            session_cache_keys(session_id),
             settings.LIVE_REDIS_CHANNEL,
             str(session_id),
         )
