@@ -19,6 +19,8 @@ it claims its nonce), ``undo.after_claim`` (after), ``reconcile.after_session_re
 ``reconcile.after_observe``, ``lease.grant_after_read``, ``lease.after_grant``, ``lease.after_claim``,
 ``lease.after_transfer``, ``lease.after_admit`` (a lease's grant, and an offline scan's steps in a
 sync), ``lease.settle_after_read`` (the reconcile settling an expired lease),
+``scans.finish``, ``scans.release`` (a scan log write that records a verdict on its
+nonce's entry, or drops an undecided one: a test makes it fail as a request deadline would),
 ``admission_sync.after_read`` (a Redis rebuild, between its
 read of the holders and its write), ``participant_import.after_batch`` (the import job, after each
 batch it applied and recorded).

@@ -48,6 +48,11 @@ HOLDING = [ENTERING, INSIDE, LEAVING]
 LIVE_BUMP = {"version": 1}
 LIVE_STAMP = {"$currentDate": {"changed_at": True}}
 _POLL_SECONDS = 0.02
+# A record remembers the ops that landed on it (an admission that got the person in, a check-out
+# that got them out), newest last: a retry that took over a gone original's nonce asks whether the
+# original's work landed even after a later visit moved the record on (``op_landed``). Far more
+# than the visits one person makes within a retry's few seconds.
+DONE_OPS_KEPT = 8
 
 
 def _checkins():
@@ -153,10 +158,21 @@ def record_read(session_id: ObjectId, participant_id: ObjectId) -> dict | None:
             "op_started_at": 1,
             "checked_in_at": 1,
             "last_op": 1,
+            "done_ops": 1,
             "lease": 1,
             "session_id": 1,
         },
     )
+
+
+def op_landed(record: dict, ops) -> bool:
+    """Tell whether one of ``ops`` did what it set out to do on this record (``done_ops``)."""
+    return any(op in ops for op in record.get("done_ops") or ())
+
+
+def _done(op: str) -> dict:
+    """The update part that remembers ``op`` as landed (the last ``DONE_OPS_KEPT`` are kept)."""
+    return {"$push": {"done_ops": {"$each": [op], "$slice": -DONE_OPS_KEPT}}}
 
 
 def record_await(
@@ -303,9 +319,10 @@ def record_admit(claim: Claim, *, source: str, at: datetime | None = None) -> bo
                 "checked_in_at": now,
                 "checked_out_at": None,
                 "source": source,
-                # Which request got the participant in: its retry (same nonce) answers its verdict.
+                # Which request got the participant in: an undo ends only this visit.
                 "last_op": claim.op,
-            }
+            },
+            **_done(claim.op),
         },
     )
     return result.modified_count == 1
@@ -383,7 +400,8 @@ def record_finish_leave(leaving: Leaving) -> bool:
                 "op_started_at": None,
                 "checked_out_at": timezone.now(),
                 "last_op": leaving.op,
-            }
+            },
+            **_done(leaving.op),
         },
     )
     return result.modified_count == 1
@@ -406,9 +424,11 @@ def op_end(record: dict) -> bool:
     if record["state"] == ENTERING and record.get("checked_in_at") is None:
         return _checkins().delete_one(mine).deleted_count == 1
     changes = {"state": OUT, "op": "", "op_started_at": None}
-    if record["state"] == LEAVING:
-        changes["checked_out_at"] = timezone.now()
-    return _checkins().update_one(mine, {"$set": changes}).modified_count == 1
+    if record["state"] != LEAVING:  # a re-entry never admitted: nothing landed
+        return _checkins().update_one(mine, {"$set": changes}).modified_count == 1
+    changes["checked_out_at"] = timezone.now()  # the check-out counts: it landed
+    ended = _checkins().update_one(mine, {"$set": changes, **_done(record["op"])})
+    return ended.modified_count == 1
 
 
 def counter_repair(*, session_id: ObjectId, observed: SessionAdmission, truth: int) -> bool:
@@ -657,7 +677,8 @@ def _record_complete(record: dict, *, lease_id: str) -> bool:
             "$set": {
                 "state": INSIDE, "op": "", "op_started_at": None, "checked_in_at": timezone.now(),
                 "checked_out_at": None, "last_op": record["op"], "lease": lease_id,
-            }
+            },
+            **_done(record["op"]),
         },
     )  # fmt: skip
     return result.modified_count == 1

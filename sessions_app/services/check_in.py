@@ -136,29 +136,30 @@ def _redis_precheck(session: Session, participant: Participant) -> tuple[Admissi
 
 
 def record_claim_or_verdict(
-    session: Session, participant: Participant, source: str, op: str, took_over: str, *,
+    session: Session, participant: Participant, source: str, op: str, took_over: tuple[str, ...], *,
     lease: str = "",
 ) -> admission_protocol.Claim | Verdict:  # fmt: skip
     """Step 1 of the admission: claim the pair, or answer why not (inside, or someone in flight).
 
-    A retry that took over its original's nonce (``took_over``, the original's op) ends the
-    original's operation if it is still in flight, and answers ``checked_in`` if the original
-    got the participant in: that was the original's verdict.
+    A retry that took over its original's nonce (``took_over``: the ops of the requests that
+    owned it before) answers ``checked_in`` if one of them got the participant in, even if they
+    have left since (that was the original's verdict, and the door may have shown it: an offline
+    green); else it ends the operation of one still in flight and decides afresh.
     """
     for _attempt in range(_CLAIM_ATTEMPTS):
+        if took_over:
+            record = admission_protocol.record_read(session.pk, participant.pk)
+            if record is not None and admission_protocol.op_landed(record, took_over):
+                inside = record["state"] == admission_protocol.INSIDE
+                return door_verdict(Reason.CHECKED_IN, session, participant, inside=inside)
+            if record is not None and record.get("op") in took_over:
+                admission_protocol.op_take_over(record, session.pk)
+                continue
         claim = admission_protocol.record_claim(
             session_id=session.pk, participant_id=participant.pk, op=op, source=source, lease=lease
         )
         if claim is not None:
             return claim
-        if took_over:
-            record = admission_protocol.record_read(session.pk, participant.pk)
-            if record is not None and record.get("op") == took_over:
-                admission_protocol.op_take_over(record, session.pk)
-                continue
-            inside = record is not None and record["state"] == admission_protocol.INSIDE
-            if inside and record.get("last_op") == took_over:
-                return door_verdict(Reason.CHECKED_IN, session, participant, inside=True)
         record = admission_protocol.record_await(session.pk, participant.pk)
         state = record["state"] if record else admission_protocol.OUT
         if state in (admission_protocol.INSIDE, admission_protocol.LEAVING):
@@ -238,7 +239,7 @@ def _increment(claim: admission_protocol.Claim, session: Session, participant: P
 
 
 def _admit(
-    session: Session, participant: Participant, source: str, op: str, took_over: str, *,
+    session: Session, participant: Participant, source: str, op: str, took_over: tuple[str, ...], *,
     by_ticket: bool,
 ) -> Verdict:  # fmt: skip
     """Decide in MongoDB by the admission protocol (``admission_protocol.py``)."""
@@ -294,7 +295,7 @@ def _outside_window(session: Session) -> Reason | None:
 
 
 def _decide_check_in(
-    session: Session, participant: Participant, source: str, op: str, took_over: str, *,
+    session: Session, participant: Participant, source: str, op: str, took_over: tuple[str, ...], *,
     by_ticket: bool,
 ) -> Verdict:  # fmt: skip
     if session.status != Session.Status.OPEN:
@@ -330,7 +331,7 @@ def decide_once(attempt: Attempt, participant: Participant, decide) -> Verdict:
     operation's, so a retry that takes over a gone original can tell the original's writes.
     """
     if not attempt.nonce:
-        verdict = decide(admission_protocol.op_new(), "")
+        verdict = decide(admission_protocol.op_new(), ())
         scan_record_verdict(attempt=attempt, participant=participant, verdict=verdict)
         return verdict
     claimed = scan_claim(attempt=attempt, participant=participant)
@@ -375,7 +376,7 @@ def session_check_in(
     failpoint("check_in.resolved")
     decided: list[Verdict] = []  # what this request decided (a replay decides nothing)
 
-    def decide(op: str, took_over: str) -> Verdict:
+    def decide(op: str, took_over: tuple[str, ...]) -> Verdict:
         verdict = _decide_check_in(
             session, participant, source, op, took_over, by_ticket=participant_id is None
         )

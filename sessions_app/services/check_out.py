@@ -74,7 +74,7 @@ def _fenced_out(
 
 
 def _not_leaving(
-    left: dict | None, session: Session, participant: Participant, took_over: str,
+    left: dict | None, session: Session, participant: Participant, took_over: tuple[str, ...],
     fence: CheckOutFence,
 ) -> Verdict | None:  # fmt: skip
     """Answer a record this check-out could not flip, before any wait: fenced, or taken over."""
@@ -82,30 +82,33 @@ def _not_leaving(
         return None
     if left["state"] == admission_protocol.INSIDE:
         return _fenced_out(left, session, participant, fence)
-    if took_over:
-        if left["state"] == admission_protocol.LEAVING and left.get("op") == took_over:
-            admission_protocol.op_take_over(left, session.pk)
-            if left.get("lease"):  # resolved toward holding more: out only if its credit landed
-                now = admission_protocol.record_read(session.pk, participant.pk)
-                if now is None or now["state"] != admission_protocol.OUT:
-                    return None  # inside again: this retry checks them out afresh
-            return door_verdict(Reason.CHECKED_OUT, session, participant, inside=False)
-        if left["state"] == admission_protocol.OUT and left.get("last_op") == took_over:
-            return door_verdict(Reason.CHECKED_OUT, session, participant, inside=False)
+    if took_over and left["state"] == admission_protocol.LEAVING and left.get("op") in took_over:
+        admission_protocol.op_take_over(left, session.pk)
+        if left.get("lease"):  # resolved toward holding more: out only if its credit landed
+            now = admission_protocol.record_read(session.pk, participant.pk)
+            if now is None or now["state"] != admission_protocol.OUT:
+                return None  # inside again: this retry checks them out afresh
+        return door_verdict(Reason.CHECKED_OUT, session, participant, inside=False)
     return None
 
 
 def _leave(
-    session: Session, participant: Participant, op: str, took_over: str,
+    session: Session, participant: Participant, op: str, took_over: tuple[str, ...],
     fence: CheckOutFence = CheckOutFence(),
 ) -> admission_protocol.Leaving | Verdict:  # fmt: skip
     """Step 1 of the check-out: mark the record leaving, or answer why not.
 
-    A retry that took over its original's nonce finishes the original's check-out if it is
-    still in flight (ending it frees the place), and answers ``checked_out`` if the original
-    got the participant out: that was the original's verdict.
+    A retry that took over its original's nonce answers ``checked_out`` if one of the requests
+    that owned it before got the participant out (that was the original's verdict), even if they
+    have come back in since: it does not end the visit that began after; else it finishes the
+    original's check-out if it is still in flight (ending it frees the place).
     """
     for _attempt in range(_LEAVE_ATTEMPTS):
+        if took_over:
+            record = admission_protocol.record_read(session.pk, participant.pk)
+            if record is not None and admission_protocol.op_landed(record, took_over):
+                inside = record["state"] == admission_protocol.INSIDE
+                return door_verdict(Reason.CHECKED_OUT, session, participant, inside=inside)
         left = admission_protocol.record_leave(
             session_id=session.pk, participant_id=participant.pk, op=op,
             admitted_by=fence.admitted_by, checked_in_by=fence.checked_in_by, lease=fence.lease,
@@ -181,13 +184,15 @@ def _lease_leave(
 
 
 def check_out_decide(
-    session: Session, participant: Participant, *, op: str = "", took_over: str = "",
+    session: Session, participant: Participant, *, op: str = "", took_over: tuple[str, ...] = (),
     fence: CheckOutFence = CheckOutFence(),
 ) -> Verdict:  # fmt: skip
     """Check the participant out by the admission protocol; the scan log is the caller's."""
     left = _leave(session, participant, op or admission_protocol.op_new(), took_over, fence)
     if isinstance(left, Verdict):
-        if left.reason != Reason.CHECKED_OUT:
+        # A refusal, or a retry whose original got them out before they came back in: nothing
+        # to free here (their place is the new visit's).
+        if left.reason != Reason.CHECKED_OUT or left.inside:
             return left
     else:
         failpoint("check_out.after_record")

@@ -18,8 +18,10 @@ from bson import ObjectId
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection
 from django.utils import timezone
+from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
+from core.failpoints import failpoint
 from core.metrics import scan_verdict_count
 from core.mongo_docs import doc_for_insert
 from core.mongo_failures import note_database_failure
@@ -168,7 +170,9 @@ class NonceClaim:
     entry_id: object
     # Also the admission operation's id (``admission_protocol.py``), so a retry can recognise it.
     op: str
-    took_over: str = ""  # the op of the original this retry took over (it is presumed gone)
+    # The ops of the requests that owned the entry before this retry took it over (presumed gone),
+    # oldest first: the decision asks whether one of them landed (``admission_protocol.op_landed``).
+    took_over: tuple[str, ...] = ()
     direction: str = ""  # the attempt's, for the verdict's metric
     source: str = ""
 
@@ -183,8 +187,9 @@ def scan_claim(
     short wait, ``nonce_reused`` when the nonce was used for another participant or the other
     direction (a check-in's nonce replayed as a check-out). An original that has been deciding
     for longer than any request can run (``nonce_takeover_seconds``) is taken over: the claim
-    names its op, which the caller ends with the reconcile's fences (the admission protocol keeps
-    even a late original from counting twice).
+    names the ops of every earlier owner (the entry keeps them, ``owner_ops``), which the caller
+    ends with the reconcile's fences (the admission protocol keeps even a late original from
+    counting twice), or finds landed already.
 
     With ``replay=False`` a decided original is returned as its entry, unanswered: the caller
     looks at it and answers it (``scan_replay``) or decides otherwise (a synced offline scan
@@ -210,19 +215,20 @@ def scan_claim(
         if original.reason:
             return scan_replay(original, attempt, participant) if replay else original
         stale = timezone.now() - timedelta(seconds=nonce_takeover_seconds())
-        if (
-            original.created_at < stale
-            and _scans()
-            .update_one(
-                {"_id": original.pk, "reason": "", "owner_op": original.owner_op},
-                {"$set": {"owner_op": op, "created_at": timezone.now()}},
-            )
-            .modified_count
-        ):
+        taken = original.created_at < stale and _scans().find_one_and_update(
+            {"_id": original.pk, "reason": "", "owner_op": original.owner_op},
+            {
+                "$set": {"owner_op": op, "created_at": timezone.now()},
+                "$push": {"owner_ops": original.owner_op},
+            },
+            projection={"owner_ops": 1},
+            return_document=ReturnDocument.AFTER,
+        )
+        if taken:
             return NonceClaim(
                 original.pk,
                 op,
-                took_over=original.owner_op,
+                took_over=tuple(taken["owner_ops"]),
                 direction=attempt.direction,
                 source=attempt.source,
             )
@@ -262,6 +268,7 @@ def scan_claim_finish(claim: NonceClaim, verdict: Verdict) -> None:
     """Record the verdict on the claimed entry (never raises)."""
     scan_verdict_count(direction=claim.direction, reason=verdict.reason, source=claim.source)
     try:
+        failpoint("scans.finish")
         _scans().update_one(
             {"_id": claim.entry_id, "owner_op": claim.op},
             {
@@ -281,6 +288,7 @@ def scan_claim_finish(claim: NonceClaim, verdict: Verdict) -> None:
 def scan_claim_release(claim: NonceClaim) -> None:
     """Drop an undecided claim (the request failed before deciding); never raises."""
     try:
+        failpoint("scans.release")
         _scans().delete_one({"_id": claim.entry_id, "owner_op": claim.op, "reason": ""})
     except (DatabaseError, PyMongoError) as exc:
         note_database_failure(exc)

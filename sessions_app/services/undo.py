@@ -143,7 +143,7 @@ def _too_late(original: Scan, attempt: Attempt) -> Reason | None:
     return None
 
 
-def _decide(session: Session, original: Scan, op: str, took_over: str) -> Verdict:
+def _decide(session: Session, original: Scan, op: str, took_over: tuple[str, ...]) -> Verdict:
     """Check the participant out, but only out of the visit ``original`` admitted."""
     failpoint("undo.after_claim")
     verdict = check_out_decide(

@@ -188,6 +188,44 @@ def test_a_check_out_retry_taking_over_its_stalled_original_frees_the_place_once
     assert (session_inside(session), session_counter(session)) == (1, 1)
 
 
+def _deadline(_name):
+    raise pymongo.errors.NetworkTimeout("the request deadline ran out (test)")
+
+
+def test_a_retry_of_a_check_in_that_landed_answers_checked_in_though_another_door_let_them_out():
+    """The original admitted the person, but its verdict never reached the scan log (the write
+    failed) and its answer was lost; another door checked them out. The retry that takes the
+    nonce over answers the original's verdict: it does not admit them a second time."""
+    session = session_make(capacity=2)
+    (person,) = participants_make(1)
+    with failpoints.armed("scans.finish", _deadline):
+        assert _in(session, person, "n").reason == "checked_in"  # the door hears nothing
+    assert _out(session, person, "o").reason == "checked_out"
+    _age_nonce(session, "n")
+
+    retry = _in(session, person, "n")
+
+    assert (retry.reason, retry.inside) == ("checked_in", False)
+    assert (session_inside(session), session_counter(session)) == (0, 0)
+
+
+def test_a_retry_of_a_check_out_that_landed_leaves_the_next_visit_alone():
+    """The same for a check-out: the person came back in meanwhile; the retry answers
+    ``checked_out`` and does not end the visit that began after it."""
+    session = session_make(capacity=2)
+    (person,) = participants_make(1)
+    _in(session, person, "in-1")
+    with failpoints.armed("scans.finish", _deadline):
+        assert _out(session, person, "out").reason == "checked_out"
+    assert _in(session, person, "in-2").reason == "checked_in"
+    _age_nonce(session, "out")
+
+    retry = _out(session, person, "out")
+
+    assert (retry.reason, retry.inside) == ("checked_out", True)
+    assert (session_inside(session), session_counter(session)) == (1, 1)
+
+
 @pytest.mark.slow  # over a second: `make test` runs it
 def test_a_door_retrying_every_second_gets_its_verdict_within_5_s_of_a_stalled_originals_deadline():
     deadline = settings.MONGODB_REQUEST_TIMEOUT_SECONDS

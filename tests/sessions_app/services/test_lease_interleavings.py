@@ -15,10 +15,12 @@ the protocol (docs/door-protocol.md lists which, and how each fails).
 
 import datetime as dt
 
+import pymongo
 import pytest
 from django.db import connection
 from django.utils import timezone
 
+from core.failpoints import armed
 from sessions_app.models import Lease, Scan
 from sessions_app.services import counters_reconcile, session_check_in, session_check_out
 from sessions_app.services.leases import LeaseError, OfflineScan, lease_sync, session_lease_grant
@@ -512,3 +514,121 @@ def scenario_online_check_out_refused_then_synced():
 
 def test_an_offline_check_out_whose_online_attempt_found_nobody_inside_is_decided_afresh():
     scenario_online_check_out_refused_then_synced()
+
+
+# --- an original whose work landed but whose verdict was never recorded ---------------------------
+#
+# Chaos seed 83: a sync's request deadline ran out right after it had admitted Bea on the lease's
+# last place, and dropping her scan's undecided entry failed too (MongoDB was slow). Another door
+# checked her out; the door's resend took the entry over and, finding her out, admitted her afresh
+# from a lease with no room left: ``lease_exhausted`` for a green the door had shown. A retry that
+# takes over its original answers the original's verdict if the original's work landed, even when
+# the record has moved on since (a check-out, another visit).
+
+
+def _deadline(_name):
+    raise pymongo.errors.NetworkTimeout("the request deadline ran out (test)")
+
+
+def _failing_call(*numbers):
+    """An action that fails its calls numbered ``numbers`` (from 1) as a deadline would."""
+    calls = [0]
+
+    def action(name):
+        calls[0] += 1
+        if calls[0] in numbers:
+            _deadline(name)
+
+    return action
+
+
+def _resend(lease, scans, *nonces):
+    """The door's resend, once the nonces' dead owners look gone."""
+    session = Lease.objects.get(pk=lease).session
+    for nonce in nonces:
+        _age_nonce(session, nonce)
+    return _sync(lease, *scans)().results
+
+
+def scenario_resend_after_an_admission_landed_and_the_person_left():
+    session = session_make(capacity=20)
+    lease = _grant(session, 2).lease.pk
+    ada, bea = participants_make(2)
+    scans = [_scan(ada, "s-1"), _scan(bea, "s-2"), _scan(bea, "s-3", "out")]
+    # The deadline runs out after Bea's admission (the 2nd); dropping her entry fails too.
+    with (
+        armed("lease.after_admit", _failing_call(2)),
+        armed("scans.release", _deadline),
+        pytest.raises(pymongo.errors.NetworkTimeout),
+    ):
+        _sync(lease, *scans)()
+    assert _books(session) == (2, 2, 0)  # both admitted, on the lease's two places
+    other_door = session_check_out(session_id=session.pk, participant_id=bea.pk)
+    assert other_door.reason == "checked_out"
+
+    results = _resend(lease, scans, "s-2")
+
+    assert [(v.reason, v.inside) for v in results] == [
+        ("checked_in", True),  # Ada: replayed
+        ("checked_in", False),  # Bea: her green stands (she has left since)
+        ("not_checked_in", False),  # Bea's offline check-out: the other door let her out first
+    ]
+    assert_capacity_holds(session)
+    assert _books(session) == (1, 1, 0)
+
+
+def test_a_resent_sync_whose_admission_landed_answers_checked_in_though_the_person_left_since():
+    scenario_resend_after_an_admission_landed_and_the_person_left()
+
+
+def scenario_resend_chain_after_an_admission_landed():
+    """The same, and the first resend dies too after answering, its verdict not recorded: the
+    second resend takes over from the first, which did nothing, and must still find the admission
+    the first request made."""
+    session = session_make(capacity=10)
+    lease = _grant(session, 1).lease.pk
+    (bea,) = participants_make(1)
+    scans = [_scan(bea, "c-1")]
+    with (
+        armed("lease.after_admit", _deadline),
+        armed("scans.release", _deadline),
+        pytest.raises(pymongo.errors.NetworkTimeout),
+    ):
+        _sync(lease, *scans)()
+    session_check_out(session_id=session.pk, participant_id=bea.pk)
+    with armed("scans.finish", _deadline):  # the verdict is answered, never recorded
+        first = _resend(lease, scans, "c-1")
+    second = _resend(lease, scans, "c-1")
+
+    assert [(v.reason, v.inside) for v in first + second] == [
+        ("checked_in", False), ("checked_in", False),
+    ]  # fmt: skip
+    assert_capacity_holds(session)
+    assert _books(session) == (0, 0, 0)
+
+
+def test_a_second_resend_finds_the_admission_its_first_owner_made():
+    scenario_resend_chain_after_an_admission_landed()
+
+
+def scenario_resend_after_a_check_out_landed_and_the_person_came_back():
+    """An offline check-out landed (the place went back to the lease) but its verdict was never
+    recorded and the answer was lost; Ada came back in through another door. The resend must not
+    check her out again: she is inside, and the lease would hold her place twice."""
+    session = session_make(capacity=20)
+    lease = _grant(session, 2).lease.pk
+    (ada,) = participants_make(1)
+    _sync(lease, _scan(ada, "k-1"))()
+    with armed("scans.finish", _deadline):
+        _sync(lease, _scan(ada, "k-2", "out"))()  # checked out; the door hears nothing
+    assert _online(session, ada) == "checked_in"  # back in, through an online door
+
+    (resent,) = _resend(lease, [_scan(ada, "k-2", "out")], "k-2")
+
+    assert (resent.reason, resent.inside) == ("checked_out", True)
+    assert_capacity_holds(session)
+    assert _books(session) == (1, 1, 2)
+
+
+def test_a_resent_offline_check_out_that_landed_does_not_check_out_the_next_visit():
+    scenario_resend_after_a_check_out_landed_and_the_person_came_back()
