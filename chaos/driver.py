@@ -79,6 +79,44 @@ class Participant:
     ticket_code: str
 
 
+# A targeted check-in stall frees a place itself once this many sessions it believed open
+# answered ``session_full`` (seed 83, t 305 s: twelve tries, seven sessions, all full).
+STALL_FULL_BEFORE_FREEING = 3
+
+
+def stall_check_in_target(
+    plans: list[SessionPlan], *, wave: int, leased: set[str], full: frozenset[str], rng
+) -> tuple[SessionPlan, Participant, str | None] | None:
+    """Choose where a targeted check-in stall sends its check-in: (plan, person, freeing).
+
+    Preferably a fill session with exactly one place left (as the doors' answers tell), so the
+    stalled admission takes the last place: if the reconcile then lowers the counter, the next
+    admission overbooks. This client's view lags the server's (an admission whose answer was lost
+    fills a place it never saw), so late in a run every session it believes open may be full:
+    the sessions that answered ``full`` are skipped, and once ``STALL_FULL_BEFORE_FREEING`` did,
+    a churn session gets a place freed first (``freeing``: someone this client saw admitted,
+    checked out just before), which the stalled admission then takes. None if nothing fits.
+    """
+    if len(full) < STALL_FULL_BEFORE_FREEING:
+        open_plans = [
+            p for p in plans
+            if len(p.inside) < p.capacity and p.id not in leased and p.id not in full
+        ]  # fmt: skip
+        last_place = [p for p in open_plans if p.kind == "fill" and len(p.inside) == p.capacity - 1]
+        pool = [p for p in last_place if p.wave == wave] or last_place or open_plans
+        if pool:
+            plan = rng.choice(pool)
+            outside = [p for p in plan.candidates if p.id not in plan.inside]
+            return (plan, rng.choice(outside), None) if outside else None
+    churn = [p for p in plans if p.kind == "churn" and p.inside and p.id not in leased]
+    if not churn:
+        return None
+    plan = rng.choice(churn)
+    freeing = rng.choice(sorted(plan.inside))
+    outside = [p for p in plan.candidates if p.id not in plan.inside]
+    return (plan, rng.choice(outside), freeing) if outside else None
+
+
 class SetupError(RuntimeError):
     """The API refused to create the driver's sessions or participants."""
 
@@ -309,14 +347,15 @@ class LoadDriver:
                 await self.client.stats()
 
     # --- targeted stalls (chaos.stalls) ----------------------------------------------------------
-    def stall_request(self, target: str, server: tuple[str, str]):
+    def stall_request(
+        self, target: str, server: tuple[str, str], full: frozenset[str] = frozenset()
+    ):
         """Return a coroutine sending one ``target`` request ("check_in" | "check_out") to
         ``server``, chosen so it reaches the gap between the two writes; None if none fits now.
 
-        A check-in goes preferably to a fill session with exactly one place left (as the doors'
-        answers tell), so the stalled admission takes the last place: if the reconcile then
-        lowers the counter, the next admission overbooks. A check-out goes to a churn session,
-        for someone the doors saw admitted.
+        A check-in goes where ``stall_check_in_target`` says (``full``: the sessions that
+        answered this stall's earlier tries ``session_full``). A check-out goes to a churn
+        session, for someone the doors saw admitted.
         """
         if target == "check_out":
             churn = [p for p in self.sessions if p.kind == "churn" and p.inside]
@@ -339,18 +378,19 @@ class LoadDriver:
         # Not where an offline door holds a lease: its places count as taken, which these plans
         # (online admissions only) do not see, so a check-in there answers session_full early.
         leased = {session for door in self.offline.values() for session in door.leases}
-        open_plans = [p for p in self.sessions if len(p.inside) < p.capacity and p.id not in leased]
-        last_place = [p for p in open_plans if p.kind == "fill" and len(p.inside) == p.capacity - 1]
-        pool = [p for p in last_place if p.wave == wave] or last_place or open_plans
-        if not pool:
+        target = stall_check_in_target(
+            self.sessions, wave=wave, leased=leased, full=full, rng=self.rng
+        )
+        if target is None:
             return None
-        plan = self.rng.choice(pool)
-        outside = [p for p in plan.candidates if p.id not in plan.inside]
-        if not outside:
-            return None
-        person = self.rng.choice(outside)
+        plan, person, freeing = target
 
         async def check_in():
+            if freeing is not None:  # through the main server, like any door's check-out
+                self.issued += 1
+                out, _ = await self.client.check_out(session=plan.id, participant=freeing)
+                if out.status == 200:
+                    plan.inside.discard(freeing)
             self.issued += 1
             record, _ = await self.client.check_in(
                 session=plan.id,

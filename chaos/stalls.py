@@ -181,9 +181,9 @@ def _wait_stopped(web: Gunicorn, task: asyncio.Task, timeout: float = 5.0) -> in
 async def _targeted(ctx: FaultContext, fault: Fault, event: FaultEvent) -> None:
     server = (ctx.stall_web.name, ctx.stall_web.url)
     event.notes["waited_for_no_reconcile"] = await asyncio.to_thread(wait_for_no_reconcile, ctx)
-    tried = []
+    tried, full = [], set()
     for _ in range(TARGET_TRIES):
-        request = ctx.driver.stall_request(fault.target, server)
+        request = ctx.driver.stall_request(fault.target, server, frozenset(full))
         if request is None:  # nothing fits now (no one inside a churn session yet...)
             await asyncio.sleep(0.5)
             continue
@@ -193,6 +193,8 @@ async def _targeted(ctx: FaultContext, fault: Fault, event: FaultEvent) -> None:
             break
         record = await task  # answered without reaching the failpoint (full, not inside...)
         tried.append(f"{record.status} {record.reason}")
+        if record.reason == "session_full":
+            full.add(record.session)
     else:
         raise RuntimeError(f"no {fault.target} reached the failpoint: {tried}")
     stopped_at = ctx.clock()
