@@ -94,6 +94,43 @@ def test_node_checks_fail_a_partition_not_seen_at_once_and_a_kill_not_taken_out(
     assert node_checks(_data([answered])) == []  # the single-node form: no such checks
 
 
+def _cut_during_a_failover(kept: str) -> FaultEvent:
+    cut = _partition(False)
+    cut.notes["readings"] = [(t, 200, 200, kept, "disconnected") for t in (2.0, 2.5, 3.0)]
+    return cut
+
+
+def test_a_cut_that_landed_in_a_redis_outage_for_both_nodes_is_not_testable_not_failed():
+    failover = FaultEvent(kind="redis_failover", t_start=0.5, ok=True, outage=(0.5, 6.0))
+    (excused,) = node_checks(
+        _data([], faults=[_partition(True), _cut_during_a_failover("disconnected"), failover])
+    )
+    assert excused.ok
+    assert "not testable" in excused.detail and "redis_failover at 0 s" in excused.detail
+    # The kept node on Redis at some reading: the cut itself failed to show; no excuse.
+    (failed,) = node_checks(
+        _data([], faults=[_partition(True), _cut_during_a_failover("connected"), failover])
+    )
+    assert not failed.ok
+    # No Redis fault meanwhile: no excuse either; and a run whose only cut is excused shows nothing.
+    (alone,) = node_checks(
+        _data([], faults=[_partition(True), _cut_during_a_failover("disconnected")])
+    )
+    assert not alone.ok
+    (only,) = node_checks(_data([], faults=[_cut_during_a_failover("disconnected"), failover]))
+    assert not only.ok
+
+
+def test_a_cut_begun_before_redis_was_back_on_both_nodes_is_not_testable_not_failed():
+    late = _cut_during_a_failover("disconnected")
+    late.notes.update(calm=False, calm_after=20.2)
+    (excused,) = node_checks(_data([], faults=[_partition(True), late]))
+    assert excused.ok and "Redis not back on both nodes after 20.2 s" in excused.detail
+    late.notes["calm"] = True  # both were on Redis when it began: the cut alone must show
+    (failed,) = node_checks(_data([], faults=[_partition(True), late]))
+    assert not failed.ok
+
+
 def _watcher(connects: int, arrival: float) -> LiveWatcher:
     watcher = LiveWatcher("ws://x", "t", "mongodb://x", "db", clock=lambda: 0.0)
     watcher.connects = connects
