@@ -330,7 +330,8 @@ def _transfer(session: Session, lease_id: str, claim: admission_protocol.Claim) 
 
 
 def _offline_in(
-    session: Session, participant: Participant, lease_id: str, op: str, took_over: tuple[str, ...], *,
+    session: Session, participant: Participant, lease_id: str, op: str,
+    took_over: tuple[str, ...], *,
     by_ticket: bool, scanned_at: datetime,
 ) -> Verdict:  # fmt: skip
     """Decide an offline admission: claim, transfer, admit (docs/door-protocol.md)."""
@@ -368,7 +369,8 @@ def _offline_in(
 
 
 def _offline_out(
-    session: Session, participant: Participant, lease_id: str, op: str, took_over: tuple[str, ...], *,
+    session: Session, participant: Participant, lease_id: str, op: str,
+    took_over: tuple[str, ...], *,
     scanned_at: datetime,
 ) -> Verdict:  # fmt: skip
     """Decide an offline check-out: leave, credit the lease, finish."""
