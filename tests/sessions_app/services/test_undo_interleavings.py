@@ -210,3 +210,29 @@ def test_a_late_check_out_paused_before_its_flip_never_ends_a_visit_begun_after_
     assert _inside(session, uma)
     assert_capacity_holds(session)
     assert (session_counter(session), session_inside(session)) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("pause", "undone"),
+    [
+        ("check_in.after_admit", "annulled"),  # the original got them in: its visit is undone
+        ("check_in.after_claim", "undo_superseded"),  # the retry got them in (docs/door-protocol.md)
+    ],
+)
+def test_an_undo_of_a_check_in_whose_retry_took_its_original_over(pause, undone):
+    session = session_make(capacity=2)
+    (person,) = participants_make(1)
+    with gate_at(pause, "original") as gate:
+        original = started("original", lambda: _in(session, person, "n"))
+        gate.wait_for("original")
+        Scan.objects.filter(session=session, nonce="n").update(
+            created_at=timezone.now() - dt.timedelta(hours=1)
+        )  # the original looks gone: its retry takes it over
+        assert _in(session, person, "n").reason == "checked_in"
+    original.outcome()
+
+    assert _undo(session, "n")().reason == undone
+    assert_capacity_holds(session)
+    assert (session_inside(session), session_counter(session)) == (
+        (0, 0) if undone == "annulled" else (1, 1)
+    )
