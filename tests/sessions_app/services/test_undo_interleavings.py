@@ -216,7 +216,7 @@ def test_a_late_check_out_paused_before_its_flip_never_ends_a_visit_begun_after_
     ("pause", "undone"),
     [
         ("check_in.after_admit", "annulled"),  # the original got them in: its visit is undone
-        ("check_in.after_claim", "undo_superseded"),  # the retry got them in (docs/door-protocol.md)
+        ("check_in.after_claim", "undo_superseded"),  # the retry got them in itself
     ],
 )
 def test_an_undo_of_a_check_in_whose_retry_took_its_original_over(pause, undone):
