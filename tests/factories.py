@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 
 from django.db import connection
+from django.utils import timezone
 
 from bench.data import bench_session
 from participants_app.models import Participant
 from redis_fallback import get_redis
 from sessions_app.admission import SEEDED_MARKER, admission_key
-from sessions_app.models import CheckIn, Session
+from sessions_app.models import CheckIn, Scan, Session
 
 _seq = itertools.count(1)
 
@@ -45,6 +47,15 @@ def session_counter(session: Session) -> int:
 def session_inside(session: Session) -> int:
     """Return how many CheckIn records of the session say "inside" now."""
     return CheckIn.objects.filter(session=session, state=CheckIn.State.INSIDE).count()
+
+
+def nonce_age(session: Session, nonce: str) -> None:
+    """Make a scan's nonce entry look older than any request can run: its owner is gone, and a
+    retry with the same nonce takes it over."""
+    connection.get_collection(Scan._meta.db_table).update_one(
+        {"session_id": session.pk, "nonce": nonce},
+        {"$set": {"created_at": timezone.now() - dt.timedelta(hours=1)}},
+    )
 
 
 def session_leases(session: Session) -> tuple[int, dict]:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from typing import Any
 
+import pymongo
 from django.db import connections
 
 from core import failpoints
@@ -91,3 +92,9 @@ def started(name: str, call: Callable[[], Any]) -> Request:
     request = Request(name, call)
     request.start()
     return request
+
+
+def deadline_runs_out(_name: str) -> None:
+    """A failpoint action: the MongoDB call that follows fails as the request deadline makes it
+    fail (pymongo's NetworkTimeout)."""
+    raise pymongo.errors.NetworkTimeout("the request deadline ran out (test)")

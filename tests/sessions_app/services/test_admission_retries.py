@@ -6,29 +6,26 @@ original stalled past its deadline must get its final verdict within seconds, no
 reconcile's minute — whichever of the original's writes land before or after the retry takes over.
 """
 
-import datetime as dt
 import threading
 import time
 
 import pymongo
 import pytest
 from django.conf import settings
-from django.db import connection
-from django.utils import timezone
 
 from core import failpoints
 from core.mongo_failures import is_database_unavailable
 from sessions_app.api.verdict_status import verdict_http_status
-from sessions_app.models import Scan
 from sessions_app.services import session_check_in, session_check_out
 from tests.factories import (
     assert_capacity_holds,
+    nonce_age,
     participants_make,
     session_counter,
     session_inside,
     session_make,
 )
-from tests.interleaving import gate_at, started
+from tests.interleaving import deadline_runs_out, gate_at, started
 
 pytestmark = pytest.mark.django_db
 
@@ -39,14 +36,6 @@ def _in(session, person, nonce):
 
 def _out(session, person, nonce):
     return session_check_out(session_id=session.pk, participant_id=person.pk, nonce=nonce)
-
-
-def _age_nonce(session, nonce) -> None:
-    """Make the nonce's undecided entry look as old as a request that is long gone."""
-    connection.get_collection(Scan._meta.db_table).update_one(
-        {"session_id": session.pk, "nonce": nonce},
-        {"$set": {"created_at": timezone.now() - dt.timedelta(hours=1)}},
-    )
 
 
 # --- A. a check-out's resend ----------------------------------------------------------------------
@@ -128,7 +117,7 @@ def test_a_retry_taking_over_an_original_stalled_after_its_increment_admits_once
     with gate_at("check_in.after_increment", "original") as gate:
         original = started("original", lambda: _in(session, person, "n"))
         gate.wait_for("original")  # the counter holds its place; its record is still entering
-        _age_nonce(session, "n")
+        nonce_age(session, "n")
 
         retry = _in(session, person, "n")
 
@@ -147,7 +136,7 @@ def test_a_retry_taking_over_an_original_stalled_after_its_claim_admits_once():
     with gate_at("check_in.after_claim", "original") as gate:
         original = started("original", lambda: _in(session, person, "n"))
         gate.wait_for("original")  # claimed, nothing counted yet
-        _age_nonce(session, "n")
+        nonce_age(session, "n")
         assert _in(session, person, "n").reason == "checked_in"
     # Its increment finds the session full with its own retry inside: never "session_full".
     assert original.outcome().reason == "check_in_in_progress"
@@ -160,7 +149,7 @@ def test_a_retry_after_the_originals_admit_landed_answers_checked_in_not_already
     with gate_at("check_in.after_admit", "original") as gate:
         original = started("original", lambda: _in(session, person, "n"))
         gate.wait_for("original")  # admitted; its verdict is not in the scan log yet
-        _age_nonce(session, "n")
+        nonce_age(session, "n")
 
         retry = _in(session, person, "n")
 
@@ -178,7 +167,7 @@ def test_a_check_out_retry_taking_over_its_stalled_original_frees_the_place_once
     with gate_at(stalled_at, "original") as gate:
         original = started("original", lambda: _out(session, person, "out"))
         gate.wait_for("original")
-        _age_nonce(session, "out")
+        nonce_age(session, "out")
 
         retry = _out(session, person, "out")
 
@@ -188,20 +177,16 @@ def test_a_check_out_retry_taking_over_its_stalled_original_frees_the_place_once
     assert (session_inside(session), session_counter(session)) == (1, 1)
 
 
-def _deadline(_name):
-    raise pymongo.errors.NetworkTimeout("the request deadline ran out (test)")
-
-
 def test_a_retry_of_a_check_in_that_landed_answers_checked_in_though_another_door_let_them_out():
     """The original admitted the person, but its verdict never reached the scan log (the write
     failed) and its answer was lost; another door checked them out. The retry that takes the
     nonce over answers the original's verdict: it does not admit them a second time."""
     session = session_make(capacity=2)
     (person,) = participants_make(1)
-    with failpoints.armed("scans.finish", _deadline):
+    with failpoints.armed("scans.finish", deadline_runs_out):
         assert _in(session, person, "n").reason == "checked_in"  # the door hears nothing
     assert _out(session, person, "o").reason == "checked_out"
-    _age_nonce(session, "n")
+    nonce_age(session, "n")
 
     retry = _in(session, person, "n")
 
@@ -215,10 +200,10 @@ def test_a_retry_of_a_check_out_that_landed_leaves_the_next_visit_alone():
     session = session_make(capacity=2)
     (person,) = participants_make(1)
     _in(session, person, "in-1")
-    with failpoints.armed("scans.finish", _deadline):
+    with failpoints.armed("scans.finish", deadline_runs_out):
         assert _out(session, person, "out").reason == "checked_out"
     assert _in(session, person, "in-2").reason == "checked_in"
-    _age_nonce(session, "out")
+    nonce_age(session, "out")
 
     retry = _out(session, person, "out")
 

@@ -21,18 +21,19 @@ from django.db import connection
 from django.utils import timezone
 
 from core.failpoints import armed
-from sessions_app.models import Lease, Scan
+from sessions_app.models import Lease
 from sessions_app.services import counters_reconcile, session_check_in, session_check_out
 from sessions_app.services.leases import LeaseError, OfflineScan, lease_sync, session_lease_grant
 from tests.factories import (
     assert_capacity_holds,
+    nonce_age,
     participants_make,
     session_counter,
     session_inside,
     session_leases,
     session_make,
 )
-from tests.interleaving import gate_at, started
+from tests.interleaving import deadline_runs_out, gate_at, started
 
 pytestmark = pytest.mark.django_db
 
@@ -76,14 +77,6 @@ def _online(session, person):
     return session_check_in(session_id=session.pk, participant_id=person.pk).reason
 
 
-def _age_nonce(session, nonce):
-    """Make a scan's nonce entry look older than any request can run (its owner is gone)."""
-    connection.database[Scan._meta.db_table].update_one(
-        {"session_id": session.pk, "nonce": nonce},
-        {"$set": {"created_at": timezone.now() - dt.timedelta(hours=1)}},
-    )
-
-
 # --- a retried sync racing its original -----------------------------------------------------------
 
 
@@ -119,7 +112,7 @@ def scenario_retry_takes_over_a_gone_original(pause):
     with gate_at(pause, "S1") as gate:
         original = started("S1", _sync(lease, scan))
         gate.wait_for("S1")
-        _age_nonce(session, "r-2")  # the original looks gone: its retry takes it over
+        nonce_age(session, "r-2")  # the original looks gone: its retry takes it over
         retry = _sync(lease, scan)()
         assert retry.results[0].reason == "checked_in"
         assert_capacity_holds(session)
@@ -332,7 +325,7 @@ def scenario_retry_takes_over_a_gone_offline_check_out(pause):
     with gate_at(pause, "S1") as gate:
         original = started("S1", _sync(lease, out))
         gate.wait_for("S1")
-        _age_nonce(session, "g-3")
+        nonce_age(session, "g-3")
         assert _sync(lease, out)().results[0].reason == "checked_out"
         assert_capacity_holds(session)
         assert _books(session) == (1, 1, 2)
@@ -470,7 +463,7 @@ def scenario_sync_takes_over_a_stalled_online_attempt(pause):
     with gate_at(pause, "D") as gate:
         online = started("D", _door_online(session, ada, "q-1"))
         gate.wait_for("D")
-        _age_nonce(session, "q-1")  # the online request looks gone: the sync takes its nonce over
+        nonce_age(session, "q-1")  # the online request looks gone: the sync takes its nonce over
         synced = _sync(lease, _scan(ada, "q-1"))().results[0]
         assert (synced.reason, synced.inside) == ("checked_in", True)
         assert_capacity_holds(session)
@@ -526,10 +519,6 @@ def test_an_offline_check_out_whose_online_attempt_found_nobody_inside_is_decide
 # the record has moved on since (a check-out, another visit).
 
 
-def _deadline(_name):
-    raise pymongo.errors.NetworkTimeout("the request deadline ran out (test)")
-
-
 def _failing_call(*numbers):
     """An action that fails its calls numbered ``numbers`` (from 1) as a deadline would."""
     calls = [0]
@@ -537,7 +526,7 @@ def _failing_call(*numbers):
     def action(name):
         calls[0] += 1
         if calls[0] in numbers:
-            _deadline(name)
+            deadline_runs_out(name)
 
     return action
 
@@ -546,7 +535,7 @@ def _resend(lease, scans, *nonces):
     """The door's resend, once the nonces' dead owners look gone."""
     session = Lease.objects.get(pk=lease).session
     for nonce in nonces:
-        _age_nonce(session, nonce)
+        nonce_age(session, nonce)
     return _sync(lease, *scans)().results
 
 
@@ -558,7 +547,7 @@ def scenario_resend_after_an_admission_landed_and_the_person_left():
     # The deadline runs out after Bea's admission (the 2nd); dropping her entry fails too.
     with (
         armed("lease.after_admit", _failing_call(2)),
-        armed("scans.release", _deadline),
+        armed("scans.release", deadline_runs_out),
         pytest.raises(pymongo.errors.NetworkTimeout),
     ):
         _sync(lease, *scans)()
@@ -590,13 +579,13 @@ def scenario_resend_chain_after_an_admission_landed():
     (bea,) = participants_make(1)
     scans = [_scan(bea, "c-1")]
     with (
-        armed("lease.after_admit", _deadline),
-        armed("scans.release", _deadline),
+        armed("lease.after_admit", deadline_runs_out),
+        armed("scans.release", deadline_runs_out),
         pytest.raises(pymongo.errors.NetworkTimeout),
     ):
         _sync(lease, *scans)()
     session_check_out(session_id=session.pk, participant_id=bea.pk)
-    with armed("scans.finish", _deadline):  # the verdict is answered, never recorded
+    with armed("scans.finish", deadline_runs_out):  # the verdict is answered, never recorded
         first = _resend(lease, scans, "c-1")
     second = _resend(lease, scans, "c-1")
 
@@ -619,7 +608,7 @@ def scenario_resend_after_a_check_out_landed_and_the_person_came_back():
     lease = _grant(session, 2).lease.pk
     (ada,) = participants_make(1)
     _sync(lease, _scan(ada, "k-1"))()
-    with armed("scans.finish", _deadline):
+    with armed("scans.finish", deadline_runs_out):
         _sync(lease, _scan(ada, "k-2", "out"))()  # checked out; the door hears nothing
     assert _online(session, ada) == "checked_in"  # back in, through an online door
 

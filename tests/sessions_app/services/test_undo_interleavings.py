@@ -16,6 +16,7 @@ from sessions_app.models import CheckIn, Scan
 from sessions_app.services import session_check_in, session_check_out, session_scan_undo
 from tests.factories import (
     assert_capacity_holds,
+    nonce_age,
     participants_make,
     session_counter,
     session_inside,
@@ -225,9 +226,7 @@ def test_an_undo_of_a_check_in_whose_retry_took_its_original_over(pause, undone)
     with gate_at(pause, "original") as gate:
         original = started("original", lambda: _in(session, person, "n"))
         gate.wait_for("original")
-        Scan.objects.filter(session=session, nonce="n").update(
-            created_at=timezone.now() - dt.timedelta(hours=1)
-        )  # the original looks gone: its retry takes it over
+        nonce_age(session, "n")  # the original looks gone: its retry takes it over
         assert _in(session, person, "n").reason == "checked_in"
     original.outcome()
 
