@@ -32,7 +32,8 @@ def screenshot(browser, name: str) -> None:
         browser.save_screenshot(str(Path(target) / f"{name}.png"))
 
 
-def wait_for(browser, condition, message: str = ""):
+def wait_for(browser, condition, message: str = "", *, seconds: float = WAIT_SECONDS,
+             poll: float = 0.5):  # fmt: skip
     """Wait until ``condition`` holds. A condition polled while the page is being replaced (a form
     just submitted) may read an element of the old page: that poll counts as "not yet" (seen in
     a fresh-clone run: the door page's focus check raised StaleElementReferenceException), or
@@ -49,8 +50,9 @@ def wait_for(browser, condition, message: str = ""):
             raise
 
     return WebDriverWait(
-        browser, WAIT_SECONDS, ignored_exceptions=(StaleElementReferenceException,)
-    ).until(polled, message)
+        browser, seconds, poll_frequency=poll,
+        ignored_exceptions=(StaleElementReferenceException,),
+    ).until(polled, message)  # fmt: skip
 
 
 def scanner_type(page, keys: str) -> None:

@@ -5,9 +5,7 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
-from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
 
 from jobs_app.models import Job
 from participants_app.imports.retention import participant_imports_retain
@@ -66,9 +64,7 @@ def test_upload_preview_confirm_and_watch_the_bar_reach_100(
         return percent == 100 and browser.find_elements(By.ID, "job-errors")
 
     # The page reloads once the job has ended: a bar read across the reload is read again.
-    WebDriverWait(
-        page, 60, poll_frequency=0.2, ignored_exceptions=(StaleElementReferenceException,)
-    ).until(bar_full, worker.log()[-2000:])
+    wait_for(page, bar_full, worker.log()[-2000:], seconds=60, poll=0.2)
     assert any(0 < w < 100 for w in widths), widths  # the bar moved while the job ran
     assert "Done" in page.find_element(By.ID, "job-status").text
     assert page.find_element(By.ID, "job-created").text == "999"
