@@ -28,6 +28,7 @@ from bson import ObjectId
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
+from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from core.failpoints import failpoint
@@ -125,17 +126,14 @@ def leased_as_read(leased: int):
 # --- reads ----------------------------------------------------------------------------------------
 
 
-def session_admission_read(session_id: ObjectId) -> SessionAdmission | None:
-    """Read the session's admission fields, or None if the session is gone."""
-    doc = _sessions().find_one(
-        {"_id": session_id},
-        {
-            "status": 1, "capacity": 1, "check_in_count": 1, "epoch": 1, "deleting": 1,
-            "moves": 1, "leased": 1,
-        },
-    )  # fmt: skip
-    if doc is None:
-        return None
+# The session's admission fields, as every read of them projects them.
+_ADMISSION_FIELDS = {
+    "status": 1, "capacity": 1, "check_in_count": 1, "epoch": 1, "deleting": 1, "moves": 1,
+    "leased": 1,
+}  # fmt: skip
+
+
+def _admission_of(doc: dict) -> SessionAdmission:
     return SessionAdmission(
         doc["_id"],
         doc["status"],
@@ -146,6 +144,12 @@ def session_admission_read(session_id: ObjectId) -> SessionAdmission | None:
         int(doc.get("moves", 0)),
         int(doc.get("leased") or 0),
     )
+
+
+def session_admission_read(session_id: ObjectId) -> SessionAdmission | None:
+    """Read the session's admission fields, or None if the session is gone."""
+    doc = _sessions().find_one({"_id": session_id}, _ADMISSION_FIELDS)
+    return None if doc is None else _admission_of(doc)
 
 
 def record_read(session_id: ObjectId, participant_id: ObjectId) -> dict | None:
@@ -271,9 +275,14 @@ def claim_revert(claim: Claim) -> None:
     _checkins().update_one(claim.key, {"$set": {"state": OUT, "op": "", "op_started_at": None}})
 
 
-def session_increment(admission: SessionAdmission) -> bool:
-    """Step 2: take a place, if the session is still as read (open, room, capacity, epoch)."""
-    result = _sessions().update_one(
+def session_increment(admission: SessionAdmission) -> SessionAdmission | None:
+    """Step 2: take a place, if the session is still as read (open, room, capacity, epoch).
+
+    Return the session's admission fields as the increment left them (the count the answer
+    shows), or None if it took no place: one ``findAndModify``, where an update and a read of the
+    count were two round trips.
+    """
+    doc = _sessions().find_one_and_update(
         {
             "_id": admission.id,
             "status": Session.Status.OPEN.value,
@@ -285,8 +294,10 @@ def session_increment(admission: SessionAdmission) -> bool:
             "check_in_count": {"$lt": admission.capacity - admission.leased},
         },
         {"$inc": {"check_in_count": 1, "moves": 1, **LIVE_BUMP}, **LIVE_STAMP},
+        projection=_ADMISSION_FIELDS,
+        return_document=ReturnDocument.AFTER,
     )
-    return result.modified_count == 1
+    return None if doc is None else _admission_of(doc)
 
 
 def session_increment_undo(admission: SessionAdmission) -> bool:
@@ -380,13 +391,16 @@ def leaving_holds(leaving: Leaving) -> bool:
     return _checkins().count_documents(leaving.key, limit=1) == 1
 
 
-def session_decrement(*, session_id: ObjectId, epoch: int) -> bool:
-    """Step 2: free the place, if no repair ran since ``epoch`` was read."""
-    result = _sessions().update_one(
+def session_decrement(*, session_id: ObjectId, epoch: int) -> SessionAdmission | None:
+    """Step 2: free the place, if no repair ran since ``epoch`` was read; return the session's
+    admission fields as the decrement left them, or None if it freed nothing (one round trip)."""
+    doc = _sessions().find_one_and_update(
         {"_id": session_id, "epoch": epoch, "check_in_count": {"$gt": 0}},
         {"$inc": {"check_in_count": -1, "moves": 1, **LIVE_BUMP}, **LIVE_STAMP},
+        projection=_ADMISSION_FIELDS,
+        return_document=ReturnDocument.AFTER,
     )
-    return result.modified_count == 1
+    return None if doc is None else _admission_of(doc)
 
 
 def record_finish_leave(leaving: Leaving) -> bool:

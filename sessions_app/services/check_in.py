@@ -208,11 +208,12 @@ def participant_remains(participant: Participant, *, by_ticket: bool) -> bool:
 
 
 def _increment(claim: admission_protocol.Claim, session: Session, participant: Participant):
-    """Step 2: take a place; return the session as incremented, or the refusal."""
+    """Step 2: take a place; return the session as the increment left it, or the refusal."""
     current = admission_protocol.SessionAdmission.of(session)
     for _attempt in range(_INCREMENT_ATTEMPTS):
-        if admission_protocol.session_increment(current):
-            return current
+        incremented = admission_protocol.session_increment(current)
+        if incremented is not None:
+            return incremented
         fresh = admission_protocol.session_admission_read(session.pk)
         if fresh is not None and fresh.deleting:
             gone = _await_tombstone(
@@ -263,8 +264,8 @@ def _admit(
         admission_protocol.session_increment_undo(incremented)
         return door_verdict(Reason.CHECK_IN_IN_PROGRESS, session, participant, inside=False)
     failpoint("check_in.after_admit")
-    fresh = admission_protocol.session_admission_read(session.pk) or incremented
-    return door_verdict(Reason.CHECKED_IN, session, participant, inside=True, now=fresh)
+    # The count as our increment left it: a moment of the session's count, as any read would be.
+    return door_verdict(Reason.CHECKED_IN, session, participant, inside=True, now=incremented)
 
 
 def _redis_after(

@@ -131,8 +131,11 @@ def _leave(
     return door_verdict(Reason.CHECK_IN_IN_PROGRESS, session, participant, inside=False)
 
 
-def _decrement(session: Session, leaving: admission_protocol.Leaving) -> None:
-    """Step 2: free the place; a repair since we read the epoch has to be looked at first.
+def _decrement(
+    session: Session, leaving: admission_protocol.Leaving
+) -> admission_protocol.SessionAdmission | None:
+    """Step 2: free the place; return the session as the decrement left it (None if this request
+    freed nothing). A repair since we read the epoch has to be looked at first.
 
     If the reconcile ended our check-out, its repair counted the place out already: nothing to
     do. If it only repaired (our record still leaving), the repair counted us as holding a
@@ -140,14 +143,16 @@ def _decrement(session: Session, leaving: admission_protocol.Leaving) -> None:
     """
     epoch = session.epoch
     for _attempt in range(_DECREMENT_ATTEMPTS):
-        if admission_protocol.session_decrement(session_id=session.pk, epoch=epoch):
-            return
+        decremented = admission_protocol.session_decrement(session_id=session.pk, epoch=epoch)
+        if decremented is not None:
+            return decremented
         fresh = admission_protocol.session_admission_read(session.pk)
         if fresh is None or fresh.epoch == epoch:  # gone, or a counter at 0 (corrupt): nothing
-            return
+            return None
         if not admission_protocol.leaving_holds(leaving):
-            return
+            return None
         epoch = fresh.epoch
+    return None
 
 
 def _credit(session: Session, leaving: admission_protocol.Leaving, lease: str) -> bool:
@@ -189,6 +194,7 @@ def check_out_decide(
 ) -> Verdict:  # fmt: skip
     """Check the participant out by the admission protocol; the scan log is the caller's."""
     left = _leave(session, participant, op or admission_protocol.op_new(), took_over, fence)
+    decremented = None
     if isinstance(left, Verdict):
         # A refusal, or a retry whose original got them out before they came back in: nothing
         # to free here (their place is the new visit's).
@@ -201,12 +207,14 @@ def check_out_decide(
             if stopped is not None:
                 return stopped
         else:
-            _decrement(session, left)
+            decremented = _decrement(session, left)
             failpoint("check_out.after_decrement")
             admission_protocol.record_finish_leave(left)
     admission_remove(session_id=session.pk, participant_id=participant.pk)
     session_cache_invalidate(session.pk)
-    fresh = admission_protocol.session_admission_read(session.pk)
+    # The count as our decrement left it; on the other paths (a lease's credit, a repair that
+    # counted the place out, a retry's verdict) as it is now.
+    fresh = decremented or admission_protocol.session_admission_read(session.pk)
     return door_verdict(Reason.CHECKED_OUT, session, participant, inside=False, now=fresh)
 
 

@@ -5,8 +5,8 @@ of every index of its collection, so an index that another index's leading field
 costs; a read by ``_id`` through ``find`` is its cheapest form (the ORM's ``filter(pk=).first()``
 is an aggregate). A check-in with a nonce, Redis up, its participant read by this process for the
 first time: the participant (by ``_id``, a copy kept for the process), the nonce claim, the record's
-claim, the participant's re-read (the fence against a delete), the increment, the admission, the
-count for the answer, the claim's verdict.
+claim, the participant's re-read (the fence against a delete), the increment (a ``findAndModify`` by
+``_id`` that returns the count for the answer), the admission, the claim's verdict.
 """
 
 import uuid
@@ -24,9 +24,8 @@ ADMISSION = [
     "insert sessions_app_scan",
     "insert sessions_app_checkin",
     "find participants_app_participant",
-    "update sessions_app_session",
+    "findAndModify sessions_app_session",
     "update sessions_app_checkin",
-    "find sessions_app_session",
     "update sessions_app_scan",
 ]
 
@@ -52,6 +51,8 @@ def test_a_check_in_reads_and_writes_by_id(token_client, commands):
         if "updates" in body:
             (update,) = body["updates"]
             assert next(iter(update["q"])) == "_id", update["q"]
+        if "findAndModify" in body:
+            assert next(iter(body["query"])) == "_id", body["query"]
         assert "$expr" not in repr(body), body
     first_read, reread = commands.bodies[0], commands.bodies[3]
     assert first_read["filter"] == {"_id": second.pk}, first_read
