@@ -18,6 +18,18 @@ The last line printed is the check-in's split (medians): ``check-in 201: worker 
 <ms> ms, total <ms> ms`` (server: SecantusDB; total: every process, redis-server and this client
 included). ``--quick`` measures fewer requests (``QUICK_REQUESTS`` per kind, ``QUICK_RUNS`` runs)
 unless ``--requests``/``--runs`` are given.
+
+``--baseline [REV]`` measures side by side with another commit (``BASELINE`` if no REV: main as
+issue 28 was filed), in the same run: the machine's speed moves by half from one minute to the
+next here, so two runs at different moments cannot tell a change of 10 %. The commit is checked
+out into a temporary directory and served by a stack of its own (its own SecantusDB and
+redis-server, started by today's launcher, so fixes to the stand-in count for neither side; a
+commit from before ``config/gunicorn.py`` runs gunicorn's sync workers, as it did), and the 201
+check-ins alternate between the two one at a time, each request's CPU read from its own side's
+worker and SecantusDB, in blocks whose order alternates too. Printed: per block each side's ms
+and the ratio, then the median ratio (and range) per process against issue 28's goals as ratios
+(worker 4.0 / 9.0 ms, server 9.0 / 18.4 ms: the issue's figures of the baseline), last:
+``paired check-in 201 vs <rev>: worker <x>x (<base> -> <ours> ms), server <x>x (...)``.
 """
 
 from __future__ import annotations
@@ -26,6 +38,7 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -39,12 +52,17 @@ import psutil
 
 from bench.scale import PARTICIPANTS, participant_doc
 from chaos.mongo import MongoView
-from devtools.stack import Stack
+from devtools.stack import ROOT, Stack
 
 PROCESSES = ("worker", "secantus", "redis", "client")
 QUICK_REQUESTS, QUICK_RUNS = 60, 2
 DEFAULT_REQUESTS, DEFAULT_RUNS = 200, 3
 CREATE_ATTEMPTS = 5
+# Main as issue 28 was filed (7 December 2026, 03:49): its cpu_split read 9.0 ms in the worker and
+# 18.4 ms in the server for a 201, and the goals are 4.0 and 9.0 ms: as ratios, for --baseline.
+BASELINE = "156d8c8"
+PAIRED_GOALS = {"worker": 4.0 / 9.0, "secantus": 9.0 / 18.4}
+PAIRED_BLOCKS, PAIRED_REQUESTS = 8, 40
 KINDS = (
     ("floor", "GET /health/live (no I/O)"),
     ("detail", "GET session detail, cached"),
@@ -173,6 +191,143 @@ def check_in_line(rows: list[dict]) -> str:
     return f"check-in 201: worker {worker:.1f} ms, server {server:.1f} ms, total {total:.1f} ms"
 
 
+def checkout(rev: str, into: Path) -> Path:
+    """Check ``rev`` of this repository out into ``into`` (a clone sharing its objects)."""
+    subprocess.run(["git", "clone", "--quiet", "--shared", "--no-checkout", str(ROOT), str(into)],
+                   check=True)  # fmt: skip
+    subprocess.run(["git", "-C", str(into), "checkout", "--quiet", rev], check=True)
+    return into
+
+
+class _Side:
+    """One stack of a paired run: its session, and its worker's and SecantusDB's processes."""
+
+    def __init__(self, name: str, stack: Stack):
+        self.name, self.stack = name, stack
+        self.web = stack.start_web(name, workers=1)
+        self.view = MongoView(stack.mongo.uri, stack.db_name)
+        self.client = httpx.Client(
+            base_url=self.web.url, headers={"Authorization": f"Token {stack.token}"}, timeout=30
+        )
+        self.url = f"/api/sessions/{session_create(self.client, f'paired {name}')}/check-in/"
+        self.processes = {
+            "worker": psutil.Process(self.web.worker_pids()[0]),
+            "secantus": psutil.Process(stack.mongo.proc.pid),
+        }
+
+    def people(self, n: int) -> list[str]:
+        docs = [participant_doc() for _ in range(n)]
+        self.view.db[PARTICIPANTS].insert_many(docs)
+        return [str(doc["_id"]) for doc in docs]
+
+    def check_in(self, person: str) -> dict[str, float]:
+        """One 201 check-in; return the CPU seconds each of this side's processes spent on it."""
+        before = _cpu_seconds(self.processes)
+        answer = self.client.post(self.url, json={"participant": person, "nonce": uuid.uuid4().hex})
+        after = _cpu_seconds(self.processes)
+        if answer.status_code != 201:
+            raise RuntimeError(f"{self.name}: {answer.status_code} {answer.text[:200]}")
+        return {name: after[name] - before[name] for name in after}
+
+    def close(self) -> None:
+        self.client.close()
+        self.view.close()
+
+
+def paired_block(sides: list[_Side], n: int, *, reverse: bool) -> dict[str, dict[str, float]]:
+    """``n`` check-ins on each side, alternating one by one; CPU ms per request per side."""
+    people = {side.name: side.people(n + 1) for side in sides}
+    for side in sides:
+        side.check_in(people[side.name][n])  # warm: the session's copy, the connections
+    spent = {side.name: {p: 0.0 for p in side.processes} for side in sides}
+    order = sides[::-1] if reverse else sides
+    for i in range(n):
+        for side in order:
+            for process, seconds in side.check_in(people[side.name][i]).items():
+                spent[side.name][process] += seconds
+    return {name: {p: s / n * 1000 for p, s in cpu.items()} for name, cpu in spent.items()}
+
+
+def paired_summary(blocks: list[dict], base: str, ours: str) -> dict[str, dict]:
+    """Per process: the median (and range) over blocks of ours / base, and each side's median."""
+    summary = {}
+    for process, goal in PAIRED_GOALS.items():
+        ratios = [b[ours][process] / b[base][process] for b in blocks if b[base][process] > 0]
+        summary[process] = {
+            "ratio": statistics.median(ratios),
+            "min": min(ratios),
+            "max": max(ratios),
+            "base_ms": statistics.median(b[base][process] for b in blocks),
+            "ours_ms": statistics.median(b[ours][process] for b in blocks),
+            "goal": goal,
+        }
+    return summary
+
+
+def paired_line(summary: dict[str, dict], rev: str) -> str:
+    """The last line of a paired run."""
+
+    def part(label: str, s: dict) -> str:
+        return f"{label} {s['ratio']:.2f}x ({s['base_ms']:.1f} -> {s['ours_ms']:.1f} ms)"
+
+    return (
+        f"paired check-in 201 vs {rev}: {part('worker', summary['worker'])}, "
+        f"{part('server', summary['secantus'])}"
+    )
+
+
+def paired_main(args: argparse.Namespace) -> int:
+    """Measure this checkout's 201 check-in against ``args.baseline``'s, interleaved."""
+    tmp = Path(tempfile.mkdtemp(prefix="cpu-paired-"))
+    base_root = checkout(args.baseline, tmp / "baseline")
+    env = {"STACK_LOG_LEVEL": "WARNING"}
+    stacks = {
+        "baseline": Stack(logdir=tmp / "logs-baseline", db_name="checkin_cpu_paired",
+                          extra_env=env, root=base_root),
+        "ours": Stack(logdir=tmp / "logs-ours", db_name="checkin_cpu_paired", extra_env=env),
+    }  # fmt: skip
+    sides: list[_Side] = []
+    try:
+        for name, stack in stacks.items():
+            stack.start_servers()
+            sides.append(_Side(name, stack))
+        blocks = []
+        for b in range(args.blocks):
+            block = paired_block(sides, args.requests, reverse=b % 2 == 1)
+            blocks.append(block)
+            print(
+                f"block {b + 1}: "
+                + "; ".join(
+                    f"{name} worker {cpu['worker']:.2f} server {cpu['secantus']:.2f} ms"
+                    for name, cpu in block.items()
+                ),
+                flush=True,
+            )
+        for side in sides:
+            side.close()
+    finally:
+        for stack in stacks.values():
+            stack.stop()
+    summary = paired_summary(blocks, "baseline", "ours")
+    print(
+        f"{args.blocks} blocks of {args.requests} check-ins per side, alternating one by one "
+        f"(block order alternating); ours / {args.baseline}, median over blocks (range):"
+    )
+    for process, s in summary.items():
+        # The goals are ratios to the issue's baseline, not to any commit.
+        verdict = "holds" if s["ratio"] <= s["goal"] else "FAILS"
+        goal = f"; goal <= {s['goal']:.2f}x: {verdict}" if args.baseline == BASELINE else ""
+        print(
+            f"  {process}: {s['ratio']:.3f}x ({s['min']:.3f}-{s['max']:.3f}); "
+            f"{s['base_ms']:.2f} -> {s['ours_ms']:.2f} ms{goal}"
+        )
+    if args.json:
+        args.json.write_text(json.dumps({"baseline": args.baseline, "blocks": blocks,
+                                         "summary": summary}, indent=1))  # fmt: skip
+    print(paired_line(summary, args.baseline))
+    return 0
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     """The command line; ``--quick`` sets the smaller defaults, explicit values win."""
     parser = argparse.ArgumentParser(prog="python -m bench.cpu_split")
@@ -186,7 +341,19 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     parser.add_argument("--runs", type=int, help=f"runs ({DEFAULT_RUNS})")
     parser.add_argument("--json", type=Path, help="also write the rows to this file")
+    parser.add_argument(
+        "--baseline",
+        nargs="?",
+        const=BASELINE,
+        metavar="REV",
+        help=f"measure side by side with commit REV (default {BASELINE}), interleaved",
+    )
+    parser.add_argument(
+        "--blocks", type=int, default=PAIRED_BLOCKS, help="--baseline: blocks of requests"
+    )
     args = parser.parse_args(argv)
+    if args.baseline is not None and args.requests is None:
+        args.requests = PAIRED_REQUESTS
     if args.requests is None:
         args.requests = QUICK_REQUESTS if args.quick else DEFAULT_REQUESTS
     if args.runs is None:
@@ -196,6 +363,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.baseline is not None:
+        return paired_main(args)
     cores = os.cpu_count() or 1
     stack = Stack(
         logdir=Path(tempfile.mkdtemp(prefix="cpu-split-")),

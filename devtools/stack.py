@@ -58,11 +58,15 @@ def _log(message: str) -> None:
 class Process:
     """A child process in its own process group, with its output in a log file."""
 
-    def __init__(self, name: str, argv: list[str], *, env: dict[str, str], log_path: Path):
+    def __init__(
+        self, name: str, argv: list[str], *, env: dict[str, str], log_path: Path,
+        root: Path = ROOT,
+    ):  # fmt: skip
         self.name = name
         self.argv = argv
         self.env = env
         self.log_path = log_path
+        self.root = root  # the code it runs (another checkout: bench.cpu_split --baseline)
         self.proc: subprocess.Popen | None = None
         self._log = None
 
@@ -74,7 +78,7 @@ class Process:
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - open for the process's lifetime
         self.proc = subprocess.Popen(
             self.argv,
-            cwd=ROOT,
+            cwd=self.root,
             env=self.env,
             stdin=subprocess.DEVNULL,
             stdout=self._log,
@@ -145,16 +149,24 @@ class Process:
             self._log = None
 
 
+def _gunicorn_config(root: Path) -> list[str]:
+    """The checkout's gunicorn config file; none for one from before config/gunicorn.py (it ran
+    gunicorn's default sync workers)."""
+    return ["--config", "config/gunicorn.py"] if (root / "config" / "gunicorn.py").exists() else []
+
+
 class Gunicorn(Process):
     """A gunicorn master serving config.wsgi with ``workers`` threaded worker processes."""
 
-    def __init__(self, name: str, *, workers: int, env: dict[str, str], logdir: Path):
+    def __init__(
+        self, name: str, *, workers: int, env: dict[str, str], logdir: Path, root: Path = ROOT
+    ):
         self.port = free_port()
         self.workers = workers
         self.access_log = logdir / f"{name}-access.log"
         argv = [
             # Threaded workers, as the image runs them (config/gunicorn.py, WEB_THREADS).
-            sys.executable, "-m", "gunicorn", "--config", "config/gunicorn.py", "config.wsgi",
+            sys.executable, "-m", "gunicorn", *_gunicorn_config(root), "config.wsgi",
             "--bind", f"127.0.0.1:{self.port}",
             "--workers", str(workers),
             "--timeout", "30",
@@ -168,7 +180,7 @@ class Gunicorn(Process):
             # pid and duration per request, so a failure can be traced to a worker.
             "--access-logformat", '%(t)s pid=%(p)s "%(r)s" %(s)s %(M)sms',
         ]  # fmt: skip
-        super().__init__(name, argv, env=env, log_path=logdir / f"{name}.log")
+        super().__init__(name, argv, env=env, log_path=logdir / f"{name}.log", root=root)
 
     @property
     def url(self) -> str:
@@ -290,6 +302,9 @@ class Stack:
     lives: dict[str, Uvicorn] = field(default_factory=dict)
     token: str | None = None
     supervisor: Supervisor = field(default_factory=Supervisor)
+    # The checkout whose code the stack's manage.py and gunicorn run (SecantusDB and Redis are
+    # this one's): another commit's, for a measurement side by side (bench.cpu_split --baseline).
+    root: Path = ROOT
     _stopped: bool = False
 
     def env(self, **overrides: str) -> dict[str, str]:
@@ -362,7 +377,7 @@ class Stack:
         """Run ``manage.py`` with the stack's environment; return stdout, raise on failure."""
         result = subprocess.run(
             [sys.executable, "manage.py", *args],
-            cwd=ROOT,
+            cwd=self.root,
             env=self.env(**env),
             capture_output=True,
             text=True,
@@ -383,7 +398,9 @@ class Stack:
 
     def start_web(self, name: str = "web", *, workers: int = 2, **env: str) -> Gunicorn:
         """Start a gunicorn (optionally with other settings via env) and wait until it serves."""
-        web = Gunicorn(name, workers=workers, env=self.env(**env), logdir=self.logdir)
+        web = Gunicorn(
+            name, workers=workers, env=self.env(**env), logdir=self.logdir, root=self.root
+        )
         self.webs[name] = web.start()
         seconds = web.wait_ready()
         _log(
