@@ -355,13 +355,13 @@ class Leaving:
 
 
 def record_leave(
-    *, session_id: ObjectId, participant_id: ObjectId, op: str, admitted_by: str = "",
+    *, session_id: ObjectId, participant_id: ObjectId, op: str, admitted_by: tuple[str, ...] = (),
     checked_in_by: datetime | None = None, lease: str = "",
 ) -> Leaving | dict | None:  # fmt: skip
     """Step 1: ``inside`` -> ``leaving``.
 
     Return the check-out in flight, or the record as read when it is not inside (None when
-    there is no record at all). ``admitted_by`` (an undo: only the visit that op admitted) and
+    there is no record at all). ``admitted_by`` (an undo: only the visit one of those ops admitted) and
     ``checked_in_by`` (a late check-out: only a visit that began by then) are conditions of the
     flip itself, so a check-out and a re-entry between the read and the write cannot make it
     end another visit; a record that fails them is returned as read.
@@ -371,7 +371,8 @@ def record_leave(
         return record
     fence = {"_id": record["_id"], "state": INSIDE}
     if admitted_by:
-        fence["last_op"] = admitted_by
+        # Mostly one op (the scan's own): a plain equality, as every other condition here.
+        fence["last_op"] = admitted_by[0] if len(admitted_by) == 1 else {"$in": list(admitted_by)}
     if checked_in_by is not None:
         fence["checked_in_at"] = {"$lte": checked_in_by}
     failpoint("check_out.after_read")

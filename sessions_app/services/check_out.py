@@ -44,11 +44,12 @@ def _as_utc(moment: datetime) -> datetime:
 class CheckOutFence:
     """Conditions a check-out's flip is made under (``admission_protocol.record_leave``).
 
-    ``admitted_by``: an undo ends only the visit its scan's op admitted; ``checked_in_by``: a
+    ``admitted_by``: an undo ends only the visit one of its scan's ops admitted (the entry's op,
+    and those of the retries that took it over: ``scans.scan_entry_ops``); ``checked_in_by``: a
     late check-out (its ``scanned_at``) ends only a visit that began by then.
     """
 
-    admitted_by: str = ""
+    admitted_by: tuple[str, ...] = ()
     checked_in_by: datetime | None = None
     # An offline check-out synced through this lease: its place goes back to the lease.
     lease: str = ""
@@ -58,7 +59,7 @@ def _fenced_out(
     record: dict, session: Session, participant: Participant, fence: CheckOutFence
 ) -> Verdict | None:
     """Answer why a record that is inside is not checked out by this request, or None."""
-    if fence.admitted_by and record.get("last_op") != fence.admitted_by:
+    if fence.admitted_by and record.get("last_op") not in fence.admitted_by:
         return door_verdict(Reason.UNDO_SUPERSEDED, session, participant, inside=True)
     checked_in_at = record.get("checked_in_at")
     scanned_at = fence.checked_in_by

@@ -269,20 +269,30 @@ def scan_claim_finish(claim: NonceClaim, verdict: Verdict) -> None:
     scan_verdict_count(direction=claim.direction, reason=verdict.reason, source=claim.source)
     try:
         failpoint("scans.finish")
-        _scans().update_one(
-            {"_id": claim.entry_id, "owner_op": claim.op},
-            {
-                "$set": {
-                    "reason": verdict.reason.value,
-                    "check_in_count": verdict.check_in_count,
-                    "conflict": verdict.conflict,
-                    "owner_op": "",
-                }
-            },
-        )
+        update = {
+            "$set": {
+                "reason": verdict.reason.value,
+                "check_in_count": verdict.check_in_count,
+                "conflict": verdict.conflict,
+                "owner_op": "",
+            }
+        }
+        if claim.took_over:
+            # A retry that took the entry over decided: its op joins those the entry keeps (the
+            # takeover pushed its predecessors'), so an undo knows the visit it began.
+            update["$push"] = {"owner_ops": claim.op}
+        _scans().update_one({"_id": claim.entry_id, "owner_op": claim.op}, update)
     except (DatabaseError, PyMongoError) as exc:
         note_database_failure(exc)
         logger.error("scan log finish failed (%s): %s", verdict.reason, type(exc).__name__)
+
+
+def scan_entry_ops(entry: Scan) -> tuple[str, ...]:
+    """The ops of every request that owned a decided entry: its own (the entry's id) first, then
+    those of the retries that took it over, the deciding one last. One read by ``_id`` (the ops
+    are not a model field: only a takeover writes them)."""
+    doc = _scans().find_one({"_id": entry.pk}, {"owner_ops": 1}) or {}
+    return (str(entry.pk), *(op for op in doc.get("owner_ops") or () if op != str(entry.pk)))
 
 
 def scan_claim_release(claim: NonceClaim) -> None:

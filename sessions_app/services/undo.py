@@ -12,8 +12,9 @@ Reads top to bottom like a check-in:
    twice, or racing its own retry, decides once and the repeat answers the first one's verdict
    (an undo answered ``check_in_in_progress`` gives its claim up: the retry decides);
 4. the decision: a check-out by the admission protocol (``check_out_decide``), fenced to the
-   visit the scan admitted (the record's ``last_op`` is the scan's op), so a check-out and a
-   re-entry meanwhile make it ``undo_superseded``, never the end of the new visit. Redis's
+   visit the scan admitted (the record's ``last_op`` is the scan's op, or that of a retry that
+   took the scan over and admitted the participant itself: ``scan_entry_ops``), so a check-out
+   and a re-entry meanwhile make it ``undo_superseded``, never the end of the new visit. Redis's
    admission set and the cached counts follow as after any check-out.
 """
 
@@ -43,6 +44,7 @@ from .scans import (
     scan_claim,
     scan_claim_finish,
     scan_claim_release,
+    scan_entry_ops,
     scan_record,
     scan_record_verdict,
 )
@@ -148,7 +150,7 @@ def _decide(session: Session, original: Scan, op: str, took_over: tuple[str, ...
     failpoint("undo.after_claim")
     verdict = check_out_decide(
         session, original.participant, op=op, took_over=took_over,
-        fence=CheckOutFence(admitted_by=str(original.pk)),
+        fence=CheckOutFence(admitted_by=scan_entry_ops(original)),
     )  # fmt: skip
     if verdict.reason == Reason.CHECKED_OUT:
         return dataclasses.replace(verdict, reason=Reason.ANNULLED, detail=DETAILS[Reason.ANNULLED])

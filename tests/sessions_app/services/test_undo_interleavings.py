@@ -214,13 +214,14 @@ def test_a_late_check_out_paused_before_its_flip_never_ends_a_visit_begun_after_
 
 
 @pytest.mark.parametrize(
-    ("pause", "undone"),
+    "pause",
     [
-        ("check_in.after_admit", "annulled"),  # the original got them in: its visit is undone
-        ("check_in.after_claim", "undo_superseded"),  # the retry got them in itself
+        "check_in.after_admit",  # the original got them in before its retry took its nonce over
+        "check_in.after_claim",  # the retry got them in itself (the entry keeps the retry's op)
     ],
 )
-def test_an_undo_of_a_check_in_whose_retry_took_its_original_over(pause, undone):
+def test_an_undo_of_a_check_in_whose_retry_took_its_original_over(pause):
+    """Either way the door showed one green for the scan: its undo annuls that visit."""
     session = session_make(capacity=2)
     (person,) = participants_make(1)
     with gate_at(pause, "original") as gate:
@@ -230,8 +231,27 @@ def test_an_undo_of_a_check_in_whose_retry_took_its_original_over(pause, undone)
         assert _in(session, person, "n").reason == "checked_in"
     original.outcome()
 
-    assert _undo(session, "n")().reason == undone
+    assert _undo(session, "n")().reason == "annulled"
     assert_capacity_holds(session)
-    assert (session_inside(session), session_counter(session)) == (
-        (0, 0) if undone == "annulled" else (1, 1)
-    )
+    assert (session_inside(session), session_counter(session)) == (0, 0)
+
+
+def test_an_undo_of_a_check_in_that_its_second_retry_admitted_annuls_it():
+    """The original and its first retry both go before admitting; the second retry admits: the
+    entry's ops are three, and the undo's condition on the record is one of them."""
+    session = session_make(capacity=2)
+    (person,) = participants_make(1)
+    with gate_at("check_in.after_claim", "original", "first retry") as gate:
+        original = started("original", lambda: _in(session, person, "n"))
+        gate.wait_for("original")
+        nonce_age(session, "n")
+        first = started("first retry", lambda: _in(session, person, "n"))
+        gate.wait_for("first retry")  # it took the original over, and claimed, and stopped
+        nonce_age(session, "n")
+        assert _in(session, person, "n").reason == "checked_in"  # the second retry admits
+    original.outcome()
+    first.outcome()
+
+    assert _undo(session, "n")().reason == "annulled"
+    assert_capacity_holds(session)
+    assert (session_inside(session), session_counter(session)) == (0, 0)
