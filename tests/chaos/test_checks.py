@@ -315,3 +315,35 @@ def test_a_churn_pair_checked_out_by_an_offline_door_may_be_admitted_again():
         _offline_door([out], [SimpleNamespace(t=157.4, status=200, nonces=["n-out"])])
     ]
     assert check_counted_once(data).ok
+
+
+def _stall_check(faults):
+    from chaos.fault_checks import _stall_checks
+
+    (result,) = _stall_checks(_data([], faults=faults))
+    return result
+
+
+def test_a_stall_without_a_reconcile_fails_unless_redis_was_out_meanwhile():
+    """Seed 86: a targeted stall of 20 s over a Redis pause at an ack and a restart (the broker:
+    the reconcile beat sent was never received): reported, not required, as with Redis down."""
+    seen = FaultEvent(kind="web_stall", t_start=9.0, t_end=20.0, stall=(9.5, 19.0))
+    seen.reconciles_during = 1
+    idle = FaultEvent(kind="web_stall_targeted", t_start=299.0, t_end=330.0, stall=(310.0, 330.0))
+    idle.reconciles_during = 0
+    assert not _stall_check([seen, idle]).ok
+
+    pause = FaultEvent(kind="redis_pause_at_ack", t_start=311.0, outage=(311.0, 312.2))
+    result = _stall_check([seen, idle, pause])
+    assert result.ok
+    assert "Redis out meanwhile: redis_pause_at_ack at 311 s; not required" in result.detail
+
+    cut = FaultEvent(kind="node_partition_redis", t_start=321.0, partition=(341.0, 351.0))
+    assert not _stall_check([seen, idle, cut]).ok  # the cut came after the stall
+
+
+def test_the_stall_check_needs_one_stall_that_saw_a_reconcile():
+    idle = FaultEvent(kind="web_stall", t_start=9.0, t_end=20.0, stall=(9.5, 19.0))
+    idle.reconciles_during = 0
+    pause = FaultEvent(kind="redis_pause", t_start=10.0, outage=(10.0, 14.0))
+    assert not _stall_check([idle, pause]).ok  # excused, but nothing was tested
