@@ -22,6 +22,7 @@ Importing this package opens no connection. See README ("Redis failure behaviour
 
 from .breaker_calls import (
     is_redis_available,
+    outage_began_at,
     register_fallback_reset,
     register_recovery_callback,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "connection_status",
     "get_redis",
     "is_redis_available",
+    "outage_began_at",
     "ping",
     "register_fallback_reset",
     "register_recovery_callback",

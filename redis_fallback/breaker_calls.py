@@ -14,6 +14,7 @@ import logging
 import threading
 import traceback
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Literal, TypeVar
 
 import redis
@@ -136,6 +137,11 @@ def _after_probe() -> None:
 
 _prober = Prober(_breaker, _probe, _after_probe)
 register_prober_fork_handler(_prober)
+
+
+def outage_began_at() -> datetime | None:
+    """When this process lost Redis (its breaker opened from closed); None while closed."""
+    return _breaker.snapshot().outage_since
 
 
 def is_redis_available() -> bool:

@@ -77,6 +77,11 @@ REDIS_OUTAGE_SUMMARY_SECONDS = env.float("REDIS_OUTAGE_SUMMARY_SECONDS", default
 # session took, so the rebuild leaves MongoDB and the process's CPU to the doors (chaos, seed 35:
 # unpaced, two workers rebuilding 117 sessions at once pushed door requests past their deadline).
 ADMISSION_RESEED_PACE = env.float("ADMISSION_RESEED_PACE", default=1.0)
+# One process rebuilds for all (sessions_app/services/admission_sync.py) under a lock it renews
+# after each session: the lock outlives its holder's last sign of life by this many seconds, and
+# a process waiting for that rebuild's marker rebuilds itself once the lock is gone without one
+# (its holder died, or was stopped).
+ADMISSION_RESEED_LOCK_SECONDS = env.float("ADMISSION_RESEED_LOCK_SECONDS", default=5.0)
 
 
 def default_cache(
