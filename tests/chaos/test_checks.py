@@ -17,7 +17,7 @@ from chaos.checks import (
     door_occupancy,
 )
 from chaos.driver import SessionPlan
-from chaos.fault_checks import fault_checks, mongo_fault_stats
+from chaos.fault_checks import _stall_checks, fault_checks, mongo_fault_stats
 from chaos.faults import FaultEvent
 from chaos.mongo import Sampler, SessionState, Snapshot, Violation
 from chaos.offline_door import Decision
@@ -318,8 +318,6 @@ def test_a_churn_pair_checked_out_by_an_offline_door_may_be_admitted_again():
 
 
 def _stall_check(faults):
-    from chaos.fault_checks import _stall_checks
-
     (result,) = _stall_checks(_data([], faults=faults))
     return result
 
