@@ -361,10 +361,10 @@ def record_leave(
     """Step 1: ``inside`` -> ``leaving``.
 
     Return the check-out in flight, or the record as read when it is not inside (None when
-    there is no record at all). ``admitted_by`` (an undo: only the visit one of those ops admitted) and
-    ``checked_in_by`` (a late check-out: only a visit that began by then) are conditions of the
-    flip itself, so a check-out and a re-entry between the read and the write cannot make it
-    end another visit; a record that fails them is returned as read.
+    there is no record at all). ``admitted_by`` (an undo: only the visit one of those ops
+    admitted) and ``checked_in_by`` (a late check-out: only a visit that began by then) are
+    conditions of the flip itself, so a check-out and a re-entry between the read and the write
+    cannot make it end another visit; a record that fails them is returned as read.
     """
     record = record_read(session_id, participant_id)
     if record is None or record["state"] != INSIDE:

@@ -1,4 +1,4 @@
-"""devtools.stack's processes run another checkout's code when given its root (no process started)."""
+"""devtools.stack's processes run another checkout's code when given its root (none started)."""
 
 from devtools.stack import ROOT, Gunicorn
 
