@@ -9,7 +9,9 @@ after which the request reseeds the set from the CheckIn records.
 
 A rebuild from MongoDB (``admission_rebuild_begin``, read the holders, ``admission_rebuild_commit``)
 writes the set from a read taken a moment before; the changes requests make in Redis meanwhile
-are noted in a journal key and applied on top, so none is lost (docs/door-protocol.md).
+are noted in a journal key and applied on top, so none is lost (docs/door-protocol.md). After an
+outage one process rebuilds every open session's set for all, under ``checkin:adm:reseeding`` (a
+lock) and leaving ``checkin:adm:reseeded`` (a marker): ``services/admission_sync.py``.
 
 Everything here is advisory. Redis may only turn a request away early (duplicate, full), and the
 service confirms those answers with cheap MongoDB reads before answering; a wrong Redis state
