@@ -72,10 +72,11 @@ REDIS_BREAKER_RESET_SECONDS = env.float("REDIS_BREAKER_RESET_SECONDS", default=1
 # While Redis stays unavailable each process logs one summary line this often (seconds); the
 # outage's start and end are one line each, the probes themselves are DEBUG.
 REDIS_OUTAGE_SUMMARY_SECONDS = env.float("REDIS_OUTAGE_SUMMARY_SECONDS", default=60.0)
-# When Redis returns, each process rebuilds the admission sets from MongoDB (in its background
-# prober) before it trusts Redis again. After each session it rests this many times as long as that
-# session took, so the rebuild leaves MongoDB and the process's CPU to the doors (chaos, seed 35:
-# unpaced, two workers rebuilding 117 sessions at once pushed door requests past their deadline).
+# When Redis returns, the admission sets are rebuilt from MongoDB (by one process for all, in its
+# background prober) before Redis is trusted again. After each session the rebuild rests this many
+# times as long as that session took, so it leaves MongoDB and the process's CPU to the doors
+# (chaos, seed 35: unpaced, two workers rebuilding 117 sessions at once, as every process did
+# then, pushed door requests past their deadline).
 ADMISSION_RESEED_PACE = env.float("ADMISSION_RESEED_PACE", default=1.0)
 # One process rebuilds for all (sessions_app/services/admission_sync.py) under a lock it renews
 # after each session: the lock outlives its holder's last sign of life by this many seconds, and
