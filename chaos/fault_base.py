@@ -40,6 +40,19 @@ class FaultEvent:
     notes: dict[str, Any] = field(default_factory=dict)
 
 
+def redis_fault_during(
+    faults: list[FaultEvent], start: float, end: float, *, grace: float = 0.0,
+    partitions: bool = False, skip: FaultEvent | None = None,
+) -> FaultEvent | None:  # fmt: skip
+    """The first fault whose Redis outage (and, with ``partitions``, whose cut of a node off
+    Redis) overlaps ``start``..``end`` of the run clock, counting ``grace`` seconds after it."""
+    for fault in faults:
+        window = fault.outage or (fault.partition if partitions else None)
+        if fault is not skip and window and window[0] < end and start < window[1] + grace:
+            return fault
+    return None
+
+
 @dataclass
 class FaultContext:
     """What the fault implementations need besides the stack."""

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from chaos.api import Record
 from chaos.celery_faults import REDELIVERY_WAIT
+from chaos.fault_base import redis_fault_during
 from chaos.faults import FaultEvent
 from chaos.run_data import CheckResult, RunData, traffic, web_threads
 from chaos.worker_log import reconcile_runs, starts, succeeded_since, task_events
@@ -178,15 +179,6 @@ def _mongo_checks(data: RunData) -> list[CheckResult]:
     ]
 
 
-def _redis_out_during(data: RunData, stall: tuple[float, float]) -> FaultEvent | None:
-    """The first fault that made Redis (the Celery broker) unusable while a worker was stopped."""
-    for fault in data.faults:
-        window = fault.outage or fault.partition
-        if window and window[0] < stall[1] and window[1] > stall[0]:
-            return fault
-    return None
-
-
 def _stall_checks(data: RunData) -> list[CheckResult]:
     stalls = [f for f in data.faults if f.stall]
     if not stalls:
@@ -195,7 +187,7 @@ def _stall_checks(data: RunData) -> list[CheckResult]:
     # With Redis down meanwhile (the broker: a task sent is lost, or waits for a worker that is
     # reconnecting) the Celery worker may not run one: reported, not required. At least one stall
     # must have seen a reconcile, or the check has tested nothing.
-    broker_out = {id(f): _redis_out_during(data, f.stall) for f in stalls}
+    broker_out = {id(f): redis_fault_during(data.faults, *f.stall, partitions=True) for f in stalls}
     idle = [
         f
         for f in stalls

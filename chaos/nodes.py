@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from chaos.fault_base import Fault, FaultContext, FaultEvent
+from chaos.fault_base import Fault, FaultContext, FaultEvent, redis_fault_during
 from chaos.redis_links import NodeRedisLinks
 from devtools.stack import Gunicorn, Process, Stack, Uvicorn
 
@@ -125,14 +125,7 @@ def redis_down_for_both(cut: FaultEvent, faults: list[FaultEvent]) -> str | None
     if cut.partition is None or any(kept == "connected" for _t, _a, _b, kept, _c in readings):
         return None
     start, end = cut.partition
-    outage = next(
-        (
-            other for other in faults
-            if other is not cut and other.outage is not None
-            and other.outage[0] < end and start < other.outage[1] + REDIS_RECOVERY
-        ),
-        None,
-    )  # fmt: skip
+    outage = redis_fault_during(faults, start, end, grace=REDIS_RECOVERY, skip=cut)
     if outage is not None:
         return f"during {outage.kind} at {outage.t_start:.0f} s"
     if cut.notes.get("calm") is False:
