@@ -14,6 +14,7 @@ from core.failpoints import failpoint
 from redis_fallback import is_redis_available, outage_began_at
 
 from ..admission import (
+    _decode,
     admission_forget,
     admission_missed_return,
     admission_missed_take,
@@ -132,10 +133,6 @@ _RELEASE = (
 )
 
 
-def _text(value) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value or "")
-
-
 def reseed_covers(marker: str, run_id: str, lost_at: float | None) -> bool:
     """Tell whether the rebuild a marker names covers a process that lost Redis at ``lost_at``
     (seconds since the epoch): the same Redis run, and a rebuild begun after the loss."""
@@ -173,19 +170,19 @@ def sessions_admission_reseed_all(client=None, *, lost_at: float | None = None) 
     """
     if client is None:
         return _reseed_each(None)
-    run_id = _text(client.info("server").get("run_id"))
+    run_id = _decode(client.info("server").get("run_id") or "")
     if lost_at is None:
         lost_at = _lost_at()
     token = _holder()
     lock_ms = max(1, int(settings.ADMISSION_RESEED_LOCK_SECONDS * 1000))
     while True:
-        if reseed_covers(_text(client.get(RESEED_MARKER)), run_id, lost_at):
+        if reseed_covers(_decode(client.get(RESEED_MARKER) or ""), run_id, lost_at):
             logger.info("Redis admission sets rebuilt from MongoDB by another process since this "
                         "one lost Redis: no rebuild of its own")  # fmt: skip
             return 0
         if client.set(RESEED_LOCK, token, nx=True, px=lock_ms):
             break
-        if _text(client.get(RESEED_LOCK)) == token:  # ours, from a probe that failed midway
+        if _decode(client.get(RESEED_LOCK) or "") == token:  # ours, from a probe that failed midway
             break
         time.sleep(_RESEED_POLL_SECONDS)  # another is rebuilding: its marker, or its lock gone
     seconds, micros = client.time()
