@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -308,6 +309,7 @@ def paired_main(args: argparse.Namespace) -> int:
     finally:
         for stack in stacks.values():
             stack.stop()
+        shutil.rmtree(base_root, ignore_errors=True)  # the checkout; the logs stay in ``tmp``
     summary = paired_summary(blocks, "baseline", "ours")
     print(
         f"{args.blocks} blocks of {args.requests} check-ins per side, alternating one by one "
