@@ -1,0 +1,107 @@
+"""How a worker closes a connection, on a real gunicorn with the image's config (config/gunicorn.py).
+
+With no keep-alive every response ends its connection. The close lingers for the client's own
+close (so a body left unread does not turn into a reset that drops the response), and that linger
+must not hold up the worker's other requests: gunicorn's threaded worker waited for it on its main
+thread, so one door that kept its connection open after its answer stopped the whole worker for up
+to 2 s (config/gunicorn_worker.py).
+"""
+
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from devtools.servers import free_port, wait_for_port
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+HOLD_S = 2.5  # the late client keeps its end open this long (gunicorn's own linger: at most 2 s)
+
+APP = '''
+def app(environ, start_response):
+    """Answers at once, and never reads a request body."""
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+    return [b"ok"]
+'''
+
+
+@pytest.fixture
+def gunicorn_port(tmp_path):
+    (tmp_path / "tinyapp.py").write_text(APP)
+    port = free_port()
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    proc = subprocess.Popen(
+        [
+            gunicorn, "--config", str(ROOT / "config" / "gunicorn.py"), "--pythonpath",
+            str(ROOT), "--chdir", str(tmp_path), "--bind", f"127.0.0.1:{port}", "--workers", "1",
+            "tinyapp:app",
+        ],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_for_port(port, timeout=60, proc=proc)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def _request(port: int, body: bytes = b"") -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    head = f"POST / HTTP/1.1\r\nHost: door\r\nContent-Length: {len(body)}\r\n\r\n"
+    sock.sendall(head.encode() + body)
+    return sock
+
+
+def _answer(sock: socket.socket) -> bytes:
+    received = b""
+    while not received.endswith(b"ok"):
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        received += chunk
+    return received
+
+
+def test_a_door_that_keeps_its_connection_open_does_not_hold_up_the_others(gunicorn_port):
+    # A warm-up: the worker's first request pays for its imports.
+    warm = _request(gunicorn_port)
+    assert _answer(warm).startswith(b"HTTP/1.1 200")
+    warm.close()
+
+    late = _request(gunicorn_port)
+    assert _answer(late).startswith(b"HTTP/1.1 200")  # answered; it keeps its end open meanwhile
+    seconds = []
+    try:
+        for _ in range(5):
+            began = time.monotonic()
+            other = _request(gunicorn_port)
+            assert _answer(other).startswith(b"HTTP/1.1 200")
+            other.close()
+            seconds.append(time.monotonic() - began)
+    finally:
+        threading.Timer(HOLD_S, late.close).start()
+    # Each is answered in about a millisecond; waiting on the late door, the first took 2 s.
+    assert max(seconds) < 1.0, seconds
+
+
+def test_a_body_left_unread_is_drained_not_reset(gunicorn_port):
+    """The close still lingers: the unread body is drained and the connection ends in order.
+
+    A close with unread bytes makes the kernel answer with a reset, which on a real network can
+    overtake the answer and drop it; on loopback the answer has arrived already, so what shows is
+    how the connection ended: the client's next read sees the end (a FIN), not a reset.
+    """
+    sock = _request(gunicorn_port, body=b"x" * 32768)
+    time.sleep(0.3)  # the worker has answered and closed by now; the body is still unread
+    try:
+        assert _answer(sock).startswith(b"HTTP/1.1 200")
+        assert sock.recv(4096) == b""  # a reset raises ConnectionResetError here
+    finally:
+        sock.close()
