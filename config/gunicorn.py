@@ -24,6 +24,10 @@ worker_class = "config.gunicorn_worker.ThreadWorker"  # gthread, its close off t
 threads = int(os.environ.get("WEB_THREADS", "8"))
 worker_connections = threads
 keepalive = 0
+# No control socket (gunicorn 25+, for ``gunicornc``: worker counts, reloads, shutdown), which
+# nothing here uses: by default every gunicorn on a machine binds the same path in $HOME and
+# takes it from the one before, and the image's user has no home to put it in.
+control_socket_disable = True
 
 if _limit > 0 and threads <= _limit:
     raise SystemExit(

@@ -7,6 +7,7 @@ thread, so one door that kept its connection open after its answer stopped the w
 to 2 s (config/gunicorn_worker.py).
 """
 
+import os
 import socket
 import subprocess
 import sys
@@ -34,6 +35,10 @@ def app(environ, start_response):
 @pytest.fixture
 def gunicorn_port(tmp_path):
     (tmp_path / "tinyapp.py").write_text(APP)
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, "HOME": str(home)}
+    env.pop("XDG_RUNTIME_DIR", None)
     port = free_port()
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     proc = subprocess.Popen(
@@ -42,11 +47,13 @@ def gunicorn_port(tmp_path):
             str(ROOT), "--chdir", str(tmp_path), "--bind", f"127.0.0.1:{port}", "--workers", "1",
             "tinyapp:app",
         ],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
         wait_for_port(port, timeout=60, proc=proc)
         yield port
+        # No control socket (config/gunicorn.py): gunicorn would have put it in $HOME/.gunicorn.
+        assert list(home.iterdir()) == []
     finally:
         proc.terminate()
         proc.wait(timeout=20)
