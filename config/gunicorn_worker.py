@@ -1,31 +1,46 @@
-"""gunicorn's threaded worker, whose main thread never waits on a client to close its connection.
+"""gunicorn's threaded worker, whose threads and main thread never wait on a client's network.
 
-gunicorn 26+ closes a connection after its response "gracefully" (RFC 9112 section 9.6): it
-half-closes its side, then reads until the client closes its own or 2 s have passed, so that
-request bytes it never read (a body left unread by a refusal) do not make the kernel reset the
-connection and drop the response before the client reads it. The threaded worker does this on
-its main thread, the one that accepts connections and hands them to the threads, and blocks
-there: every connection closed waits for the client's FIN, one after another. With no keep-alive
-(``config/gunicorn.py``) that is every request, so a worker served at most one request per round
-trip to its slowest door (a door on Wi-Fi 150 ms away: 6-7 requests a second), and one client that
-read its answer and kept the connection open stopped the worker for 2 s each time: measured, a
-client that closed 200 ms late made every other request to that worker take 191 ms instead of 1.
+Two waits of gunicorn's ``gthread`` worker (27.0) are moved into the worker's poller, where
+waiting costs nothing; everything else is gunicorn's. With no keep-alive (``config/gunicorn.py``)
+every request is a connection of its own, so both happened on every request.
 
-Here the main thread half-closes and moves on; the connection lingers in the worker's poller, read
-without blocking and closed when the client closes it, when ``LINGER_SECONDS`` have passed or
-``LINGER_MAX_BYTES`` were drained (gunicorn's own bounds). A lingering connection holds no thread
-and no connection slot; at most ``LINGER_MAX_CONNECTIONS`` linger at once, the oldest closed
-outright beyond that (what gunicorn up to 25 did with every connection), so a client that never
-closes cannot pile up sockets. Everything else is gunicorn's ``gthread`` worker.
+**The close.** gunicorn 26+ closes a connection after its response "gracefully" (RFC 9112 section
+9.6): it half-closes its side, then reads until the client closes its own or 2 s have passed, so
+that request bytes it never read (a body left unread by a refusal) do not make the kernel reset the
+connection and drop the response before the client reads it. ``gthread`` does this on its main
+thread, the one that accepts connections and hands them to the threads, and blocks there: each
+close waited for that client's FIN, one after another. A worker served at most about one request
+per round trip to its doors, and a client that read its answer and kept the connection open
+stopped the worker for 2 s: measured, a client that closed 200 ms late made every other request
+to that worker take 191 ms instead of 1. Here the main thread half-closes and moves on; the
+connection lingers in the poller, read without blocking and closed when the client closes it, when
+``LINGER_SECONDS`` have passed or ``LINGER_MAX_BYTES`` were drained (gunicorn's own bounds).
+
+**The request.** ``gthread`` hands each accepted connection to a thread at once, and the thread
+waits up to 5 s for the request to arrive. A worker has as many connections as threads (8), so
+eight connections that send nothing (a door stuck mid-request, or anyone who can reach the port)
+took every thread and stopped the worker from accepting: measured, a request behind eight idle
+connections waited 4.8 s. Here a connection waits for its request in the poller (at most
+``REQUEST_WAIT_SECONDS``) and takes a thread and a connection slot only once its first bytes are
+there (usually at once: the request came with the connection, and the thread takes it as
+gunicorn's did); a worker whose threads are all busy stops accepting, as before, so the excess
+waits in the kernel's backlog, where another worker may take it.
+
+Waiting connections and lingering ones hold no thread and no slot; at most
+``WAITING_MAX_CONNECTIONS`` and ``LINGER_MAX_CONNECTIONS`` of each at once, the oldest closed
+outright beyond that, so that idle clients cannot pile up sockets (one who wants to shut out a
+door's request must now open hundreds of connections faster than that door sends its request).
+TLS connections (``cfg.is_ssl``; the balancer terminates TLS here) are left to gunicorn entirely.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import selectors
 import socket
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from functools import partial
 
 from gunicorn import util
@@ -34,26 +49,87 @@ from gunicorn.workers import gthread
 LINGER_SECONDS = 2.0
 LINGER_MAX_BYTES = 65536
 LINGER_MAX_CONNECTIONS = 256
+REQUEST_WAIT_SECONDS = gthread.DEFAULT_WORKER_DATA_TIMEOUT  # 5 s, gunicorn's own
+WAITING_MAX_CONNECTIONS = 256
 _CHUNK = 4096
 
 
 class ThreadWorker(gthread.ThreadWorker):
-    """``gthread`` with the close's linger moved off the main thread (module docstring)."""
+    """``gthread`` with its two waits on the network moved to the poller (module docstring)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # socket -> [deadline, bytes drained]; in the order they began, which is deadline order.
         self.lingering: OrderedDict[socket.socket, list] = OrderedDict()
+        # socket -> (connection, deadline): accepted, no request yet; deadline order too.
+        self.waiting: OrderedDict[socket.socket, tuple[gthread.TConn, float]] = OrderedDict()
+        # Connections whose request has arrived while every thread was busy (first come first).
+        self.ready: deque[gthread.TConn] = deque()
+
+    # --- the request ------------------------------------------------------------------------
+
+    def accept(self, listener):
+        if self.cfg.is_ssl:
+            return super().accept(listener)
+        try:
+            sock, address = listener.accept()
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                raise
+            return None
+        conn = gthread.TConn(self.cfg, sock, address, listener.getsockname())  # non-blocking
+        if _has_bytes(sock):  # the usual case: the request came with the connection
+            conn.data_ready = True
+            self.ready.append(conn)
+            self.dispatch_ready()
+            return None
+        while len(self.waiting) >= WAITING_MAX_CONNECTIONS:
+            self.waiting_end(next(iter(self.waiting)))
+        self.waiting[sock] = (conn, time.monotonic() + REQUEST_WAIT_SECONDS)
+        try:
+            self.poller.register(sock, selectors.EVENT_READ, partial(self.request_arrived, sock))
+        except (OSError, ValueError):
+            self.waiting_end(sock)
+        return None
+
+    def request_arrived(self, sock: socket.socket, _fileobj=None) -> None:
+        """The connection's first bytes are there: to a thread, or next in line for one."""
+        waited = self.waiting.pop(sock, None)
+        with contextlib.suppress(KeyError, OSError, ValueError):
+            self.poller.unregister(sock)
+        if waited is None:
+            return
+        conn = waited[0]
+        conn.data_ready = True  # the thread reads at once instead of waiting again
+        self.ready.append(conn)
+        self.dispatch_ready()
+
+    def dispatch_ready(self) -> None:
+        # A slot per thread, as gunicorn counts them: all busy, and run() stops accepting.
+        while self.ready and self.nr_conns < self.worker_connections:
+            self.nr_conns += 1
+            self.enqueue_req(self.ready.popleft())
+
+    def waiting_end(self, sock: socket.socket) -> None:
+        self.waiting.pop(sock, None)
+        with contextlib.suppress(KeyError, OSError, ValueError):  # not registered; poller gone
+            self.poller.unregister(sock)
+        util.close(sock)
+
+    # --- the close --------------------------------------------------------------------------
 
     def finish_request(self, conn, fs):
-        if fs.cancelled() or fs.exception() is not None or self.cfg.is_ssl:
-            return super().finish_request(conn, fs)
-        result = fs.result()
-        if result is gthread._DEFER or result:  # waits for data, or kept alive: gunicorn's
-            return super().finish_request(conn, fs)
-        self.nr_conns -= 1
-        self.linger(conn.sock)
-        return None
+        try:
+            if fs.cancelled() or fs.exception() is not None or self.cfg.is_ssl:
+                return super().finish_request(conn, fs)
+            result = fs.result()
+            if result is gthread._DEFER or result:  # waits for data, or kept alive: gunicorn's
+                return super().finish_request(conn, fs)
+            self.nr_conns -= 1
+            self.linger(conn.sock)
+            return None
+        finally:
+            self.dispatch_ready()  # a thread is free
 
     def linger(self, sock: socket.socket) -> None:
         """Half-close ``sock`` and leave it to the poller to drain and close (main thread)."""
@@ -96,21 +172,39 @@ class ThreadWorker(gthread.ThreadWorker):
             self.poller.unregister(sock)
         util.close(sock)
 
-    def linger_expire(self, *, force: bool = False) -> None:
+    # --- the sweeps -------------------------------------------------------------------------
+
+    def expire(self, *, force: bool = False) -> None:
         now = time.monotonic()
+        while self.waiting:
+            sock, (_conn, deadline) = next(iter(self.waiting.items()))
+            if deadline > now and not force:
+                break
+            self.waiting_end(sock)
         while self.lingering:
             sock, (deadline, _drained) = next(iter(self.lingering.items()))
             if deadline > now and not force:
                 break
             self.linger_end(sock)
 
-    # The main loop sweeps expired connections after every wait of its poller (at most 1 s), and
-    # closes every one when the worker stops: the lingering ones are swept with them.
+    # run() calls these after every wait of its poller (at most 1 s), and murder_keepalived with
+    # force=True when the worker stops: the waiting and lingering connections are swept with them.
     def murder_pending(self):
         super().murder_pending()
-        self.linger_expire()
+        self.expire()
 
     def murder_keepalived(self, force=False):
         super().murder_keepalived(force=force)
         if force:
-            self.linger_expire(force=True)
+            self.expire(force=True)
+
+
+def _has_bytes(sock: socket.socket) -> bool:
+    """Whether the (non-blocking) socket has bytes to read (or its end), without taking them."""
+    try:
+        sock.recv(1, socket.MSG_PEEK)
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True  # a reset: the thread meets it and closes the connection, as gunicorn does
+    return True

@@ -1,10 +1,11 @@
-"""How a worker closes a connection, on a real gunicorn with the image's config (config/gunicorn.py).
+"""A worker's connections, on a real gunicorn with the image's config (config/gunicorn.py).
 
-With no keep-alive every response ends its connection. The close lingers for the client's own
-close (so a body left unread does not turn into a reset that drops the response), and that linger
-must not hold up the worker's other requests: gunicorn's threaded worker waited for it on its main
-thread, so one door that kept its connection open after its answer stopped the whole worker for up
-to 2 s (config/gunicorn_worker.py).
+With no keep-alive every request is a connection of its own. Its close lingers for the client's
+own close (so a body left unread does not turn into a reset that drops the response), and that
+linger must not hold up the worker's other requests: gunicorn's threaded worker waited for it on
+its main thread, so one door that kept its connection open after its answer stopped the whole
+worker for up to 2 s. Likewise a connection that sends nothing must not take a thread while it
+says nothing (config/gunicorn_worker.py).
 """
 
 import os
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from config.gunicorn_worker import WAITING_MAX_CONNECTIONS
 from devtools.servers import free_port, wait_for_port
 
 pytestmark = pytest.mark.slow
@@ -112,3 +114,51 @@ def test_a_body_left_unread_is_drained_not_reset(gunicorn_port):
         assert sock.recv(4096) == b""  # a reset raises ConnectionResetError here
     finally:
         sock.close()
+
+
+def _idle(port: int, count: int) -> list[socket.socket]:
+    """Connections that send nothing: a door stuck mid-request, or someone holding the port."""
+    return [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(count)]
+
+
+def _timed_request(port: int) -> float:
+    began = time.monotonic()
+    sock = _request(port)
+    try:
+        assert _answer(sock).startswith(b"HTTP/1.1 200")
+    finally:
+        sock.close()
+    return time.monotonic() - began
+
+
+def test_connections_that_send_nothing_do_not_take_the_threads(gunicorn_port):
+    """As many idle connections as the worker has threads (8): a door's request is answered.
+
+    gunicorn's threaded worker gave each accepted connection a thread that waited 5 s for its
+    request, and accepted no more meanwhile: the door's request waited 4.8 s.
+    """
+    _timed_request(gunicorn_port)  # warm
+    idle = _idle(gunicorn_port, 8)
+    try:
+        time.sleep(0.2)  # accepted by now
+        assert _timed_request(gunicorn_port) < 1.0
+    finally:
+        for sock in idle:
+            sock.close()
+
+
+def test_idle_connections_beyond_the_cap_are_closed_oldest_first(gunicorn_port):
+    _timed_request(gunicorn_port)  # warm
+    idle = _idle(gunicorn_port, WAITING_MAX_CONNECTIONS + 40)
+    try:
+        time.sleep(0.5)
+        assert _timed_request(gunicorn_port) < 1.0
+        # The worker closed the oldest ones (a read sees the end) and keeps the newest waiting.
+        idle[0].settimeout(5)
+        assert idle[0].recv(1) == b""
+        idle[-1].settimeout(0.2)
+        with pytest.raises(TimeoutError):
+            idle[-1].recv(1)
+    finally:
+        for sock in idle:
+            sock.close()
