@@ -17,41 +17,50 @@ connection lingers in the poller, read without blocking and closed when the clie
 ``LINGER_SECONDS`` have passed or ``LINGER_MAX_BYTES`` were drained (gunicorn's own bounds).
 
 **The request.** ``gthread`` hands each accepted connection to a thread at once, and the thread
-waits up to 5 s for the request to arrive. A worker has as many connections as threads (8), so
-eight connections that send nothing (a door stuck mid-request, or anyone who can reach the port)
-took every thread and stopped the worker from accepting: measured, a request behind eight idle
-connections waited 4.8 s. Here a connection waits for its request in the poller (at most
-``REQUEST_WAIT_SECONDS``) and takes a thread and a connection slot only once its first bytes are
-there (usually at once: the request came with the connection, and the thread takes it as
-gunicorn's did); a worker whose threads are all busy stops accepting, as before, so the excess
+waits up to 5 s for the request to begin, then reads it as it comes, however slowly. A worker has
+as many connections as threads (8), so eight connections that send nothing (a door stuck
+mid-request, or anyone who can reach the port) took every thread and stopped the worker from
+accepting (measured: a request behind them waited 4.8 s; 300 froze the worker past a 30 s
+timeout), and eight that send their request a byte a second held every thread for the length of
+the request (a request behind them waited 25.5 s). Here a connection's request arrives in the
+poller, read as it comes without blocking, and goes to a thread once it is whole: its head and
+its body by ``Content-Length`` (``_request_whole``), or ``REQUEST_MAX_BUFFERED`` bytes of it,
+which is at once for a door (the request comes with the connection). One that is not whole
+within ``REQUEST_WAIT_SECONDS`` of its accept is closed, as gunicorn closes one that has not
+begun by then. A worker whose threads are all busy stops accepting, as before, so the excess
 waits in the kernel's backlog, where another worker may take it.
 
 Waiting connections and lingering ones hold no thread and no slot; at most
 ``WAITING_MAX_CONNECTIONS`` and ``LINGER_MAX_CONNECTIONS`` of each at once, the oldest closed
 outright beyond that, so that idle clients cannot pile up sockets (one who wants to shut out a
 door's request must now open hundreds of connections faster than that door sends its request).
-TLS connections (``cfg.is_ssl``; the balancer terminates TLS here) are left to gunicorn entirely.
+TLS connections (``cfg.is_ssl``; the balancer terminates TLS here), HTTP/2 by prior knowledge and
+uWSGI are left to gunicorn entirely.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import re
 import selectors
 import socket
 import time
 from collections import OrderedDict, deque
 from functools import partial
 
-from gunicorn import util
+from gunicorn import http, util
+from gunicorn.http2 import negotiation
 from gunicorn.workers import gthread
 
+REQUEST_MAX_BUFFERED = 65536
 LINGER_SECONDS = 2.0
 LINGER_MAX_BYTES = 65536
 LINGER_MAX_CONNECTIONS = 256
 REQUEST_WAIT_SECONDS = gthread.DEFAULT_WORKER_DATA_TIMEOUT  # 5 s, gunicorn's own
 WAITING_MAX_CONNECTIONS = 256
 _CHUNK = 4096
+_READ_CHUNK = 16384
 
 
 class ThreadWorker(gthread.ThreadWorker):
@@ -61,15 +70,15 @@ class ThreadWorker(gthread.ThreadWorker):
         super().__init__(*args, **kwargs)
         # socket -> [deadline, bytes drained]; in the order they began, which is deadline order.
         self.lingering: OrderedDict[socket.socket, list] = OrderedDict()
-        # socket -> (connection, deadline): accepted, no request yet; deadline order too.
-        self.waiting: OrderedDict[socket.socket, tuple[gthread.TConn, float]] = OrderedDict()
+        # socket -> its request so far: accepted, request not whole yet; deadline order too.
+        self.waiting: OrderedDict[socket.socket, _Arriving] = OrderedDict()
         # Connections whose request has arrived while every thread was busy (first come first).
         self.ready: deque[gthread.TConn] = deque()
 
     # --- the request ------------------------------------------------------------------------
 
     def accept(self, listener):
-        if self.cfg.is_ssl:
+        if self.cfg.is_ssl or getattr(self.cfg, "protocol", "http") != "http":
             return super().accept(listener)
         try:
             sock, address = listener.accept()
@@ -77,32 +86,58 @@ class ThreadWorker(gthread.ThreadWorker):
             if exc.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
                 raise
             return None
+        if negotiation.prior_knowledge_allowed(self.cfg, address):
+            # HTTP/2 by prior knowledge reads its preface itself: gunicorn's way.
+            sock.setblocking(True)
+            self.nr_conns += 1
+            self.enqueue_req(gthread.TConn(self.cfg, sock, address, listener.getsockname()))
+            return None
         conn = gthread.TConn(self.cfg, sock, address, listener.getsockname())  # non-blocking
-        if _has_bytes(sock):  # the usual case: the request came with the connection
-            conn.data_ready = True
-            self.ready.append(conn)
-            self.dispatch_ready()
+        arriving = _Arriving(conn, time.monotonic() + REQUEST_WAIT_SECONDS)
+        if self.request_read(sock, arriving):  # the usual case: it came with the connection
             return None
         while len(self.waiting) >= WAITING_MAX_CONNECTIONS:
             self.waiting_end(next(iter(self.waiting)))
-        self.waiting[sock] = (conn, time.monotonic() + REQUEST_WAIT_SECONDS)
+        self.waiting[sock] = arriving
         try:
-            self.poller.register(sock, selectors.EVENT_READ, partial(self.request_arrived, sock))
+            self.poller.register(sock, selectors.EVENT_READ, partial(self.request_readable, sock))
         except (OSError, ValueError):
             self.waiting_end(sock)
         return None
 
-    def request_arrived(self, sock: socket.socket, _fileobj=None) -> None:
-        """The connection's first bytes are there: to a thread, or next in line for one."""
-        waited = self.waiting.pop(sock, None)
-        with contextlib.suppress(KeyError, OSError, ValueError):
-            self.poller.unregister(sock)
-        if waited is None:
-            return
-        conn = waited[0]
-        conn.data_ready = True  # the thread reads at once instead of waiting again
+    def request_readable(self, sock: socket.socket, _fileobj=None) -> None:
+        arriving = self.waiting.get(sock)
+        if arriving is not None and self.request_read(sock, arriving):
+            self.waiting.pop(sock, None)
+            with contextlib.suppress(KeyError, OSError, ValueError):
+                self.poller.unregister(sock)
+
+    def request_read(self, sock: socket.socket, arriving: _Arriving) -> bool:
+        """Read what has arrived; True once the connection has left the waiting room.
+
+        It leaves when its request is whole (``_request_whole``): to a thread, or next in line
+        for one. A client that closes or fails first is closed.
+        """
+        while True:
+            try:
+                data = sock.recv(_READ_CHUNK)
+            except BlockingIOError:
+                return False
+            except OSError:
+                data = b""
+            if not data:
+                util.close(sock)
+                return True
+            arriving.received += data
+            if _request_whole(arriving.received):
+                break
+        conn = arriving.conn
+        conn.parser = http.get_parser(self.cfg, sock, conn.client)
+        conn.parser.unreader.unread(bytes(arriving.received))
+        conn.data_ready = True  # the thread reads from the buffer; it waits for nothing more
         self.ready.append(conn)
         self.dispatch_ready()
+        return True
 
     def dispatch_ready(self) -> None:
         # A slot per thread, as gunicorn counts them: all busy, and run() stops accepting.
@@ -177,8 +212,8 @@ class ThreadWorker(gthread.ThreadWorker):
     def expire(self, *, force: bool = False) -> None:
         now = time.monotonic()
         while self.waiting:
-            sock, (_conn, deadline) = next(iter(self.waiting.items()))
-            if deadline > now and not force:
+            sock, arriving = next(iter(self.waiting.items()))
+            if arriving.deadline > now and not force:
                 break
             self.waiting_end(sock)
         while self.lingering:
@@ -199,12 +234,36 @@ class ThreadWorker(gthread.ThreadWorker):
             self.expire(force=True)
 
 
-def _has_bytes(sock: socket.socket) -> bool:
-    """Whether the (non-blocking) socket has bytes to read (or its end), without taking them."""
-    try:
-        sock.recv(1, socket.MSG_PEEK)
-    except BlockingIOError:
+class _Arriving:
+    """A connection whose request is arriving, and the bytes of it so far."""
+
+    __slots__ = ("conn", "deadline", "received")
+
+    def __init__(self, conn: gthread.TConn, deadline: float):
+        self.conn = conn
+        self.deadline = deadline
+        self.received = bytearray()
+
+
+_EXPECT = re.compile(rb"\nexpect:", re.IGNORECASE)
+_CONTENT_LENGTH = re.compile(rb"\ncontent-length:[ \t]*(\d{1,12})[ \t]*\r?(?:\n|$)", re.IGNORECASE)
+
+
+def _request_whole(received: bytearray) -> bool:
+    """Whether a thread can take the request without waiting on the client: its head has ended
+    and its body (by ``Content-Length``) is all there, or ``REQUEST_MAX_BUFFERED`` bytes are.
+
+    A head without a length (no body, or a chunked one), or with ``Expect: 100-continue`` (the
+    client sends its body only once gunicorn has answered that), is whole at its end: the thread
+    reads the body as gunicorn does. What the head says is gunicorn's to judge (a malformed one
+    is answered 400 by its parser); this only decides when to hand it over.
+    """
+    if len(received) >= REQUEST_MAX_BUFFERED:
+        return True
+    end = received.find(b"\r\n\r\n")
+    if end < 0:
         return False
-    except OSError:
-        return True  # a reset: the thread meets it and closes the connection, as gunicorn does
-    return True
+    if _EXPECT.search(received, 0, end + 2):
+        return True  # the client waits for gunicorn's "100 Continue" before its body
+    length = _CONTENT_LENGTH.search(received, 0, end + 2)
+    return length is None or len(received) >= end + 4 + int(length.group(1))

@@ -8,6 +8,7 @@ worker for up to 2 s. Likewise a connection that sends nothing must not take a t
 says nothing (config/gunicorn_worker.py).
 """
 
+import hashlib
 import os
 import socket
 import subprocess
@@ -27,10 +28,17 @@ ROOT = Path(__file__).resolve().parents[2]
 HOLD_S = 2.5  # the late client keeps its end open this long (gunicorn's own linger: at most 2 s)
 
 APP = '''
+import hashlib
+
+
 def app(environ, start_response):
-    """Answers at once, and never reads a request body."""
-    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
-    return [b"ok"]
+    """Answers at once and never reads a request body; at /echo, the body's length and digest."""
+    out = b"ok"
+    if environ["PATH_INFO"] == "/echo":
+        body = environ["wsgi.input"].read()
+        out = b"%d %s ok" % (len(body), hashlib.sha256(body).hexdigest().encode())
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(out)))])
+    return [out]
 '''
 
 
@@ -162,3 +170,96 @@ def test_idle_connections_beyond_the_cap_are_closed_oldest_first(gunicorn_port):
     finally:
         for sock in idle:
             sock.close()
+
+
+def _closed_by_the_worker(sock: socket.socket, *, within: float) -> bool:
+    """The worker closed it: a read sees its end, or the reset of a send after its close."""
+    sock.settimeout(within)
+    try:
+        return sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
+
+
+def _trickle(sock: socket.socket, data: bytes, gap: float, stop: threading.Event) -> None:
+    for byte in data:
+        if stop.wait(gap):
+            return
+        try:
+            sock.send(bytes([byte]))
+        except OSError:
+            return  # closed by the worker
+
+
+def test_requests_sent_a_byte_at_a_time_do_not_take_the_threads(gunicorn_port):
+    """Eight connections sending their request a byte every 0.5 s (slowloris): a door's request
+    is answered at once, and the worker closes them once they have not finished within 5 s.
+
+    gunicorn's threaded worker gave each a thread that read the request as it came: a request
+    behind eight of them (a byte a second) waited 25.5 s.
+    """
+    _timed_request(gunicorn_port)  # warm
+    stop = threading.Event()
+    slow = _idle(gunicorn_port, 8)
+    request = b"POST / HTTP/1.1\r\nHost: door\r\nContent-Length: 0\r\n\r\n"
+    threads = [threading.Thread(target=_trickle, args=(s, request, 0.5, stop)) for s in slow]
+    for thread in threads:
+        thread.start()
+    try:
+        time.sleep(1.0)  # each has begun its request by now
+        assert _timed_request(gunicorn_port) < 1.0
+        # Not whole 5 s after its accept (REQUEST_WAIT_SECONDS): closed, unanswered.
+        for sock in slow:
+            assert _closed_by_the_worker(sock, within=10)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+        for sock in slow:
+            sock.close()
+
+
+def test_a_request_that_arrives_in_pieces_is_served_whole(gunicorn_port):
+    """A slow door's request, head and body in pieces 0.2 s apart, read whole by the app."""
+    body = os.urandom(3000)
+    head = f"POST /echo HTTP/1.1\r\nHost: door\r\nContent-Length: {len(body)}\r\n\r\n"
+    pieces = [head[:10].encode(), head[10:].encode(), body[:1000], body[1000:]]
+    sock = socket.create_connection(("127.0.0.1", gunicorn_port), timeout=10)
+    try:
+        for piece in pieces:
+            sock.sendall(piece)
+            time.sleep(0.2)
+        answer = _answer(sock)
+    finally:
+        sock.close()
+    assert answer.startswith(b"HTTP/1.1 200"), answer
+    assert answer.endswith(f"{len(body)} {hashlib.sha256(body).hexdigest()} ok".encode())
+
+
+def test_a_chunked_body_and_an_expect_100_continue_are_served(gunicorn_port):
+    body = os.urandom(5000)
+    digest = hashlib.sha256(body).hexdigest()
+    chunked = socket.create_connection(("127.0.0.1", gunicorn_port), timeout=10)
+    try:
+        chunked.sendall(
+            b"POST /echo HTTP/1.1\r\nHost: door\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + b"%x\r\n" % len(body)
+            + body
+            + b"\r\n0\r\n\r\n"
+        )
+        assert _answer(chunked).endswith(f"{len(body)} {digest} ok".encode())
+    finally:
+        chunked.close()
+    # The client sends its body only after "100 Continue": the head alone goes to a thread.
+    expect = socket.create_connection(("127.0.0.1", gunicorn_port), timeout=1.0)
+    try:
+        expect.sendall(
+            b"POST /echo HTTP/1.1\r\nHost: door\r\nExpect: 100-continue\r\n"
+            + b"Content-Length: %d\r\n\r\n" % len(body)
+        )
+        assert expect.recv(4096).startswith(b"HTTP/1.1 100 Continue")
+        expect.settimeout(10)
+        expect.sendall(body)
+        assert _answer(expect).endswith(f"{len(body)} {digest} ok".encode())
+    finally:
+        expect.close()
