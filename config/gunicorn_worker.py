@@ -59,7 +59,6 @@ LINGER_MAX_BYTES = 65536
 LINGER_MAX_CONNECTIONS = 256
 REQUEST_WAIT_SECONDS = gthread.DEFAULT_WORKER_DATA_TIMEOUT  # 5 s, gunicorn's own
 WAITING_MAX_CONNECTIONS = 256
-_CHUNK = 4096
 _READ_CHUNK = 16384
 
 
@@ -189,7 +188,7 @@ class ThreadWorker(gthread.ThreadWorker):
             return
         while True:
             try:
-                data = sock.recv(_CHUNK)
+                data = sock.recv(_READ_CHUNK)
             except BlockingIOError:
                 return  # all drained for now; the client has not closed yet
             except OSError:
