@@ -20,7 +20,7 @@ import os
 # The same default as config/settings/database.py (this file is read before Django's settings).
 _limit = int(os.environ.get("WEB_MAX_CONCURRENT_REQUESTS", "4"))
 
-worker_class = "config.gunicorn_worker.ThreadWorker"  # gthread, its close off the main thread
+worker_class = "config.gunicorn_worker.ThreadWorker"  # gthread; its network waits in its poller
 threads = int(os.environ.get("WEB_THREADS", "8"))
 worker_connections = threads
 keepalive = 0

@@ -50,7 +50,6 @@ from collections import OrderedDict, deque
 from functools import partial
 
 from gunicorn import http, util
-from gunicorn.http2 import negotiation
 from gunicorn.workers import gthread
 
 REQUEST_MAX_BUFFERED = 65536
@@ -77,19 +76,17 @@ class ThreadWorker(gthread.ThreadWorker):
     # --- the request ------------------------------------------------------------------------
 
     def accept(self, listener):
-        if self.cfg.is_ssl or getattr(self.cfg, "protocol", "http") != "http":
+        if (
+            self.cfg.is_ssl
+            or getattr(self.cfg, "protocol", "http") != "http"
+            or _h2_preface(self.cfg)
+        ):
             return super().accept(listener)
         try:
             sock, address = listener.accept()
         except OSError as exc:
             if exc.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
                 raise
-            return None
-        if negotiation.prior_knowledge_allowed(self.cfg, address):
-            # HTTP/2 by prior knowledge reads its preface itself: gunicorn's way.
-            sock.setblocking(True)
-            self.nr_conns += 1
-            self.enqueue_req(gthread.TConn(self.cfg, sock, address, listener.getsockname()))
             return None
         conn = gthread.TConn(self.cfg, sock, address, listener.getsockname())  # non-blocking
         arriving = _Arriving(conn, time.monotonic() + REQUEST_WAIT_SECONDS)
@@ -231,6 +228,11 @@ class ThreadWorker(gthread.ThreadWorker):
         super().murder_keepalived(force=force)
         if force:
             self.expire(force=True)
+
+
+def _h2_preface(cfg) -> bool:
+    """HTTP/2 by prior knowledge is on: its thread reads the preface itself (gunicorn's way)."""
+    return getattr(cfg, "http2_cleartext", None) in ("prior-knowledge", "both")
 
 
 class _Arriving:
