@@ -104,8 +104,8 @@ def test_a_door_that_keeps_its_connection_open_does_not_hold_up_the_others(gunic
             seconds.append(time.monotonic() - began)
     finally:
         threading.Timer(HOLD_S, late.close).start()
-    # Each is answered in about a millisecond; waiting on the late door, the first took 2 s.
-    assert max(seconds) < 1.0, seconds
+    # Each is answered in about a millisecond (the bounds leave room for a loaded machine).
+    assert max(seconds) < 1.5, seconds  # gunicorn's gthread: 2.0 (its linger's bound)
 
 
 def test_a_body_left_unread_is_drained_not_reset(gunicorn_port):
@@ -149,7 +149,7 @@ def test_connections_that_send_nothing_do_not_take_the_threads(gunicorn_port):
     idle = _idle(gunicorn_port, 8)
     try:
         time.sleep(0.2)  # accepted by now
-        assert _timed_request(gunicorn_port) < 1.0
+        assert _timed_request(gunicorn_port) < 2.5  # gunicorn's gthread: 4.8
     finally:
         for sock in idle:
             sock.close()
@@ -160,7 +160,7 @@ def test_idle_connections_beyond_the_cap_are_closed_oldest_first(gunicorn_port):
     idle = _idle(gunicorn_port, WAITING_MAX_CONNECTIONS + 40)
     try:
         time.sleep(0.5)
-        assert _timed_request(gunicorn_port) < 1.0
+        assert _timed_request(gunicorn_port) < 2.5  # gunicorn's gthread: timed out
         # The worker closed the oldest ones (a read sees the end) and keeps the newest waiting.
         idle[0].settimeout(5)
         assert idle[0].recv(1) == b""
@@ -207,7 +207,7 @@ def test_requests_sent_a_byte_at_a_time_do_not_take_the_threads(gunicorn_port):
         thread.start()
     try:
         time.sleep(1.0)  # each has begun its request by now
-        assert _timed_request(gunicorn_port) < 1.0
+        assert _timed_request(gunicorn_port) < 2.5  # gunicorn's gthread: 25.5 s at a byte a second
         # Not whole 5 s after its accept (REQUEST_WAIT_SECONDS): closed, unanswered.
         for sock in slow:
             assert _closed_by_the_worker(sock, within=10)
