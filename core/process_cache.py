@@ -58,6 +58,21 @@ def process_cache_get_or_load_shared(key: str, load: Callable[[], T], *, seconds
     return value
 
 
+def process_cache_replace_shared(key: str, replace: Callable[[T], T | None]) -> None:
+    """Keep ``replace(kept)`` instead of the object kept under ``key``, until the same expiry.
+
+    Nothing happens if nothing unexpired is kept, or if ``replace`` returns None. ``replace``
+    runs under the lock and must not change the kept object (return a copy).
+    """
+    with _shared_lock:
+        entry = _shared.get(key)
+        if entry is None or entry[0] <= time.monotonic():
+            return
+        value = replace(entry[1])
+        if value is not None:
+            _shared[key] = (entry[0], value)
+
+
 def model_copy(instance: M) -> M:
     """Return a copy of a model instance as pickling would give (its own attributes, state,
     field cache and sets), without pickling and without ``copy``'s generic machinery.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 
 from bson import ObjectId
 from django.conf import settings
@@ -16,6 +17,7 @@ from core.process_cache import (
     model_copy,
     process_cache_drop,
     process_cache_get_or_load_shared,
+    process_cache_replace_shared,
 )
 from jobs_app.schedule import RECONCILE_JOB
 from jobs_app.selectors import job_last_success_at
@@ -64,6 +66,12 @@ def session_get_for_admission(*, session_id: str | ObjectId) -> Session:
         if isinstance(value, dict | list):  # JSONField values: never shared with the kept one
             vars(session)[name] = copy.deepcopy(value)
     return session
+
+
+def session_copy_replace(session_id, replace: Callable[[Session], Session | None]) -> None:
+    """Keep ``replace(kept)`` as this process's copy of the session, if one is kept (until its
+    expiry); ``replace`` returns a new instance (never changes the kept one) or None."""
+    process_cache_replace_shared(_copy_key(session_id), replace)
 
 
 @receiver([post_save, post_delete], sender=Session, dispatch_uid="session_copy_drop")

@@ -23,6 +23,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from bson import ObjectId
 from django.conf import settings
@@ -32,8 +33,10 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from core.failpoints import failpoint
+from core.process_cache import model_copy
 
 from ..models import CheckIn, Session
+from ..selectors import session_copy_replace
 
 OUT, ENTERING, INSIDE, LEAVING = (
     CheckIn.State.OUT.value,
@@ -134,7 +137,9 @@ _ADMISSION_FIELDS = {
 
 
 def _admission_of(doc: dict) -> SessionAdmission:
-    return SessionAdmission(
+    """The admission fields as MongoDB just returned them; this process's copy of the session
+    takes them if they are newer (``_copy_take``)."""
+    admission = SessionAdmission(
         doc["_id"],
         doc["status"],
         int(doc["capacity"]),
@@ -144,6 +149,25 @@ def _admission_of(doc: dict) -> SessionAdmission:
         int(doc.get("moves", 0)),
         int(doc.get("leased") or 0),
     )
+    session_copy_replace(admission.id, partial(_copy_take, admission))
+    return admission
+
+
+def _copy_take(admission: SessionAdmission, kept: Session) -> Session | None:
+    """This process's copy of the session with ``admission``'s fields, if they are newer.
+
+    Newer by ``(epoch, moves)``: every increment and decrement bumps ``moves``, a repair the
+    epoch. So an answer made from the copy after one of this process's own admissions (someone
+    already inside, say) does not show the count from before it. Other processes' copies stay
+    what they were, at most ``DOOR_READ_CACHE_SECONDS`` old.
+    """
+    if (admission.epoch, admission.moves) <= (kept.epoch, kept.moves):
+        return None
+    fresh = model_copy(kept)
+    fresh.status, fresh.capacity = admission.status, admission.capacity
+    fresh.check_in_count, fresh.leased = admission.count, admission.leased
+    fresh.epoch, fresh.moves, fresh.deleting = admission.epoch, admission.moves, admission.deleting
+    return fresh
 
 
 def session_admission_read(session_id: ObjectId) -> SessionAdmission | None:

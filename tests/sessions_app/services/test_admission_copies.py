@@ -9,7 +9,9 @@ import pytest
 from core.exceptions import NotFoundError, NotFoundReason
 from participants_app.models import Participant
 from sessions_app.models import CheckIn, Session
-from sessions_app.services import session_check_in
+from sessions_app.selectors import session_get_for_admission
+from sessions_app.services import session_check_in, session_check_out
+from sessions_app.services.admission_protocol import _admission_of
 from sessions_app.verdicts import Reason
 from tests.factories import participant_make, participants_make, session_counter, session_make
 
@@ -66,3 +68,37 @@ def test_capacity_lowered_and_epoch_bumped_elsewhere_are_obeyed(settings):
     verdict = _check_in(session, participant_id=people[1].pk)
     assert (verdict.reason, verdict.capacity) == (Reason.SESSION_FULL, 1)
     assert session_counter(session) == 1
+
+
+def test_answers_from_the_copy_show_this_process_s_own_admissions(settings):
+    """Someone already inside is answered from the copy (no count read): after this process's own
+    check-ins and check-outs the copy has their counts, not the count it was made with."""
+    settings.DOOR_READ_CACHE_SECONDS = 60
+    session, (inside, second, third) = session_make(capacity=8), participants_make(3)
+    assert _check_in(session, participant_id=inside.pk).check_in_count == 1  # copied at 0
+
+    assert _check_in(session, participant_id=second.pk).check_in_count == 2
+    assert _check_in(session, participant_id=third.pk).check_in_count == 3
+    again = _check_in(session, participant_id=inside.pk)
+    assert (again.reason, again.check_in_count) == (Reason.ALREADY_CHECKED_IN, 3)  # was 0
+
+    assert session_check_out(session_id=session.pk, participant_id=third.pk).check_in_count == 2
+    again = _check_in(session, participant_id=inside.pk)
+    assert (again.reason, again.check_in_count) == (Reason.ALREADY_CHECKED_IN, 2)
+
+
+def test_the_copy_never_takes_an_older_count(settings):
+    """A slower request's count (read before another's) does not replace a newer one."""
+    settings.DOOR_READ_CACHE_SECONDS = 60
+    session, (first, second) = session_make(capacity=8), participants_make(2)
+    _check_in(session, participant_id=first.pk)
+    old = Session.objects.filter(pk=session.pk).values("check_in_count", "moves", "epoch").get()
+    _check_in(session, participant_id=second.pk)
+    assert session_get_for_admission(session_id=session.pk).check_in_count == 2
+    _admission_of(
+        {
+            "_id": session.pk, "status": Session.Status.OPEN, "capacity": 8,
+            "check_in_count": old["check_in_count"], "epoch": old["epoch"], "moves": old["moves"],
+        }
+    )  # fmt: skip
+    assert session_get_for_admission(session_id=session.pk).check_in_count == 2
