@@ -66,12 +66,35 @@ class ThreadWorker(gthread.ThreadWorker):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # socket -> [deadline, bytes drained]; in the order they began, which is deadline order.
-        self.lingering: OrderedDict[socket.socket, list] = OrderedDict()
-        # socket -> its request so far: accepted, request not whole yet; deadline order too.
-        self.waiting: OrderedDict[socket.socket, _Arriving] = OrderedDict()
+        # socket -> what the poller holds it for; each in the order its wait began, which is the
+        # order of the deadlines. Accepted, its request not whole yet:
+        self.waiting: OrderedDict[socket.socket, _Held] = OrderedDict()
+        # Answered and half-closed, the client's close awaited:
+        self.lingering: OrderedDict[socket.socket, _Held] = OrderedDict()
         # Connections whose request has arrived while every thread was busy (first come first).
         self.ready: deque[gthread.TConn] = deque()
+
+    def hold(
+        self, held: OrderedDict[socket.socket, _Held], most: int, sock: socket.socket,
+        entry: _Held, readable,
+    ) -> None:  # fmt: skip
+        """Leave ``sock`` to the poller (``readable(sock)`` when it is), the oldest beyond
+        ``most`` closed outright."""
+        while len(held) >= most:
+            self.end(held, next(iter(held)))
+        held[sock] = entry
+        try:
+            self.poller.register(sock, selectors.EVENT_READ, partial(readable, sock))
+        except (OSError, ValueError):
+            self.end(held, sock)
+
+    def end(self, held: OrderedDict[socket.socket, _Held], sock: socket.socket, *, close=True):
+        """Take ``sock`` back from the poller, and close it unless it goes on to a thread."""
+        held.pop(sock, None)
+        with contextlib.suppress(KeyError, OSError, ValueError):  # not registered; poller gone
+            self.poller.unregister(sock)
+        if close:
+            util.close(sock)
 
     # --- the request ------------------------------------------------------------------------
 
@@ -89,63 +112,56 @@ class ThreadWorker(gthread.ThreadWorker):
                 raise
             return None
         conn = gthread.TConn(self.cfg, sock, address, listener.getsockname())  # non-blocking
-        arriving = _Arriving(conn, time.monotonic() + REQUEST_WAIT_SECONDS)
-        if self.request_read(sock, arriving):  # the usual case: it came with the connection
-            return None
-        while len(self.waiting) >= WAITING_MAX_CONNECTIONS:
-            self.waiting_end(next(iter(self.waiting)))
-        self.waiting[sock] = arriving
-        try:
-            self.poller.register(sock, selectors.EVENT_READ, partial(self.request_readable, sock))
-        except (OSError, ValueError):
-            self.waiting_end(sock)
+        arriving = _Held(time.monotonic() + REQUEST_WAIT_SECONDS, conn)
+        whole = self.request_read(sock, arriving)
+        if whole:  # the usual case: it came with the connection
+            self.hand_over(arriving.conn, arriving.received)
+        elif whole is None:
+            self.hold(self.waiting, WAITING_MAX_CONNECTIONS, sock, arriving, self.request_readable)
+        else:
+            util.close(sock)
         return None
 
     def request_readable(self, sock: socket.socket, _fileobj=None) -> None:
         arriving = self.waiting.get(sock)
-        if arriving is not None and self.request_read(sock, arriving):
-            self.waiting.pop(sock, None)
-            with contextlib.suppress(KeyError, OSError, ValueError):
-                self.poller.unregister(sock)
+        if arriving is None:
+            return
+        whole = self.request_read(sock, arriving)
+        if whole is not None:
+            self.end(self.waiting, sock, close=not whole)
+        if whole:
+            self.hand_over(arriving.conn, arriving.received)
 
-    def request_read(self, sock: socket.socket, arriving: _Arriving) -> bool:
-        """Read what has arrived; True once the connection has left the waiting room.
-
-        It leaves when its request is whole (``_request_whole``): to a thread, or next in line
-        for one. A client that closes or fails first is closed.
-        """
+    @staticmethod
+    def request_read(sock: socket.socket, arriving: _Held) -> bool | None:
+        """Read what has arrived: True once the request is whole (``_request_whole``), False if
+        the client closed or failed first, None while it is still arriving."""
         while True:
             try:
                 data = sock.recv(_READ_CHUNK)
             except BlockingIOError:
-                return False
+                return None
             except OSError:
-                data = b""
+                return False
             if not data:
-                util.close(sock)
-                return True
+                return False
             arriving.received += data
             if _request_whole(arriving.received):
-                break
-        conn = arriving.conn
-        conn.parser = http.get_parser(self.cfg, sock, conn.client)
-        conn.parser.unreader.unread(bytes(arriving.received))
+                return True
+
+    def hand_over(self, conn: gthread.TConn, received: bytearray) -> None:
+        """To a thread, or next in line for one; its parser reads what arrived, then the socket."""
+        conn.parser = http.get_parser(self.cfg, conn.sock, conn.client)
+        conn.parser.unreader.unread(bytes(received))
         conn.data_ready = True  # the thread reads from the buffer; it waits for nothing more
         self.ready.append(conn)
         self.dispatch_ready()
-        return True
 
     def dispatch_ready(self) -> None:
         # A slot per thread, as gunicorn counts them: all busy, and run() stops accepting.
         while self.ready and self.nr_conns < self.worker_connections:
             self.nr_conns += 1
             self.enqueue_req(self.ready.popleft())
-
-    def waiting_end(self, sock: socket.socket) -> None:
-        self.waiting.pop(sock, None)
-        with contextlib.suppress(KeyError, OSError, ValueError):  # not registered; poller gone
-            self.poller.unregister(sock)
-        util.close(sock)
 
     # --- the close --------------------------------------------------------------------------
 
@@ -170,13 +186,8 @@ class ThreadWorker(gthread.ThreadWorker):
         except OSError:
             util.close(sock)
             return
-        while len(self.lingering) >= LINGER_MAX_CONNECTIONS:
-            self.linger_end(next(iter(self.lingering)))
-        self.lingering[sock] = [time.monotonic() + LINGER_SECONDS, 0]
-        try:
-            self.poller.register(sock, selectors.EVENT_READ, partial(self.linger_readable, sock))
-        except (OSError, ValueError):
-            self.linger_end(sock)
+        entry = _Held(time.monotonic() + LINGER_SECONDS)
+        self.hold(self.lingering, LINGER_MAX_CONNECTIONS, sock, entry, self.linger_readable)
 
     def linger_readable(self, sock: socket.socket, _fileobj=None) -> None:
         """Drain what the client sent; close once it has closed its side or sent too much."""
@@ -192,31 +203,21 @@ class ThreadWorker(gthread.ThreadWorker):
                 break
             if not data:
                 break  # the client closed its side
-            entry[1] += len(data)
-            if entry[1] >= LINGER_MAX_BYTES:
+            entry.drained += len(data)
+            if entry.drained >= LINGER_MAX_BYTES:
                 break
-        self.linger_end(sock)
-
-    def linger_end(self, sock: socket.socket) -> None:
-        self.lingering.pop(sock, None)
-        with contextlib.suppress(KeyError, OSError, ValueError):  # not registered; poller gone
-            self.poller.unregister(sock)
-        util.close(sock)
+        self.end(self.lingering, sock)
 
     # --- the sweeps -------------------------------------------------------------------------
 
     def expire(self, *, force: bool = False) -> None:
         now = time.monotonic()
-        while self.waiting:
-            sock, arriving = next(iter(self.waiting.items()))
-            if arriving.deadline > now and not force:
-                break
-            self.waiting_end(sock)
-        while self.lingering:
-            sock, (deadline, _drained) = next(iter(self.lingering.items()))
-            if deadline > now and not force:
-                break
-            self.linger_end(sock)
+        for held in (self.waiting, self.lingering):
+            while held:
+                sock, entry = next(iter(held.items()))
+                if entry.deadline > now and not force:
+                    break
+                self.end(held, sock)
 
     # run() calls these after every wait of its poller (at most 1 s), and murder_keepalived with
     # force=True when the worker stops: the waiting and lingering connections are swept with them.
@@ -235,15 +236,17 @@ def _h2_preface(cfg) -> bool:
     return getattr(cfg, "http2_cleartext", None) in ("prior-knowledge", "both")
 
 
-class _Arriving:
-    """A connection whose request is arriving, and the bytes of it so far."""
+class _Held:
+    """What the poller holds a connection for: until ``deadline``; a request's connection and its
+    bytes so far (``received``), or the bytes drained from a lingering one (``drained``)."""
 
-    __slots__ = ("conn", "deadline", "received")
+    __slots__ = ("conn", "deadline", "drained", "received")
 
-    def __init__(self, conn: gthread.TConn, deadline: float):
-        self.conn = conn
+    def __init__(self, deadline: float, conn: gthread.TConn | None = None):
         self.deadline = deadline
+        self.conn = conn
         self.received = bytearray()
+        self.drained = 0
 
 
 _EXPECT = re.compile(rb"\nexpect:", re.IGNORECASE)
