@@ -23,8 +23,10 @@ unless ``--requests``/``--runs`` are given.
 issue 28 was filed), in the same run: the machine's speed moves by half from one minute to the
 next here, so two runs at different moments cannot tell a change of 10 %. The commit is checked
 out into a temporary directory and served by a stack of its own (its own SecantusDB and
-redis-server, started by today's launcher, so fixes to the stand-in count for neither side; a
-commit from before ``config/gunicorn.py`` runs gunicorn's sync workers, as it did), and the 201
+redis-server; SecantusDB started by this checkout's launcher, so fixes to the stand-in count for
+neither side, or with ``--stand-in own`` as that commit started it, its own launcher or the
+unpatched ``secantusd-py``; a commit from before ``config/gunicorn.py`` runs gunicorn's sync
+workers, as it did), and the 201
 check-ins alternate between the two one at a time, each request's CPU read from its own side's
 worker and SecantusDB, in blocks whose order alternates too. Printed: per block each side's ms
 and the ratio, then the median ratio (and range) per process against issue 28's goals as ratios
@@ -53,6 +55,7 @@ import psutil
 
 from bench.scale import PARTICIPANTS, participant_doc
 from chaos.mongo import MongoView
+from devtools.servers import LAUNCHER
 from devtools.stack import ROOT, Stack
 
 PROCESSES = ("worker", "secantus", "redis", "client")
@@ -277,6 +280,15 @@ def paired_line(summary: dict[str, dict], rev: str) -> str:
     )
 
 
+_STAND_IN_TEXT = {"same": "this checkout starts it", "own": "each side's checkout started it"}
+
+
+def _stand_in(root: Path) -> Path | None:
+    """How ``root``'s checkout started SecantusDB: its launcher, or (None) the stock server."""
+    launcher = root / LAUNCHER.relative_to(ROOT)
+    return launcher if launcher.exists() else None
+
+
 def paired_main(args: argparse.Namespace) -> int:
     """Measure this checkout's 201 check-in against ``args.baseline``'s, interleaved."""
     tmp = Path(tempfile.mkdtemp(prefix="cpu-paired-"))
@@ -284,7 +296,8 @@ def paired_main(args: argparse.Namespace) -> int:
     env = {"STACK_LOG_LEVEL": "WARNING"}
     stacks = {
         "baseline": Stack(logdir=tmp / "logs-baseline", db_name="checkin_cpu_paired",
-                          extra_env=env, root=base_root),
+                          extra_env=env, root=base_root,
+                          stand_in=_stand_in(base_root) if args.stand_in == "own" else LAUNCHER),
         "ours": Stack(logdir=tmp / "logs-ours", db_name="checkin_cpu_paired", extra_env=env),
     }  # fmt: skip
     sides: list[_Side] = []
@@ -313,7 +326,8 @@ def paired_main(args: argparse.Namespace) -> int:
     summary = paired_summary(blocks, "baseline", "ours")
     print(
         f"{args.blocks} blocks of {args.requests} check-ins per side, alternating one by one "
-        f"(block order alternating); ours / {args.baseline}, median over blocks (range):"
+        f"(block order alternating), SecantusDB started as {_STAND_IN_TEXT[args.stand_in]}; "
+        f"ours / {args.baseline}, median over blocks (range):"
     )
     for process, s in summary.items():
         # The goals are ratios to the issue's baseline, not to any commit.
@@ -352,6 +366,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--blocks", type=int, default=PAIRED_BLOCKS, help="--baseline: blocks of requests"
+    )
+    parser.add_argument(
+        "--stand-in",
+        choices=("same", "own"),
+        default="same",
+        help="--baseline: SecantusDB on both sides as this checkout starts it (same: the app's "
+        "changes alone), or the baseline's as that commit started it (own: its launcher, or "
+        "the unpatched secantusd-py if it had none)",
     )
     args = parser.parse_args(argv)
     if args.baseline is not None and args.requests is None:

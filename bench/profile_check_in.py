@@ -107,13 +107,17 @@ def top_lines(title: str, counts: Counter, total: int, ms_per_sample: float, top
     return lines
 
 
-def profile(stack: Stack, web, *, n: int, rate: int, raw: Path) -> tuple[list[str], float]:
-    """Send WARM then ``n`` check-ins, the ``n`` under py-spy; return its lines and worker ms."""
+def profile(
+    stack: Stack, web, *, n: int, rate: int, raw: Path, target: str = "worker"
+) -> tuple[list[str], float]:
+    """Send WARM then ``n`` check-ins, the ``n`` under py-spy; return its lines and the ms of CPU
+    per check-in of the profiled process (``target``: the web worker, or the stand-in)."""
     view = MongoView(stack.mongo.uri, DB_NAME)
     docs = [participant_doc() for _ in range(n + WARM)]
     view.db[PARTICIPANTS].insert_many(docs)
     view.close()
-    worker = psutil.Process(web.worker_pids()[0])
+    pid = web.worker_pids()[0] if target == "worker" else stack.mongo.proc.pid
+    worker = psutil.Process(pid)
     headers = {"Authorization": f"Token {stack.token}"}
     with httpx.Client(base_url=web.url, headers=headers, timeout=30) as client:
         url = f"/api/sessions/{session_create(client, 'profile')}/check-in/"
@@ -149,18 +153,26 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--top", type=int, default=DEFAULT_TOP, help=f"rows ({DEFAULT_TOP})")
     parser.add_argument("--rate", type=int, default=DEFAULT_RATE, help="py-spy samples/s")
     parser.add_argument("--raw", type=Path, help="keep py-spy's collapsed stacks here")
+    parser.add_argument(
+        "--process",
+        choices=("worker", "stand-in"),
+        default="worker",
+        help="the process to profile: the web worker (default) or SecantusDB",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     logdir = Path(tempfile.mkdtemp(prefix="profile-check-in-"))
-    raw = args.raw or logdir / "worker.collapsed"
+    raw = args.raw or logdir / f"{args.process}.collapsed"
     stack = Stack(logdir=logdir, db_name=DB_NAME, extra_env={"STACK_LOG_LEVEL": "WARNING"})
     try:
         stack.start_servers()
         web = stack.start_web("ours", workers=1)
-        lines, worker_ms = profile(stack, web, n=args.n, rate=args.rate, raw=raw)
+        lines, worker_ms = profile(
+            stack, web, n=args.n, rate=args.rate, raw=raw, target=args.process
+        )
     finally:
         stack.stop()
     own, cumulative, packages, total = tally(parse_collapsed(lines))
@@ -169,7 +181,7 @@ def main(argv=None) -> int:
     # The samples share the measured CPU: each one stands for this many ms of one check-in.
     ms_per_sample = worker_ms / total
     print(
-        f"{args.n} check-ins (201), one at a time; worker CPU {worker_ms:.2f} ms per check-in "
+        f"{args.n} check-ins (201), one at a time; {args.process} CPU {worker_ms:.2f} ms per check-in "
         f"(/proc); {total} py-spy samples at {args.rate}/s ({os.getloadavg()[0]:.2f} load)"
     )
     print()

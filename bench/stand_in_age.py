@@ -12,19 +12,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import psutil
 from pymongo import MongoClient
 
 from devtools.servers import SecantusServer
-
-
-class StockSecantusServer(SecantusServer):
-    """SecantusDB as shipped: its own ``secantusd-py`` launcher."""
-
-    def command(self) -> list[str]:
-        return [str(Path(sys.executable).with_name("secantusd-py")), *super().command()[2:]]
 
 
 def per_block_ms(server: SecantusServer, blocks: int, size: int = 1000) -> list[float]:
@@ -53,7 +45,7 @@ def main(argv=None) -> int:
     print("server CPU ms per update_one by _id, per block of 1,000 retryable writes")
     for label, server in (
         ("launcher (devtools/secantusd.py)", SecantusServer()),
-        ("stock secantusd-py", StockSecantusServer()),
+        ("stock secantusd-py", SecantusServer(launcher=None)),
     ):
         figures = per_block_ms(server, args.blocks)
         print(f"{label:34} " + " ".join(f"{ms:.2f}" for ms in figures))

@@ -218,15 +218,27 @@ class RedisServer(ServerProcess):
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
+# SecantusDB patched where it costs what mongod does not (devtools/secantusd.py).
+LAUNCHER = Path(__file__).with_name("secantusd.py")
+
+
 class SecantusServer(ServerProcess):
     """The SecantusDB MongoDB wire-protocol server (dev/test stand-in for mongod)."""
 
     name = "secantusd"
 
     def __init__(
-        self, *, port: int | None = None, storage_path: str | Path | None = None, **kwargs
+        self,
+        *,
+        port: int | None = None,
+        storage_path: str | Path | None = None,
+        launcher: Path | None = LAUNCHER,
+        **kwargs,
     ):
         super().__init__(port=port, **kwargs)
+        # A script that patches and runs SecantusDB (``devtools/secantusd.py``, this checkout's or
+        # another's), or None: SecantusDB's own ``secantusd-py``, unpatched.
+        self.launcher = launcher
         self._tmp = None
         if storage_path is None:
             self._tmp = tempfile.mkdtemp(prefix="secantus-")
@@ -235,9 +247,13 @@ class SecantusServer(ServerProcess):
 
     def command(self) -> list[str]:
         self.storage_path.mkdir(parents=True, exist_ok=True)
+        start = (
+            [sys.executable, str(self.launcher)]
+            if self.launcher is not None
+            else [str(Path(sys.executable).with_name("secantusd-py"))]
+        )
         return [
-            # SecantusDB with its retryable-write table pruned in O(1) (see the module).
-            sys.executable, str(Path(__file__).with_name("secantusd.py")),
+            *start,
             "--host", "127.0.0.1",
             "--port", str(self.port),
             "--storage-path", str(self.storage_path),

@@ -27,6 +27,7 @@ import httpx
 import psutil
 
 from devtools.servers import (
+    LAUNCHER,
     RedisServer,
     SecantusServer,
     SentinelSet,
@@ -305,6 +306,9 @@ class Stack:
     # The checkout whose code the stack's manage.py and gunicorn run (SecantusDB and Redis are
     # this one's): another commit's, for a measurement side by side (bench.cpu_split --baseline).
     root: Path = ROOT
+    # How SecantusDB is started: this checkout's launcher (devtools/secantusd.py), another's, or
+    # None for SecantusDB's own unpatched ``secantusd-py``.
+    stand_in: Path | None = LAUNCHER
     _stopped: bool = False
 
     def env(self, **overrides: str) -> dict[str, str]:
@@ -343,7 +347,9 @@ class Stack:
         atexit.register(self.stop)
         self.logdir.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
-        self.mongo = SecantusServer(log_path=self.logdir / "secantus.log").start()
+        self.mongo = SecantusServer(
+            log_path=self.logdir / "secantus.log", launcher=self.stand_in
+        ).start()
         if sentinel:
             self.sentinel = SentinelSet(log_dir=self.logdir, down_after_ms=down_after_ms).start()
             # A server started again (a fault) comes back as an empty master, whatever it was:
