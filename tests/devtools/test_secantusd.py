@@ -1,5 +1,9 @@
 """devtools/secantusd.py: SecantusDB's retryable-write table, same rules, pruned from the front;
-writes by ``_id`` plus conditions looked up by ``_id``, their conditions still applied."""
+writes by ``_id`` plus conditions looked up by ``_id``, their conditions still applied; a write
+statement reads the index catalogue once; an update rewrites only the index entries it changed,
+leaving every entry and unique key as SecantusDB's own storage does."""
+
+import random
 
 import psutil
 import pytest
@@ -161,3 +165,149 @@ def test_conditional_writes_by_id_still_apply_their_conditions(tmp_path):
             assert items.count_documents({}) == 1
     finally:
         server.stop()
+
+
+# --- a statement reads the index catalogue once; an update rewrites only the entries it changed ---
+
+DB, COLL = "shim", "entries"
+INDEXES = {
+    "state_1": ({"state": 1}, {}),
+    "session_1_nonce_1": ({"session": 1, "nonce": 1}, {}),
+    "code_1": ({"code": 1}, {"unique": True}),
+    "nonce_partial": ({"nonce": 1}, {"unique": True, "partialFilterExpression": {"nonce": {"$gt": ""}}}),
+    "tags_1": ({"tags": 1}, {}),
+    "spare_1": ({"spare": 1}, {"sparse": True}),
+    # A partial filter on a field the key does not hold: the key stays, the entry comes and goes.
+    "session_inside": ({"session": 1}, {"partialFilterExpression": {"state": "in"}}),
+}  # fmt: skip
+
+
+class _Counting(storage.Storage):
+    """SecantusDB's storage, counting its catalogue reads and the indexes it writes entries to."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.catalogue_reads = 0
+        self.rewritten: list[str] = []
+
+    def _iter_indexes(self, db, coll):
+        self.catalogue_reads += 1
+        return super()._iter_indexes(db, coll)
+
+    def _delete_index_entries(self, db, coll, doc, indexes, partials=None, *, recordid):
+        self.rewritten += [index[0] for index in indexes]
+        return super()._delete_index_entries(db, coll, doc, indexes, partials, recordid=recordid)
+
+
+class _Patched(_Counting):
+    pass
+
+
+class _Stock(_Counting):
+    pass
+
+
+secantusd.install_catalogue_read_once(_Patched)
+secantusd.install_changed_entries_only(_Patched)
+
+
+@pytest.fixture
+def stores():
+    made = {kind: kind(":memory:") for kind in (_Patched, _Stock)}
+    for store in made.values():
+        for name, (keys, options) in INDEXES.items():
+            store.create_index(DB, COLL, name, keys, options)
+    yield made[_Patched], made[_Stock]
+    for store in made.values():
+        store.close()
+
+
+def _tables(store) -> tuple[list, list]:
+    """Every index entry and every unique key the collection holds."""
+    return (
+        store._collect_prefix(storage._IDX_ENTRIES_TABLE, (DB, COLL)),
+        store._collect_prefix(storage._UNIQ_TABLE, (DB, COLL)),
+    )
+
+
+def _both(stores, call) -> list:
+    """Run ``call(store)`` on each store; return what each answered or raised (by type)."""
+    answers = []
+    for store in stores:
+        try:
+            answers.append(call(store))
+        except Exception as exc:  # the same refusal from both is the point
+            answers.append(type(exc).__name__)
+    return answers
+
+
+def test_a_statement_reads_the_index_catalogue_once(stores):
+    patched, stock = stores
+    for store in stores:
+        store.catalogue_reads = 0
+        store.insert(DB, COLL, [{"_id": 1, "state": "in", "code": "A", "session": 1}])
+    assert (patched.catalogue_reads, stock.catalogue_reads) == (1, 6)
+    for store in stores:
+        store.catalogue_reads = 0
+        store.update_matching(DB, COLL, {"_id": 1, "state": "in"}, {"$set": {"state": "out"}})
+    assert patched.catalogue_reads == 1
+    assert stock.catalogue_reads >= 7
+
+
+def test_an_update_rewrites_only_the_index_entries_it_changed(stores):
+    patched, stock = stores
+    for store in stores:
+        store.insert(DB, COLL, [{"_id": 1, "state": "in", "code": "A", "session": 1, "n": 0}])
+        store.rewritten = []
+        store.update_matching(DB, COLL, {"_id": 1}, {"$inc": {"n": 1}})  # no indexed field
+    assert patched.rewritten == []
+    assert sorted(stock.rewritten) == sorted(INDEXES)
+    for store in stores:
+        store.rewritten = []
+        store.update_matching(DB, COLL, {"_id": 1}, {"$set": {"state": "out"}})
+    # The state's index, and the partial one whose filter the document left.
+    assert sorted(patched.rewritten) == ["session_inside", "state_1"]
+    assert _tables(patched) == _tables(stock)
+
+
+def test_unique_keys_kept_by_an_update_stay_taken_and_changed_ones_are_given_back(stores):
+    for store in stores:
+        store.insert(DB, COLL, [{"_id": 1, "code": "A", "nonce": "n1", "session": 1}])
+        store.update_matching(DB, COLL, {"_id": 1}, {"$set": {"state": "in"}})
+    refused = _both(stores, lambda s: s.insert(DB, COLL, [{"_id": 2, "code": "A"}])[1])
+    assert all(errors and errors[0]["code"] == 11000 for errors in refused)
+    for store in stores:
+        store.update_matching(DB, COLL, {"_id": 1}, {"$set": {"code": "B", "nonce": ""}})
+    assert _both(stores, lambda s: s.insert(DB, COLL, [{"_id": 3, "code": "A", "nonce": "n1"}]))
+    assert (
+        _both(stores, lambda s: s.find_matching(DB, COLL, {"code": "B"}))
+        == [[{"_id": 1, "code": "B", "nonce": "", "session": 1, "state": "in"}]] * 2
+    )
+    assert _tables(stores[0]) == _tables(stores[1])
+
+
+def test_updates_leave_the_same_index_entries_as_secantusdbs_own(stores):
+    """The same writes on both: every entry and unique key the same after each (partial filters
+    entered and left, arrays, a sparse field set and unset, refused duplicates)."""
+    rng = random.Random(28)
+    for store in stores:
+        store.insert(DB, COLL, [{"_id": i, "session": i % 3, "n": 0} for i in range(12)])
+    updates = [
+        lambda i: {"$set": {"state": rng.choice(["in", "out", "leaving"])}},
+        lambda i: {"$set": {"nonce": rng.choice(["", "a", "b", f"x{i}"])}},
+        lambda i: {"$set": {"code": rng.choice(["A", "B", f"C{i}"])}},
+        lambda i: {"$set": {"tags": rng.choice([["a"], ["a", "b"], "c", []])}},
+        lambda i: {"$set": {"spare": i}} if rng.random() < 0.5 else {"$unset": {"spare": ""}},
+        lambda i: {"$inc": {"n": 1}},
+        lambda i: {"$set": {"session": rng.randrange(3), "state": "in"}},
+    ]
+    for _ in range(300):
+        target = rng.randrange(12)
+        update = rng.choice(updates)(target)
+        answers = _both(
+            stores, lambda s, t=target, u=update: s.update_matching(DB, COLL, {"_id": t}, u)
+        )
+        assert answers[0] == answers[1], update
+        assert _tables(stores[0]) == _tables(stores[1]), update
+    by_state = _both(stores, lambda s: s.find_matching(DB, COLL, {"state": "in"}, sort={"_id": 1}))
+    assert by_state[0] == by_state[1]
