@@ -20,7 +20,10 @@ _RECONCILE = re.compile(_STAMP + r".*Reconcile: (.*?) duration_ms=(\d+)", re.M)
 _BROKER_LOST = re.compile(_STAMP + r"\S+ \S+ \[(\d+)\] consumer: Connection to broker lost", re.M)
 _READY = re.compile(_STAMP + r".*celery@\S+ ready\.", re.M)
 _BEAT_START = re.compile(_STAMP + r".*beat: Starting", re.M)
+# jobs_app.services.lease_acquire: a lease whose holder (host:pid:thread) no longer runs.
+_TAKEOVER = re.compile(_STAMP + r".*Lease (\S+) taken over from [^:\s]+:(\d+):", re.M)
 RECONCILE_TASK = "sessions_app.reconcile_counters"
+RECONCILE_LEASE = "reconcile_counters"  # jobs_app.schedule.RECONCILE_JOB: the lease its runs hold
 
 
 def _epoch(stamp: str) -> float:
@@ -101,6 +104,11 @@ def reconcile_runs(path: Path) -> list[ReconcileRun]:
         ended = _epoch(m[1])
         runs.append(ReconcileRun(ended - int(m[3]) / 1000, ended, m[2]))
     return runs
+
+
+def lease_takeovers(path: Path, name: str) -> list[tuple[float, int]]:
+    """Return when the lease ``name`` was taken over from a holder gone, and that holder's pid."""
+    return [(_epoch(m[1]), int(m[3])) for m in _TAKEOVER.finditer(_read(path)) if m[2] == name]
 
 
 def starts(path: Path, *, beat: bool = False) -> list[float]:

@@ -184,6 +184,39 @@ def test_a_killed_reconcile_whose_lease_another_run_took_over_and_completed_is_c
     assert _child_kill_check(tmp_path, CHILD_KILLED_THEN_OVERTAKEN).ok
 
 
+# Seed 93 (times as logged): the run that took the lease over began waiting for it 42 ms before
+# the kill (its start, its end less its duration_ms, is before the kill), took it over 217 ms
+# after and completed; the redelivered task skipped.
+CHILD_KILLED_WHILE_ANOTHER_RUN_WAITED = """\
+2026-12-07 21:47:35,813 INFO celery.worker.strategy [13419] Task sessions_app.reconcile_counters[b43b85bc-35ea-47e0-aa5f-062104bbeb3a] received
+2026-12-07 21:47:40,663 INFO celery.worker.strategy [12189] Task sessions_app.reconcile_counters[d0aa77e0-fb9b-40b0-9683-a97005fcedce] received
+[2026-12-07 21:47:40,864: ERROR/MainProcess] Process 'ForkPoolWorker-1' pid:13649 exited with 'signal 9 (SIGKILL)'
+2026-12-07 21:47:41,081 WARNING jobs_app.services [12524] Lease reconcile_counters taken over from vm:13649:139703879814016, which no longer runs
+2026-12-07 21:47:41,081 INFO celery.worker.strategy [13419] Task sessions_app.reconcile_counters[b43b85bc-35ea-47e0-aa5f-062104bbeb3a] received
+2026-12-07 21:47:41,241 INFO sessions_app.services.reconcile [13964] Reconcile skipped: another run holds the lease
+2026-12-07 21:47:41,242 INFO celery.app.trace [13964] Task sessions_app.reconcile_counters[b43b85bc-35ea-47e0-aa5f-062104bbeb3a] succeeded in 0.14s: {'lease_busy': True}
+2026-12-07 21:47:55,080 INFO sessions_app.services.reconcile [12524] Reconcile: sessions=117 repaired=0 ended_ops=1 reseeded=0 failed=0 redis=skipped duration_ms=14258
+2026-12-07 21:47:55,088 INFO celery.app.trace [12524] Task sessions_app.reconcile_counters[d0aa77e0-fb9b-40b0-9683-a97005fcedce] succeeded in 14.4s: {'sessions': 117}
+"""
+
+
+def test_a_killed_reconcile_whose_lease_a_waiting_run_took_over_is_complete(tmp_path):
+    path = tmp_path / "celery-worker.log"
+    path.write_text(CHILD_KILLED_WHILE_ANOTHER_RUN_WAITED)
+    killed_at = datetime(2026, 12, 7, 21, 47, 40, 864000).timestamp()
+    fault = FaultEvent(kind="celery_child_kill", t_start=196.0, t_end=197.0, ok=True)
+    fault.notes.update(
+        killed_at=killed_at, task_id="b43b85bc-35ea-47e0-aa5f-062104bbeb3a", child_pid=13649
+    )
+    data = SimpleNamespace(faults=[fault], worker_log=path, restarts=[], wall0=killed_at - 196.0,
+                           reconcile_interval=30.0)  # fmt: skip
+    (result,) = [r for r in _celery_checks(data) if "pool child was killed" in r.name]
+    assert result.ok, result.detail
+    fault.notes["child_pid"] = 4242  # the lease taken over from another process: not this kill's
+    (result,) = [r for r in _celery_checks(data) if "pool child was killed" in r.name]
+    assert not result.ok and "NOT a complete reconcile" in result.detail
+
+
 def test_a_killed_reconcile_that_nobody_completed_is_not(tmp_path):
     never_completed = "\n".join(
         line for line in CHILD_KILLED_THEN_OVERTAKEN.splitlines() if "duration_ms" not in line
