@@ -4,12 +4,16 @@ import pickle
 from unittest import mock
 
 import pytest
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import F
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient, APIRequestFactory
 
 from accounts.authentication import CachedTokenAuthentication
-from core.process_cache import process_cache_drop
+from accounts.backends import MongoModelBackend, permission_names
+from core.process_cache import process_cache_clear, process_cache_drop
+from sessions_app.groups import DOOR_STAFF_GROUP, door_staff_group_ensure
 from tests.factories import session_make
 
 pytestmark = pytest.mark.django_db
@@ -85,3 +89,65 @@ def test_a_dropped_copy_is_loaded_again(staff_token, django_user_model):
     assert _authenticate(staff_token)[0].first_name != "Renamed"  # the kept copy
     process_cache_drop(f"token:{staff_token}")
     assert _authenticate(staff_token)[0].first_name == "Renamed"
+
+
+# --- the token's load and the permission names: no join ------------------------------------------
+
+
+def _oracle(permissions) -> set[str]:
+    """Names read the way the backend read them before (a join; right on the stand-in too)."""
+    rows = permissions.values(app=F("content_type__app_label"), code=F("codename")).order_by()
+    return {f"{row['app']}.{row['code']}" for row in rows}
+
+
+def test_a_tokens_load_joins_nothing(staff_token, commands):
+    process_cache_clear()  # the token's copy and the permission names' copy
+    with commands.counted():
+        user, token = _authenticate(staff_token)
+    assert user.has_perm("sessions_app.check_in") and token.user is user
+    aggregates = [body for body in commands.bodies if "aggregate" in body]
+    assert aggregates, commands.names  # the ORM's reads are aggregates: the check must see them
+    joins = [stage for body in aggregates for stage in body["pipeline"] if "$lookup" in stage]
+    assert joins == [], commands.names
+    # token, user, the user's and their groups' permission links, the names' copy (2 reads)
+    assert len(commands.names) <= 7, commands.names
+
+
+def test_permission_names_are_the_same_as_read_with_a_join(staff_user, django_user_model):
+    door_staff_group_ensure()
+    door = django_user_model.objects.create_user("door", password="door-pass-123")
+    door.groups.add(Group.objects.get(name=DOOR_STAFF_GROUP))
+    both = django_user_model.objects.create_user("both", password="both-pass-123")
+    both.groups.add(Group.objects.get(name=DOOR_STAFF_GROUP))
+    both.user_permissions.add(Permission.objects.get(codename="view_participant"))
+    boss = django_user_model.objects.create_superuser("boss", password="boss-pass-123")
+    gone = django_user_model.objects.create_user("gone", password="gone-pass-123")
+    gone.user_permissions.add(Permission.objects.get(codename="check_in"))
+    gone.is_active = False
+    gone.save()
+    backend = MongoModelBackend()
+    for made in (staff_user, door, both, boss, gone):
+        user = django_user_model.objects.get(pk=made.pk)
+        if not user.is_active:
+            expected_user, expected_groups = set(), set()
+        elif user.is_superuser:
+            expected_user = expected_groups = _oracle(Permission.objects.all())
+        else:
+            expected_user = _oracle(Permission.objects.filter(user=user))
+            expected_groups = _oracle(Permission.objects.filter(group__user=user))
+        assert backend.get_user_permissions(user) == expected_user, user.username
+        assert backend.get_group_permissions(user) == expected_groups, user.username
+    assert backend.get_group_permissions(door) == {"sessions_app.check_in"}
+    assert len(backend.get_all_permissions(boss)) == Permission.objects.count()
+
+
+def test_a_permission_made_after_the_names_were_kept_is_named(django_user_model):
+    user = django_user_model.objects.create_user("late", password="late-pass-123")
+    permission_names()  # kept now
+    made = Permission.objects.create(
+        codename="made_late",
+        name="Made late",
+        content_type=ContentType.objects.get_for_model(Permission),
+    )
+    user.user_permissions.add(made)
+    assert django_user_model.objects.get(pk=user.pk).has_perm("auth.made_late")
