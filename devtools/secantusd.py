@@ -91,6 +91,20 @@ def _require(what: str, *places: tuple[object, tuple[str, ...]]) -> None:
         )
 
 
+def _require_retries(store: type, names: tuple[str, ...]) -> None:
+    """Raise unless each of ``names`` is wrapped in SecantusDB's conflict-retry wrapper."""
+    for name in names:
+        _require(f"conflict-retry wrapper on {name}", (getattr(store, name), ("__wrapped__",)))
+
+
+def _wrap_within_retries(store: type, names: tuple[str, ...], wrap) -> None:
+    """Wrap each of ``names`` inside its conflict-retry wrapper: each attempt is a statement of
+    its own (a retry after a write conflict starts afresh)."""
+    for name in names:
+        inner = getattr(store, name).__wrapped__
+        setattr(store, name, storage._retry_write_conflicts(wrap(inner)))
+
+
 def install() -> None:
     """Patch SecantusDB's TransactionRegistry in this process (idempotent)."""
     registry = transactions.TransactionRegistry
@@ -169,8 +183,7 @@ def install_catalogue_read_once(store: type = storage.Storage) -> None:
         (store, ("_iter_indexes", "_cursor", *_CATALOGUE_SCOPES)),
         (storage, ("_IDX_TABLE", "_retry_write_conflicts")),
     )
-    for name in _CATALOGUE_SCOPES:
-        _require(f"conflict-retry wrapper on {name}", (getattr(store, name), ("__wrapped__",)))
+    _require_retries(store, _CATALOGUE_SCOPES)
     local = threading.local()
     original_iter = store._iter_indexes
     original_cursor = store._cursor
@@ -211,10 +224,7 @@ def install_catalogue_read_once(store: type = storage.Storage) -> None:
 
     store._iter_indexes = _iter_indexes
     store._cursor = _cursor
-    for name in _CATALOGUE_SCOPES:
-        # Inside the conflict-retry wrapper: each attempt is a statement of its own.
-        inner = getattr(store, name).__wrapped__
-        setattr(store, name, storage._retry_write_conflicts(statement(inner)))
+    _wrap_within_retries(store, _CATALOGUE_SCOPES, statement)
     setattr(store, _CATALOGUE_PATCHED, True)
 
 
@@ -258,8 +268,7 @@ def install_changed_entries_only(store: type = storage.Storage) -> None:
         (storage, ("_geo_type_of", "matches", "_parse_index_collation", "_index_key_variants",
                    "_retry_write_conflicts")),
     )  # fmt: skip
-    for name in _UPDATE_STATEMENTS:
-        _require(f"conflict-retry wrapper on {name}", (getattr(store, name), ("__wrapped__",)))
+    _require_retries(store, _UPDATE_STATEMENTS)
     local = threading.local()
     original_delete = store._delete_index_entries
     original_write = store._write_index_entries
@@ -319,9 +328,7 @@ def install_changed_entries_only(store: type = storage.Storage) -> None:
 
     store._delete_index_entries = _delete_index_entries
     store._write_index_entries = _write_index_entries
-    for name in _UPDATE_STATEMENTS:
-        inner = getattr(store, name).__wrapped__
-        setattr(store, name, storage._retry_write_conflicts(statement(inner)))
+    _wrap_within_retries(store, _UPDATE_STATEMENTS, statement)
     setattr(store, _ENTRIES_PATCHED, True)
 
 
