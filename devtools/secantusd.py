@@ -288,11 +288,12 @@ def install_changed_entries_only(store: type = storage.Storage) -> None:
 
     def _write_index_entries(self, db, coll, doc, indexes, partials=None, *, recordid):  # noqa: PLR0917 (SecantusDB's signature)
         held = getattr(local, "held", None)
+        # The update's own removal: same store, collection, document and index list.
         if (
             held is None
             or held[:3] != (self, db, coll)
             or held[4] is not indexes
-            or (held[6] != recordid)
+            or held[6] != recordid
         ):
             flush()
             return original_write(self, db, coll, doc, indexes, partials, recordid=recordid)
