@@ -34,15 +34,19 @@ def _names_load() -> dict:
     return {pk: f"{apps.get(content_type, '')}.{codename}" for pk, content_type, codename in rows}
 
 
+def _names() -> dict:
+    return process_cache_get_or_load_shared(NAMES_KEY, _names_load, seconds=NAMES_SECONDS)
+
+
 def permission_names(ids=None) -> set[str]:
     """Return the ``app_label.codename`` of the permissions ``ids`` (every permission: None)."""
-    names = process_cache_get_or_load_shared(NAMES_KEY, _names_load, seconds=NAMES_SECONDS)
+    names = _names()
     if ids is None:
         return set(names.values())
     ids = list(ids)
     if any(pk not in names for pk in ids):  # created since the copy was made
         process_cache_drop(NAMES_KEY)
-        names = process_cache_get_or_load_shared(NAMES_KEY, _names_load, seconds=NAMES_SECONDS)
+        names = _names()
     return {names[pk] for pk in ids if pk in names}
 
 
