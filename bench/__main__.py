@@ -34,12 +34,14 @@ from devtools.stack import ROOT, Stack, handle_signals_in_loop, install_signal_h
 
 BREAKER_RESET = "1"  # the shipped default (config/settings/base.py)
 SOCKET_TIMEOUT = "0.25"
-# The open-loop ladder of make bench: bench.open_loop's own rungs (5 to 160 scans/s, fine enough to
+# The open-loop ladder of make bench: bench.open_loop's own rungs (5 to 320 scans/s, fine enough to
 # tell 0.8x, with the rungs at half and twice each likely knee for issue 28 parts 3 and 4), 6 s
 # each instead of 20 s. Each mode climbs until it fails at two rungs in a row (raw: its first
-# failure), so a run is about 39 of the 48 steps. A 4-rung run at 8 s a rung (10-80/s) took 133 s
-# for its 12 steps on 2026-12-07 (1.4 s of set-up a step, 17 s of stack start): 39 x (6 + 1.4) s
-# + 17 s is about 5.3 min, all 48 about 6.4. --open-loop-rates / --open-loop-seconds give another.
+# failure; the rungs above 160/s are mostly raw's), then healthy and paused run the rung at half
+# the healthy knee 3 more times each (bench.open_loop.HALF_KNEE_REPEATS). A 4-rung run at 8 s a
+# rung (10-80/s) took 133 s for its 12 steps on 2026-12-07 (1.4 s of set-up a step, 17 s of stack
+# start); the run of 23:07 took 376 s for 39 steps, so about 7.5 min with the 6 more steps and
+# raw's 1-3 higher rungs. --open-loop-rates / --open-loop-seconds give another.
 OPEN_LOOP_RATES = open_loop.RATES
 OPEN_LOOP_SECONDS = 6.0
 

@@ -116,18 +116,48 @@ def _skipped(results: dict) -> str:
     )
 
 
+def _repeats(results: dict) -> list[str]:
+    """The steps run again at half the healthy knee after the ladder (older results: none)."""
+    again = results.get("half_knee_repeats") or {}
+    if not again.get("rate"):
+        return []
+    lines = [
+        "",
+        f"Run again after the ladder at {again['rate']:g}/s (half the healthy knee, or the rung "
+        "nearest below), healthy and paused alternated, each pair on one schedule of its own:",
+        "",
+        "| mode | p50 ms | p99 ms | p99.9 ms | first 1 s: max ms | refusals and errors |",
+        "|---|---|---|---|---|---|",
+    ]
+    for mode, steps in again["steps"].items():
+        for s in steps:
+            first = s.get("transition") or {}
+            lines.append(
+                f"| {mode} | {_ms(s['p50_ms'])} | {_ms(s['p99_ms'])} | {_ms(s['p999_ms'])} | "
+                f"{_ms(first.get('max_ms'))} | {_errors(s['errors'])} |"
+            )
+    return lines
+
+
 def _goals(results: dict) -> list[str]:
     """Issue 28 part 4's open-loop goals as judged on this run (older results: nothing)."""
     if "goals_line" not in results:
         return []
+    if results.get("goals", {}).get("paused", {}).get("pooled"):
+        where = (
+            "each mode's steps at that rate pooled (the table's and the ones run again above; "
+            "paused: each step's steady state, after its first second)"
+        )
+    else:
+        where = "both from the table (paused: its steady state, after the first second)"
     return [
         "",
         "Issue 28 part 4, judged on this run: healthy's knee at least 0.8x the raw protocol's; "
         "Redis killed's knee at least 0.8x healthy's; with Redis paused, the p99 at half the "
         "healthy knee (the rung at exactly half, else the nearest below, named) at most 1.5x "
-        "healthy's p99 at that rung, both from the table (paused: its steady state, after the "
-        "first second). A ratio to a knee that is only a lower bound is only an upper bound "
-        "(`<=`); where a bound straddles the goal the line says `undecided`, not `holds`.",
+        f"healthy's p99 at that rung, {where}. A ratio to a knee that is only a lower bound is "
+        "only an upper bound (`<=`); where a bound straddles the goal the line says "
+        "`undecided`, not `holds`.",
         "",
         f"`{results['goals_line']}`",
     ]
@@ -214,7 +244,7 @@ def section(results: dict, *, chart_name: str) -> list[str]:
                 f"{_ms(s['p99_ms'])} | {_ms(s['p999_ms'])} | {_first_second(s)} | "
                 f"{_ms(s['served_p99_ms'])} | {_errors(s['errors'])} |"
             )
-    lines += ["", _skipped(results), "", _overload(results), *_goals(results)]
+    lines += ["", _skipped(results), *_repeats(results), "", _overload(results), *_goals(results)]
     return lines
 
 

@@ -280,6 +280,24 @@ def test_goals_line_judges_part_4():
     )
 
 
+def test_paused_goal_is_judged_on_the_half_knee_steps_pooled():
+    # One rung each (table): paused's third-slowest of 240 scans against healthy's.
+    healthy = [[10.0] * 237 + [60.0, 61.0, 62.0]] + [[10.0] * 240 for _ in range(3)]
+    paused = [[10.0] * 236 + [90.0] * 4] + [[12.0] * 238 + [70.0] * 2 for _ in range(3)]
+    half = {"rate": 20, "healthy": ol.pooled(healthy), "redis paused": ol.pooled(paused)}
+    assert half["healthy"]["scans"] == 960 and len(half["healthy"]["step_p99_ms"]) == 4
+    steps, bounds = _goal_steps(paused_p99_at_20=120)  # the table's rung alone: 2.00x, FAILS
+    judged = ol.goals(steps, bounds, half)
+    line = ol.goals_line(judged)
+    # pooled: the 1 % tail of 960 scans is its slowest 10, not one rung's slowest 2 or 3
+    assert judged["paused"]["verdict"] == "holds", line
+    assert "at 20/s (half the healthy knee; 4 and 4 steps pooled, 960 and 960 scans) " in line
+    assert line.endswith("12 ms vs healthy 10 ms (1.20x, <= 1.5) holds; step by step 1.20-1.50x")
+    # the pool of another rung than the one judged is not used
+    other = ol.goals(steps, bounds, half | {"rate": 10})
+    assert other["paused"]["ratio"] == 2.0 and "pooled" not in other["paused"]
+
+
 def test_goals_line_names_the_rung_below_half_the_knee_or_says_not_judged():
     steps, _ = _goal_steps()
     steps["healthy"][2] = _step(40, 900)
@@ -299,8 +317,10 @@ def test_ladders_hold_half_and_twice_each_likely_knee_and_tell_0_8():
         assert list(ladder) == sorted(ladder)
     for knee_rate in (20, 40, 60, 80):
         assert knee_rate / 2 in ol.RATES and 2 * knee_rate in ol.RATES
-    for raw_knee in (50, 100):  # ours at 0.8x raw is a rung, so 0.8 can come out exactly
+    for raw_knee in (50, 100, 200, 300, 400):  # ours at 0.8x raw is a rung: 0.8 exactly
         assert 0.8 * raw_knee in ol.RATES
+    for knee_rate in (100, 120, 160):  # twice a knee above 80/s is a rung too
+        assert 2 * knee_rate in ol.RATES
 
 
 def _results(steps, **extra):
@@ -326,6 +346,14 @@ def test_docs_section_shows_the_first_second_the_left_out_rungs_and_the_goals():
     assert "Rungs left out by the climbing rule: raw 20." in text
     assert "`goals: knee ours/raw 0.50 (>= 0.8) FAILS; ...`" in text
     assert "are in the *first 1 s* columns alone" in text
+    assert "both from the table" in text and "Run again after the ladder" not in text
+    results["half_knee_repeats"] = {"rate": 10, "steps": {"healthy": [dict(paused)],
+                                                          "redis paused": [dict(paused)]}}  # fmt: skip
+    results["goals"] = {"paused": {"pooled": {"healthy": {}, "redis paused": {}}}}
+    text = "\n".join(open_loop_docs.section(results, chart_name="c.png"))
+    assert "Run again after the ladder at 10/s" in text
+    assert "| redis paused | 20 | 60 | 60 | 271 | none |" in text
+    assert "each mode's steps at that rate pooled" in text
     old = {k: v for k, v in paused.items() if not k.startswith("transition")}
     text = "\n".join(
         open_loop_docs.section(_results({m: [old] for m in ol.MODES}), chart_name="c.png")

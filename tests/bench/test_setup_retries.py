@@ -157,7 +157,7 @@ def test_make_bench_defaults_three_runs_and_the_full_open_loop_ladder_at_6_s_a_r
     args = parse_args([])
     assert (args.runs, args.open_loop_rates, args.open_loop_seconds) == (
         3,
-        "5,10,15,20,30,40,50,60,80,100,120,160",
+        "5,10,15,20,30,40,50,60,80,100,120,160,200,240,320",
         6.0,
     )
     assert args.scale_sizes == "100,10000,100000" and args.scale_check_ins == 50_000
