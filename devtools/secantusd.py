@@ -1,6 +1,7 @@
-"""Run SecantusDB, the dev/test MongoDB stand-in, with its retryable-write table pruned in O(1),
-its writes by ``_id`` plus conditions looked up by ``_id``, each write statement reading the index
-catalogue once, and its updates rewriting only the index entries they changed.
+"""Run SecantusDB, the dev/test MongoDB stand-in, with its retryable-write table pruned in O(1)
+and its replies kept as BSON bytes, its writes by ``_id`` plus conditions looked up by ``_id``,
+each write statement reading the index catalogue once, its updates rewriting only the index
+entries they changed, and its start-up objects frozen out of the garbage collector's walks.
 
 ``python devtools/secantusd.py <secantusd-py's arguments>`` is what ``devtools.servers`` starts.
 
@@ -41,16 +42,24 @@ by side (``python -m bench.cpu_split --baseline <the commit before> --stand-in o
 check-in cost the stand-in 11.75 ms of CPU without the two, 8.88 ms with them (0.76x, range
 0.70-0.82 over 8 blocks; docs/mongodb-stand-in.md).
 
+The table's replies were deep copies, some 100,000 objects that each full collection of the
+garbage collector walked with the server stopped (21, 49, then 94 ms under 3,000 check-ins); kept
+as bytes (``install_replies_as_bson``) and with the start-up objects frozen (``gc.freeze``), the
+same run has none (docs/mongodb-stand-in.md).
+
 Everything else is SecantusDB unchanged.
 """
 
 from __future__ import annotations
 
 import functools
+import gc
 import sys
 import threading
 from collections import OrderedDict
 
+import bson
+from bson.codec_options import CodecOptions, DatetimeConversion
 from secantus import storage, transactions
 from secantus.cli import main as secantus_main
 
@@ -79,6 +88,57 @@ def prune_retryable(registry) -> None:
         table.popitem(last=False)
     while len(table) > transactions._RETRYABLE_RECORD_MAX:
         table.popitem(last=False)
+
+
+_BSON_PATCHED = "_checkin_replies_as_bson"
+# What SecantusDB's ``_strip_per_attempt_fields`` leaves out of a stored reply (0.7.0b3).
+_PER_ATTEMPT_FIELDS = ("writeConcernError", "errorLabels")
+# A stored reply decodes to what encodes to the same bytes again: a date outside Python's range
+# as a ``DatetimeMS``, a 64-bit integer as an ``Int64``, binary as its subtype.
+_REPLY_CODEC = CodecOptions(datetime_conversion=DatetimeConversion.DATETIME_AUTO)
+
+
+def install_replies_as_bson() -> None:
+    """Keep each retryable write's stored reply as its BSON bytes (idempotent).
+
+    SecantusDB deep-copies every successful write's reply into its retryable-write table (up to
+    10,000 of them) and deep-copies it again to replay it. Kept as dicts, the table is some
+    100,000 objects that every full collection of the stand-in's garbage collector walks: 21, 49,
+    then 94 ms with the whole server stopped, 3,000 check-ins apart, each a slow scan at every door
+    that was waiting. Bytes hold no references, so the collector does not look at them; the reply
+    is encoded once (instead of the deep copy) and decoded on a retry. What a retry gets back
+    encodes to the very bytes the original reply was sent as. A reply BSON cannot hold is kept as
+    SecantusDB keeps it.
+    """
+    registry = transactions.TransactionRegistry
+    if getattr(registry, _BSON_PATCHED, False):
+        return
+    _require(
+        "retryable-write replies",
+        (transactions, ("_strip_per_attempt_fields",)),
+        (registry, ("retryable_reply",)),
+    )
+    original_strip = transactions._strip_per_attempt_fields
+    original_reply = registry.retryable_reply
+
+    @functools.wraps(original_strip)
+    def _strip_per_attempt_fields(reply):
+        kept = {key: value for key, value in reply.items() if key not in _PER_ATTEMPT_FIELDS}
+        try:
+            return bson.encode(kept)
+        except (bson.errors.InvalidDocument, OverflowError):
+            return original_strip(reply)
+
+    @functools.wraps(original_reply)
+    def retryable_reply(self, lsid_bytes, txn_number, identity):
+        stored = original_reply(self, lsid_bytes, txn_number, identity)
+        if isinstance(stored, bytes):
+            return bson.decode(stored, codec_options=_REPLY_CODEC)
+        return stored
+
+    transactions._strip_per_attempt_fields = _strip_per_attempt_fields
+    registry.retryable_reply = retryable_reply
+    setattr(registry, _BSON_PATCHED, True)
 
 
 def _require(what: str, *places: tuple[object, tuple[str, ...]]) -> None:
@@ -335,8 +395,13 @@ def install_changed_entries_only(store: type = storage.Storage) -> None:
 
 if __name__ == "__main__":
     install()
+    install_replies_as_bson()
     install_id_first()
     install_catalogue_read_once()
     install_changed_entries_only()
+    # Everything imported so far lives as long as the server: out of the collector's full
+    # collections, which then walk only what the server made since (a third of their objects
+    # at the start were modules, functions and classes).
+    gc.freeze()
     sys.argv[0] = "secantusd-py"
     sys.exit(secantus_main())

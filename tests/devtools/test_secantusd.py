@@ -1,12 +1,16 @@
-"""devtools/secantusd.py: SecantusDB's retryable-write table, same rules, pruned from the front;
-writes by ``_id`` plus conditions looked up by ``_id``, their conditions still applied; a write
+"""devtools/secantusd.py: SecantusDB's retryable-write table, same rules, pruned from the front,
+its replies kept as BSON bytes; writes by ``_id`` plus conditions looked up by ``_id``, their conditions still applied; a write
 statement reads the index catalogue once; an update rewrites only the index entries it changed,
 leaving every entry and unique key as SecantusDB's own storage does."""
 
+import gc
 import random
+from datetime import UTC, datetime
 
+import bson
 import psutil
 import pytest
+from bson import Binary, DatetimeMS, Decimal128, Int64, ObjectId, Regex, Timestamp
 from pymongo import MongoClient
 from secantus import storage, transactions
 
@@ -97,6 +101,67 @@ def test_the_stand_in_of_the_tests_runs_through_the_launcher(tmp_path):
             assert items.find_one({"_id": 1})["n"] == 50
     finally:
         server.stop()
+
+
+# --- replies kept as BSON: nothing for the garbage collector to walk --------------------------------
+
+secantusd.install_replies_as_bson()
+_stock_strip = transactions._strip_per_attempt_fields.__wrapped__
+
+_DOC = {
+    "_id": ObjectId(),
+    "small": 7,
+    "big": 2**40,
+    "int64": Int64(3),
+    "float": 1.5,
+    "when": datetime(2026, 12, 8, 1, 2, 3, 456000, tzinfo=UTC),
+    "far": DatetimeMS(2**62),  # no Python datetime holds it
+    "uuid": Binary(b"0123456789abcdef", 4),
+    "bytes": b"raw",
+    "price": Decimal128("12.50"),
+    "pattern": Regex("^a", "i"),
+    "at": Timestamp(1_700_000_000, 3),
+    "tags": ["a", {"nested": [1, 2.0, None, True]}],
+}
+_REPLIES = [
+    {"ok": 1.0, "n": 1, "nModified": 1},
+    {"ok": 1.0, "lastErrorObject": {"n": 1, "updatedExisting": True}, "value": _DOC},
+    {
+        "n": 1,
+        "ok": 1.0,
+        "upserted": [{"index": 0, "_id": ObjectId()}],
+        "writeConcernError": {"code": 91, "errmsg": "shutting down"},
+        "errorLabels": ["RetryableWriteError"],
+        "operationTime": Timestamp(1, 1),
+    },
+]
+
+
+def test_a_replayed_reply_encodes_to_the_bytes_the_original_would_have_been_replayed_as():
+    registry = _registry(Clock())
+    for n, reply in enumerate(_REPLIES):
+        registry.record_retryable(b"lsid", n, b"cmd", reply)
+        replayed = registry.retryable_reply(b"lsid", n, b"cmd")
+        assert bson.encode(replayed) == bson.encode(_stock_strip(reply))
+        assert "writeConcernError" not in replayed and "errorLabels" not in replayed
+        replayed["mutated"] = True  # each replay is a copy of its own
+        assert "mutated" not in registry.retryable_reply(b"lsid", n, b"cmd")
+
+
+def test_the_table_holds_nothing_the_garbage_collector_walks():
+    registry = _registry(Clock())
+    for n in range(100):
+        registry.record_retryable(b"lsid", n, b"cmd", _REPLIES[n % len(_REPLIES)])
+    stored = [reply for reply, _at, _identity in registry._retryable.values()]
+    assert len(stored) == 100
+    assert not any(gc.is_tracked(reply) for reply in stored)  # SecantusDB's own: dicts, all 100
+
+
+def test_a_reply_bson_cannot_hold_is_kept_as_secantusdb_keeps_it():
+    registry = _registry(Clock())
+    odd = {"ok": 1.0, "n": 2**70, "errorLabels": ["x"]}  # beyond 64 bits
+    registry.record_retryable(b"lsid", 1, b"cmd", odd)
+    assert registry.retryable_reply(b"lsid", 1, b"cmd") == {"ok": 1.0, "n": 2**70}
 
 
 # --- writes by _id plus conditions: looked up by _id first ----------------------------------------
