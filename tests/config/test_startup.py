@@ -42,25 +42,33 @@ def _was_connected(sock: socket.socket) -> bool:
     return True
 
 
-def test_manage_check_touches_neither_redis_nor_mongodb():
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="config.settings.dev")
+def _run_beside_listeners(args: list[str], **env) -> tuple[subprocess.CompletedProcess, dict]:
+    """Run ``python <args>`` with Redis and MongoDB pointed at listeners that never answer; return
+    its result and, for each backend, whether anything connected to it (a timing bound could not
+    tell)."""
+    env = dict(os.environ, **env)
     mongo, redis = _listener(), _listener()
     env["MONGODB_URI"] = f"mongodb://127.0.0.1:{mongo.getsockname()[1]}/"
     env["REDIS_URL"] = f"redis://127.0.0.1:{redis.getsockname()[1]}/0"
     env["CELERY_BROKER_URL"] = env["REDIS_URL"]
     try:
         result = subprocess.run(
-            [sys.executable, "manage.py", "check"],
+            [sys.executable, *args],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
         )  # fmt: skip
-        assert result.returncode == 0, result.stderr
-        assert "no issues" in result.stdout
-        # Not a connection attempt to either server (a timing bound could not tell).
-        assert not _was_connected(mongo), "manage.py check connected to MongoDB"
-        assert not _was_connected(redis), "manage.py check connected to Redis"
+        return result, {"MongoDB": _was_connected(mongo), "Redis": _was_connected(redis)}
     finally:
         mongo.close()
         redis.close()
+
+
+def test_manage_check_touches_neither_redis_nor_mongodb():
+    result, connected = _run_beside_listeners(
+        ["manage.py", "check"], DJANGO_SETTINGS_MODULE="config.settings.dev"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+    assert connected == {"MongoDB": False, "Redis": False}
 
 
 def test_gunicorn_serves_liveness_with_redis_and_mongodb_down():
@@ -105,23 +113,14 @@ def test_a_worker_imports_every_view_and_freezes_them_before_serving_touching_ne
     """config/gunicorn.py's post_worker_init, run as gunicorn runs it (Django set up by the WSGI
     module): the views imported (not on the first request), what lives as long as the worker
     frozen out of the collector's full collections, and no connection to Redis or MongoDB."""
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="config.settings.production",
-               SECRET_KEY="test-startup-only", ALLOWED_HOSTS="127.0.0.1")  # fmt: skip
-    mongo, redis = _listener(), _listener()
-    env["MONGODB_URI"] = f"mongodb://127.0.0.1:{mongo.getsockname()[1]}/"
-    env["REDIS_URL"] = f"redis://127.0.0.1:{redis.getsockname()[1]}/0"
-    env["CELERY_BROKER_URL"] = env["REDIS_URL"]
-    try:
-        result = subprocess.run(
-            [sys.executable, "-c", _HOOK],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
-        assert result.returncode == 0, result.stderr
-        before, views, door, frozen = result.stdout.split()
-        assert (before, views, door) == ("False", "True", "True")
-        assert int(frozen) > 50_000  # Django, DRF, the apps: 150,000 objects measured
-        assert not _was_connected(mongo), "post_worker_init connected to MongoDB"
-        assert not _was_connected(redis), "post_worker_init connected to Redis"
-    finally:
-        mongo.close()
-        redis.close()
+    result, connected = _run_beside_listeners(
+        ["-c", _HOOK],
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        SECRET_KEY="test-startup-only",
+        ALLOWED_HOSTS="127.0.0.1",
+    )
+    assert result.returncode == 0, result.stderr
+    before, views, door, frozen = result.stdout.split()
+    assert (before, views, door) == ("False", "True", "True")
+    assert int(frozen) > 50_000  # Django, DRF, the apps: 150,000 objects measured
+    assert connected == {"MongoDB": False, "Redis": False}
