@@ -50,8 +50,10 @@ def post_worker_init(worker):
     here, before the worker accepts anything, and moved out of the collector's generations
     (``gc.freeze``), they are walked no more: full collections then see only what requests made.
     """
-    from django.urls import get_resolver  # noqa: PLC0415 (Django is set up by now, not before)
+    from django.apps import apps  # noqa: PLC0415 (read after the application's load, not before)
+    from django.urls import get_resolver  # noqa: PLC0415
 
-    get_resolver().url_patterns  # noqa: B018 (the property imports every URLconf and view)
+    if apps.ready:  # config.wsgi set Django up (another WSGI app under this config: no views)
+        get_resolver().url_patterns  # noqa: B018 (the property imports every URLconf and view)
     gc.collect()  # what start-up left behind goes, rather than being kept forever
     gc.freeze()
