@@ -79,12 +79,8 @@ def measure(settings, rates, seconds: float, rounds: int, logdir: Path) -> dict:
         webs = {}
         for i, (name, env) in enumerate(settings):
             webs[name] = stack.start_web("ours" if i == 0 else f"setting{i}", workers=2, **env)
-        schedules = [(r, SEED + n) for n in range(rounds) for r in rates]
-        people = max(
-            open_loop.people_needed(
-                open_loop.door_schedule(r, seconds + open_loop.TRANSITION_S, seed=seed)
-            )
-            for r, seed in schedules
+        people = open_loop.people_for(
+            [(r, SEED + n) for n in range(rounds) for r in rates], seconds
         )
         bed = open_loop.Bed(stack, people)
         bed.redis_backed()

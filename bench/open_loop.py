@@ -196,6 +196,15 @@ def people_needed(scans: list[Scan]) -> int:
     return max((s.person for s in scans), default=-1) + 1
 
 
+def people_for(steps, seconds: float) -> int:
+    """The participants enough for every step to be run, each ``(rate, seed)``: the schedule
+    ``run_step`` sends (``seconds`` plus its first ``TRANSITION_S``)."""
+    return max(
+        people_needed(door_schedule(rate, seconds + TRANSITION_S, seed=seed))
+        for rate, seed in steps
+    )
+
+
 # --- measuring ----------------------------------------------------------------------------------
 class LatencyHistogram:
     """An HDR histogram of latencies in milliseconds (kept in microseconds, 3 digits)."""
@@ -832,13 +841,12 @@ def measure(
         stack.start_servers()
         stack.start_web("ours", workers=2)
         half_rungs = [r for r in rates if r <= max(rates) / 2]  # the repeats' candidates
-        people = max(
-            people_needed(door_schedule(r, seconds + lead, seed=i))
-            for i, r in [
-                *enumerate(rates),
-                *((len(rates) + j, r) for j in range(HALF_KNEE_REPEATS) for r in half_rungs),
-            ]
-            for lead in (0.0, TRANSITION_S)
+        people = people_for(
+            [
+                *((r, i) for i, r in enumerate(rates)),
+                *((r, len(rates) + j) for j in range(HALF_KNEE_REPEATS) for r in half_rungs),
+            ],
+            seconds,
         )
         bed = Bed(stack, people)
         bed.redis_backed()

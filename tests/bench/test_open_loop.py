@@ -369,3 +369,11 @@ def test_make_bench_climbs_the_fine_ladder_at_6_s_a_rung():
     assert rates == list(ol.RATES) and args.open_loop_seconds == 6.0
     for knee_rate in (20, 30, 40, 60, 80):  # half and twice each likely healthy knee are rungs
         assert knee_rate / 2 in rates and 2 * knee_rate in rates
+
+
+def test_the_participant_pool_covers_every_step_as_run_step_sends_it():
+    steps = [(20.0, 0), (40.0, 1), (20.0, 17)]
+    people = ol.people_for(steps, 6.0)
+    sent = [ol.door_schedule(r, 6.0 + ol.TRANSITION_S, seed=s) for r, s in steps]
+    assert people == max(ol.people_needed(scans) for scans in sent)
+    assert all(scan.person < people for scans in sent for scan in scans)
