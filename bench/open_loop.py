@@ -16,11 +16,13 @@ step) is a refusal (``session_full``): 2/3 / 9 = 7.4 % of the scans. At every ot
 that does not exist: 404). Scans go by participant id: on the stand-in a ticket-code lookup scans
 every participant, which would measure that instead of the door path.
 
-Four modes at every rate, in the same run on the same servers (SecantusDB, redis-server, one
+Five modes at every rate, in the same run on the same servers (SecantusDB, redis-server, one
 gunicorn with 2 threaded workers, config/gunicorn.py): ours with Redis healthy, Redis killed
-(SIGKILL for the step), Redis paused (SIGSTOP for the whole step), and the raw door protocol
+(SIGKILL for the step), Redis paused (SIGSTOP for the whole step), the raw door protocol
 through pymongo with no Django (``bench.admission_designs.door_protocol``, plus the participant
-lookup by ``_id`` the API does), scans from the same seeded schedule. Every step starts on emptied
+lookup by ``_id`` the API does), and ``raw full``: every MongoDB command ours makes for each
+scan, on copies of ours' collections, through pymongo (``bench.raw_protocol``); scans from the
+same seeded schedule. Every step starts on emptied
 check-in and session collections, so no step pays for an earlier one's history.
 
 Redis paused is an outage that lasts (a Redis that hangs at 3 a.m. hangs for minutes), and its
@@ -38,8 +40,8 @@ check-in after the fault, and back to Redis.)
 
 The ladder (default 5, 10, 15, 20, 30, 40, 50, 60, 80, 100, 120, 160, 200, 240, 320 scans/s) is
 climbed in order, each mode until it fails the knee criterion at ``STOP_AFTER_FAILS`` (2) rungs in
-a row; healthy always runs the rung at twice its knee so far (part 3 reads it), raw stops at its
-first failure (its knee is then known) or the top; if paused stopped below half the healthy knee,
+a row; healthy always runs the rung at twice its knee so far (part 3 reads it), raw and raw full
+stop at their first failure (the knee is then known) or the top; if paused stopped below half the healthy knee,
 that rung is run for it at the end. Then healthy and paused run the rung at half the healthy knee
 ``HALF_KNEE_REPEATS`` (3) more times each, alternated, each pair on a schedule of its own, and
 part 4 judges the two modes' steps there pooled (``half_knee_repeats``): one 6 s rung at 40/s is
@@ -52,7 +54,9 @@ highest offered rate whose p99 stays under 300 ms with at most 1 % of the scans 
 rung above it was run (it passed the top rung) it is a lower bound, printed ``>=<r>/s``, and a
 ratio to it an upper bound, ``<=<x>``: never as if the top rung were the knee.
 
-Printed last, in order: the overload line (issue 28 part 3: at 2x the healthy knee, the answered
+Printed last, in order: the protocol line (``protocol: raw full <r>/s ...; ours/raw full <x>;
+raw full/raw <x>``: what the web stack and what the commands the core leaves out cost); the
+overload line (issue 28 part 3: at 2x the healthy knee, the answered
 scans' p99 against the knee's, goal within 2x, and the refusals by kind, goal every one 503
 ``busy`` with ``Retry-After``, no timeout); the goals line (part 4: ``goals: knee ours/raw <x>
 (>= 0.8) <holds|FAILS>; redis down knee <x>x healthy (>= 0.8) <holds|FAILS>; redis paused p99 at
@@ -96,6 +100,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 from bench import open_loop_docs
 from bench.admission_designs import Ctx, door_protocol
 from bench.docs import machine_facts
+from bench.raw_protocol import PER_STEP, SCANS, RawProtocol, copy_collection, raw_full_sender
 from bench.scale import PARTICIPANTS, participant_doc
 from bench.scenarios import SETUP_ATTEMPTS, SETUP_RETRY_MAX_WAIT, SETUP_RETRY_STATUSES
 from chaos.mongo import CHECKINS
@@ -129,7 +134,8 @@ PAUSED_P99_GOAL = 1.5  # issue 28 part 4: paused p99 at half the healthy knee <=
 # is their third slowest (two make bench runs read 1.27x and 1.61x from single rungs).
 HALF_KNEE_REPEATS = 3
 TIMEOUT_S = 10.0
-MODES = ("healthy", "redis down", "redis paused", "raw")
+MODES = ("healthy", "redis down", "redis paused", "raw", "raw full")
+RAW_MODES = ("raw", "raw full")  # no web stack: each climbs until its first failure
 SERVED = "verdict"  # an answer that decides the scan (2xx/4xx), as opposed to a refusal or error
 
 
@@ -431,14 +437,34 @@ def summary_line(
     )
 
 
+def protocol_line(bounds: dict[str, dict], lowest: float) -> str:
+    """``protocol: raw full <r>/s (ours' MongoDB commands through pymongo); ours/raw full <x>;
+    raw full/raw <x>``: how much of the gap between ours and raw the commands the core leaves
+    out account for, and how much the rest of the stack does (``bench.raw_protocol``)."""
+    full = bounds.get("raw full")
+    if full is None:
+        return "protocol: raw full not run"
+
+    def ratio(a: str, b: str) -> str:
+        if bounds[a]["bound"] == "<" or bounds[b]["bound"] == "<":
+            return "n/a"
+        return ratio_text(ratio_interval(bounds[a], bounds[b]))
+
+    return (
+        f"protocol: raw full {_rate(full['rate'], lowest, full['bound'])} (ours' MongoDB "
+        f"commands through pymongo); ours/raw full {ratio('healthy', 'raw full')}; "
+        f"raw full/raw {ratio('raw full', 'raw')}"
+    )
+
+
 # --- climbing the ladder ------------------------------------------------------------------------
 def keeps_climbing(mode: str, own: list[dict], rate: float, healthy: list[dict]) -> bool:
     """Whether ``mode`` runs the rung at ``rate``, given its own steps so far and healthy's.
 
-    Raw climbs until it fails once (then its knee is known) or the top. The others stop after
+    Raw and raw full climb until they fail once (then the knee is known) or the top. The others stop after
     failing the knee criterion at ``STOP_AFTER_FAILS`` rungs in a row, except that healthy always
     runs the rung at twice its knee so far (issue 28 part 3 reads it)."""
-    if mode == "raw":
+    if mode in RAW_MODES:
         return all(under_knee(s) for s in own)
     if mode == "healthy":
         k = knee(healthy)
@@ -687,6 +713,7 @@ class Bed:
         self.mongo = MongoClient(stack.mongo.uri, maxPoolSize=400)
         self.ours_db = self.mongo[stack.db_name]
         self.raw_db = self.mongo["open_loop_raw"]
+        self.raw_full_db = self.mongo["open_loop_raw_full"]
         docs = [participant_doc() for _ in range(people + FULL_CAPACITY)]
         self.ours_db[PARTICIPANTS].insert_many(docs, ordered=False)
         self.raw_db.participants.insert_many(
@@ -754,6 +781,16 @@ class Bed:
             streak = streak + 1 if ok else 0
             time.sleep(0.1)
 
+    # raw full: ours' collections copied as the step starts (the participants once)
+    def raw_full_protocol(self) -> RawProtocol:
+        sessions = [ObjectId(s) for s in self.ours_sessions()]
+        if PARTICIPANTS not in self.raw_full_db.list_collection_names():
+            copy_collection(self.ours_db, self.raw_full_db, PARTICIPANTS)
+        for name in PER_STEP:  # the scan log: this step's entries (ours' keeps every step's)
+            where = {"session_id": {"$in": sessions}} if name == SCANS else None
+            copy_collection(self.ours_db, self.raw_full_db, name, where)
+        return RawProtocol(self.raw_full_db, sessions)
+
     # raw
     def raw_sessions(self) -> tuple[list, list[int]]:
         db = self.raw_db
@@ -787,6 +824,8 @@ def run_step(bed: Bed, mode: str, rate: float, seconds: float, *, timeout: float
     if mode == "raw":
         sessions, capacities = bed.raw_sessions()
         send = raw_sender(bed.raw_db, sessions, bed.ids[:-FULL_CAPACITY], capacities)
+    elif mode == "raw full":
+        send = raw_full_sender(bed.raw_full_protocol(), bed.ids[:-FULL_CAPACITY], SERVED)
     else:
         sessions = bed.ours_sessions()  # before the fault: no set-up request trips a breaker
         send = http_sender(bed.web.url, bed.stack.token, sessions, bed.people, timeout)
@@ -928,6 +967,7 @@ def measure(
         "goals": judged,
         "goals_line": goals_line(judged),
         "summary": summary_line(knees, min(rates), bounds),
+        "protocol_line": protocol_line(bounds, min(rates)),
     }
 
 
@@ -971,6 +1011,7 @@ def main(argv=None) -> int:
     print("\n".join(open_loop_docs.section(results, chart_name=str(chart))), flush=True)
     if args.docs:
         open_loop_docs.write_docs(results, chart)
+    print(results.get("protocol_line", "protocol: raw full not run"), flush=True)
     print(results["overload_line"], flush=True)
     print(results["goals_line"], flush=True)
     print(results["summary"], flush=True)

@@ -163,6 +163,20 @@ def _goals(results: dict) -> list[str]:
     ]
 
 
+def _protocol(results: dict) -> list[str]:
+    """Ours against raw full, raw full against raw (older results: nothing)."""
+    if "protocol_line" not in results:
+        return []
+    return [
+        f"`{results['protocol_line']}`: ours over raw full is what the web stack costs at the "
+        "knee (HTTP, gunicorn, Django and DRF, Redis, the admission control), with the same "
+        "MongoDB commands on both sides; raw full over raw is what the commands the core leaves "
+        "out cost (the nonce's claim and verdict in the scan log, the participant's re-read "
+        "after the claim).",
+        "",
+    ]
+
+
 def _paused_method(cfg: dict) -> str:
     """How Redis paused was measured: as a lasting outage (its first second apart), or, in older
     results, with that first second in its percentiles."""
@@ -215,13 +229,16 @@ def section(results: dict, *, chart_name: str) -> list[str]:
         "unknown participants. Each is sent at its intended time by a sender pool that never "
         "waits, and its latency runs from the intended time (no coordinated omission); a scan "
         f"without an answer counts at {cfg['timeout_s']:g} s. Modes in a rotating order at each "
-        "rate: Redis healthy, killed (SIGKILL), paused (SIGSTOP for the whole step), and the raw "
-        "door protocol through pymongo with no Django (`bench.admission_designs`). The knee: "
+        "rate: Redis healthy, killed (SIGKILL), paused (SIGSTOP for the whole step), the raw "
+        "door protocol through pymongo with no Django (`bench.admission_designs`: the admission "
+        "core, four commands), and *raw full*: every MongoDB command ours makes for each scan, "
+        "in ours' order and on copies of ours' collections, through pymongo with no Django, HTTP "
+        "or Redis (`bench.raw_protocol`). The knee: "
         "the highest offered rate whose p99 stays under 300 ms with at most 1 % unserved; "
         "`>=` when no rung above it was run (it passed the top of the ladder), and a ratio to "
         "such a knee an upper bound, `<=`. The ladder is climbed upwards, each mode until it "
         "failed that criterion at two rungs in a row (healthy always runs the rung at twice its "
-        "knee so far, for the overload reading; raw stops at its first failure). "
+        "knee so far, for the overload reading; raw and raw full stop at their first failure). "
         "Scheduled: the scans this step's seeded Poisson draw sent (its mean is the offered rate); "
         "achieved: the served scans (a verdict, not a 503 or no answer) per second.",
         "",
@@ -229,6 +246,7 @@ def section(results: dict, *, chart_name: str) -> list[str]:
         "",
         f"**{results['summary']}**",
         "",
+        *_protocol(results),
         f"![p99 against offered rate]({chart_name})",
         "",
         "| mode | offered /s | scheduled /s | achieved /s | p50 ms | p99 ms | p99.9 ms "

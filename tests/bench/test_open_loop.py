@@ -241,6 +241,24 @@ def test_climbing_stops_after_two_failed_rungs_in_a_row():
     assert ol.keeps_climbing("redis paused", [fail, fail, ok], 40, [])  # a pass in between
     assert ol.keeps_climbing("raw", [ok, ok], 160, [])
     assert not ol.keeps_climbing("raw", [ok, fail], 160, [])  # raw: until its first failure
+    assert ol.keeps_climbing("raw full", [ok, ok], 160, [])
+    assert not ol.keeps_climbing("raw full", [ok, fail], 160, [])  # as raw
+
+
+def test_protocol_line_splits_the_gap_between_ours_and_raw():
+    bounds = {"healthy": {"rate": 50, "bound": "="}, "raw full": {"rate": 100, "bound": "="},
+              "raw": {"rate": 200, "bound": "="}}  # fmt: skip
+    assert ol.protocol_line(bounds, 5) == (
+        "protocol: raw full 100/s (ours' MongoDB commands through pymongo); "
+        "ours/raw full 0.50; raw full/raw 0.50"
+    )
+    bounds["raw"] = {"rate": 320, "bound": ">="}  # raw never failed: an upper bound
+    bounds["healthy"] = {"rate": 5, "bound": "<"}  # not even the lowest rung
+    assert ol.protocol_line(bounds, 5) == (
+        "protocol: raw full 100/s (ours' MongoDB commands through pymongo); "
+        "ours/raw full n/a; raw full/raw <=0.31"
+    )
+    assert ol.protocol_line({"healthy": bounds["healthy"]}, 5) == "protocol: raw full not run"
 
 
 def test_healthy_always_runs_twice_its_knee_so_far():
