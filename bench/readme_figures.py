@@ -53,6 +53,13 @@ def lines(results: dict) -> list[str]:
             "the highest rate whose p99 stays under 300 ms: "
             f"`{open_loop['summary'].removeprefix('knee: ')}`."
         )
+        if open_loop.get("protocol_line"):
+            out.append(
+                "- The same MongoDB commands as ours sent through pymongo with no web stack "
+                "(`raw full`; ours over it: what HTTP, Django, DRF, Redis and the admission "
+                "control cost): "
+                f"`{open_loop['protocol_line'].removeprefix('protocol: ')}`."
+            )
         out.append(f"- Above it: `{open_loop['overload_line'].removeprefix('overload: ')}`.")
         if open_loop.get("goals_line"):
             out.append(f"- Issue 28's goals: `{open_loop['goals_line'].removeprefix('goals: ')}`.")

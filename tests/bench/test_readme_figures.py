@@ -30,6 +30,8 @@ def _results(knee: str) -> dict:
             "ours/raw <=0.50",
             "overload_line": "overload: at 80/s (2x the healthy knee) answered p99 200 ms",
             "goals_line": "goals: knee ours/raw <=0.50 (>= 0.8) FAILS",
+            "protocol_line": "protocol: raw full 60/s (ours' MongoDB commands through pymongo); "
+            "ours/raw full 0.67; raw full/raw <=0.75",
         },
     }
 
@@ -40,6 +42,7 @@ def test_a_render_replaces_the_block_and_nothing_else():
     )
     once = readme_figures.replaced(readme, _results("40/s"))
     assert "old figures" not in once and "healthy 40/s, redis down 20/s" in once
+    assert "`raw full 60/s (ours' MongoDB commands through pymongo); ours/raw full 0.67" in once
     assert once.startswith("# Title\n\nbefore\n\n") and once.endswith("\n\nafter\n")
     again = readme_figures.replaced(once, _results("30/s"))
     assert "healthy 30/s" in again and "healthy 40/s" not in again
