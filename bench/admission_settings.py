@@ -89,7 +89,7 @@ def measure(settings, rates, seconds: float, rounds: int, logdir: Path) -> dict:
             for rate in rates:
                 for name, _env in order:
                     bed.web = webs[name]
-                    step, _ = open_loop.run_step(
+                    step, *_ = open_loop.run_step(
                         bed, "healthy", rate, seconds, timeout=open_loop.TIMEOUT_S,
                         seed=SEED + n,
                     )  # fmt: skip

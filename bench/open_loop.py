@@ -45,7 +45,10 @@ stop at their first failure (the knee is then known) or the top; if paused stopp
 that rung is run for it at the end. Then healthy and paused run the rung at half the healthy knee
 ``HALF_KNEE_REPEATS`` (3) more times each, alternated, each pair on a schedule of its own, and
 part 4 judges the two modes' steps there pooled (``half_knee_repeats``): one 6 s rung at 40/s is
-240 scans, and its p99 is their third slowest. The rungs a mode left out are in ``skipped``.
+240 scans, and its p99 is their third slowest. Last, healthy runs its knee's rung and the rung at
+twice it ``OVERLOAD_REPEATS`` (3) more times each, alternated, and part 3 judges each rung's
+answered scans pooled (``overload_repeats``; the refusals of every step at twice the knee). The
+rungs a mode left out are in ``skipped``.
 
 Per rate and mode: offered and achieved rate, p50, p99, p99.9 of every scan (a scan without an
 answer counts at the moment the door gave up, ``--timeout``), the p99 of the served scans (a
@@ -56,15 +59,15 @@ ratio to it an upper bound, ``<=<x>``: never as if the top rung were the knee.
 
 Printed last, in order: the protocol line (``protocol: raw full <r>/s ...; ours/raw full <x>;
 raw full/raw <x>``: what the web stack and what the commands the core leaves out cost); the
-overload line (issue 28 part 3: at 2x the healthy knee, the answered
-scans' p99 against the knee's, goal within 2x, and the refusals by kind, goal every one 503
-``busy`` with ``Retry-After``, no timeout); the goals line (part 4: ``goals: knee ours/raw <x>
-(>= 0.8) <holds|FAILS>; redis down knee <x>x healthy (>= 0.8) <holds|FAILS>; redis paused p99 at
-<r>/s (half the healthy knee; <n> and <n> steps pooled, <n> and <n> scans) <ms> vs healthy <ms>
-(<x>x, <= 1.5) <holds|FAILS>; step by step <x>-<x>x``, with ``undecided`` when a bounded knee
-straddles the goal, and the rung nearest below named when the ladder has none at exactly half);
-and the knee line: ``knee: healthy <r>/s, redis down <r>/s,
-redis paused <r>/s; raw <r>/s; ours/raw <x>``. ``--quick`` climbs 10, 20, 30, 40, 60, 80 scans/s
+overload line (issue 28 part 3: at 2x the healthy knee, the answered scans' p99 against the
+knee's, each pooled, goal within 2x, and the refusals by kind, goal every one 503 ``busy`` with
+``Retry-After``, no timeout; then the pairs' own ratios); the goals line (part 4: ``goals: knee
+ours/raw <x> (>= 0.8) <holds|FAILS>; redis down knee <x>x healthy (>= 0.8) <holds|FAILS>; redis
+paused p99 at <r>/s (half the healthy knee; <n> and <n> steps pooled, <n> and <n> scans) <ms> vs
+healthy <ms> (<x>x, <= 1.5) <holds|FAILS>; step by step <x>-<x>x``, with ``undecided`` when a
+bounded knee straddles the goal, and the rung nearest below named when the ladder has none at
+exactly half); and the knee line: ``knee: healthy <r>/s, redis down <r>/s, redis paused <r>/s;
+raw <r>/s; ours/raw <x>``. ``--quick`` climbs 10, 20, 30, 40, 60, 80 scans/s
 for 8 s each. ``--json F`` writes the results (and the chart, ``F`` with ``.png``); ``--docs``
 writes them to docs/benchmarks/ and the section of docs/benchmarks.md.
 """
@@ -133,6 +136,11 @@ PAUSED_P99_GOAL = 1.5  # issue 28 part 4: paused p99 at half the healthy knee <=
 # alternated, and part 4 judges their pooled p99s: a 6 s rung at 40/s holds 240 scans, whose p99
 # is their third slowest (two make bench runs read 1.27x and 1.61x from single rungs).
 HALF_KNEE_REPEATS = 3
+# Then healthy runs the knee's rung and the rung at twice it this many more times each,
+# alternated, and part 3 judges their answered scans pooled: at 80/s a 6 s rung's p99 is its
+# fifth-slowest scan, and the ratio of two such p99s read 0.90x, 1.46x, 1.81x and 2.86x in four
+# make bench runs.
+OVERLOAD_REPEATS = 3
 TIMEOUT_S = 10.0
 MODES = ("healthy", "redis down", "redis paused", "raw", "raw full")
 RAW_MODES = ("raw", "raw full")  # no web stack: each climbs until its first failure
@@ -339,6 +347,15 @@ def steady_latencies(outcomes: list[Outcome], lead: float) -> list[float]:
     """The latencies a step's percentiles are taken from: every scan's, or with ``lead`` (a
     transition left out) those of the scans intended after it."""
     return [o.latency_ms for o in (split_at(outcomes, lead)[1] if lead else outcomes)]
+
+
+def served_latencies(outcomes: list[Outcome], lead: float) -> list[float]:
+    """Of those, the answered scans' (a verdict, not a refusal): the served p99's sample."""
+    return [
+        o.latency_ms
+        for o in (split_at(outcomes, lead)[1] if lead else outcomes)
+        if o.kind == SERVED
+    ]
 
 
 def pooled(latencies: list[list[float]]) -> dict:
@@ -572,30 +589,46 @@ OVERLOAD_P99_RATIO = 2.0  # at 2x the knee, the answered scans' p99 within 2x th
 BUSY = "503 busy, Retry-After"
 
 
-def overload(steps: list[dict], knee_rate: float | None) -> dict | None:
+def overload(steps: list[dict], knee_rate: float | None, again: dict | None = None) -> dict | None:
     """At 2x the knee: the served scans' p99 against the knee's, and whether every refusal was
     ``busy`` with ``Retry-After`` (a timeout, an error or any other 503 is not). ``holds``: both
-    (issue 28, part 3). None when the ladder has no rung at 2x the knee."""
+    (issue 28, part 3). None when the ladder has no rung at 2x the knee.
+
+    ``again``: the two rungs run again after the ladder (``knee`` and ``over``: each rung's
+    answered latencies pooled, ``pooled``, the ladder's step and the repeats; ``steps``: the
+    repeats' results). When it is for this knee, the p99s are the pooled ones and the refusals
+    those of every step at 2x the knee."""
     if knee_rate is None:
         return None
     at_knee = next(s for s in steps if s["offered"] == knee_rate)
     above = next((s for s in steps if s["offered"] == 2 * knee_rate), None)
     if above is None:
         return None
-    refusals = {k: n for k, n in above["errors"].items()}
-    ratio = (
-        above["served_p99_ms"] / at_knee["served_p99_ms"]
-        if above["served_p99_ms"] and at_knee["served_p99_ms"]
-        else None
-    )
+    refusals = Counter(above["errors"])
+    served, knee_served = above["served_p99_ms"], at_knee["served_p99_ms"]
+    pooled_view = None
+    if again is not None and again.get("rate") == knee_rate:
+        for s in again["steps"]:
+            if s["offered"] == above["offered"]:
+                refusals.update(s["errors"])
+        served, knee_served = again["over"]["p99_ms"], again["knee"]["p99_ms"]
+        pairs = zip(again["knee"]["step_p99_ms"], again["over"]["step_p99_ms"], strict=True)
+        step_ratios = [o / k for k, o in pairs if k and o is not None]
+        pooled_view = {
+            "steps": len(again["over"]["step_p99_ms"]),
+            "scans": {"knee": again["knee"]["scans"], "over": again["over"]["scans"]},
+            "step_ratios": [min(step_ratios), max(step_ratios)] if step_ratios else None,
+        }
+    ratio = served / knee_served if served and knee_served else None
     all_busy = set(refusals) <= {BUSY}
     return {
         "rate": above["offered"],
-        "served_p99_ms": above["served_p99_ms"],
-        "knee_served_p99_ms": at_knee["served_p99_ms"],
+        "served_p99_ms": served,
+        "knee_served_p99_ms": knee_served,
         "ratio": ratio,
-        "refusals": refusals,
+        "refusals": dict(sorted(refusals.items())),
         "all_busy_retry_after": all_busy,
+        "pooled": pooled_view,
         "holds": ratio is not None and ratio <= OVERLOAD_P99_RATIO and all_busy,
     }
 
@@ -622,11 +655,21 @@ def overload_line(over: dict | None, knee_rate: float | None, top: dict | None =
         return f"overload: {missing}, nothing to judge{seen}"
     ratio = f"{over['ratio']:.2f}x" if over["ratio"] is not None else "n/a"
     refusals = _refusals(over["refusals"])
+    pool = over.get("pooled")
+    where = "2x the healthy knee"
+    spread = ""
+    if pool:
+        where += (
+            f"; {pool['steps']} and {pool['steps']} steps pooled, {pool['scans']['over']} and "
+            f"{pool['scans']['knee']} answered scans"
+        )
+        if pool["step_ratios"]:
+            spread = f"; step by step {pool['step_ratios'][0]:.2f}-{pool['step_ratios'][1]:.2f}x"
     return (
-        f"overload: at {over['rate']:g}/s (2x the healthy knee) answered p99 "
+        f"overload: at {over['rate']:g}/s ({where}) answered p99 "
         f"{_ms(over['served_p99_ms'])} vs {_ms(over['knee_served_p99_ms'])} at the knee "
         f"({ratio}, goal <= {OVERLOAD_P99_RATIO:g}x); refusals: {refusals}; "
-        f"{'holds' if over['holds'] else 'FAILS'}"
+        f"{'holds' if over['holds'] else 'FAILS'}{spread}"
     )
 
 
@@ -814,7 +857,8 @@ class Bed:
 
 
 def run_step(bed: Bed, mode: str, rate: float, seconds: float, *, timeout: float, seed: int):
-    """One rung for one mode. The schedule runs ``TRANSITION_S`` longer; the scans of that first
+    """One rung for one mode: its result, and the latencies of its steady state (every scan's,
+    the answered scans'). The schedule runs ``TRANSITION_S`` longer; the scans of that first
     second are the step's ``transition`` (Redis paused: each worker's wait on the hung Redis;
     after a fault step: the recovery), its percentiles the rest's (the steady state)."""
     lead = TRANSITION_S
@@ -842,9 +886,45 @@ def run_step(bed: Bed, mode: str, rate: float, seconds: float, *, timeout: float
             redis.start()
     if mode in {"redis down", "redis paused"}:
         bed.redis_backed()
-    return step_result(rate, seconds, outcomes, elapsed, lead=lead), steady_latencies(
-        outcomes, lead
+    return (
+        step_result(rate, seconds, outcomes, elapsed, lead=lead),
+        steady_latencies(outcomes, lead),
+        served_latencies(outcomes, lead),
     )
+
+
+def half_knee_again(step, rates, steps, skipped, *, repeats, latencies) -> dict | None:
+    """Part 4's rung (half the healthy knee): run for paused if it stopped below it, then again
+    ``HALF_KNEE_REPEATS`` times, healthy and paused alternated on the same schedules (part 4's
+    ratio from a thousand scans a side, not from one rung's few slowest); the pooled latencies."""
+    rung = half_knee_rate(rates, knee(steps["healthy"]))
+    if rung is None:
+        return None
+    if rung in skipped["redis paused"]:
+        skipped["redis paused"].remove(rung)
+        step("redis paused", list(rates).index(rung), rung)
+    for j in range(HALF_KNEE_REPEATS):
+        pair = ("redis paused", "healthy") if j % 2 == 0 else ("healthy", "redis paused")
+        for mode in pair:
+            step(mode, len(rates) + j, rung, into=repeats[mode])
+    return {"rate": rung} | {m: pooled(latencies[(m, rung)]) for m in ("healthy", "redis paused")}
+
+
+def overload_again(step, rates, healthy: list[dict], into: list, served) -> dict | None:
+    """Part 3's rungs (the healthy knee and twice it) again ``OVERLOAD_REPEATS`` times each,
+    alternated; each rung's answered latencies pooled (the ladder's step and the repeats)."""
+    k = knee(healthy)
+    if k is None or not any(s["offered"] == 2 * k for s in healthy):
+        return None
+    for j in range(OVERLOAD_REPEATS):
+        for rate in (k, 2 * k) if j % 2 == 0 else (2 * k, k):
+            step("healthy", _overload_seed(rates, j), rate, into=into)
+    return {"rate": k, "knee": pooled(served[k]), "over": pooled(served[2 * k]), "steps": into}
+
+
+def _overload_seed(rates, j: int) -> int:
+    """The schedule of part 3's ``j``-th repeat: after the ladder's and the half-knee repeats'."""
+    return len(rates) + HALF_KNEE_REPEATS + j
 
 
 def gunicorn_threads() -> int:
@@ -876,6 +956,9 @@ def measure(
     latencies: dict[tuple[str, float], list[list[float]]] = {}  # (mode, rate): each step's
     half: dict | None = None  # the rung at half the healthy knee, its steps pooled per mode
     repeats: dict[str, list[dict]] = {"healthy": [], "redis paused": []}
+    served: dict[float, list[list[float]]] = {}  # healthy's answered latencies, per rate
+    again: dict | None = None  # the knee's rung and twice it run again, pooled (part 3)
+    overload_steps: list[dict] = []  # those steps' results
     try:
         stack.start_servers()
         stack.start_web("ours", workers=2)
@@ -884,23 +967,28 @@ def measure(
             [
                 *((r, i) for i, r in enumerate(rates)),
                 *((r, len(rates) + j) for j in range(HALF_KNEE_REPEATS) for r in half_rungs),
+                *((r, _overload_seed(rates, j)) for j in range(OVERLOAD_REPEATS) for r in rates),
             ],
             seconds,
         )
         bed = Bed(stack, people)
         bed.redis_backed()
 
-        def step(mode: str, i: int, rate: float, *, repeat: bool = False) -> None:
-            done, steady = run_step(bed, mode, rate, seconds, timeout=timeout, seed=i)
+        def step(mode: str, i: int, rate: float, *, into: list | None = None) -> None:
+            """Run a rung; keep it in ``into`` (a step run again) or in the ladder's steps."""
+            done, steady, answered = run_step(bed, mode, rate, seconds, timeout=timeout, seed=i)
             latencies.setdefault((mode, rate), []).append(steady)
-            if repeat:
-                repeats[mode].append(done)
+            if mode == "healthy":
+                served.setdefault(rate, []).append(answered)
+            if into is not None:
+                into.append(done)
             else:
                 steps[mode].append(done)
                 steps[mode].sort(key=lambda s: s["offered"])
             first = done["transition"]
             print(
-                f"[open_loop] {rate:g}/s {mode}{' (again)' if repeat else ''}: achieved {done['achieved']:.1f}/s, "
+                f"[open_loop] {rate:g}/s {mode}{'' if into is None else ' (again)'}: "
+                f"achieved {done['achieved']:.1f}/s, "
                 f"p50 {_ms(done['p50_ms'])}, p99 {_ms(done['p99_ms'])}, "
                 f"p99.9 {_ms(done['p999_ms'])}, answered p99 {_ms(done['served_p99_ms'])}, "
                 f"refusals {done['errors'] or 'none'}; first {TRANSITION_S:g} s"
@@ -917,28 +1005,15 @@ def measure(
                     step(mode, i, rate)
                 else:
                     skipped[mode].append(rate)
-        # Paused stopped climbing below half the healthy knee: run that rung now (part 4 reads it).
-        rung = half_knee_rate(rates, knee(steps["healthy"]))
-        if rung is not None and rung in skipped["redis paused"]:
-            skipped["redis paused"].remove(rung)
-            step("redis paused", list(rates).index(rung), rung)
-        # Then that rung again, healthy and paused alternated on the same schedules: part 4's
-        # ratio from a thousand scans a side, not from one rung's few slowest.
-        if rung is not None:
-            for j in range(HALF_KNEE_REPEATS):
-                pair = ("redis paused", "healthy") if j % 2 == 0 else ("healthy", "redis paused")
-                for mode in pair:
-                    step(mode, len(rates) + j, rung, repeat=True)
-            half = {"rate": rung} | {
-                m: pooled(latencies[(m, rung)]) for m in ("healthy", "redis paused")
-            }
+        half = half_knee_again(step, rates, steps, skipped, repeats=repeats, latencies=latencies)
+        again = overload_again(step, rates, steps["healthy"], overload_steps, served)
         bed.close()
     finally:
         stack.stop()
     machine["loadavg_at_end"] = os.getloadavg()
     knees = {m: knee(steps[m]) for m in MODES}
     bounds = {m: knee_bound(steps[m], min(rates)) for m in MODES}
-    over = overload(steps["healthy"], knees["healthy"])
+    over = overload(steps["healthy"], knees["healthy"], again)
     judged = goals(steps, bounds, half)
     return {
         "started": started_at.isoformat(timespec="seconds"),
@@ -950,6 +1025,7 @@ def measure(
             "transition_s": TRANSITION_S,
             "stop_after_fails": STOP_AFTER_FAILS,
             "half_knee_repeats": HALF_KNEE_REPEATS,
+            "overload_repeats": OVERLOAD_REPEATS,
             "timeout_s": timeout,
             "doors": DOORS,
             "sessions": SESSIONS,
@@ -960,6 +1036,10 @@ def measure(
         "steps": steps,
         "skipped": skipped,
         "half_knee_repeats": {"rate": None if half is None else half["rate"], "steps": repeats},
+        "overload_repeats": {
+            "rate": None if again is None else again["rate"],
+            "steps": overload_steps,
+        },
         "knees": knees,
         "knee_bounds": bounds,
         "overload": over,

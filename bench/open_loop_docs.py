@@ -87,10 +87,24 @@ def _overload(results: dict) -> str:
     goals = (
         "both goals hold" if over.get("holds") else "**the goals do not hold**"
     )  # p99 within 2x the knee's, every refusal busy
+    pool = over.get("pooled")
+    if pool:
+        spread = (
+            f"; the pairs one by one {pool['step_ratios'][0]:.2f}-{pool['step_ratios'][1]:.2f}x"
+            if pool["step_ratios"]
+            else ""
+        )
+        where = (
+            f", each rung's {pool['steps']} steps pooled (the ladder's and the ones run again "
+            f"below: {pool['scans']['over']} and {pool['scans']['knee']} answered scans{spread})"
+        )
+    else:
+        where = ""
     return (
         f"At 2x the healthy knee ({over['rate']:g}/s): the served scans' p99 was "
         f"{_ms(over['served_p99_ms'])} ms against {_ms(over['knee_served_p99_ms'])} ms at the "
-        f"knee ({ratio}; goal: within 2x); refusals and errors: {refusals}; {verdict}: {goals}."
+        f"knee{where}: {ratio} (goal: within 2x); refusals and errors: {refusals}; {verdict}: "
+        f"{goals}."
     )
 
 
@@ -136,6 +150,27 @@ def _repeats(results: dict) -> list[str]:
                 f"| {mode} | {_ms(s['p50_ms'])} | {_ms(s['p99_ms'])} | {_ms(s['p999_ms'])} | "
                 f"{_ms(first.get('max_ms'))} | {_errors(s['errors'])} |"
             )
+    return lines
+
+
+def _overload_repeats(results: dict) -> list[str]:
+    """The knee's rung and twice it run again after the ladder (older results: none)."""
+    again = results.get("overload_repeats") or {}
+    if not again.get("rate"):
+        return []
+    lines = [
+        "",
+        f"Run again after the ladder, Redis healthy, for issue 28 part 3: the knee ("
+        f"{again['rate']:g}/s) and twice it, alternated, each pair on one schedule of its own:",
+        "",
+        "| offered /s | p50 ms | p99 ms | served p99 ms | refusals and errors |",
+        "|---|---|---|---|---|",
+    ]
+    for s in again["steps"]:
+        lines.append(
+            f"| {s['offered']:g} | {_ms(s['p50_ms'])} | {_ms(s['p99_ms'])} | "
+            f"{_ms(s['served_p99_ms'])} | {_errors(s['errors'])} |"
+        )
     return lines
 
 
@@ -262,7 +297,15 @@ def section(results: dict, *, chart_name: str) -> list[str]:
                 f"{_ms(s['p99_ms'])} | {_ms(s['p999_ms'])} | {_first_second(s)} | "
                 f"{_ms(s['served_p99_ms'])} | {_errors(s['errors'])} |"
             )
-    lines += ["", _skipped(results), *_repeats(results), "", _overload(results), *_goals(results)]
+    lines += [
+        "",
+        _skipped(results),
+        *_repeats(results),
+        *_overload_repeats(results),
+        "",
+        _overload(results),
+        *_goals(results),
+    ]
     return lines
 
 

@@ -316,6 +316,55 @@ def test_paused_goal_is_judged_on_the_half_knee_steps_pooled():
     assert other["paused"]["ratio"] == 2.0 and "pooled" not in other["paused"]
 
 
+def test_overload_is_judged_on_the_knee_and_twice_it_pooled():
+    # The ladder's rungs alone: the knee's p99 a lucky 100 ms, 2x its 286 ms: 2.86x, FAILS.
+    knee_rung = _step(80, 100, served_p99=100)
+    over_rung = _step(160, 900, served_p99=286, errors={"503 busy, Retry-After": 300})
+    assert overload([knee_rung, over_rung], 80)["holds"] is False
+    knee_served = [[50.0] * 475 + [100.0] * 5] + [[50.0] * 470 + [180.0] * 10 for _ in range(3)]
+    over_served = [[90.0] * 594 + [286.0] * 6] + [[90.0] * 592 + [250.0] * 8 for _ in range(3)]
+    repeats = [
+        _step(rate, 900, served_p99=1, errors={"503 busy, Retry-After": 100} if rate == 160 else {})
+        for _ in range(3)
+        for rate in (80, 160)
+    ]
+    again = {"rate": 80, "knee": ol.pooled(knee_served), "over": ol.pooled(over_served),
+             "steps": repeats}  # fmt: skip
+    over = overload([knee_rung, over_rung], 80, again)
+    # pooled: 1,920 answered scans at the knee, its p99 their 20th slowest, not one rung's 5th
+    assert (over["knee_served_p99_ms"], over["served_p99_ms"]) == pytest.approx((180, 250), 0.01)
+    assert over["holds"] is True and over["refusals"] == {"503 busy, Retry-After": 600}
+    line = overload_line(over, 80)
+    assert line.startswith(
+        "overload: at 160/s (2x the healthy knee; 4 and 4 steps pooled, 2400 and 1920 answered "
+        "scans) answered p99 250 ms vs 180 ms at the knee (1.39x, goal <= 2x); refusals: 503 "
+        "busy, Retry-After 600; holds; step by step "
+    ), line
+    # a timeout in a step run again fails part 3 too; a pool for another knee is not used
+    repeats[1]["errors"] = {"503 busy, Retry-After": 99, "timeout": 1}
+    assert overload([knee_rung, over_rung], 80, again)["holds"] is False
+    assert overload([knee_rung, over_rung], 80, again | {"rate": 40})["pooled"] is None
+
+
+def test_overload_again_alternates_the_knee_and_twice_it_on_schedules_of_their_own():
+    healthy = [_step(40, 100), _step(80, 200), _step(160, 900)]  # knee 80: 160 run
+    ran, served, into = [], {80: [[1.0]], 160: [[2.0]]}, []
+
+    def step(mode, seed, rate, *, into):
+        ran.append((mode, seed, rate))
+        served[rate].append([float(seed)])
+        into.append(_step(rate, 1))
+
+    again = ol.overload_again(step, ol.RATES, healthy, into, served)
+    first = len(ol.RATES) + ol.HALF_KNEE_REPEATS
+    assert ran == [("healthy", first, 80), ("healthy", first, 160),
+                   ("healthy", first + 1, 160), ("healthy", first + 1, 80),
+                   ("healthy", first + 2, 80), ("healthy", first + 2, 160)]  # fmt: skip
+    assert again["rate"] == 80 and len(again["steps"]) == 6
+    assert again["knee"]["scans"] == 4 and again["over"]["scans"] == 4
+    assert ol.overload_again(step, ol.RATES, healthy[:2], [], served) is None  # no 160/s rung
+
+
 def test_goals_line_names_the_rung_below_half_the_knee_or_says_not_judged():
     steps, _ = _goal_steps()
     steps["healthy"][2] = _step(40, 900)
@@ -372,6 +421,23 @@ def test_docs_section_shows_the_first_second_the_left_out_rungs_and_the_goals():
     assert "Run again after the ladder at 10/s" in text
     assert "| redis paused | 20 | 60 | 60 | 271 | none |" in text
     assert "each mode's steps at that rate pooled" in text
+    assert "for issue 28 part 3" not in text  # no steps run again for it
+    busy = dict(paused, offered=20, served_p99_ms=88, errors={"503 busy, Retry-After": 4})
+    results["overload_repeats"] = {"rate": 10, "steps": [dict(paused), busy]}
+    results["overload"] = {"rate": 20, "served_p99_ms": 88, "knee_served_p99_ms": 60,
+                           "ratio": 88 / 60, "refusals": {"503 busy, Retry-After": 4},
+                           "all_busy_retry_after": True, "holds": True,
+                           "pooled": {"steps": 4, "scans": {"knee": 900, "over": 1700},
+                                      "step_ratios": [0.9, 1.8]}}  # fmt: skip
+    results["knees"]["healthy"] = 10
+    text = "\n".join(open_loop_docs.section(results, chart_name="c.png"))
+    assert "Run again after the ladder, Redis healthy, for issue 28 part 3: the knee (10/s)" in text
+    assert "| 20 | 20 | 60 | 88 | 503 busy, Retry-After: 4 |" in text
+    assert (
+        "88 ms against 60 ms at the knee, each rung's 4 steps pooled (the ladder's and the ones "
+        "run again below: 1700 and 900 answered scans; the pairs one by one 0.90-1.80x): 1.5x "
+        "(goal: within 2x)"
+    ) in text
     old = {k: v for k, v in paused.items() if not k.startswith("transition")}
     text = "\n".join(
         open_loop_docs.section(_results({m: [old] for m in ol.MODES}), chart_name="c.png")
