@@ -15,7 +15,9 @@ out of Django's sight, and a worker killed mid-request loses at most ``WEB_THREA
 More threads than admission slots: the spare ones answer ``busy`` while the slots work.
 
 Each worker imports every view before its first request and then freezes what it has made so far
-out of Python's garbage collector (``post_worker_init``): see the hook.
+out of Python's garbage collector (``post_worker_init``): see the hook. With ``--preload`` (the
+Dockerfile, docker-compose.yml) the master does it once before it forks the workers
+(``when_ready``), so that the application's pages stay shared between them: see that hook.
 """
 
 import gc
@@ -40,6 +42,34 @@ if _limit > 0 and threads <= _limit:
     )
 
 
+def _import_views_and_freeze() -> None:
+    """Import every view (if config.wsgi set Django up), collect start-up's garbage, and move
+    every object left out of the collector's generations (``gc.freeze``)."""
+    from django.apps import apps  # noqa: PLC0415 (read after the application's load, not before)
+    from django.urls import get_resolver  # noqa: PLC0415
+
+    if apps.ready:  # config.wsgi set Django up (another WSGI app under this config: no views)
+        get_resolver().url_patterns  # noqa: B018 (the property imports every URLconf and view)
+    gc.collect()  # what start-up left behind goes, rather than being kept forever
+    gc.freeze()
+
+
+def when_ready(server):
+    """The master is listening, its workers not forked yet: with ``--preload`` the application is
+    loaded here, so its objects are frozen here, once, for every worker.
+
+    A collection in a worker writes to the header of every object it walks, and a page written by
+    a forked process is that process's own copy from then on. Frozen before the fork, the
+    application's objects are never walked in a worker, and their pages stay shared: measured
+    with ``--preload`` and 3 workers (``/proc/<pid>/smaps_rollup`` after 60 requests), 50.6 MB
+    private to each worker when each froze after its own ``gc.collect()``, 9.0 MB with this hook;
+    the master and its workers 264 MB in all (proportional set size), 139 MB with it. Without
+    ``--preload`` the master holds no application and each worker does it all
+    (``post_worker_init``).
+    """
+    _import_views_and_freeze()
+
+
 def post_worker_init(worker):
     """The application is loaded: import every view, then freeze what lives as long as the worker.
 
@@ -49,11 +79,7 @@ def post_worker_init(worker):
     worker holds, nearly all of them modules, classes and functions made at import. Imported
     here, before the worker accepts anything, and moved out of the collector's generations
     (``gc.freeze``), they are walked no more: full collections then see only what requests made.
+    With ``--preload`` the master froze the application before the fork (``when_ready``): what is
+    left here is the worker's own, and the frozen objects are not walked by this collection.
     """
-    from django.apps import apps  # noqa: PLC0415 (read after the application's load, not before)
-    from django.urls import get_resolver  # noqa: PLC0415
-
-    if apps.ready:  # config.wsgi set Django up (another WSGI app under this config: no views)
-        get_resolver().url_patterns  # noqa: B018 (the property imports every URLconf and view)
-    gc.collect()  # what start-up left behind goes, rather than being kept forever
-    gc.freeze()
+    _import_views_and_freeze()

@@ -4,6 +4,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -124,3 +125,58 @@ def test_a_worker_imports_every_view_and_freezes_them_before_serving_touching_ne
     assert (before, views, door) == ("False", "True", "True")
     assert int(frozen) > 50_000  # Django, DRF, the apps: 150,000 objects measured
     assert connected == {"MongoDB": False, "Redis": False}
+
+
+def _private_share(pid: int) -> float:
+    """The share of a process's resident memory that is its own (written since the fork)."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if value.strip().endswith("kB"):
+            fields[key] = int(value.split()[0])
+    return (fields["Private_Dirty"] + fields["Private_Clean"]) / fields["Rss"]
+
+
+def _children(pid: int, count: int, timeout: float = 30.0) -> list[int]:
+    """The ``count`` child processes of ``pid``, once it has them all."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = subprocess.run(
+            ["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False
+        ).stdout.split()
+        if len(found) >= count or time.monotonic() > deadline:
+            assert len(found) == count, found
+            return [int(p) for p in found]
+        time.sleep(0.1)
+
+
+def test_preloaded_workers_keep_the_applications_pages_shared():
+    """With ``--preload`` (the Dockerfile) the master freezes the application before it forks
+    (``when_ready``): no collection in a worker writes to those objects, so their pages stay
+    shared. Measured: 9 % of a worker's memory its own, 51 % when each worker froze after a
+    ``gc.collect()`` of its own that walked them all."""
+    env = _env_without_backends()
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        SECRET_KEY="test-startup-only",
+        SECURE_SSL_REDIRECT="false",
+        ALLOWED_HOSTS="127.0.0.1",
+    )
+    port = free_port()
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    proc = subprocess.Popen(
+        [str(gunicorn), "--config", "config/gunicorn.py", "config.wsgi:application",
+         "-b", f"127.0.0.1:{port}", "-w", "2", "--preload"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_for_port(port, timeout=60, proc=proc)
+        workers = _children(proc.pid, 2)  # the port opens before the master forks them
+        with httpx.Client(timeout=30) as client:
+            for _ in range(40):  # each request on a fresh connection, to either worker
+                assert client.get(f"http://127.0.0.1:{port}/health/live").status_code == 200
+        shares = [_private_share(pid) for pid in workers]
+        assert max(shares) < 0.25, shares
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
