@@ -20,6 +20,27 @@ from tests.sessions_app.test_command_shapes import ADMISSION
 pytestmark = pytest.mark.django_db
 
 
+def _keys(doc) -> tuple:
+    """A filter's, projection's, update's or document's fields (and operators), nested, without
+    their values."""
+    if not isinstance(doc, dict):
+        return ()
+    return tuple(sorted((k, _keys(v)) for k, v in doc.items()))
+
+
+def _shape(body: dict) -> tuple:
+    """What a command does, without its values: the fields it filters on, reads and writes."""
+    if "updates" in body:
+        (update,) = body["updates"]
+        return ("update", _keys(update["q"]), _keys(update["u"]), bool(update.get("upsert")))
+    if "documents" in body:
+        return ("insert", *(_keys(d) for d in body["documents"]))
+    if "findAndModify" in body:
+        return ("findAndModify", _keys(body["query"]), _keys(body["update"]),
+                _keys(body.get("fields")), body.get("new"))  # fmt: skip
+    return ("find", _keys(body.get("filter")), _keys(body.get("projection")))
+
+
 def test_each_kind_of_scan_sends_ours_commands(token_client, commands):
     client = token_client
     hall, full = session_make(capacity=100), session_make(capacity=1)
@@ -59,10 +80,11 @@ def test_each_kind_of_scan_sends_ours_commands(token_client, commands):
         for kind, index, person, send in scans:
             with commands.counted() as seen:
                 answer = send()
-            ours_commands = list(seen.names)
+            ours_commands, ours_shapes = list(seen.names), [_shape(b) for b in seen.bodies]
             with commands.counted() as seen:
                 raw_answer = raw.scan(kind, index, ObjectId(str(person)))
             assert (kind, raw_answer, list(seen.names)) == (kind, answer, ours_commands)
+            assert [_shape(b) for b in seen.bodies] == ours_shapes, kind
             sent[kind] = ours_commands
         assert sent["admission"] == ADMISSION  # the seven of a 201, as pinned for ours
         assert [len(sent[k]) for k in ("duplicate", "full", "check_out", "unknown")] == [3, 4, 6, 2]

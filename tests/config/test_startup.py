@@ -4,13 +4,14 @@ import os
 import socket
 import subprocess
 import sys
-import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
 from devtools.servers import free_port, wait_for_port
+from tests.process_memory import children, own_share
 
 pytestmark = pytest.mark.slow  # real processes, killed or paused servers
 
@@ -72,7 +73,10 @@ def test_manage_check_touches_neither_redis_nor_mongodb():
     assert connected == {"MongoDB": False, "Redis": False}
 
 
-def test_gunicorn_serves_liveness_with_redis_and_mongodb_down():
+@contextmanager
+def _gunicorn_without_backends(*args: str, workers: int = 1):
+    """gunicorn serving config.wsgi (production settings) with Redis and MongoDB nowhere; yields
+    its process and port once the port is open (the master binds it before it forks)."""
     env = _env_without_backends()
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings.production",
@@ -83,19 +87,25 @@ def test_gunicorn_serves_liveness_with_redis_and_mongodb_down():
     port = free_port()
     gunicorn = Path(sys.executable).with_name("gunicorn")
     proc = subprocess.Popen(
-        [str(gunicorn), "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", "1"],
+        [str(gunicorn), *args, "config.wsgi:application", "-b", f"127.0.0.1:{port}",
+         "-w", str(workers)],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        wait_for_port(port, timeout=30, proc=proc)
+        wait_for_port(port, timeout=60, proc=proc)
+        yield proc, port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+def test_gunicorn_serves_liveness_with_redis_and_mongodb_down():
+    with _gunicorn_without_backends() as (_proc, port):
         # The port opens when the master binds; the worker may still be loading Django on a
         # loaded machine: a generous read timeout (the point is the answer, not its speed).
         response = httpx.get(f"http://127.0.0.1:{port}/health/live", timeout=30)
         assert response.status_code == 200
         assert response.json() == {"status": "ok"}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
 
 
 _HOOK = """
@@ -127,56 +137,18 @@ def test_a_worker_imports_every_view_and_freezes_them_before_serving_touching_ne
     assert connected == {"MongoDB": False, "Redis": False}
 
 
-def _private_share(pid: int) -> float:
-    """The share of a process's resident memory that is its own (written since the fork)."""
-    fields = {}
-    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if value.strip().endswith("kB"):
-            fields[key] = int(value.split()[0])
-    return (fields["Private_Dirty"] + fields["Private_Clean"]) / fields["Rss"]
-
-
-def _children(pid: int, count: int, timeout: float = 30.0) -> list[int]:
-    """The ``count`` child processes of ``pid``, once it has them all."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = subprocess.run(
-            ["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False
-        ).stdout.split()
-        if len(found) >= count or time.monotonic() > deadline:
-            assert len(found) == count, found
-            return [int(p) for p in found]
-        time.sleep(0.1)
-
-
 def test_preloaded_workers_keep_the_applications_pages_shared():
     """With ``--preload`` (the Dockerfile) the master freezes the application before it forks
     (``when_ready``): no collection in a worker writes to those objects, so their pages stay
     shared. Measured: 9 % of a worker's memory its own, 51 % when each worker froze after a
     ``gc.collect()`` of its own that walked them all."""
-    env = _env_without_backends()
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings.production",
-        SECRET_KEY="test-startup-only",
-        SECURE_SSL_REDIRECT="false",
-        ALLOWED_HOSTS="127.0.0.1",
-    )
-    port = free_port()
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    proc = subprocess.Popen(
-        [str(gunicorn), "--config", "config/gunicorn.py", "config.wsgi:application",
-         "-b", f"127.0.0.1:{port}", "-w", "2", "--preload"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        wait_for_port(port, timeout=60, proc=proc)
-        workers = _children(proc.pid, 2)  # the port opens before the master forks them
+    with _gunicorn_without_backends("--config", "config/gunicorn.py", "--preload", workers=2) as (
+        proc,
+        port,
+    ):
+        workers = children(proc.pid, 2)
         with httpx.Client(timeout=30) as client:
             for _ in range(40):  # each request on a fresh connection, to either worker
                 assert client.get(f"http://127.0.0.1:{port}/health/live").status_code == 200
-        shares = [_private_share(pid) for pid in workers]
+        shares = [own_share(pid) for pid in workers]
         assert max(shares) < 0.25, shares
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
