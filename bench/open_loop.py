@@ -22,8 +22,8 @@ gunicorn with 2 threaded workers, config/gunicorn.py): ours with Redis healthy, 
 through pymongo with no Django (``bench.admission_designs.door_protocol``, plus the participant
 lookup by ``_id`` the API does), and ``raw full``: every MongoDB command ours makes for each
 scan, on copies of ours' collections, through pymongo (``bench.raw_protocol``); scans from the
-same seeded schedule. Every step starts on emptied
-check-in and session collections, so no step pays for an earlier one's history.
+same seeded schedule. Every step starts on emptied check-in and session collections, so no step
+pays for an earlier one's history.
 
 Redis paused is an outage that lasts (a Redis that hangs at 3 a.m. hangs for minutes), and its
 first moments are another figure: each web worker's first requests wait on the hung Redis for the
@@ -41,8 +41,8 @@ check-in after the fault, and back to Redis.)
 The ladder (default 5, 10, 15, 20, 30, 40, 50, 60, 80, 100, 120, 160, 200, 240, 320 scans/s) is
 climbed in order, each mode until it fails the knee criterion at ``STOP_AFTER_FAILS`` (2) rungs in
 a row; healthy always runs the rung at twice its knee so far (part 3 reads it), raw and raw full
-stop at their first failure (the knee is then known) or the top; if paused stopped below half the healthy knee,
-that rung is run for it at the end. Then healthy and paused run the rung at half the healthy knee
+stop at their first failure (the knee is then known) or the top; if paused stopped below half
+the healthy knee, that rung is run for it at the end. Then healthy and paused run the rung at half the healthy knee
 ``HALF_KNEE_REPEATS`` (3) more times each, alternated, each pair on a schedule of its own, and
 part 4 judges the two modes' steps there pooled (``half_knee_repeats``): one 6 s rung at 40/s is
 240 scans, and its p99 is their third slowest. Last, healthy runs its knee's rung and the rung at
@@ -103,7 +103,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 from bench import open_loop_docs
 from bench.admission_designs import Ctx, door_protocol
 from bench.docs import machine_facts
-from bench.raw_protocol import PER_STEP, SCANS, RawProtocol, copy_collection, raw_full_sender
+from bench.raw_protocol import PER_STEP, SCANS, RawProtocol, copy_collection
 from bench.scale import PARTICIPANTS, participant_doc
 from bench.scenarios import SETUP_ATTEMPTS, SETUP_RETRY_MAX_WAIT, SETUP_RETRY_STATUSES
 from chaos.mongo import CHECKINS
@@ -478,9 +478,9 @@ def protocol_line(bounds: dict[str, dict], lowest: float) -> str:
 def keeps_climbing(mode: str, own: list[dict], rate: float, healthy: list[dict]) -> bool:
     """Whether ``mode`` runs the rung at ``rate``, given its own steps so far and healthy's.
 
-    Raw and raw full climb until they fail once (then the knee is known) or the top. The others stop after
-    failing the knee criterion at ``STOP_AFTER_FAILS`` rungs in a row, except that healthy always
-    runs the rung at twice its knee so far (issue 28 part 3 reads it)."""
+    Raw and raw full climb until they fail once (then the knee is known) or the top. The others
+    stop after failing the knee criterion at ``STOP_AFTER_FAILS`` rungs in a row, except that
+    healthy always runs the rung at twice its knee so far (issue 28 part 3 reads it)."""
     if mode in RAW_MODES:
         return all(under_knee(s) for s in own)
     if mode == "healthy":
@@ -738,6 +738,19 @@ def raw_sender(db, sessions: list, people: list, capacities: list[int]):
     return send
 
 
+def raw_full_sender(protocol: RawProtocol, people: list):
+    """A ``send`` for raw full: the scan's commands as ours makes them (``bench.raw_protocol``)."""
+
+    def send(scan: Scan) -> tuple[str, str]:
+        pid = people[scan.person] if scan.person >= 0 else ObjectId()
+        try:
+            return SERVED, protocol.scan(scan.kind, scan.session, pid)
+        except PyMongoError as exc:
+            return "error", type(exc).__name__
+
+    return send
+
+
 def pool_size(rate: float, timeout: float) -> int:
     """Threads enough that a scan never waits for a sender: everything in flight plus bursts."""
     return min(2000, math.ceil(rate * timeout * 1.5) + 32)
@@ -869,7 +882,7 @@ def run_step(bed: Bed, mode: str, rate: float, seconds: float, *, timeout: float
         sessions, capacities = bed.raw_sessions()
         send = raw_sender(bed.raw_db, sessions, bed.ids[:-FULL_CAPACITY], capacities)
     elif mode == "raw full":
-        send = raw_full_sender(bed.raw_full_protocol(), bed.ids[:-FULL_CAPACITY], SERVED)
+        send = raw_full_sender(bed.raw_full_protocol(), bed.ids[:-FULL_CAPACITY])
     else:
         sessions = bed.ours_sessions()  # before the fault: no set-up request trips a breaker
         send = http_sender(bed.web.url, bed.stack.token, sessions, bed.people, timeout)

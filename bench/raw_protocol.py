@@ -39,7 +39,7 @@ from datetime import UTC, datetime
 
 from bson import ObjectId
 from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import DuplicateKeyError
 
 from bench.scale import PARTICIPANTS
 from chaos.mongo import CHECKINS, SESSIONS
@@ -294,17 +294,3 @@ class RawProtocol:
         self._finish(op, reason, count)
         status = {"checked_in": "201", "session_full": "409"}.get(reason, "200")
         return f"{status} {reason}"
-
-
-def raw_full_sender(protocol: RawProtocol, people: list, served: str):
-    """A ``send`` for ``bench.open_loop``: the scan's commands, ``(served, answer)`` or an error."""
-
-    def send(scan) -> tuple[str, str]:
-        pid = people[scan.person] if scan.person >= 0 else ObjectId()
-        try:
-            answer = protocol.scan(scan.kind, scan.session, pid)
-        except PyMongoError as exc:
-            return "error", type(exc).__name__
-        return served, answer
-
-    return send
